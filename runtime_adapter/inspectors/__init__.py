@@ -1,0 +1,17 @@
+"""Pure functions over run records, each matching the runtime's surface of the same name."""
+
+from .correlation import correlation_for_run
+from .diff import diff_traces
+from .incident import create_incident_report
+from .recovery import create_recovery_plan, plan_from_report
+from .serializer import (
+    describe_schema, export_bundle, export_partial_run, export_run, import_bundle, import_run, validate_trace,
+)
+from .summary import summarize
+from .tree import build_tree, render_tree
+
+__all__ = [
+    "build_tree", "correlation_for_run", "create_incident_report", "create_recovery_plan", "describe_schema",
+    "diff_traces", "export_bundle", "export_partial_run", "export_run", "import_bundle", "import_run",
+    "plan_from_report", "render_tree", "summarize", "validate_trace",
+]

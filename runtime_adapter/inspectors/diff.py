@@ -1,0 +1,79 @@
+"""`TraceDiffer.diff(left, right)`: how `right` differs from `left`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..jsjson import stringify_for_compare
+from ..jsvalues import UNDEFINED, coalesce, includes, js_or, prop
+from ..records import Run
+
+
+def _field(item: Any, key: str) -> Any:
+    return prop(item, key) if isinstance(item, dict) else UNDEFINED
+
+
+def step_signatures(run: Run) -> list[dict[str, Any]]:
+    signatures = []
+    for step in run["steps"]:
+        signature = {"type": _field(step, "type"), "status": _field(step, "status")}
+        signature = {key: value for key, value in signature.items() if value is not UNDEFINED}
+        signature["output"] = coalesce(_field(step, "output"), None)
+        signatures.append(signature)
+    return signatures
+
+
+def event_types(run: Run) -> list[Any]:
+    return [_field(event, "type") for event in run["events"]]
+
+
+def tool_call_signatures(run: Run) -> list[dict[str, Any]]:
+    return [
+        {
+            "toolName": js_or(_field(call, "toolName"), _field(call, "name"), None),
+            "arguments": js_or(_field(call, "arguments"), None),
+        }
+        for call in run["toolCalls"]
+    ]
+
+
+def first_diverging_index(left: list[Any], right: list[Any]) -> int:
+    """First index whose `JSON.stringify(x ?? null)` differs; a missing item equals null."""
+    for index in range(max(len(left), len(right))):
+        left_item = left[index] if index < len(left) else None
+        right_item = right[index] if index < len(right) else None
+        if stringify_for_compare(left_item) != stringify_for_compare(right_item):
+            return index
+    return -1
+
+
+def diff_traces(left: Run, right: Run) -> dict[str, Any]:
+    left_steps, right_steps = step_signatures(left), step_signatures(right)
+    left_events, right_events = event_types(left), event_types(right)
+    left_calls, right_calls = tool_call_signatures(left), tool_call_signatures(right)
+    return {
+        "leftRunId": left["id"],
+        "rightRunId": right["id"],
+        "statusChanged": not _strict_equal(left["status"], right["status"]),
+        "outputChanged": stringify_for_compare(left["output"]) != stringify_for_compare(right["output"]),
+        "eventCountDelta": len(right_events) - len(left_events),
+        "stepCountDelta": len(right_steps) - len(left_steps),
+        "toolCallCountDelta": len(right_calls) - len(left_calls),
+        # Duplicates and order are kept, and an undefined type serialises as null, as in JS.
+        "eventTypesAdded": [value for value in right_events if not includes(left_events, value)],
+        "eventTypesRemoved": [value for value in left_events if not includes(right_events, value)],
+        "firstDivergingStepIndex": first_diverging_index(left_steps, right_steps),
+        "firstDivergingEventIndex": first_diverging_index(left_events, right_events),
+        "firstDivergingToolCallIndex": first_diverging_index(left_calls, right_calls),
+    }
+
+
+def _strict_equal(left: Any, right: Any) -> bool:
+    """`left === right` for JSON values: objects are equal only to themselves."""
+    if isinstance(left, (dict, list)) or isinstance(right, (dict, list)):
+        return left is right
+    if isinstance(left, bool) != isinstance(right, bool):
+        return False
+    if isinstance(left, (int, float)) and isinstance(right, (int, float)):
+        return left == right
+    return type(left) is type(right) and left == right

@@ -1,0 +1,161 @@
+"""JSON read and written the way Node's `JSON.parse` / `JSON.stringify` do.
+
+Payloads must be byte-identical to the runtime's, so three JS behaviours matter:
+integer-like keys are enumerated first in ascending order, numbers print with
+`Number.prototype.toString` (`1`, `2.5e-7`, `1e+21`), and `undefined` vanishes from
+objects but becomes `null` in arrays.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import secrets
+from typing import Any
+
+from .jsvalues import UNDEFINED
+
+_MAX_SAFE = 2**53
+_ARRAY_INDEX_MAX = 2**32 - 2
+_INTEGER_KEY = re.compile(r"0|[1-9][0-9]*")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class JSONParseError(ValueError):
+    """The text is not JSON that `JSON.parse` would accept."""
+
+
+def _is_integer_key(key: str) -> bool:
+    return bool(_INTEGER_KEY.fullmatch(key)) and int(key) <= _ARRAY_INDEX_MAX
+
+
+def js_key_order(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if not any(key[:1].isdigit() for key in obj):
+        return obj
+    integer_keys = sorted((key for key in obj if _is_integer_key(key)), key=int)
+    if not integer_keys:
+        return obj
+    ordered = {key: obj[key] for key in integer_keys}
+    ordered.update((key, value) for key, value in obj.items() if key not in ordered)
+    return ordered
+
+
+def _parse_int(text: str) -> int | float:
+    value = int(text)
+    # JS numbers are doubles: past 2**53 the runtime already lost precision.
+    return value if -_MAX_SAFE <= value <= _MAX_SAFE else float(value)
+
+
+def _reject_constant(name: str) -> Any:
+    raise JSONParseError(f"{name} is not valid JSON")
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse like `JSON.parse`, keeping JS property order. Raises JSONParseError."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise JSONParseError(f"not UTF-8: {error}") from None
+    try:
+        return json.loads(
+            text,
+            object_pairs_hook=js_key_order,
+            parse_int=_parse_int,
+            parse_constant=_reject_constant,
+        )
+    except RecursionError:
+        raise JSONParseError("JSON nested too deeply") from None
+    except json.JSONDecodeError as error:
+        raise JSONParseError(f"{error.msg} at line {error.lineno} column {error.colno}") from None
+
+
+def number_to_string(value: float | int) -> str:
+    """`Number.prototype.toString()` for a finite or non-finite number."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int) and -_MAX_SAFE <= value <= _MAX_SAFE:
+        return str(value)
+    value = float(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0:
+        return "0"
+    if value < 0:
+        return "-" + number_to_string(-value)
+    mantissa, _, exponent = repr(value).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    raw_digits = whole + (fraction if fraction != "0" else "")
+    # value == 0.<digits> * 10**point, the form ECMAScript's algorithm starts from.
+    point = len(whole) + int(exponent or 0)
+    significant = raw_digits.lstrip("0")
+    point -= len(raw_digits) - len(significant)
+    digits = significant.rstrip("0")
+    count = len(digits)
+    if count <= point <= 21:
+        return digits + "0" * (point - count)
+    if 0 < point <= 21:
+        return digits[:point] + "." + digits[point:]
+    if -6 < point <= 0:
+        return "0." + "0" * (-point) + digits
+    power = point - 1
+    sign = "+" if power >= 0 else "-"
+    head = digits[0] + ("." + digits[1:] if count > 1 else "")
+    return f"{head}e{sign}{abs(power)}"
+
+
+def _prepare(value: Any, odd_numbers: dict[str, str], nonce: str) -> Any:
+    """Copy a value into what Python's encoder prints like JS, noting numbers it cannot."""
+    if isinstance(value, dict):
+        return {
+            str(key): _prepare(item, odd_numbers, nonce)
+            for key, item in value.items()
+            if item is not UNDEFINED and not callable(item)
+        }
+    if isinstance(value, (list, tuple)):
+        return [None if item is UNDEFINED else _prepare(item, odd_numbers, nonce) for item in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        if -_MAX_SAFE <= value <= _MAX_SAFE:
+            return value
+        value = float(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        if value.is_integer() and abs(value) <= _MAX_SAFE:
+            return int(value)
+        text = number_to_string(value)
+        if text == repr(value):
+            return value
+        token = f"\x00{nonce}:{len(odd_numbers)}\x00"
+        odd_numbers[json.dumps(token)] = text
+        return token
+    if value is UNDEFINED:
+        return None
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dumps(value: Any, indent: int | None = None) -> str:
+    """`JSON.stringify(value, null, indent)`."""
+    odd_numbers: dict[str, str] = {}
+    nonce = secrets.token_hex(8)
+    prepared = _prepare(value, odd_numbers, nonce)
+    separators = (",", ": ") if indent else (",", ":")
+    text = json.dumps(prepared, ensure_ascii=False, indent=indent or None, separators=separators)
+    for token, number in odd_numbers.items():
+        text = text.replace(token, number, 1)
+    if _LONE_SURROGATE.search(text):
+        text = _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+    return text
+
+
+def stringify_for_compare(value: Any) -> str:
+    """`JSON.stringify(value ?? null)`, the equality TraceDiffer relies on."""
+    if value is None or value is UNDEFINED:
+        return "null"
+    return dumps(value)

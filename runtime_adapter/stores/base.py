@@ -1,0 +1,82 @@
+"""The read-only run-store port every adapter implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+from ..records import InvalidRunId, Run, RunNotFound
+
+MAX_RUN_ID_BYTES = 250  # a file name is at most 255 bytes, and ".json" takes five
+
+
+@dataclass(frozen=True)
+class StoreEntry:
+    """One listing row: a run, or the reason the record behind `source` could not be read."""
+
+    source: str
+    run: Run | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.run is not None
+
+
+def check_run_id(run_id: object) -> str:
+    """Refuse ids that are not a plain file name before any file is touched."""
+    if not isinstance(run_id, str) or not run_id:
+        raise InvalidRunId("A run id must be a non-empty string.")
+    if run_id in (".", "..") or any(ch in run_id for ch in ("/", "\\", "\x00")):
+        raise InvalidRunId(f"Run id {run_id!r} is not a plain file name.")
+    if len(run_id.encode("utf-8", "surrogatepass")) > MAX_RUN_ID_BYTES:
+        raise InvalidRunId("Run id is too long.")
+    return run_id
+
+
+class BaseRunStore:
+    """Read-only access to durable runs. Adapters never write to the store.
+
+    `iter_entries()` yields rows in the runtime's `listRuns()` order, including
+    rows for records that could not be read, so one bad file never hides the rest.
+    """
+
+    url: str = ""
+
+    def get_run(self, run_id: str) -> Run:
+        raise NotImplementedError
+
+    def iter_entries(self) -> Iterator[StoreEntry]:
+        raise NotImplementedError
+
+    def iter_runs(self) -> Iterator[Run]:
+        for entry in self.iter_entries():
+            if entry.run is not None:
+                yield entry.run
+
+    def list_runs(self) -> list[Run]:
+        return list(self.iter_runs())
+
+    def list_errors(self) -> list[StoreEntry]:
+        return [entry for entry in self.iter_entries() if entry.run is None]
+
+    def iter_family(self, root_run_id: str) -> Iterator[Run]:
+        """Runs enough to build the tree under `root_run_id`; indexed stores narrow this."""
+        return self.iter_runs()
+
+    def has_run(self, run_id: str) -> bool:
+        try:
+            self.get_run(run_id)
+        except (RunNotFound, InvalidRunId):
+            return False
+        return True
+
+    def change_marker(self) -> str:
+        """A value that changes whenever the store's content may have changed (cache keys)."""
+        return ""
+
+    def close(self) -> None:
+        pass
+
+    def describe(self) -> str:
+        return self.url or type(self).__name__

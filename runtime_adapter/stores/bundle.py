@@ -1,0 +1,75 @@
+"""A trace bundle file (`agnostic-agents-trace-bundle`, schema 1.1) read as a store."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..inspectors.serializer import BUNDLE_FORMAT, validate_trace
+from ..records import CorruptRun, Run, RunNotFound, normalize_run
+from .base import BaseRunStore, StoreEntry, check_run_id
+from .file import DEFAULT_MAX_FILE_BYTES, StoreUnavailable, read_run_file
+
+
+class InvalidBundle(StoreUnavailable):
+    def __init__(self, message: str, errors: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+
+def entries_from_bundle(bundle: Any, source: str = "bundle") -> list[StoreEntry]:
+    """Rows for every trace of a bundle; a broken trace becomes an error row."""
+    if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
+        validation = validate_trace(bundle, allow_bundle=True)
+        raise InvalidBundle(f"{source} is not a trace bundle.", validation["errors"] or ["Unsupported trace format."])
+    traces = bundle.get("traces")
+    if not isinstance(traces, list):
+        raise InvalidBundle(f"{source} has no traces array.", ["traces must be an array."])
+    entries: list[StoreEntry] = []
+    for index, trace in enumerate(traces):
+        label = f"traces[{index}]"
+        check = validate_trace(trace)
+        if not check["valid"]:
+            entries.append(StoreEntry(source=label, error="; ".join(check["errors"])))
+            continue
+        run = normalize_run(trace["run"])
+        if not isinstance(run["id"], str) or not run["id"]:
+            entries.append(StoreEntry(source=label, error="run id is not a string"))
+            continue
+        entries.append(StoreEntry(source=label, run=run))
+    return entries
+
+
+class BundleRunStore(BaseRunStore):
+    def __init__(self, path: str | os.PathLike[str], *, max_file_bytes: int = 10 * DEFAULT_MAX_FILE_BYTES) -> None:
+        self.path = Path(path)
+        self.url = f"bundle://{self.path.resolve() if self.path.is_absolute() else self.path}"
+        try:
+            bundle, stat = read_run_file(self.path, max_bytes=max_file_bytes)
+        except FileNotFoundError:
+            raise StoreUnavailable(f"Trace bundle {self.path} does not exist.") from None
+        except CorruptRun as error:
+            raise InvalidBundle(f"Trace bundle {self.path} cannot be read: {error.reason}", [error.reason]) from None
+        self.metadata = bundle.get("metadata")
+        self.validation = validate_trace(bundle, allow_bundle=True)
+        self._entries = entries_from_bundle(bundle, str(self.path))
+        self._by_id: dict[str, Run] = {}
+        for entry in self._entries:
+            if entry.run is not None:
+                self._by_id.setdefault(entry.run["id"], entry.run)
+        self._marker = f"{stat.st_mtime_ns}:{stat.st_size}"
+
+    def get_run(self, run_id: str) -> Run:
+        check_run_id(run_id)
+        try:
+            return normalize_run(self._by_id[run_id])
+        except KeyError:
+            raise RunNotFound(run_id) from None
+
+    def iter_entries(self) -> Iterator[StoreEntry]:
+        for entry in self._entries:
+            yield entry if entry.run is None else StoreEntry(entry.source, normalize_run(entry.run))
+
+    def change_marker(self) -> str:
+        return self._marker

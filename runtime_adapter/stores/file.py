@@ -1,0 +1,163 @@
+"""A directory of `<runId>.json` files, as the runtime's `FileRunStore` writes them."""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..jsjson import JSONParseError, loads
+from ..records import CorruptRun, Run, RunNotFound, RunStoreError, normalize_run
+from .base import BaseRunStore, StoreEntry, check_run_id
+
+DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
+_READ_ATTEMPTS = 3
+
+
+class StoreUnavailable(RunStoreError):
+    """The store itself cannot be read (missing directory, no permission, database down)."""
+
+
+def bytewise_sorted(names: list[str]) -> list[str]:
+    # Node's readdir returns names sorted by strcmp on their bytes; Python's does not sort.
+    return sorted(names, key=lambda name: name.encode("utf-8", "surrogateescape"))
+
+
+def read_run_file(path: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[dict[str, Any], os.stat_result]:
+    """Read and parse one run file, never following a symlink out of the store.
+
+    The runtime rewrites files in place, so a read that races a write is retried
+    while the file's size or mtime moves; then it is reported as corrupt.
+    """
+    name = path.name
+    last_reason = "unreadable"
+    for attempt in range(_READ_ATTEMPTS):
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            raise
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise CorruptRun(name, "symbolic links are not followed") from None
+            raise CorruptRun(name, error.strerror or str(error)) from None
+        try:
+            before = os.fstat(fd)
+            if not _is_regular(before):
+                raise CorruptRun(name, "not a regular file")
+            if before.st_size > max_bytes:
+                raise CorruptRun(name, f"file is {before.st_size:,} bytes, over the {max_bytes:,}-byte limit")
+            chunks = []
+            remaining = max_bytes + 1
+            while remaining > 0:
+                chunk = os.read(fd, min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                remaining -= len(chunk)
+            after = os.fstat(fd)
+        except OSError as error:
+            raise CorruptRun(name, error.strerror or str(error)) from None
+        finally:
+            os.close(fd)
+        data = b"".join(chunks)
+        changed = (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(data) != after.st_size
+        if len(data) > max_bytes:
+            raise CorruptRun(name, f"file is over the {max_bytes:,}-byte limit")
+        if not data.strip():
+            last_reason = "empty file"
+        else:
+            try:
+                parsed = loads(data)
+            except JSONParseError as error:
+                last_reason = f"invalid JSON ({error})"
+            else:
+                if not changed:
+                    if not isinstance(parsed, dict):
+                        raise CorruptRun(name, f"JSON is {_json_kind(parsed)}, not a run object")
+                    return parsed, after
+                last_reason = "file changed while it was read"
+        if not changed and attempt > 0:
+            break
+        time.sleep(0.01 * (attempt + 1))
+    raise CorruptRun(name, last_reason)
+
+
+def _is_regular(stat: os.stat_result) -> bool:
+    import stat as stat_module
+
+    return stat_module.S_ISREG(stat.st_mode)
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "a string"
+
+
+def parse_run_record(record: dict[str, Any], source: str, *, expected_id: str | None = None) -> Run:
+    """Normalise a parsed record, refusing what cannot be a run of this store."""
+    run_id = record.get("id")
+    if not isinstance(run_id, str) or not run_id:
+        raise CorruptRun(source, "record has no string id")
+    if expected_id is not None and run_id != expected_id:
+        raise CorruptRun(source, f'record id "{run_id}" does not match its file name')
+    return normalize_run(record)
+
+
+class FileRunStore(BaseRunStore):
+    def __init__(self, directory: str | os.PathLike[str], *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> None:
+        self.directory = Path(directory)
+        self.max_file_bytes = max_file_bytes
+        self.url = self.directory.resolve().as_uri() if self.directory.is_absolute() else f"file://{self.directory}"
+
+    def file_names(self) -> list[str]:
+        try:
+            with os.scandir(self.directory) as entries:
+                names = [entry.name for entry in entries if entry.name.endswith(".json")]
+        except FileNotFoundError:
+            raise StoreUnavailable(f"Run store directory {self.directory} does not exist.") from None
+        except NotADirectoryError:
+            raise StoreUnavailable(f"Run store {self.directory} is not a directory.") from None
+        except PermissionError:
+            raise StoreUnavailable(f"Run store directory {self.directory} is not readable.") from None
+        return bytewise_sorted(names)
+
+    def read_entry(self, name: str) -> StoreEntry:
+        try:
+            record, _ = read_run_file(self.directory / name, max_bytes=self.max_file_bytes)
+            run = parse_run_record(record, name, expected_id=name[: -len(".json")])
+        except FileNotFoundError:
+            return StoreEntry(source=name, error="file disappeared while listing")
+        except CorruptRun as error:
+            return StoreEntry(source=name, error=error.reason)
+        return StoreEntry(source=name, run=run)
+
+    def iter_entries(self) -> Iterator[StoreEntry]:
+        for name in self.file_names():
+            yield self.read_entry(name)
+
+    def get_run(self, run_id: str) -> Run:
+        check_run_id(run_id)
+        name = f"{run_id}.json"
+        try:
+            record, _ = read_run_file(self.directory / name, max_bytes=self.max_file_bytes)
+        except FileNotFoundError:
+            if not self.directory.is_dir():
+                raise StoreUnavailable(f"Run store directory {self.directory} does not exist.") from None
+            raise RunNotFound(run_id) from None
+        return parse_run_record(record, name, expected_id=run_id)
+
+    def change_marker(self) -> str:
+        try:
+            stat = os.stat(self.directory)
+        except OSError:
+            return "missing"
+        return f"{stat.st_mtime_ns}:{stat.st_nlink}"

@@ -1,0 +1,96 @@
+"""Open a run store from a URL: `file:///dir`, `bundle:///file.json`, `postgresql://…`.
+
+Other packages add schemes by dotted path (`register_backend("s3", "pkg.mod:Store")`),
+as the runtime's `StorageBackendRegistry` lets adapters plug in.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable
+from urllib.parse import unquote, urlsplit
+
+from ..records import RunStoreError
+from .base import BaseRunStore
+
+StoreFactory = Callable[..., BaseRunStore]
+
+
+class UnknownStoreScheme(RunStoreError, ValueError):
+    pass
+
+
+def _file_store(url: str, **options: Any) -> BaseRunStore:
+    from .file import FileRunStore
+
+    return FileRunStore(_local_path(url), **options)
+
+
+def _bundle_store(url: str, **options: Any) -> BaseRunStore:
+    from .bundle import BundleRunStore
+
+    return BundleRunStore(_local_path(url), **options)
+
+
+def _postgres_store(url: str, **options: Any) -> BaseRunStore:
+    from .postgres import PostgresRunStore
+
+    return PostgresRunStore(url, **options)
+
+
+def _memory_store(url: str, **options: Any) -> BaseRunStore:
+    from .memory import InMemoryRunStore
+
+    return InMemoryRunStore(url=url, **options)
+
+
+_BACKENDS: dict[str, StoreFactory | str] = {
+    "file": _file_store,
+    "bundle": _bundle_store,
+    "postgresql": _postgres_store,
+    "postgres": _postgres_store,
+    "memory": _memory_store,
+}
+
+
+def _local_path(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        # file://relative/dir is a common slip; treat host+path as a relative path.
+        return unquote(parts.netloc + parts.path)
+    return unquote(parts.path)
+
+
+def register_backend(scheme: str, factory: StoreFactory | str) -> None:
+    """Register a store factory, or a "package.module:Factory" dotted path loaded on first use."""
+    _BACKENDS[scheme.lower()] = factory
+
+
+def _resolve(factory: StoreFactory | str) -> StoreFactory:
+    if callable(factory):
+        return factory
+    module_name, _, attribute = factory.partition(":")
+    if not attribute:
+        module_name, _, attribute = factory.rpartition(".")
+    try:
+        resolved = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise UnknownStoreScheme(f"Store backend {factory!r} cannot be imported: {error}") from None
+    if not callable(resolved):
+        raise UnknownStoreScheme(f"Store backend {factory!r} is not callable.")
+    return resolved  # type: ignore[no-any-return]
+
+
+def open_store(url: str, **options: Any) -> BaseRunStore:
+    if "://" not in url:
+        raise UnknownStoreScheme(f"Run store {url!r} is not a URL; use file:///path/to/runs.")
+    scheme = url.split("://", 1)[0].lower()
+    factory = _BACKENDS.get(scheme)
+    if factory is None:
+        known = ", ".join(sorted(f"{name}://" for name in _BACKENDS))
+        raise UnknownStoreScheme(f"Unknown run store scheme {scheme!r}; known: {known}.")
+    return _resolve(factory)(url, **options)
+
+
+def registered_schemes() -> list[str]:
+    return sorted(_BACKENDS)
