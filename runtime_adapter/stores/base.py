@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from ..records import InvalidRunId, Run, RunNotFound
+
+if TYPE_CHECKING:
+    from ..listing import RunPage, RunQuery, RunRow
 
 MAX_RUN_ID_BYTES = 250  # a file name is at most 255 bytes, and ".json" takes five
 
@@ -70,6 +73,42 @@ class BaseRunStore:
         except (RunNotFound, InvalidRunId):
             return False
         return True
+
+    # Listing queries. These defaults read every run; indexed stores answer them
+    # from their index with the same results (see runtime_adapter.listing).
+
+    def query_runs(self, query: RunQuery) -> RunPage:
+        from ..listing import scan_query
+
+        return scan_query(self.iter_entries(), query)
+
+    def rows(self) -> list[RunRow]:
+        from ..listing import run_row
+
+        return [run_row(entry.run, entry.source) for entry in self.iter_entries() if entry.run is not None]
+
+    def status_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for row in self.rows():
+            counts[row.status] = counts.get(row.status, 0) + 1
+        return counts
+
+    def releases(self) -> list[str]:
+        return sorted({row.release for row in self.rows() if row.release})
+
+    def related_rows(self, run_id: str) -> dict[str, list[RunRow]]:
+        """Runs linked to `run_id`: its children (by parentRunId) and its branches."""
+        children, branches = [], []
+        for row in self.rows():
+            if row.parent_run_id == run_id:
+                children.append(row)
+            if row.branch_origin_run_id == run_id:
+                branches.append(row)
+        return {"children": children, "branches": branches}
+
+    def rows_by_id(self, run_ids: list[str]) -> dict[str, RunRow]:
+        wanted = set(run_ids)
+        return {row.id: row for row in self.rows() if row.id in wanted}
 
     def change_marker(self) -> str:
         """A value that changes whenever the store's content may have changed (cache keys)."""

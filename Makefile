@@ -1,0 +1,44 @@
+# Two commands on a fresh machine: `make run` (demo) and `make test` (whole suite).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export CONTROLPLANE_DATA_DIR ?= $(CURDIR)/var
+DEMO_STORE := $(CONTROLPLANE_DATA_DIR)/demo-runs
+
+.PHONY: setup run serve test test-fast lint bench demo-store pg-start
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+# Shared, idempotent set-up: venv, Python packages, graphviz, Django's tables.
+setup: $(VENV)/.installed
+	scripts/ensure-system-packages.sh
+	$(PY) manage.py migrate --noinput -v 0
+
+demo-store: setup
+	@if [ -z "$$CONTROLPLANE_RUN_STORE" ] && [ ! -d "$(DEMO_STORE)" ]; then \
+		$(PY) manage.py demo_store "$(DEMO_STORE)"; fi
+
+run: demo-store
+	$(PY) manage.py ensure_demo_user
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+serve: demo-store
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(VENV)/bin/gunicorn controlplane.wsgi --bind 127.0.0.1:$(PORT) --workers $${WEB_CONCURRENCY:-2} --threads 4 --access-logfile -
+
+test: setup
+	scripts/ensure-system-packages.sh --browser
+	scripts/ensure-postgres.sh
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(PY) bench/run.py

@@ -1,0 +1,69 @@
+"""Typed readers for settings that come from the environment; bad values fail loudly."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def envstr(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def envbool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use 1 or 0.")
+
+
+def envint(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
+    return value
+
+
+def envpath(name: str, default: Path) -> Path:
+    raw = os.environ.get(name)
+    return Path(raw).expanduser().resolve() if raw else default
+
+
+def envlist(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def envstores(name: str) -> dict[str, str]:
+    """`prod=postgresql://…,staging=file:///…` into {"prod": url, "staging": url}."""
+    raw = os.environ.get(name, "").strip()
+    stores: dict[str, str] = {}
+    if not raw:
+        return stores
+    for item in raw.split(","):
+        label, sep, url = item.strip().partition("=")
+        if not sep or not label.strip() or "://" not in url:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not NAME=URL.")
+        label = label.strip()
+        if not label.replace("-", "").replace("_", "").isalnum():
+            raise ImproperlyConfigured(f"{name}: store name {label!r} must be letters, digits, - or _.")
+        stores[label] = url.strip()
+    return stores

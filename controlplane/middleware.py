@@ -1,0 +1,118 @@
+"""Request plumbing: store selection by URL prefix, login, CSP, and store errors as pages."""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from django.conf import settings
+from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import get_script_prefix, set_script_prefix
+
+from controlplane.stores import DEFAULT_STORE, store_names
+from runtime_adapter.records import CorruptRun, InvalidRunId, RunNotFound
+from runtime_adapter.stores.file import StoreUnavailable
+from runtime_adapter.stores.registry import UnknownStoreScheme
+
+_STORE_PREFIX = re.compile(r"^/s/([A-Za-z0-9_-]+)(/.*)$")
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    # Inline style attributes only (bars, SVG): scripts stay external and same-origin.
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    "form-action 'self'",
+])
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/api/")
+
+
+class StorePrefixMiddleware:
+    """`/s/<name>/runs/…` reads store <name>; links rendered there keep the prefix.
+
+    Setting the script prefix for the request makes every `reverse()` and `{% url %}`
+    carry the store name, so a pasted link opens the same store.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.store_name = DEFAULT_STORE  # type: ignore[attr-defined]
+        match = _STORE_PREFIX.match(request.path_info)
+        if not match:
+            return self.get_response(request)
+        name, rest = match.groups()
+        if name not in store_names():
+            return render(request, "404.html", {"message": f'No run store is named "{name}".'}, status=404)
+        request.store_name = name  # type: ignore[attr-defined]
+        request.path_info = rest
+        previous = get_script_prefix()
+        set_script_prefix(f"{previous}s/{name}/")
+        try:
+            return self.get_response(request)
+        finally:
+            set_script_prefix(previous)
+
+
+class ControlPlaneLoginRequiredMiddleware(LoginRequiredMiddleware):
+    """Django's login-required middleware, off when CONTROLPLANE_LOGIN_REQUIRED=0."""
+
+    def process_view(self, request, view_func, view_args, view_kwargs):  # type: ignore[no-untyped-def]
+        if not settings.CONTROLPLANE_LOGIN_REQUIRED:
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)
+
+    def handle_no_permission(self, request, view_func):  # type: ignore[no-untyped-def]
+        if is_api(request):
+            return JsonResponse({"error": "Authentication required."}, status=401)
+        return super().handle_no_permission(request, view_func)
+
+
+class ContentSecurityPolicyMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+
+
+class StoreErrorMiddleware:
+    """One path for store errors: unknown run → 404, bad id → 400, store down → 503."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, RunNotFound):
+            return error_response(request, 404, str(exception), run_id=exception.run_id)
+        if isinstance(exception, InvalidRunId):
+            return error_response(request, 400, str(exception))
+        if isinstance(exception, CorruptRun):
+            return error_response(request, 422, f"The stored run cannot be read: {exception.reason}.")
+        if isinstance(exception, (StoreUnavailable, UnknownStoreScheme)):
+            return error_response(request, 503, str(exception))
+        return None
+
+
+_TEMPLATES = {400: "400.html", 404: "404.html", 422: "422.html", 503: "503.html"}
+
+
+def error_response(request: HttpRequest, status: int, message: str, **context: object) -> HttpResponse:
+    if is_api(request):
+        return JsonResponse({"error": message, **{k: v for k, v in context.items() if v is not None}}, status=status)
+    template = _TEMPLATES.get(status, "400.html")
+    return render(request, template, {"message": message, "status": status, **context}, status=status)

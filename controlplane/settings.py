@@ -1,0 +1,154 @@
+"""Settings for the control plane, read from the environment with working defaults.
+
+`make run` needs no configuration: runs come from a demo directory under
+CONTROLPLANE_DATA_DIR, and Django's own tables live in SQLite beside it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from controlplane.env import envbool, envint, envlist, envpath, envstores, envstr
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = envpath("CONTROLPLANE_DATA_DIR", BASE_DIR / "var")
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    configured = envstr("CONTROLPLANE_SECRET_KEY", "")
+    if configured:
+        return configured
+    # Generated once per data directory, so sessions survive restarts without a key in the repo.
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = envbool("CONTROLPLANE_DEBUG", False)
+ALLOWED_HOSTS = envlist("CONTROLPLANE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = envlist("CONTROLPLANE_CSRF_TRUSTED_ORIGINS", [])
+
+# Runs: read through runtime_adapter, never written.
+CONTROLPLANE_RUN_STORE = envstr("CONTROLPLANE_RUN_STORE", (DATA_DIR / "demo-runs").as_uri())
+CONTROLPLANE_STORES = envstores("CONTROLPLANE_STORES")
+CONTROLPLANE_STORE_BACKENDS: dict[str, str] = {}
+CONTROLPLANE_MAX_RUN_FILE_BYTES = envint("CONTROLPLANE_MAX_RUN_FILE_BYTES", 20 * 1024 * 1024, minimum=1024)
+CONTROLPLANE_FILE_INDEX = envbool("CONTROLPLANE_FILE_INDEX", True)
+CONTROLPLANE_INDEX_REFRESH_SECONDS = float(envstr("CONTROLPLANE_INDEX_REFRESH_SECONDS", "0.5"))
+CONTROLPLANE_LOGIN_REQUIRED = envbool("CONTROLPLANE_LOGIN_REQUIRED", True)
+CONTROLPLANE_REDACT_SECRETS = envbool("CONTROLPLANE_REDACT_SECRETS", True)
+CONTROLPLANE_PAGE_SIZE = envint("CONTROLPLANE_PAGE_SIZE", 50, minimum=1)
+CONTROLPLANE_LINEAGE_MAX_NODES = envint("CONTROLPLANE_LINEAGE_MAX_NODES", 300, minimum=10)
+CONTROLPLANE_MAX_UPLOAD_BYTES = envint("CONTROLPLANE_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1024)
+CONTROLPLANE_CACHE_URL = envstr("CONTROLPLANE_CACHE_URL", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "controlplane",
+    "runs",
+    "incidents",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "controlplane.middleware.ContentSecurityPolicyMiddleware",
+    "controlplane.middleware.StorePrefixMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "controlplane.middleware.ControlPlaneLoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "controlplane.middleware.StoreErrorMiddleware",
+]
+
+ROOT_URLCONF = "controlplane.urls"
+WSGI_APPLICATION = "controlplane.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "controlplane.context_processors.controlplane",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": envpath("CONTROLPLANE_DB_PATH", DATA_DIR / "controlplane.sqlite3"),
+    }
+}
+
+
+def _caches() -> dict[str, dict[str, object]]:
+    if CONTROLPLANE_CACHE_URL.startswith(("redis://", "rediss://")):
+        return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CONTROLPLANE_CACHE_URL}}
+    return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "controlplane"}}
+
+
+CACHES = _caches()
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "runs:overview"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# Headers: nosniff, a strict referrer policy and no framing everywhere; HSTS and secure
+# cookies in controlplane.settings_production.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": envstr("CONTROLPLANE_LOG_LEVEL", "WARNING")},
+}

@@ -1,0 +1,13 @@
+"""Production overrides: HTTPS-only cookies and HSTS. `manage.py check --deploy` is clean with these."""
+
+from controlplane.settings import *  # noqa: F403
+from controlplane.env import envbool, envint
+
+DEBUG = False
+SECURE_SSL_REDIRECT = envbool("CONTROLPLANE_SSL_REDIRECT", True)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = envint("CONTROLPLANE_HSTS_SECONDS", 31536000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = envbool("CONTROLPLANE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True

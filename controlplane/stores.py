@@ -1,0 +1,68 @@
+"""The one place run stores are opened from settings. Views call `store_for(request)`."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from runtime_adapter.stores.base import BaseRunStore
+from runtime_adapter.stores.registry import open_store, register_backend
+
+DEFAULT_STORE = "default"
+_lock = threading.Lock()
+_stores: dict[str, BaseRunStore] = {}
+
+
+def store_urls() -> dict[str, str]:
+    urls = {DEFAULT_STORE: settings.CONTROLPLANE_RUN_STORE}
+    urls.update(settings.CONTROLPLANE_STORES)
+    return urls
+
+
+def store_names() -> list[str]:
+    return list(store_urls())
+
+
+def store_options(url: str) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    if url.startswith("file:"):
+        options["max_file_bytes"] = settings.CONTROLPLANE_MAX_RUN_FILE_BYTES
+    return options
+
+
+def get_run_store(name: str | None = None) -> BaseRunStore:
+    name = name or DEFAULT_STORE
+    store = _stores.get(name)
+    if store is not None:
+        return store
+    with _lock:
+        store = _stores.get(name)
+        if store is None:
+            for scheme, dotted in settings.CONTROLPLANE_STORE_BACKENDS.items():
+                register_backend(scheme, dotted)
+            url = store_urls()[name]
+            store = open_store(url, **store_options(url))
+            _stores[name] = store
+    return store
+
+
+def store_for(request: HttpRequest) -> BaseRunStore:
+    return get_run_store(getattr(request, "store_name", None))
+
+
+def reset_stores() -> None:
+    with _lock:
+        for store in _stores.values():
+            store.close()
+        _stores.clear()
+
+
+@receiver(setting_changed)
+def _reset_on_settings_change(setting: str, **_: Any) -> None:
+    if setting.startswith("CONTROLPLANE_"):
+        reset_stores()

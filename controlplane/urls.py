@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+
+urlpatterns = [
+    path("accounts/login/", login_not_required(auth_views.LoginView.as_view()), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("", include("incidents.urls")),
+    path("", include("runs.urls")),
+]
+
+handler400 = "controlplane.views.bad_request"
+handler404 = "controlplane.views.page_not_found"
+handler500 = "controlplane.views.server_error"

@@ -1,0 +1,23 @@
+"""Error pages that keep the site's layout and answer JSON under /api/."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
+
+from controlplane.middleware import error_response, is_api
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(request, 400, "The request was not understood.")
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(request, 404, "There is no page at this address.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if is_api(request):
+        return JsonResponse({"error": "Internal error."}, status=500)
+    # No context processors: the failure may be in one of them.
+    return HttpResponse(loader.get_template("500.html").render(), status=500)

@@ -1,0 +1,294 @@
+"""Run listing: one flat row per run, and the filters, sorts and pages the UI offers.
+
+`run_row` is the single definition of what a list, an index or a database table
+holds about a run. Stores without an index answer `RunQuery` by scanning
+(`scan_query`); indexed stores answer the same query from SQL and must agree.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import Any, Iterable
+
+from .inspectors.incident import failed_steps, recommendations_for
+from .inspectors.recovery import classify_incident, plan_steps, recovery_policy
+from .jsjson import dumps
+from .jsvalues import js_or, last, prop, to_js_string, truthy
+from .records import Run
+from .stores.base import StoreEntry
+
+TEXT_LIMIT = 2000
+ATTENTION_STATUSES = ("failed", "waiting_for_approval", "paused")
+SORTS = ("created", "updated", "duration", "cost")
+STATUSES = ("pending", "running", "waiting_for_approval", "paused", "completed", "failed", "cancelled")
+
+
+@dataclass
+class RunRow:
+    id: str
+    status: str
+    input_text: str
+    output_text: str
+    error_text: str
+    created_at: str | None
+    updated_at: str | None
+    ended_at: str | None
+    duration_ms: float | None
+    prompt_tokens: float
+    completion_tokens: float
+    total_tokens: float
+    cost: float
+    release: str | None
+    root_run_id: str
+    parent_run_id: str | None
+    branch_origin_run_id: str | None
+    branch_checkpoint_id: str | None
+    correlation_ids: list[str]
+    step_count: int
+    event_count: int
+    tool_call_count: int
+    error_count: int
+    child_count: int
+    pending_approval: bool
+    pending_pause: bool
+    needs_attention: bool
+    incident_type: str | None
+    recommended_action: str | None
+    top_recommendation: str | None
+    source: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def text_of(value: Any, limit: int = TEXT_LIMIT) -> str:
+    """A run value as display/search text: strings as they are, the rest as JSON."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else dumps(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def release_of(metadata: dict[str, Any]) -> str | None:
+    """`metadata.release` as a label: a string, or `release.version`/`.label`/`.name`."""
+    release = metadata.get("release")
+    if isinstance(release, dict):
+        release = js_or(release.get("version"), release.get("label"), release.get("name"), None)
+    if not truthy(release):
+        release = metadata.get("releaseLabel")
+    return to_js_string(release) if truthy(release) and not isinstance(release, (dict, list)) else None
+
+
+def correlation_ids_of(run: Run) -> list[str]:
+    """Every correlation id an operator might paste: metadata.correlation values and trace ids."""
+    ids: list[str] = []
+    correlation = run["metadata"].get("correlation")
+    if isinstance(correlation, dict):
+        ids.extend(to_js_string(value) for value in correlation.values() if isinstance(value, (str, int, float)) and truthy(value))
+    for key in ("correlationId", "traceId", "requestId"):
+        value = run["metadata"].get(key)
+        if isinstance(value, (str, int, float)) and truthy(value):
+            ids.append(to_js_string(value))
+    seen: set[str] = set()
+    return [value for value in ids if not (value in seen or seen.add(value))]
+
+
+def _epoch_ms(value: Any) -> float | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000
+    except ValueError:
+        return None
+
+
+def _number(value: Any) -> float:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
+def needs_attention(run: Run) -> bool:
+    return (
+        run["status"] in ATTENTION_STATUSES
+        or truthy(run["pendingApproval"])
+        or truthy(run["pendingPause"])
+        or bool(run["errors"])
+    )
+
+
+def _incident_fields(run: Run) -> tuple[str | None, str | None, str | None]:
+    """Incident type, recommended action and first recommendation, from the run alone.
+
+    These are the report's and plan's values without a comparison run, which is
+    what the triage queue shows before an operator picks one.
+    """
+    failure = js_or(last(run["errors"]), None)
+    failed = failed_steps(run)
+    checkpoint = js_or(last(run["checkpoints"]), None)
+    report = {
+        "runId": run["id"], "status": run["status"], "failure": failure, "failedSteps": failed,
+        "lastCheckpoint": checkpoint, "pendingApproval": js_or(run["pendingApproval"], None),
+        "pendingPause": js_or(run["pendingPause"], None), "comparison": None,
+    }
+    incident_type = classify_incident(report)
+    steps = plan_steps(report, recovery_policy(report, incident_type), None)
+    advice = recommendations_for(run, failure, failed, checkpoint, None)
+    return incident_type, (steps[0]["action"] if steps else "inspect_report"), advice[0]
+
+
+def run_row(run: Run, source: str = "") -> RunRow:
+    lineage = run["metadata"]["lineage"]
+    timestamps = run["timestamps"]
+    metrics = run["metrics"]
+    usage = metrics["tokenUsage"]
+    ended = js_or(timestamps.get("completedAt"), timestamps.get("failedAt"), timestamps.get("cancelledAt"), None)
+    start_ms = _epoch_ms(js_or(timestamps.get("startedAt"), timestamps.get("createdAt"), None))
+    end_ms = _epoch_ms(ended)
+    failure = js_or(last(run["errors"]), None)
+    error_text = ""
+    if truthy(failure):
+        error_text = text_of(js_or(prop(failure, "message"), prop(failure, "name"), failure))
+    attention = needs_attention(run)
+    incident_type, action, advice = _incident_fields(run) if attention else (None, None, None)
+    return RunRow(
+        id=run["id"],
+        status=to_js_string(run["status"]),
+        input_text=text_of(run["input"]),
+        output_text=text_of(run["output"]),
+        error_text=error_text,
+        created_at=timestamps.get("createdAt") if isinstance(timestamps.get("createdAt"), str) else None,
+        updated_at=timestamps.get("updatedAt") if isinstance(timestamps.get("updatedAt"), str) else None,
+        ended_at=ended if isinstance(ended, str) else None,
+        duration_ms=(end_ms - start_ms) if start_ms is not None and end_ms is not None else None,
+        prompt_tokens=_number(usage["prompt"]),
+        completion_tokens=_number(usage["completion"]),
+        total_tokens=_number(usage["total"]),
+        cost=_number(metrics["cost"]),
+        release=release_of(run["metadata"]),
+        root_run_id=to_js_string(lineage["rootRunId"]),
+        parent_run_id=lineage["parentRunId"] if isinstance(lineage["parentRunId"], str) else None,
+        branch_origin_run_id=lineage["branchOriginRunId"] if isinstance(lineage["branchOriginRunId"], str) else None,
+        branch_checkpoint_id=lineage["branchCheckpointId"] if isinstance(lineage["branchCheckpointId"], str) else None,
+        correlation_ids=correlation_ids_of(run),
+        step_count=len(run["steps"]),
+        event_count=len(run["events"]),
+        tool_call_count=len(run["toolCalls"]),
+        error_count=len(run["errors"]),
+        child_count=len(lineage["childRunIds"]),
+        pending_approval=truthy(run["pendingApproval"]),
+        pending_pause=truthy(run["pendingPause"]),
+        needs_attention=attention,
+        incident_type=incident_type,
+        recommended_action=action,
+        top_recommendation=advice,
+        source=source,
+        timings={key: _number(value) for key, value in metrics["timings"].items()},
+    )
+
+
+@dataclass(frozen=True)
+class RunQuery:
+    """A validated list request. Times are ISO-8601 strings compared as the runtime writes them."""
+
+    statuses: tuple[str, ...] = ()
+    release: str | None = None
+    text: str | None = None
+    correlation_id: str | None = None
+    created_after: str | None = None
+    created_before: str | None = None
+    roots_only: bool = False
+    attention_only: bool = False
+    sort: str = "created"
+    descending: bool = True
+    offset: int = 0
+    limit: int = 50
+
+    def next_page(self) -> RunQuery:
+        return replace(self, offset=self.offset + self.limit)
+
+
+@dataclass
+class RunPage:
+    rows: list[RunRow]
+    total: int
+    query: RunQuery
+    errors: list[StoreEntry] = field(default_factory=list)
+
+    @property
+    def has_next(self) -> bool:
+        return self.query.offset + len(self.rows) < self.total
+
+    @property
+    def next_cursor(self) -> str | None:
+        return encode_cursor(self.query.offset + self.query.limit) if self.has_next else None
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The offset inside an opaque cursor; ValueError when it was not made by us."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise ValueError("invalid cursor") from None
+    if not text.startswith("o:") or not text[2:].isdigit():
+        raise ValueError("invalid cursor")
+    return int(text[2:])
+
+
+def matches(row: RunRow, query: RunQuery) -> bool:
+    if query.statuses and row.status not in query.statuses:
+        return False
+    if query.release and row.release != query.release:
+        return False
+    if query.roots_only and row.parent_run_id:
+        return False
+    if query.attention_only and not row.needs_attention:
+        return False
+    if query.correlation_id and query.correlation_id not in row.correlation_ids and query.correlation_id not in (
+        row.id, row.root_run_id
+    ):
+        return False
+    if query.created_after and (row.created_at or "") < query.created_after:
+        return False
+    if query.created_before and (row.created_at or "") >= query.created_before:
+        return False
+    if query.text:
+        needle = query.text.casefold()
+        haystack = "\n".join((row.id, row.input_text, row.output_text, row.error_text)).casefold()
+        if not all(term in haystack for term in needle.split()):
+            return False
+    return True
+
+
+def sort_value(row: RunRow, sort: str) -> Any:
+    if sort == "updated":
+        return row.updated_at or ""
+    if sort == "duration":
+        return row.duration_ms if row.duration_ms is not None else -1
+    if sort == "cost":
+        return row.cost
+    return row.created_at or ""
+
+
+def scan_query(entries: Iterable[StoreEntry], query: RunQuery) -> RunPage:
+    """Answer a query by reading every run: the reference semantics, fine for small stores."""
+    rows: list[RunRow] = []
+    errors: list[StoreEntry] = []
+    for entry in entries:
+        if entry.run is None:
+            errors.append(entry)
+            continue
+        row = run_row(entry.run, entry.source)
+        if matches(row, query):
+            rows.append(row)
+    # Ties break on id so pages never overlap.
+    rows.sort(key=lambda row: row.id, reverse=query.descending)
+    rows.sort(key=lambda row: sort_value(row, query.sort), reverse=query.descending)
+    page = rows[query.offset : query.offset + query.limit]
+    return RunPage(rows=page, total=len(rows), query=query, errors=errors)
