@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import get_script_prefix, set_script_prefix
 
-from controlplane.stores import DEFAULT_STORE, store_names
+from controlplane.stores import DEFAULT_STORE, store_exists
 from runtime_adapter.records import CorruptRun, InvalidRunId, RunNotFound
 from runtime_adapter.stores.file import StoreUnavailable
 from runtime_adapter.stores.registry import UnknownStoreScheme
@@ -51,7 +51,7 @@ class StorePrefixMiddleware:
         if not match:
             return self.get_response(request)
         name, rest = match.groups()
-        if name not in store_names():
+        if not store_exists(name):
             return render(request, "404.html", {"message": f'No run store is named "{name}".'}, status=404)
         request.store_name = name  # type: ignore[attr-defined]
         request.path_info = rest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +29,26 @@ def store_names() -> list[str]:
     return list(store_urls())
 
 
+UPLOAD_PREFIX = "upload-"
+
+
+def uploads_dir() -> Path:
+    return Path(settings.DATA_DIR) / "uploads"
+
+
+def uploaded_bundle_path(name: str) -> Path | None:
+    """An uploaded bundle is an ephemeral store named `upload-<token>`, read from the data dir."""
+    token = name[len(UPLOAD_PREFIX):] if name.startswith(UPLOAD_PREFIX) else ""
+    if not token or not token.replace("-", "").replace("_", "").isalnum():
+        return None
+    path = uploads_dir() / f"{token}.json"
+    return path if path.is_file() else None
+
+
+def store_exists(name: str) -> bool:
+    return name in store_urls() or uploaded_bundle_path(name) is not None
+
+
 def store_options(url: str) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if url.startswith("file:"):
@@ -45,8 +66,13 @@ def get_run_store(name: str | None = None) -> BaseRunStore:
         if store is None:
             for scheme, dotted in settings.CONTROLPLANE_STORE_BACKENDS.items():
                 register_backend(scheme, dotted)
-            url = store_urls()[name]
+            upload = uploaded_bundle_path(name)
+            url = upload.as_uri().replace("file:", "bundle:", 1) if upload else store_urls()[name]
             store = open_store(url, **store_options(url))
+            if settings.CONTROLPLANE_REDACT_SECRETS:
+                from runtime_adapter.redaction import RedactingStore
+
+                store = RedactingStore(store)
             _stores[name] = store
     return store
 

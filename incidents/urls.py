@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from incidents import views
 
 app_name = "incidents"
-urlpatterns: list = []
+urlpatterns = [
+    path("incidents/", views.queue, name="queue"),
+    path("compare/", views.compare, name="compare"),
+]
