@@ -9,7 +9,7 @@ from .inspectors import (
     render_tree, summarize, validate_trace,
 )
 from .jsvalues import UNDEFINED
-from .records import Run, RunNotFound
+from .records import CorruptRun, Run, RunNotFound
 from .stores.base import BaseRunStore, StoreEntry, check_run_id
 
 
@@ -25,6 +25,7 @@ class SnapshotStore(BaseRunStore):
         self._store = store
         self._entries: list[StoreEntry] | None = None
         self._by_id: dict[str, Run] = {}
+        self._errors: dict[str, str] = {}
 
     def _load(self) -> list[StoreEntry]:
         if self._entries is None:
@@ -32,6 +33,8 @@ class SnapshotStore(BaseRunStore):
             for entry in self._entries:
                 if entry.run is not None:
                     self._by_id.setdefault(entry.run["id"], entry.run)
+                elif entry.error:
+                    self._errors[entry.source] = entry.error
         return self._entries
 
     def iter_entries(self) -> Iterator[StoreEntry]:
@@ -40,10 +43,12 @@ class SnapshotStore(BaseRunStore):
     def get_run(self, run_id: str) -> Run:
         check_run_id(run_id)
         self._load()
-        try:
+        if run_id in self._by_id:
             return self._by_id[run_id]
-        except KeyError:
-            raise RunNotFound(run_id) from None
+        source = f"{run_id}.json"
+        if source in self._errors:
+            raise CorruptRun(source, self._errors[source])
+        raise RunNotFound(run_id)
 
 
 def _text(request: dict[str, Any], key: str, required: bool = True) -> str | None:

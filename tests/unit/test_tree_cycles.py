@@ -1,0 +1,47 @@
+"""Lineage cycles: the runtime's render recurses forever; ours terminates and says so."""
+
+from runtime_adapter import jsjson
+from runtime_adapter.inspectors import build_tree, render_tree
+from tests.factories import run_record
+
+
+def test_self_parented_run_appears_as_a_marked_root_and_renders():
+    runs = [run_record("a"), run_record("self", parent="self")]
+    forest = build_tree(runs)
+    ids = [node["id"] for node in forest]
+    assert ids == ["a", "self"]
+    assert forest[1]["lineageCycle"] is True
+    assert render_tree(forest).splitlines() == ["a [completed]", "self [completed]", "└─ self [completed] (lineage cycle)"]
+    jsjson.dumps(forest)  # finite, serialisable
+
+
+def test_two_run_cycle_is_listed_once_with_the_closing_edge_as_a_stub():
+    runs = [run_record("x", parent="y"), run_record("y", parent="x")]
+    forest = build_tree(runs)
+    assert [node["id"] for node in forest] == ["x"]
+    assert forest[0]["children"][0]["id"] == "y"
+    stub = forest[0]["children"][0]["children"][0]
+    assert stub == {"id": "x", "status": "completed", "lineageCycle": True, "children": []}
+    assert forest[0]["subtreeMetrics"]["runCount"] == 2
+
+
+def test_subtree_of_a_run_inside_a_cycle_terminates():
+    runs = [run_record("x", parent="y"), run_record("y", parent="x"), run_record("leaf", parent="y")]
+    tree = build_tree(runs, "y")
+    text = render_tree(tree)
+    assert text.splitlines()[0] == "y [completed]"
+    assert "(lineage cycle)" in text and "leaf" in text
+
+
+def test_very_deep_chain_builds_and_renders_without_recursion_errors():
+    runs = [run_record("n0")] + [run_record(f"n{i}", parent=f"n{i - 1}", created=f"2026-01-01T00:00:{i % 60:02d}.000Z") for i in range(1, 5000)]
+    forest = build_tree(runs)
+    assert forest[0]["subtreeMetrics"]["runCount"] == 5000
+    assert len(render_tree(forest).splitlines()) == 5000
+
+
+def test_children_sort_with_locale_compare_not_code_points():
+    parent = run_record("p")
+    runs = [parent, run_record("upper", parent="p", created="Sprint-b"), run_record("lower", parent="p", created="sprint-a")]
+    tree = build_tree(runs, "p")
+    assert [child["id"] for child in tree["children"]] == ["lower", "upper"]
