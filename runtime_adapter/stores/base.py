@@ -9,6 +9,7 @@ from ..records import InvalidRunId, Run, RunNotFound
 
 if TYPE_CHECKING:
     from ..listing import RunPage, RunQuery, RunRow
+    from ..usage import UsageBucket
 
 MAX_RUN_ID_BYTES = 250  # a file name is at most 255 bytes, and ".json" takes five
 
@@ -95,6 +96,16 @@ class BaseRunStore:
 
     def releases(self) -> list[str]:
         return sorted({row.release for row in self.rows() if row.release})
+
+    def usage_series(self, start: str, end: str, bucket_ms: int) -> list[UsageBucket]:
+        """Run count, tokens and cost of runs created in [start, end), per `bucket_ms` bucket.
+
+        ISO-8601 bounds as the runtime writes them; empty buckets are included.
+        Indexed stores answer with one GROUP BY (see runtime_adapter.usage.bucket_rows).
+        """
+        from ..usage import bucket_rows
+
+        return bucket_rows(self.rows(), start, end, bucket_ms)
 
     def related_rows(self, run_id: str) -> dict[str, list[RunRow]]:
         """Runs linked to `run_id`: its children (by parentRunId) and its branches."""

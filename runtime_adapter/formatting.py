@@ -1,0 +1,146 @@
+"""Display formatting for times, durations, token counts and costs.
+
+Pure functions behind the one-line template filters in runs.templatetags; every
+function accepts whatever a run record holds (None, strings, numbers) and never raises.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+DASH = "—"
+
+
+def parse_iso(value: Any) -> datetime | None:
+    """An aware datetime from a runtime ISO-8601 string (`…Z`), or None."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def iso_ms(moment: datetime) -> str:
+    """The runtime's own timestamp shape: `2026-01-01T00:00:00.000Z`."""
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def absolute_time(value: Any) -> str:
+    """`2026-11-24 02:24:16 UTC`; text that is not a timestamp comes back as it is."""
+    moment = parse_iso(value)
+    if moment is None:
+        return "" if value is None else str(value)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _ago(amount: int, unit: str, future: bool) -> str:
+    return f"in {amount} {unit}" if future else f"{amount} {unit} ago"
+
+
+def relative_time(value: Any, now: datetime) -> str:
+    """`just now`, `5 min ago`, `3 h ago`, `2 d ago`, `in 4 min`; beyond 30 days the date."""
+    moment = parse_iso(value)
+    if moment is None:
+        return DASH if value in (None, "") else str(value)
+    seconds = (now - moment).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 45:
+        return "just now"
+    if seconds < 3600:
+        return _ago(max(1, round(seconds / 60)), "min", future)
+    if seconds < 86400:
+        return _ago(int(seconds // 3600), "h", future)
+    if seconds < 30 * 86400:
+        return _ago(int(seconds // 86400), "d", future)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d")
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return None if math.isnan(value) or math.isinf(value) else float(value)
+
+
+def duration(ms: Any) -> str:
+    """`0 ms`, `340 ms`, `1.25 s`, `12.3 s`, `2 min 5 s`, `3 h 12 min`, `2 d 4 h`."""
+    value = _number(ms)
+    if value is None or value < 0:
+        return DASH
+    if value < 1000:
+        return f"{round(value)} ms"
+    seconds = value / 1000
+    if seconds < 10:
+        return f"{seconds:.2f} s"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def token_count(value: Any) -> str:
+    """Exact below 10,000 (`1,234`), then `12.3k`, `4.5M`, `1.2B`."""
+    number = _number(value)
+    if number is None:
+        return DASH
+    sign = "-" if number < 0 else ""
+    number = abs(number)
+    if number < 10_000:
+        return f"{sign}{number:,.0f}"
+    for limit, suffix in ((1e6, "k"), (1e9, "M"), (1e12, "B")):
+        if number < limit:
+            scaled = number / (limit / 1000)
+            text = f"{scaled:.1f}" if scaled < 100 else f"{scaled:.0f}"
+            if text == "1000":
+                continue
+            return f"{sign}{text.removesuffix('.0')}{suffix}"
+    return f"{sign}{number / 1e12:.1f}T".replace(".0T", "T")
+
+
+def cost(value: Any) -> str:
+    """`$0`, `$1.23`, `$1,234.50`; below a cent two significant digits (`$0.0051`, `$0.00000025`)."""
+    number = _number(value)
+    if number is None:
+        return DASH
+    if number == 0:
+        return "$0"
+    sign = "-" if number < 0 else ""
+    number = abs(number)
+    if number >= 0.01:
+        return f"{sign}${number:,.2f}"
+    rounded = Decimal(f"{number:.2g}")
+    return f"{sign}${format(rounded, 'f')}"
+
+
+def percent(part: Any, whole: Any) -> float:
+    """`part` as a percentage of `whole`, clamped to 0–100 (bar widths)."""
+    numerator, denominator = _number(part), _number(whole)
+    if numerator is None or denominator is None or denominator <= 0:
+        return 0.0
+    return max(0.0, min(100.0, numerator * 100 / denominator))
+
+
+def short_id(run_id: Any, limit: int = 22) -> str:
+    """Long ids keep their head and tail (`2068a0d3…:replay:1795487059363`)."""
+    text = "" if run_id is None else str(run_id)
+    if len(text) <= limit:
+        return text
+    head, colon, rest = text.partition(":")
+    if colon and len(rest) < limit:
+        return f"{head[:8]}…:{rest}"
+    tail = max(4, limit - 10)
+    return f"{text[:8]}…{text[-tail:]}"
