@@ -1,0 +1,305 @@
+"""What the run pages show beyond the runtime's own payloads: ancestry, tool pairs,
+pending callouts, tab slices and the tree as a flat list a template can nest.
+
+Pure functions over run records; stores are only reached through the `get_run`
+callable passed in, so the caller decides which runs are read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+from .jsjson import dumps
+from .jsvalues import js_or, prop, to_js_string, truthy
+from .records import CorruptRun, InvalidRunId, Run, RunNotFound
+
+BREADCRUMB_LIMIT = 50
+
+
+def pretty(value: Any) -> str:
+    """JSON as the runtime would print it (`JSON.stringify(value, null, 2)`); strings as they are."""
+    if isinstance(value, str):
+        return value
+    return dumps(value, 2)
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = to_js_string(value)
+    return text or None
+
+
+# Ancestry -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Crumb:
+    id: str
+    status: str | None  # None: named by a run in the store, but not itself in it
+
+
+@dataclass
+class Breadcrumb:
+    """Root → … → parent. `broken` says why the walk stopped early, if it did."""
+
+    ancestors: list[Crumb] = field(default_factory=list)
+    broken: str | None = None
+
+
+def ancestry(run: Run, get_run: Callable[[str], Run], limit: int = BREADCRUMB_LIMIT) -> Breadcrumb:
+    """Walk `parentRunId` upwards with `get_run`, stopping on a cycle, a missing run or `limit`."""
+    crumbs: list[Crumb] = []
+    seen = {run["id"]}
+    parent = _text(run["metadata"]["lineage"].get("parentRunId"))
+    broken = None
+    while parent is not None:
+        if parent in seen:
+            broken = "cycle"
+            break
+        if len(crumbs) >= limit:
+            broken = "limit"
+            break
+        seen.add(parent)
+        try:
+            ancestor = get_run(parent)
+        except (RunNotFound, InvalidRunId, CorruptRun):
+            crumbs.append(Crumb(parent, None))
+            broken = "missing"
+            break
+        crumbs.append(Crumb(parent, to_js_string(ancestor["status"])))
+        parent = _text(ancestor["metadata"]["lineage"].get("parentRunId"))
+    crumbs.reverse()
+    return Breadcrumb(ancestors=crumbs, broken=broken)
+
+
+# Pending approval / pause -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Callout:
+    kind: str  # approval | pause
+    title: str
+    tool_name: str | None
+    reason: str | None
+    stage: str | None
+    arguments: str | None
+    details: str
+
+
+def pending_callouts(run: Run) -> list[Callout]:
+    """What a run is waiting for: an approval (tool, arguments) and/or a pause (reason, stage)."""
+    callouts = []
+    approval = run["pendingApproval"]
+    if truthy(approval):
+        tool = _text(js_or(prop(approval, "toolName"), prop(prop(approval, "toolCall"), "name"), None))
+        arguments = js_or(prop(approval, "arguments"), prop(prop(approval, "toolCall"), "arguments"), None)
+        callouts.append(Callout(
+            kind="approval",
+            title=f"Waiting for approval to run {tool}" if tool else "Waiting for approval",
+            tool_name=tool,
+            reason=_text(js_or(prop(approval, "reason"), prop(prop(approval, "decision"), "reason"), None)),
+            stage=_text(js_or(prop(approval, "stage"), None)),
+            arguments=None if arguments is None else pretty(arguments),
+            details=pretty(approval),
+        ))
+    pause = run["pendingPause"]
+    if truthy(pause):
+        stage = _text(js_or(prop(pause, "stage"), None))
+        callouts.append(Callout(
+            kind="pause",
+            title=f"Paused at {stage}" if stage else "Paused",
+            tool_name=_text(js_or(prop(pause, "toolName"), prop(prop(prop(pause, "payload"), "toolCall"), "name"), None)),
+            reason=_text(js_or(prop(pause, "reason"), None)) if not isinstance(pause, str) else pause,
+            stage=stage,
+            arguments=None,
+            details=pretty(pause),
+        ))
+    return callouts
+
+
+# Tool calls paired with results ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ToolPair:
+    index: int
+    name: str
+    call_id: str | None
+    arguments: str
+    call: str
+    result: str | None
+    has_result: bool
+    matched_by: str | None  # "id" or "order"
+
+
+def _call_id(item: Any) -> str | None:
+    return _text(js_or(prop(item, "toolCallId"), prop(prop(item, "toolCall"), "id"), prop(item, "id"), None))
+
+
+def _tool_name(item: Any) -> str:
+    return _text(js_or(prop(item, "toolName"), prop(item, "name"), prop(prop(item, "toolCall"), "name"), None)) or "(unnamed tool)"
+
+
+def pair_tool_calls(run: Run) -> list[ToolPair]:
+    """Each tool call with its result: by tool-call id when the result carries one,
+    otherwise the n-th unmatched result of the same tool name (the runtime appends both in order)."""
+    calls, results = run["toolCalls"], run["toolResults"]
+    used: set[int] = set()
+    by_id = {}
+    for position, result in enumerate(results):
+        result_id = _call_id(result)
+        if result_id is not None and result_id not in by_id:
+            by_id[result_id] = position
+    pairs = []
+    for index, call in enumerate(calls):
+        name = _tool_name(call)
+        call_id = _call_id(call)
+        match, how = None, None
+        if call_id is not None and call_id in by_id and by_id[call_id] not in used:
+            match, how = by_id[call_id], "id"
+        else:
+            for position, result in enumerate(results):
+                if position not in used and _call_id(result) is None and _tool_name(result) == name:
+                    match, how = position, "order"
+                    break
+        if match is not None:
+            used.add(match)
+        arguments = js_or(prop(call, "arguments"), prop(call, "args"), prop(prop(call, "toolCall"), "arguments"), None)
+        result_value = None
+        if match is not None:
+            raw = results[match]
+            result_value = pretty(prop(raw, "result") if isinstance(raw, dict) and "result" in raw else raw)
+        pairs.append(ToolPair(
+            index=index, name=name, call_id=call_id, arguments=pretty(arguments), call=pretty(call),
+            result=result_value, has_result=match is not None, matched_by=how,
+        ))
+    return pairs
+
+
+def unmatched_results(run: Run, pairs: Sequence[ToolPair]) -> int:
+    return max(0, len(run["toolResults"]) - sum(1 for pair in pairs if pair.has_result))
+
+
+# Slices of long lists ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Slice:
+    items: list[tuple[int, Any]]  # (position in the full list, item)
+    offset: int
+    size: int
+    total: int
+
+    @property
+    def next_offset(self) -> int | None:
+        return self.offset + self.size if self.offset + self.size < self.total else None
+
+    @property
+    def previous_offset(self) -> int | None:
+        return max(0, self.offset - self.size) if self.offset > 0 else None
+
+    @property
+    def end(self) -> int:
+        return min(self.offset + self.size, self.total)
+
+
+def page_slice(items: Sequence[Any], offset: int, size: int) -> Slice:
+    offset = max(0, min(offset, max(len(items) - 1, 0)))
+    return Slice(items=list(enumerate(items))[offset : offset + size], offset=offset, size=size, total=len(items))
+
+
+def event_type(event: Any) -> str:
+    return _text(prop(event, "type")) or "(no type)"
+
+
+def event_types(run: Run) -> list[str]:
+    return sorted({event_type(event) for event in run["events"]})
+
+
+def filter_events(run: Run, wanted: str | None) -> list[Any]:
+    """The run's events in time order (stable: ties keep the recorded order), optionally of one type."""
+    events = [event for event in run["events"] if not wanted or event_type(event) == wanted]
+    return sorted(events, key=lambda event: _text(prop(event, "timestamp")) or "")
+
+
+# Checkpoints -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CheckpointView:
+    index: int
+    id: str | None
+    label: str | None
+    status: str | None
+    timestamp: str | None
+    branch_call: str | None
+    export_call: str | None
+    snapshot: str
+
+
+def checkpoint_views(run: Run) -> list[CheckpointView]:
+    """Checkpoints with the runtime calls that branch from or export them (shown, never run)."""
+    views = []
+    for index, checkpoint in enumerate(run["checkpoints"]):
+        checkpoint_id = _text(prop(checkpoint, "id"))
+        literal = dumps(checkpoint_id) if checkpoint_id is not None else None
+        views.append(CheckpointView(
+            index=index,
+            id=checkpoint_id,
+            label=_text(prop(checkpoint, "label")),
+            status=_text(prop(checkpoint, "status")),
+            timestamp=_text(prop(checkpoint, "timestamp")),
+            branch_call=f"run.branchFromCheckpoint({literal})" if literal else None,
+            export_call=f"TraceSerializer.exportPartialRun(run, {{ checkpointId: {literal} }})" if literal else None,
+            snapshot=pretty(prop(checkpoint, "snapshot")) if isinstance(checkpoint, dict) and "snapshot" in checkpoint else "",
+        ))
+    return views
+
+
+# Tree ------------------------------------------------------------------------------------------
+
+def tree_root_id(run: Run, family: Iterable[Run]) -> str:
+    """The root whose tree holds `run`: its `rootRunId` when that run's parent chain reaches it,
+    else the topmost ancestor present (branches and replays of a root are forest roots)."""
+    parents = {}
+    for member in family:
+        parents[member["id"]] = _text(member["metadata"]["lineage"].get("parentRunId"))
+    root = _text(run["metadata"]["lineage"].get("rootRunId")) or run["id"]
+    cursor, seen = run["id"], set()
+    top = cursor
+    while cursor is not None and cursor in parents and cursor not in seen:
+        seen.add(cursor)
+        top = cursor
+        if cursor == root:
+            return root
+        cursor = parents[cursor]
+    return top
+
+
+@dataclass(frozen=True)
+class TreeItem:
+    kind: str  # "open" (a node with children follows), "leaf", "close"
+    node: dict[str, Any] | None = None
+    depth: int = 0
+
+
+def tree_items(tree: dict[str, Any] | None) -> list[TreeItem]:
+    """A `build_tree` node as a flat open/leaf/close sequence, so deep trees render without recursion."""
+    if not tree:
+        return []
+    items: list[TreeItem] = []
+    stack: list[tuple[dict[str, Any] | None, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if node is None:
+            items.append(TreeItem("close", depth=depth))
+            continue
+        children = node.get("children") or []
+        if not children:
+            items.append(TreeItem("leaf", node, depth))
+            continue
+        items.append(TreeItem("open", node, depth))
+        stack.append((None, depth))
+        stack.extend((child, depth + 1) for child in reversed(children))
+    return items
+
+
+def tree_ids(tree: dict[str, Any] | None) -> list[str]:
+    return [to_js_string(item.node["id"]) for item in tree_items(tree) if item.node is not None]

@@ -1,0 +1,428 @@
+"""The lineage graph of a run family: which runs to draw, its DOT text, and its placed geometry.
+
+`family_nodes` picks the runs of one family (same `rootRunId`, or linked to one by a
+parent, branch or replay edge), `lineage_graph` caps it at `max_nodes` by folding whole
+subtrees into "N more runs" nodes, `to_dot` writes DOT with stable ordering for
+Graphviz, and `place` turns Graphviz's JSON layout back into shapes a template draws.
+Every run-provided string that reaches DOT goes through `dot_quote`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from .formatting import short_id
+from .jsvalues import prop, to_js_string
+from .records import Run
+
+STATUS_COLOURS = {
+    "completed": "#1f8a4c",
+    "failed": "#c62f3a",
+    "running": "#2f6fd3",
+    "paused": "#b7791f",
+    "waiting_for_approval": "#8a4bd6",
+    "cancelled": "#6b7280",
+    "pending": "#7b8794",
+}
+OTHER_COLOUR = "#7b8794"
+MORE_COLOUR = "#dde2e8"
+CURRENT_OUTLINE = "#f5b800"
+LABEL_LIMIT = 40
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
+
+
+@dataclass(frozen=True)
+class LineageNode:
+    id: str
+    status: str
+    created_at: str
+    parent_id: str | None = None
+    origin_id: str | None = None
+    checkpoint_id: str | None = None
+    checkpoint_label: str | None = None
+    replay_of: str | None = None
+    input_text: str = ""
+
+
+@dataclass(frozen=True)
+class MoreNode:
+    """Runs folded away to keep the graph readable; `anchor_id` is the run they hang from."""
+
+    anchor_id: str | None
+    count: int
+
+
+@dataclass(frozen=True)
+class GraphEdge:
+    tail: str
+    head: str
+    kind: str  # parent | branch | replay | more
+    label: str | None = None
+
+
+@dataclass
+class LineageGraph:
+    current_id: str | None
+    nodes: list[LineageNode]
+    more: list[MoreNode]
+    edges: list[GraphEdge]
+    keys: dict[str, str] = field(default_factory=dict)  # run id (or "more:<anchor>") -> DOT node name
+
+    @property
+    def hidden(self) -> int:
+        return sum(item.count for item in self.more)
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = to_js_string(value)
+    return text or None
+
+
+def replay_source(run: Run) -> str | None:
+    metadata = run["metadata"]
+    return _text(prop(metadata.get("replay"), "sourceRunId")) or _text(metadata.get("replaySourceRunId"))
+
+
+def _checkpoint_label(origin: Run | None, checkpoint_id: str | None) -> str | None:
+    if not checkpoint_id:
+        return None
+    if origin is not None:
+        for checkpoint in origin["checkpoints"]:
+            if isinstance(checkpoint, dict) and checkpoint.get("id") == checkpoint_id:
+                return _text(checkpoint.get("label")) or checkpoint_id
+    return checkpoint_id
+
+
+def family_nodes(runs: Iterable[Run], root_id: str) -> list[LineageNode]:
+    """The runs of `root_id`'s family, ordered by creation time then id.
+
+    Members: the root, every run whose `rootRunId` is the root, and every run linked
+    to a member by parentRunId, branchOriginRunId or a replay source, transitively.
+    """
+    by_id: dict[str, Run] = {}
+    for run in runs:
+        if isinstance(run.get("id"), str):
+            by_id.setdefault(run["id"], run)
+    linked: dict[str, list[str]] = {}
+    for run_id, run in by_id.items():
+        lineage = run["metadata"]["lineage"]
+        for source in {_text(lineage.get("parentRunId")), _text(lineage.get("branchOriginRunId")), replay_source(run)}:
+            if source and source != run_id:
+                linked.setdefault(source, []).append(run_id)
+    members = {
+        run_id for run_id, run in by_id.items()
+        if run_id == root_id or _text(run["metadata"]["lineage"].get("rootRunId")) == root_id
+    }
+    pending = list(members)
+    while pending:
+        for child in linked.get(pending.pop(), ()):
+            if child not in members:
+                members.add(child)
+                pending.append(child)
+
+    nodes = []
+    for run_id in members:
+        run = by_id[run_id]
+        lineage = run["metadata"]["lineage"]
+        origin_id = _text(lineage.get("branchOriginRunId"))
+        checkpoint_id = _text(lineage.get("branchCheckpointId"))
+        created = run["timestamps"].get("createdAt")
+        text_input = run["input"] if isinstance(run["input"], str) else ""
+        nodes.append(LineageNode(
+            id=run_id,
+            status=to_js_string(run["status"]),
+            created_at=created if isinstance(created, str) else "",
+            parent_id=_text(lineage.get("parentRunId")),
+            origin_id=origin_id,
+            checkpoint_id=checkpoint_id,
+            checkpoint_label=_checkpoint_label(by_id.get(origin_id or ""), checkpoint_id),
+            replay_of=replay_source(run),
+            input_text=text_input[:200],
+        ))
+    nodes.sort(key=lambda node: (node.created_at, node.id))
+    return nodes
+
+
+def _primary_parent(node: LineageNode, present: set[str]) -> str | None:
+    for candidate in (node.parent_id, node.origin_id, node.replay_of):
+        if candidate and candidate != node.id and candidate in present:
+            return candidate
+    return None
+
+
+def lineage_graph(nodes: list[LineageNode], current_id: str | None = None, max_nodes: int = 300) -> LineageGraph:
+    """Fold subtrees into "N more runs" nodes until at most about `max_nodes` boxes remain.
+
+    First whole subtrees whose runs all completed (per parent, biggest saving first),
+    then any subtree not leading to the current run, then stray tops. The current run
+    and its ancestors are never folded.
+    """
+    order = {node.id: index for index, node in enumerate(nodes)}
+    present = set(order)
+    parent_of = {node.id: _primary_parent(node, present) for node in nodes}
+    children: dict[str | None, list[str]] = {}
+    # Break primary-parent cycles: a node whose ancestry loops becomes a top.
+    for node in nodes:
+        seen = {node.id}
+        cursor = parent_of[node.id]
+        while cursor is not None and cursor not in seen:
+            seen.add(cursor)
+            cursor = parent_of[cursor]
+        if cursor is not None:
+            parent_of[node.id] = None
+    for node in nodes:
+        children.setdefault(parent_of[node.id], []).append(node.id)
+
+    status = {node.id: node.status for node in nodes}
+    size: dict[str, int] = {}
+    done: dict[str, bool] = {}
+    for run_id in _postorder(children):
+        kids = children.get(run_id, [])
+        size[run_id] = 1 + sum(size[kid] for kid in kids)
+        done[run_id] = status[run_id] == "completed" and all(done[kid] for kid in kids)
+    protected: set[str] = set()
+    cursor = current_id if current_id in present else None
+    while cursor is not None and cursor not in protected:
+        protected.add(cursor)
+        cursor = parent_of[cursor]
+
+    hidden: set[str] = set()
+    folded: dict[str | None, int] = {}
+    visible = len(nodes)
+
+    def fold(predicate: Callable[[str], bool], anchors: Iterable[str | None]) -> None:
+        nonlocal visible
+        groups = []
+        for anchor in anchors:
+            if anchor is not None and anchor in hidden:
+                continue
+            kids = [kid for kid in children.get(anchor, []) if kid not in hidden and kid not in protected and predicate(kid)]
+            total = sum(size[kid] for kid in kids)
+            saving = total - (0 if anchor in folded else 1)
+            if kids and saving > 0:
+                groups.append((-saving, order.get(anchor or "", -1), anchor, kids, total))
+        for _, _, anchor, kids, total in sorted(groups, key=lambda group: group[:2]):
+            if visible <= max_nodes:
+                return
+            visible -= total - (0 if anchor in folded else 1)
+            folded[anchor] = folded.get(anchor, 0) + total
+            for kid in kids:
+                hidden.update(_subtree(kid, children))
+
+    if visible > max_nodes:
+        anchors = [node.id for node in nodes]
+        fold(lambda kid: done[kid], anchors)
+        fold(lambda kid: True, anchors)
+        fold(lambda kid: True, [None])
+
+    kept = [node for node in nodes if node.id not in hidden]
+    more = [MoreNode(anchor, count) for anchor, count in sorted(folded.items(), key=lambda item: order.get(item[0] or "", -1))]
+    graph = LineageGraph(current_id=current_id, nodes=kept, more=more, edges=[])
+    for index, node in enumerate(kept):
+        graph.keys[node.id] = f"n{index}"
+    for index, item in enumerate(more):
+        graph.keys[f"more:{item.anchor_id or ''}"] = f"m{index}"
+    kept_ids = {node.id for node in kept}
+    for node in kept:
+        if node.parent_id in kept_ids and node.parent_id != node.id:
+            graph.edges.append(GraphEdge(node.parent_id, node.id, "parent"))
+        if node.origin_id in kept_ids and node.origin_id != node.id:
+            graph.edges.append(GraphEdge(node.origin_id, node.id, "branch", node.checkpoint_label or node.checkpoint_id))
+        elif node.replay_of in kept_ids and node.replay_of != node.id and node.replay_of != node.parent_id:
+            graph.edges.append(GraphEdge(node.replay_of, node.id, "replay", "replay"))
+    for item in more:
+        if item.anchor_id is not None:
+            graph.edges.append(GraphEdge(item.anchor_id, f"more:{item.anchor_id}", "more"))
+    return graph
+
+
+def _postorder(children: dict[str | None, list[str]]) -> list[str]:
+    result: list[str] = []
+    stack: list[tuple[str, bool]] = [(kid, False) for kid in reversed(children.get(None, []))]
+    while stack:
+        run_id, expanded = stack.pop()
+        if expanded:
+            result.append(run_id)
+            continue
+        stack.append((run_id, True))
+        stack.extend((kid, False) for kid in reversed(children.get(run_id, [])))
+    return result
+
+
+def _subtree(run_id: str, children: dict[str | None, list[str]]) -> list[str]:
+    found, stack = [], [run_id]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(children.get(current, []))
+    return found
+
+
+def dot_quote(value: object, limit: int | None = None) -> str:
+    """A DOT double-quoted string whose content Graphviz shows literally.
+
+    Backslashes and quotes are escaped, control characters dropped, newlines become
+    DOT's `\\n` line break, and `&`, `<`, `>` become entities so that no label is read
+    as HTML-like text or an entity by Graphviz.
+    """
+    text = "" if value is None else str(value)
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    text = _CONTROL.sub("", text.replace("\r\n", "\n"))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{text}"'
+
+
+def node_lines(node: LineageNode) -> list[str]:
+    return [short_id(node.id), node.status]
+
+
+def more_label(item: MoreNode) -> str:
+    return f"{item.count} more run{'' if item.count == 1 else 's'}"
+
+
+def to_dot(graph: LineageGraph, href: Callable[[str], str], more_href: str) -> str:
+    """DOT text for `graph`: parent edges solid, branch edges dashed with the checkpoint
+    label, replay edges dotted; nodes filled with their status colour and linked to their run."""
+    lines = [
+        "digraph lineage {",
+        '  graph [rankdir=LR, bgcolor="transparent", nodesep=0.18, ranksep=0.5, fontname="Helvetica"];',
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, fontcolor="#ffffff",'
+        ' color="#ffffff00", penwidth=0, margin="0.12,0.05", height=0.3];',
+        '  edge [color="#8a94a3", arrowsize=0.6, fontname="Helvetica", fontsize=9, fontcolor="#5f6b7a"];',
+    ]
+    for node in graph.nodes:
+        key = graph.keys[node.id]
+        tooltip = node.id if not node.input_text else f"{node.id}\n{node.input_text}"
+        attributes = [
+            f"id={dot_quote(key)}",
+            f"label={dot_quote(chr(10).join(node_lines(node)))}",
+            f"tooltip={dot_quote(tooltip, 300)}",
+            f"URL={dot_quote(href(node.id))}",
+            'target="_top"',
+            f"fillcolor={dot_quote(STATUS_COLOURS.get(node.status, OTHER_COLOUR))}",
+        ]
+        if node.id == graph.current_id:
+            attributes += [f"color={dot_quote(CURRENT_OUTLINE)}", "penwidth=3", 'class="current"']
+        lines.append(f"  {key} [{', '.join(attributes)}];")
+    for item in graph.more:
+        key = graph.keys[f"more:{item.anchor_id or ''}"]
+        lines.append(
+            f"  {key} [id={dot_quote(key)}, label={dot_quote(more_label(item))}, tooltip={dot_quote(more_label(item))}, "
+            f'URL={dot_quote(more_href)}, target="_top", fillcolor="{MORE_COLOUR}", fontcolor="#1d2330", style="rounded,filled,dashed"];'
+        )
+    for index, edge in enumerate(graph.edges):
+        tail, head = graph.keys[edge.tail], graph.keys[edge.head]
+        attributes = [f'id="e{index}"']
+        if edge.kind == "branch":
+            attributes.append("style=dashed")
+        elif edge.kind in ("replay", "more"):
+            attributes.append("style=dotted")
+        if edge.label:
+            attributes.append(f"label={dot_quote(edge.label, LABEL_LIMIT)}")
+        lines.append(f"  {tail} -> {head} [{', '.join(attributes)}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# Placing Graphviz's layout (`dot -Tjson`) for a template to draw.
+
+@dataclass(frozen=True)
+class PlacedNode:
+    key: str
+    x: float
+    y: float
+    width: float
+    height: float
+    lines: list[str]
+    status: str
+    run_id: str | None
+    current: bool
+    title: str
+
+
+@dataclass(frozen=True)
+class PlacedEdge:
+    path: str
+    arrow: str
+    kind: str
+    label: str | None
+    label_x: float
+    label_y: float
+
+
+@dataclass(frozen=True)
+class Layout:
+    width: float
+    height: float
+    nodes: list[PlacedNode]
+    edges: list[PlacedEdge]
+
+
+def _floats(text: Any) -> list[float]:
+    try:
+        return [float(part) for part in str(text).split(",")]
+    except ValueError:
+        return []
+
+
+def place(layout_json: dict[str, Any], graph: LineageGraph) -> Layout:
+    """Shapes in SVG coordinates (y grows downwards) from Graphviz's JSON output."""
+    bounds = _floats(layout_json.get("bb", "0,0,0,0"))
+    height = bounds[3] if len(bounds) == 4 else 0.0
+    width = bounds[2] if len(bounds) == 4 else 0.0
+
+    def flip(point: list[float]) -> tuple[float, float]:
+        return round(point[0], 2), round(height - point[1], 2)
+
+    by_key: dict[str, tuple[LineageNode | None, MoreNode | None]] = {}
+    for node in graph.nodes:
+        by_key[graph.keys[node.id]] = (node, None)
+    for item in graph.more:
+        by_key[graph.keys[f"more:{item.anchor_id or ''}"]] = (None, item)
+
+    nodes: list[PlacedNode] = []
+    for obj in layout_json.get("objects", []):
+        name = obj.get("name")
+        if name not in by_key or "pos" not in obj:
+            continue
+        node, item = by_key[name]
+        centre = _floats(obj["pos"])
+        box_w = float(obj.get("width", 0)) * 72
+        box_h = float(obj.get("height", 0)) * 72
+        cx, cy = flip(centre)
+        nodes.append(PlacedNode(
+            key=name, x=round(cx - box_w / 2, 2), y=round(cy - box_h / 2, 2), width=round(box_w, 2), height=round(box_h, 2),
+            lines=node_lines(node) if node else [more_label(item)] if item else [],
+            status=node.status if node else "more",
+            run_id=node.id if node else None,
+            current=bool(node and node.id == graph.current_id),
+            title=(node.id if not node.input_text else f"{node.id}\n{node.input_text}") if node else more_label(item) if item else "",
+        ))
+    edges: list[PlacedEdge] = []
+    for obj in layout_json.get("edges", []):
+        edge_id = str(obj.get("id", ""))
+        if not edge_id.startswith("e") or not edge_id[1:].isdigit() or int(edge_id[1:]) >= len(graph.edges):
+            continue
+        edge = graph.edges[int(edge_id[1:])]
+        path, arrow, label_at = "", "", (0.0, 0.0)
+        for op in obj.get("_draw_", []):
+            if op.get("op") in ("b", "B") and op.get("points"):
+                points = [flip(point) for point in op["points"]]
+                path = f"M{points[0][0]},{points[0][1]}" + "".join(
+                    f" C{a[0]},{a[1]} {b[0]},{b[1]} {c[0]},{c[1]}"
+                    for a, b, c in zip(points[1::3], points[2::3], points[3::3])
+                )
+        for op in obj.get("_hdraw_", []):
+            if op.get("op") in ("p", "P") and op.get("points"):
+                arrow = " ".join(f"{x},{y}" for x, y in (flip(point) for point in op["points"]))
+        for op in obj.get("_ldraw_", []):
+            if op.get("op") == "T" and op.get("pt"):
+                label_at = flip(op["pt"])
+        edges.append(PlacedEdge(path=path, arrow=arrow, kind=edge.kind, label=edge.label, label_x=label_at[0], label_y=label_at[1]))
+    return Layout(width=round(width, 2), height=round(height, 2), nodes=nodes, edges=edges)
