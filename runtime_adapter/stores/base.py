@@ -121,6 +121,30 @@ class BaseRunStore:
         wanted = set(run_ids)
         return {row.id: row for row in self.rows() if row.id in wanted}
 
+    def replay_rows(self, run_id: str) -> list[RunRow]:
+        """Replays of `run_id`: runs whose metadata.replay.sourceRunId or metadata.replaySourceRunId is it.
+
+        Not in RunRow, so this default reads every run; indexed stores should answer it
+        from an index of `runtime_adapter.comparison.replay_source_of(run)`.
+        """
+        from ..comparison import replay_source_of
+        from ..listing import run_row
+
+        return [
+            run_row(entry.run, entry.source)
+            for entry in self.iter_entries()
+            if entry.run is not None and entry.run["id"] != run_id and replay_source_of(entry.run) == run_id
+        ]
+
+    def rows_with_input(self, input_text: str, *, statuses: tuple[str, ...] = ("completed",), limit: int = 5) -> list[RunRow]:
+        """The newest runs whose `RunRow.input_text` equals `input_text` exactly."""
+        from ..listing import RunQuery
+
+        if not input_text.strip():
+            return []
+        query = RunQuery(statuses=statuses, text=input_text, sort="created", descending=True, limit=200)
+        return [row for row in self.query_runs(query).rows if row.input_text == input_text][:limit]
+
     def change_marker(self) -> str:
         """A value that changes whenever the store's content may have changed (cache keys)."""
         return ""

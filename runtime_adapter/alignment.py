@@ -1,0 +1,383 @@
+"""Side-by-side step comparison: a sequence alignment of two runs' steps, folded and paged.
+
+TraceDiffer compares steps by position, so one inserted step makes every later step
+look different. Here steps are matched by a signature (type, status, tool, output)
+with difflib's SequenceMatcher, which is near-linear when signatures are distinct.
+Its cost grows with (repeats in the left) x (repeats in the right) of each signature,
+so segments where that product is large are split on signatures that occur exactly
+once on both sides (patience-diff anchors) and, failing those, paired by position.
+"""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple
+
+from .jsjson import dumps
+from .jsvalues import js_or, prop, to_js_string, truthy
+
+Kind = Literal["same", "changed", "added", "removed"]
+
+# SequenceMatcher does about this many dictionary operations per pass at most (see module doc).
+MATCHER_BUDGET = 100_000
+OUTPUT_TEXT_LIMIT = 20_000
+DIFF_LINE_LIMIT = 200
+
+
+class AlignedPair(NamedTuple):
+    kind: Kind
+    left: int | None
+    right: int | None
+
+
+# One encoder, built once: json.dumps with options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=repr, check_circular=False)
+
+
+def _json(value: Any) -> str:
+    try:
+        return _ENCODER.encode(value)
+    except (TypeError, ValueError, RecursionError):
+        return repr(value)
+
+
+def step_tool(step: Any) -> str | None:
+    if not isinstance(step, dict):
+        return None
+    payload = step.get("payload")
+    tool = payload.get("toolName") if isinstance(payload, dict) else None
+    tool = tool if truthy(tool) else step.get("toolName")
+    return to_js_string(tool) if truthy(tool) else None
+
+
+def step_signature(step: Any) -> str:
+    """What makes two steps "the same step" for alignment: type, status, tool and output."""
+    if not isinstance(step, dict):
+        return _json(step)
+    payload = step.get("payload")
+    tool = payload.get("toolName") if type(payload) is dict else None
+    return _json((step.get("type"), step.get("status"), tool or step.get("toolName"), step.get("output")))
+
+
+def _matcher_cost(left: Sequence[str], right: Sequence[str]) -> int:
+    counts = Counter(left)
+    return sum(counts[item] for item in right)
+
+
+def _positional(lo_a: int, hi_a: int, lo_b: int, hi_b: int) -> list[AlignedPair]:
+    pairs: list[AlignedPair] = []
+    common = min(hi_a - lo_a, hi_b - lo_b)
+    pairs.extend(AlignedPair("changed", lo_a + k, lo_b + k) for k in range(common))
+    pairs.extend(AlignedPair("removed", i, None) for i in range(lo_a + common, hi_a))
+    pairs.extend(AlignedPair("added", None, j) for j in range(lo_b + common, hi_b))
+    return pairs
+
+
+def _from_opcodes(opcodes: Sequence[tuple[str, int, int, int, int]], off_a: int, off_b: int) -> list[AlignedPair]:
+    pairs: list[AlignedPair] = []
+    for tag, i1, i2, j1, j2 in opcodes:
+        if tag == "equal":
+            pairs.extend(AlignedPair("same", off_a + i, off_b + j) for i, j in zip(range(i1, i2), range(j1, j2), strict=True))
+        else:
+            pairs.extend(_positional(off_a + i1, off_a + i2, off_b + j1, off_b + j2))
+    return pairs
+
+
+def _anchors(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int]]:
+    """Signatures unique on both sides, kept in an order increasing on both (LIS by patience)."""
+    count_a, count_b = Counter(a), Counter(b)
+    index_b = {item: j for j, item in enumerate(b) if count_b[item] == 1}
+    candidates = [(i, index_b[item]) for i, item in enumerate(a) if count_a[item] == 1 and item in index_b]
+    # Longest increasing subsequence on the right-hand index, O(n log n).
+    tails: list[int] = []
+    tail_at: list[int] = []
+    previous: list[int] = [-1] * len(candidates)
+    for position, (_, j) in enumerate(candidates):
+        k = bisect.bisect_left(tails, j)
+        if k == len(tails):
+            tails.append(j)
+            tail_at.append(position)
+        else:
+            tails[k] = j
+            tail_at[k] = position
+        previous[position] = tail_at[k - 1] if k else -1
+    chain: list[tuple[int, int]] = []
+    position = tail_at[-1] if tail_at else -1
+    while position >= 0:
+        chain.append(candidates[position])
+        position = previous[position]
+    chain.reverse()
+    return chain
+
+
+def align(left: Sequence[str], right: Sequence[str]) -> list[AlignedPair]:
+    """Align two signature lists; every index of both appears exactly once, in order."""
+    pairs: list[AlignedPair] = []
+    # Segments still to align, processed in order: (lo_a, hi_a, lo_b, hi_b) or a finished list.
+    work: list[tuple[int, int, int, int] | list[AlignedPair]] = [(0, len(left), 0, len(right))]
+    while work:
+        item = work.pop()
+        if isinstance(item, list):
+            pairs.extend(item)
+            continue
+        lo_a, hi_a, lo_b, hi_b = item
+        head: list[AlignedPair] = []
+        while lo_a < hi_a and lo_b < hi_b and left[lo_a] == right[lo_b]:
+            head.append(AlignedPair("same", lo_a, lo_b))
+            lo_a, lo_b = lo_a + 1, lo_b + 1
+        tail: list[AlignedPair] = []
+        while lo_a < hi_a and lo_b < hi_b and left[hi_a - 1] == right[hi_b - 1]:
+            hi_a, hi_b = hi_a - 1, hi_b - 1
+            tail.append(AlignedPair("same", hi_a, hi_b))
+        tail.reverse()
+        pairs.extend(head)
+        middle_a, middle_b = left[lo_a:hi_a], right[lo_b:hi_b]
+        if not middle_a or not middle_b or _matcher_cost(middle_a, middle_b) <= MATCHER_BUDGET:
+            matcher = difflib.SequenceMatcher(None, middle_a, middle_b, autojunk=False)
+            pairs.extend(_from_opcodes(matcher.get_opcodes(), lo_a, lo_b))
+            pairs.extend(tail)
+            continue
+        anchors = _anchors(middle_a, middle_b)
+        if not anchors:
+            pairs.extend(_positional(lo_a, hi_a, lo_b, hi_b))
+            pairs.extend(tail)
+            continue
+        # Push in reverse so segments come off the stack left to right.
+        segments: list[tuple[int, int, int, int] | list[AlignedPair]] = []
+        start_a, start_b = lo_a, lo_b
+        for i, j in anchors:
+            segments.append((start_a, lo_a + i, start_b, lo_b + j))
+            segments.append([AlignedPair("same", lo_a + i, lo_b + j)])
+            start_a, start_b = lo_a + i + 1, lo_b + j + 1
+        segments.append((start_a, hi_a, start_b, hi_b))
+        segments.append(tail)
+        work.extend(reversed(segments))
+    return pairs
+
+
+def align_steps(left_steps: Sequence[Any], right_steps: Sequence[Any]) -> list[AlignedPair]:
+    return align([step_signature(step) for step in left_steps], [step_signature(step) for step in right_steps])
+
+
+def alignment_counts(pairs: Sequence[AlignedPair]) -> dict[str, int]:
+    counts = {"same": 0, "changed": 0, "added": 0, "removed": 0}
+    for pair in pairs:
+        counts[pair.kind] += 1
+    return counts
+
+
+def first_divergence(pairs: Sequence[AlignedPair]) -> int | None:
+    """Index in `pairs` of the first aligned row that is not identical."""
+    return next((index for index, pair in enumerate(pairs) if pair.kind != "same"), None)
+
+
+def alignment_payload(pairs: Sequence[AlignedPair]) -> dict[str, Any]:
+    """The alignment as plain JSON: rows of [kind, leftIndex, rightIndex]."""
+    first = first_divergence(pairs)
+    return {
+        "counts": alignment_counts(pairs),
+        "firstDivergence": None if first is None else {
+            "row": first, "leftIndex": pairs[first].left, "rightIndex": pairs[first].right,
+        },
+        "rows": [{"kind": pair.kind, "leftIndex": pair.left, "rightIndex": pair.right} for pair in pairs],
+    }
+
+
+# Line diffs of changed outputs.
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: Literal["context", "removed", "added", "skip"]
+    text: str
+
+
+def output_text(value: Any) -> str:
+    """A step output as diffable text: strings as they are, the rest as indented JSON."""
+    if value is None:
+        return "null"
+    text = value if isinstance(value, str) else dumps(value, 2)
+    return text if len(text) <= OUTPUT_TEXT_LIMIT else text[:OUTPUT_TEXT_LIMIT] + "\n… (truncated)"
+
+
+def line_diff(left: str, right: str, context: int = 3, limit: int = DIFF_LINE_LIMIT) -> list[DiffLine]:
+    """A unified-style line diff with `context` lines around each change, at most `limit` lines."""
+    a, b = left.splitlines(), right.splitlines()
+    lines: list[DiffLine] = []
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for group in matcher.get_grouped_opcodes(context):
+        if lines or group[0][1] > 0 or group[0][3] > 0:
+            lines.append(DiffLine("skip", "…"))
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                lines.extend(DiffLine("context", text) for text in a[i1:i2])
+                continue
+            lines.extend(DiffLine("removed", text) for text in a[i1:i2])
+            lines.extend(DiffLine("added", text) for text in b[j1:j2])
+    if len(lines) > limit:
+        hidden = len(lines) - limit
+        lines = lines[:limit] + [DiffLine("skip", f"… {hidden} more lines")]
+    return lines
+
+
+# The side-by-side view model: aligned rows with the steps' display fields, folded and paged.
+
+
+@dataclass(frozen=True)
+class StepView:
+    index: int
+    id: str
+    type: str
+    status: str
+    tool: str | None
+    output: str
+    error: str
+    duration_ms: Any
+
+
+def step_view(step: Any, index: int, clip: int = 160) -> StepView:
+    error = prop(step, "error")
+    error_text = ""
+    if truthy(error):
+        error_text = to_js_string(js_or(prop(error, "message"), prop(error, "name"), None) or _json(error))
+    output = prop(step, "output") if isinstance(step, dict) else None
+    compact = output if isinstance(output, str) else _json(output)
+    return StepView(
+        index=index,
+        id=to_js_string(js_or(prop(step, "id"), "")),
+        type=to_js_string(js_or(prop(step, "type"), "")),
+        status=to_js_string(js_or(prop(step, "status"), "")),
+        tool=step_tool(step),
+        output=compact if len(compact) <= clip else compact[: clip - 1] + "…",
+        error=error_text,
+        duration_ms=prop(step, "durationMs") if isinstance(step, dict) else None,
+    )
+
+
+@dataclass(frozen=True)
+class AlignedRow:
+    position: int
+    kind: Kind
+    left: StepView | None
+    right: StepView | None
+    first_divergence: bool = False
+    diff: list[DiffLine] | None = None
+
+
+@dataclass(frozen=True)
+class Fold:
+    """A run of identical steps shown as one line; `rows` are the steps (empty when too many)."""
+
+    start: int
+    count: int
+    left_first: int
+    right_first: int
+    rows: list[AlignedRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StepComparison:
+    items: list[AlignedRow | Fold]
+    counts: dict[str, int]
+    total_rows: int
+    first_divergence: int | None
+    start: int
+    next_start: int | None
+    left_count: int
+    right_count: int
+
+
+FOLD_CONTEXT = 2
+FOLD_EXPAND_LIMIT = 100
+PAGE_COST = 400
+
+
+def _row(pairs: Sequence[AlignedPair], position: int, left: Sequence[Any], right: Sequence[Any],
+         first: int | None) -> AlignedRow:
+    pair = pairs[position]
+    left_step = left[pair.left] if pair.left is not None else None
+    right_step = right[pair.right] if pair.right is not None else None
+    diff = None
+    if pair.kind == "changed":
+        left_out, right_out = prop(left_step, "output"), prop(right_step, "output")
+        if _json(left_out) != _json(right_out):
+            diff = line_diff(output_text(left_out), output_text(right_out))
+    return AlignedRow(
+        position=position,
+        kind=pair.kind,
+        left=step_view(left_step, pair.left) if pair.left is not None else None,
+        right=step_view(right_step, pair.right) if pair.right is not None else None,
+        first_divergence=position == first,
+        diff=diff,
+    )
+
+
+def _segments(pairs: Sequence[AlignedPair], context: int) -> list[tuple[int, int, bool]]:
+    """(start, end, folded) blocks covering every pair; long runs of "same" are folded."""
+    blocks: list[tuple[int, int, bool]] = []
+    position, total = 0, len(pairs)
+    while position < total:
+        if pairs[position].kind != "same":
+            blocks.append((position, position + 1, False))
+            position += 1
+            continue
+        end = position
+        while end < total and pairs[end].kind == "same":
+            end += 1
+        keep_before = 0 if position == 0 else context
+        keep_after = 0 if end == total else context
+        if end - position > keep_before + keep_after + 1:
+            blocks.extend((k, k + 1, False) for k in range(position, position + keep_before))
+            blocks.append((position + keep_before, end - keep_after, True))
+            blocks.extend((k, k + 1, False) for k in range(end - keep_after, end))
+        else:
+            blocks.extend((k, k + 1, False) for k in range(position, end))
+        position = end
+    return blocks
+
+
+def compare_steps(left_steps: Sequence[Any], right_steps: Sequence[Any], *, start: int = 0,
+                  page_cost: int = PAGE_COST, context: int = FOLD_CONTEXT) -> StepComparison:
+    """The page of the side-by-side view beginning at aligned row `start`.
+
+    Identical stretches longer than 2*context+1 are folded (expandable when at most
+    FOLD_EXPAND_LIMIT steps); a page holds about `page_cost` rendered rows.
+    """
+    pairs = align_steps(left_steps, right_steps)
+    first = first_divergence(pairs)
+    items: list[AlignedRow | Fold] = []
+    cost = 0
+    next_start: int | None = None
+    for block_start, block_end, folded in _segments(pairs, context):
+        if block_end <= start:
+            continue
+        block_start = max(block_start, start)
+        if cost >= page_cost:
+            next_start = block_start
+            break
+        if folded and block_end - block_start > 1:
+            count = block_end - block_start
+            expand = count <= FOLD_EXPAND_LIMIT
+            rows = [_row(pairs, k, left_steps, right_steps, first) for k in range(block_start, block_end)] if expand else []
+            pair = pairs[block_start]
+            items.append(Fold(block_start, count, pair.left or 0, pair.right or 0, rows))
+            cost += len(rows) or 1
+        else:
+            for k in range(block_start, block_end):
+                items.append(_row(pairs, k, left_steps, right_steps, first))
+                cost += 1
+    return StepComparison(
+        items=items,
+        counts=alignment_counts(pairs),
+        total_rows=len(pairs),
+        first_divergence=first,
+        start=start,
+        next_start=next_start,
+        left_count=len(left_steps),
+        right_count=len(right_steps),
+    )

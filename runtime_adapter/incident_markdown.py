@@ -1,0 +1,241 @@
+"""An incident report and its recovery plan as a Markdown note for a chat channel or ticket.
+
+Every value that comes from a run is untrusted: it is escaped for Markdown and HTML
+(inline), put in a code span or a fenced block whose fence is longer than any backtick
+run inside, so run text can never add a heading, a link, an image or raw HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .jsjson import dumps
+from .jsvalues import js_or, prop, to_js_string, truthy
+
+TREE_LINE_LIMIT = 200
+INLINE_LIMIT = 300
+BLOCK_LIMIT = 4000
+
+# CommonMark lets any ASCII punctuation be backslash-escaped; these can open inline markup
+# anywhere in a line (emphasis, code, links, images, tables, strikethrough). <, > and &
+# become entities so no renderer sees raw HTML.
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]!|~])")
+# At the start of a list item, these would open a heading, quote, nested list or thematic break.
+# (">" needs nothing: it becomes an entity, which cannot open a quote.)
+_BLOCK_START = re.compile(r"^(\d*)([#+\-=.)])")
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\u0085\x0b\x0c]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def as_text(value: Any) -> str:
+    """A run value as one string: strings as they are, everything else as JSON."""
+    if value is None:
+        return "null"
+    return value if isinstance(value, str) else dumps(value)
+
+
+def md_text(value: Any, limit: int = INLINE_LIMIT) -> str:
+    """Inline run text: one line, no markup, no HTML."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return dumps(value)
+    text = _CONTROL.sub("", _LINE_BREAKS.sub(" ", as_text(value))).strip()
+    text = _clip(text, limit)
+    text = _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+    text = _BLOCK_START.sub(r"\1\\\2", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def md_code(value: Any, limit: int = INLINE_LIMIT) -> str:
+    """A code span that no backtick inside can close early."""
+    text = _clip(_CONTROL.sub("", _LINE_BREAKS.sub(" ", as_text(value))), limit)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def md_block(value: Any, language: str = "", limit: int = BLOCK_LIMIT) -> str:
+    """A fenced block; the fence is longer than any backtick run in the text."""
+    text = _CONTROL.sub("", as_text(value).replace("\r\n", "\n"))
+    text = _clip(text, limit)
+    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{text}\n{fence}"
+
+
+def md_url(url: str) -> str:
+    """Our own absolute URL inside `(...)`: characters that would end the link are encoded."""
+    for char, code in ((" ", "%20"), ("(", "%28"), (")", "%29"), ("<", "%3C"), (">", "%3E"), ("`", "%60")):
+        url = url.replace(char, code)
+    return url
+
+
+def md_link(label_code: Any, url: str) -> str:
+    return f"[{md_code(label_code)}]({md_url(url)})"
+
+
+@dataclass(frozen=True)
+class TreeLine:
+    """One line of `render_tree`: the box-drawing prefix, then the run."""
+
+    prefix: str
+    run_id: str
+    status: str
+    cycle: bool
+
+
+def tree_lines(tree: Any) -> list[TreeLine]:
+    """The lines of `render_tree(tree)` as parts, so pages can link each run id."""
+    roots = tree if isinstance(tree, list) else [tree] if tree else []
+    lines: list[TreeLine] = []
+    stack = [(root, "", index == len(roots) - 1, True) for index, root in enumerate(roots)]
+    stack.reverse()
+    while stack:
+        node, prefix, is_last, is_root = stack.pop()
+        branch = "" if is_root else f"{prefix}{'└─ ' if is_last else '├─ '}"
+        cycle = bool(node.get("lineageCycle")) and "summary" not in node
+        lines.append(TreeLine(branch, to_js_string(node["id"]), to_js_string(node["status"]), cycle))
+        next_prefix = "" if is_root else f"{prefix}{'   ' if is_last else '│  '}"
+        children = node["children"]
+        for index in range(len(children) - 1, -1, -1):
+            stack.append((children[index], next_prefix, index == len(children) - 1, False))
+    return lines
+
+
+@dataclass(frozen=True)
+class NoteLinks:
+    """Absolute URLs the note links to; built by the web layer."""
+
+    incident: Callable[[str], str]
+    run: Callable[[str], str]
+    compare: Callable[[str, str], str] | None = None
+
+
+def _yes(value: Any) -> str:
+    return "yes" if truthy(value) else "no"
+
+
+def _metrics_lines(metrics: Any) -> list[str]:
+    if not isinstance(metrics, dict):
+        return ["- not available (the run's root is not in this store)"]
+    usage = prop(metrics, "tokenUsage")
+    lines = [
+        f"- Runs in tree: {md_text(prop(metrics, 'runCount'))}",
+        f"- Tokens: {md_text(prop(usage, 'total'))} total "
+        f"({md_text(prop(usage, 'prompt'))} prompt, {md_text(prop(usage, 'completion'))} completion)",
+        f"- Cost: {md_text(prop(metrics, 'cost'))}",
+    ]
+    timings = prop(metrics, "timings")
+    if isinstance(timings, dict) and timings:
+        lines.append("- Timings (ms): " + ", ".join(f"{md_text(k)} {md_text(v)}" for k, v in timings.items()))
+    return lines
+
+
+def _comparison_lines(report: dict[str, Any], compare_to: str | None, links: NoteLinks) -> list[str]:
+    diff = report.get("comparison")
+    if not isinstance(diff, dict) or not compare_to:
+        return []
+    target = md_link(compare_to, links.incident(compare_to))
+    lines = ["", "## Comparison", "", f"Compared with {target} (how this run differs from it)."]
+    if links.compare:
+        lines.append(f"Side by side: [compare]({md_url(links.compare(compare_to, report['runId']))})")
+    lines += [
+        "",
+        f"- Status changed: {_yes(diff.get('statusChanged'))}; output changed: {_yes(diff.get('outputChanged'))}",
+        f"- Steps Δ {md_text(diff.get('stepCountDelta'))}, events Δ {md_text(diff.get('eventCountDelta'))}, "
+        f"tool calls Δ {md_text(diff.get('toolCallCountDelta'))}",
+        f"- First diverging step / event / tool call index: {md_text(diff.get('firstDivergingStepIndex'))} / "
+        f"{md_text(diff.get('firstDivergingEventIndex'))} / {md_text(diff.get('firstDivergingToolCallIndex'))}",
+    ]
+    for key, label in (("eventTypesAdded", "Event types added"), ("eventTypesRemoved", "Event types removed")):
+        values = diff.get(key) or []
+        if values:
+            lines.append(f"- {label}: " + ", ".join(md_code(v) for v in values[:30]) + (" …" if len(values) > 30 else ""))
+    return lines
+
+
+def _tree_lines(report: dict[str, Any], links: NoteLinks) -> list[str]:
+    lines = tree_lines(report.get("runTree"))
+    if not lines:
+        return []
+    out = ["", "## Run tree", ""]
+    for line in lines[:TREE_LINE_LIMIT]:
+        indent = "  " * (len(line.prefix) // 3)
+        here = " ← this run" if line.run_id == report["runId"] else ""
+        cycle = " (lineage cycle)" if line.cycle else ""
+        out.append(f"{indent}- {md_link(line.run_id, links.run(line.run_id))} {md_text(line.status)}{cycle}{here}")
+    if len(lines) > TREE_LINE_LIMIT:
+        out.append(f"- … {len(lines) - TREE_LINE_LIMIT} more runs")
+    return out
+
+
+def incident_markdown(report: dict[str, Any], plan: dict[str, Any], links: NoteLinks,
+                      compare_to: str | None = None) -> str:
+    run_id = to_js_string(report["runId"])
+    lines = [
+        f"# Incident {md_code(run_id)}: {md_text(report['status'])}",
+        "",
+        f"- Incident type: **{md_text(plan['incidentType'])}**",
+        f"- Recommended action: **{md_text(plan['recommendedAction'])}**",
+        f"- Incident page: {md_url(links.incident(run_id))}",
+        f"- Run: {md_url(links.run(run_id))}",
+    ]
+    summary = report.get("summary") or {}
+    if truthy(prop(summary, "input")):
+        lines.append(f"- Input: {md_text(prop(summary, 'input'))}")
+    failure = report.get("failure")
+    if truthy(failure):
+        lines += ["", "## Failure", ""]
+        lines.append(f"- {md_text(js_or(prop(failure, 'name'), 'Error'))}: "
+                     f"{md_text(js_or(prop(failure, 'message'), ''))}")
+        if isinstance(failure, dict) and failure.get("stack"):
+            lines += ["", md_block(failure["stack"])]
+    failed = report.get("failedSteps") or []
+    if failed:
+        lines += ["", "## Failed steps", ""]
+        for step in failed:
+            error = prop(step, "error")
+            message = js_or(prop(error, "message"), prop(error, "name"), "")
+            lines.append(f"- {md_code(js_or(prop(step, 'id'), '?'))} ({md_text(js_or(prop(step, 'type'), 'step'))})"
+                         + (f": {md_text(message)}" if truthy(message) else ""))
+    checkpoint = report.get("lastCheckpoint")
+    if truthy(checkpoint):
+        lines += ["", "## Last checkpoint", ""]
+        lines.append(f"- {md_code(js_or(prop(checkpoint, 'id'), '?'))} {md_text(js_or(prop(checkpoint, 'label'), ''))}"
+                     f" ({md_text(js_or(prop(checkpoint, 'status'), ''))}) {md_text(js_or(prop(checkpoint, 'timestamp'), ''))}")
+    approval = report.get("pendingApproval")
+    if truthy(approval):
+        lines += ["", "## Pending approval", ""]
+        lines.append(f"- Tool {md_code(js_or(prop(approval, 'toolName'), '?'))}: "
+                     f"{md_text(js_or(prop(approval, 'reason'), 'approval required'))}")
+        arguments = prop(approval, "arguments")
+        if truthy(arguments):
+            lines.append(f"- Arguments: {md_code(arguments)}")
+    pause = report.get("pendingPause")
+    if truthy(pause):
+        lines += ["", "## Pending pause", ""]
+        lines.append(f"- Stage {md_code(js_or(prop(pause, 'stage'), '?'))}: {md_text(js_or(prop(pause, 'reason'), ''))}")
+    lines += ["", "## Aggregated metrics", "", *_metrics_lines(report.get("aggregatedMetrics"))]
+    lines += _comparison_lines(report, compare_to, links)
+    lines += _tree_lines(report, links)
+    lines += ["", "## Recommendations", ""]
+    lines += [f"{index}. {md_text(text, 1000)}" for index, text in enumerate(report.get("recommendations") or [], 1)]
+    lines += ["", "## Recovery plan (advisory)", "",
+              "The control plane is read-only: it has executed none of these steps.", ""]
+    steps = plan.get("steps") or []
+    if not steps:
+        lines.append("No recovery steps: inspect the report.")
+    for index, step in enumerate(steps, 1):
+        approval_text = "needs approval" if step.get("requiresApproval") is True else "no approval needed"
+        lines.append(f"{index}. **{md_text(step.get('action'))}** ({md_text(step.get('priority'))} priority, "
+                     f"{approval_text}): {md_text(step.get('reason'), 1000)}")
+        if truthy(step.get("payload")):
+            lines.append(f"   Payload: {md_code(step['payload'], 1000)}")
+    return "\n".join(lines) + "\n"
