@@ -53,6 +53,13 @@ def store_options(url: str) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if url.startswith("file:"):
         options["max_file_bytes"] = settings.CONTROLPLANE_MAX_RUN_FILE_BYTES
+        if settings.CONTROLPLANE_FILE_INDEX:
+            from runtime_adapter.stores.registry import _local_path
+            from runtime_adapter.stores.sqlite_index import index_path_for
+
+            # The index lives in the control plane's data directory; the run directory stays read-only.
+            options["index_path"] = index_path_for(settings.DATA_DIR, _local_path(url))
+            options["refresh_seconds"] = settings.CONTROLPLANE_INDEX_REFRESH_SECONDS
     return options
 
 

@@ -21,8 +21,14 @@ class UnknownStoreScheme(RunStoreError, ValueError):
 
 
 def _file_store(url: str, **options: Any) -> BaseRunStore:
+    if options.get("index_path"):
+        from .indexed import IndexedFileRunStore
+
+        return IndexedFileRunStore(_local_path(url), **options)
     from .file import FileRunStore
 
+    options.pop("index_path", None)
+    options.pop("refresh_seconds", None)
     return FileRunStore(_local_path(url), **options)
 
 

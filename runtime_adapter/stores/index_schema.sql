@@ -1,0 +1,92 @@
+-- Sidecar index of one run directory (runtime_adapter.stores.indexed.IndexedFileRunStore).
+-- It lives in the control plane's data directory, never in the run directory, and is
+-- rebuilt from the run files whenever this schema or the row code changes.
+
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value
+) WITHOUT ROWID;
+
+-- Every *.json file seen: its size and mtime decide whether it must be read again.
+CREATE TABLE IF NOT EXISTS files (
+    name BLOB PRIMARY KEY,      -- the file name's bytes: ORDER BY name is Node's readdir (strcmp) order
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,  -- -1 when the read raced a rewrite, so the next refresh reads it again
+    error TEXT                  -- why the file is not a run; NULL when it is one
+) WITHOUT ROWID;
+
+-- One row per readable run: listing.RunRow's fields, plus what search and charts need.
+CREATE TABLE IF NOT EXISTS runs (
+    name BLOB NOT NULL UNIQUE,
+    id TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL,
+    input_text TEXT NOT NULL,
+    output_text TEXT NOT NULL,
+    error_text TEXT NOT NULL,
+    created_at TEXT,
+    updated_at TEXT,
+    ended_at TEXT,
+    -- Numbers carry no declared type so SQLite keeps ints as ints and floats as floats.
+    duration_ms,
+    prompt_tokens,
+    completion_tokens,
+    total_tokens,
+    cost,
+    release TEXT,
+    root_run_id TEXT NOT NULL,
+    parent_run_id TEXT,
+    branch_origin_run_id TEXT,
+    branch_checkpoint_id TEXT,
+    correlation_ids TEXT NOT NULL,  -- JSON array; searchable copy in run_correlations
+    step_count INTEGER NOT NULL,
+    event_count INTEGER NOT NULL,
+    tool_call_count INTEGER NOT NULL,
+    error_count INTEGER NOT NULL,
+    child_count INTEGER NOT NULL,
+    pending_approval INTEGER NOT NULL,
+    pending_pause INTEGER NOT NULL,
+    needs_attention INTEGER NOT NULL,
+    incident_type TEXT,
+    recommended_action TEXT,
+    top_recommendation TEXT,
+    source TEXT NOT NULL,
+    timings TEXT NOT NULL,          -- JSON object
+    search_text TEXT NOT NULL,      -- case-folded "id\ninput\noutput\nerror", what listing.matches searches
+    created_us INTEGER,             -- createdAt in microseconds since the epoch, for usage buckets
+    replay_source_run_id TEXT
+);
+
+-- Sorts (listing.sort_value with the id tie-break) and filters the UI offers.
+CREATE INDEX IF NOT EXISTS runs_created ON runs (coalesce(created_at, ''), id);
+CREATE INDEX IF NOT EXISTS runs_updated ON runs (coalesce(updated_at, ''), id);
+CREATE INDEX IF NOT EXISTS runs_duration ON runs (coalesce(duration_ms, -1), id);
+CREATE INDEX IF NOT EXISTS runs_cost ON runs (cost, id);
+CREATE INDEX IF NOT EXISTS runs_status ON runs (status, coalesce(created_at, ''), id);
+CREATE INDEX IF NOT EXISTS runs_attention ON runs (needs_attention, coalesce(created_at, ''), id);
+CREATE INDEX IF NOT EXISTS runs_release ON runs (release);
+CREATE INDEX IF NOT EXISTS runs_root ON runs (root_run_id);
+CREATE INDEX IF NOT EXISTS runs_parent ON runs (parent_run_id);
+CREATE INDEX IF NOT EXISTS runs_branch_origin ON runs (branch_origin_run_id);
+CREATE INDEX IF NOT EXISTS runs_replay_source ON runs (replay_source_run_id);
+CREATE INDEX IF NOT EXISTS runs_created_us ON runs (created_us);
+
+CREATE TABLE IF NOT EXISTS run_correlations (
+    value TEXT NOT NULL,
+    run INTEGER NOT NULL  -- runs.rowid
+);
+CREATE INDEX IF NOT EXISTS run_correlations_value ON run_correlations (value);
+CREATE INDEX IF NOT EXISTS run_correlations_run ON run_correlations (run);
+
+-- Substring search: trigrams of search_text narrow the candidates, instr() confirms.
+-- detail=none keeps the index a third of the size; it only has to say which rows.
+CREATE VIRTUAL TABLE IF NOT EXISTS runs_fts USING fts5 (
+    search_text, content = 'runs', content_rowid = 'rowid', tokenize = 'trigram case_sensitive 1', detail = 'none'
+);
+
+CREATE TRIGGER IF NOT EXISTS runs_after_insert AFTER INSERT ON runs BEGIN
+    INSERT INTO runs_fts (rowid, search_text) VALUES (new.rowid, new.search_text);
+END;
+CREATE TRIGGER IF NOT EXISTS runs_after_delete AFTER DELETE ON runs BEGIN
+    INSERT INTO runs_fts (runs_fts, rowid, search_text) VALUES ('delete', old.rowid, old.search_text);
+    DELETE FROM run_correlations WHERE run = old.rowid;
+END;

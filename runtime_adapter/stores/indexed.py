@@ -1,0 +1,280 @@
+"""A run directory answered from a sidecar SQLite index (see `sqlite_index`).
+
+Listing, filters, search, counts, lineage lookups and usage charts are index
+queries; only the runs a page shows are read from their files, and `get_run` /
+`iter_entries` always read the files themselves, so a run's detail is never stale.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from ..records import Run
+from .base import StoreEntry, check_run_id
+from .file import DEFAULT_MAX_FILE_BYTES, FileRunStore
+from .rowsql import ROW_COLUMNS, created_us, order_clause, row_from_db, where_clause
+from .sqlite_index import FileIndex, IndexStatus, ProgressCallback, RefreshResult, directory_stamp
+
+if TYPE_CHECKING:
+    from ..listing import RunPage, RunQuery, RunRow
+    from ..usage import UsageBucket
+
+log = logging.getLogger(__name__)
+
+_SELECT_ROW = f"SELECT {', '.join(ROW_COLUMNS)} FROM runs"
+# A store whose directory listing takes less than this (about a thousand files) is
+# rescanned on every query, so what a page shows is exactly what is on disk.
+SMALL_SCAN_SECONDS = 0.01
+# One thread rescans a small store at most this often unless a file was added or removed.
+SMALL_RECHECK_SECONDS = 0.05
+# A large store is rescanned in the background when the last scan is this old (or
+# `STALE_FACTOR` times its duration, so scanning never takes more than a slice of a core).
+MIN_STALE_SECONDS = 1.0
+STALE_FACTOR = 5.0
+
+
+class IndexedFileRunStore(FileRunStore):
+    def __init__(self, directory: str | Path, *, index_path: str | Path, refresh_seconds: float = 0.5,
+                 max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, background: bool = True) -> None:
+        super().__init__(directory, max_file_bytes=max_file_bytes)
+        index_path = Path(index_path).resolve()
+        if index_path.is_relative_to(self.directory.resolve()):
+            raise ValueError(f"The index {index_path} must not be inside the run directory {self.directory}.")
+        self.index = FileIndex(self.directory, index_path, max_file_bytes=max_file_bytes)
+        self.refresh_seconds = refresh_seconds
+        self.background = background
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._worker: threading.Thread | None = None
+
+    # Index maintenance ---------------------------------------------------------------
+
+    def refresh(self, *, budget: float | None = None, wait: bool = True, workers: int = 1,
+                progress: ProgressCallback | None = None) -> RefreshResult:
+        """Bring the index up to date now (the `index_runs` command, tests)."""
+        return self.index.refresh(budget=budget, wait=wait, workers=workers, progress=progress)
+
+    def index_status(self) -> IndexStatus:
+        return self.index.status(self._db())
+
+    def ensure_fresh(self) -> None:
+        """Called by every index query: refresh inline when that is cheap, else in the background."""
+        meta = self._meta()
+        small = meta.get("scan_seconds") is not None and meta["scan_seconds"] < SMALL_SCAN_SECONDS
+        if meta.get("complete") and small:
+            stamp = directory_stamp(self.directory)
+            last = getattr(self._local, "checked", None)
+            if last is not None and last[1] == stamp and time.monotonic() - last[0] < SMALL_RECHECK_SECONDS:
+                return
+            self.index.refresh(budget=self.refresh_seconds)
+            self._local.checked = (time.monotonic(), stamp)
+            return
+        if not meta.get("complete"):
+            if self._worker_running():
+                return  # pages serve the partial index while the build continues
+            result = self.index.refresh(budget=self.refresh_seconds)
+            if result.pending and self.background:
+                self._start_worker()
+            return
+        age = time.time() - float(meta.get("scanned_at") or 0)
+        if age >= max(MIN_STALE_SECONDS, STALE_FACTOR * float(meta["scan_seconds"] or 0)) or (
+            directory_stamp(self.directory) != meta.get("directory_stamp")
+        ):
+            if self.background:
+                self._start_worker()
+            else:
+                self.index.refresh(budget=self.refresh_seconds)
+
+    def _meta(self) -> dict[str, Any]:
+        return dict(self._db().execute("SELECT key, value FROM meta").fetchall())
+
+    def _worker_running(self) -> bool:
+        worker = self._worker
+        return worker is not None and worker.is_alive()
+
+    def _start_worker(self) -> None:
+        with self._lock:
+            if self._worker_running():
+                return
+            self._worker = threading.Thread(target=self._work, name=f"index {self.directory.name}", daemon=True)
+            self._worker.start()
+
+    def _work(self) -> None:
+        try:
+            self.index.refresh(budget=None)
+        except Exception:  # a background refresh must never take the process down
+            log.exception("Refreshing the index of %s failed", self.directory)
+
+    # Connections -------------------------------------------------------------------
+
+    def _db(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self.index.connect(readonly=True)
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction, so a count and its page agree even while a refresh commits."""
+        self.ensure_fresh()
+        connection = self._db()
+        connection.execute("BEGIN")
+        try:
+            yield connection
+        finally:
+            connection.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            try:
+                connection.close()
+            except sqlite3.ProgrammingError:
+                pass  # closed from another thread already
+        self._local = threading.local()
+
+    # Queries -----------------------------------------------------------------------
+
+    @staticmethod
+    def _rows(cursor: sqlite3.Cursor) -> list[RunRow]:
+        return [row_from_db(values, dialect="sqlite") for values in cursor]
+
+    def _errors(self, connection: sqlite3.Connection) -> list[StoreEntry]:
+        cursor = connection.execute("SELECT name, error FROM files WHERE error IS NOT NULL ORDER BY name")
+        return [StoreEntry(source=_name(name), error=error) for name, error in cursor]
+
+    def query_runs(self, query: RunQuery) -> RunPage:
+        from ..listing import RunPage
+
+        where = where_clause(query, "sqlite")
+        with self._snapshot() as db:
+            total = db.execute(f"SELECT count(*) FROM runs WHERE {where.sql}", where.params).fetchone()[0]
+            rows = self._rows(db.execute(
+                f"{_SELECT_ROW} WHERE {where.sql} ORDER BY {order_clause(query)} LIMIT ? OFFSET ?",
+                [*where.params, max(0, query.limit), max(0, query.offset)],
+            ))
+            errors = self._errors(db)
+        return RunPage(rows=rows, total=total, query=query, errors=errors)
+
+    def list_errors(self) -> list[StoreEntry]:
+        with self._snapshot() as db:
+            return self._errors(db)
+
+    def rows(self) -> list[RunRow]:
+        with self._snapshot() as db:
+            return self._rows(db.execute(f"{_SELECT_ROW} ORDER BY name"))
+
+    def status_counts(self) -> dict[str, int]:
+        with self._snapshot() as db:
+            # First-seen order in listRuns order, as the scanning default builds its dict.
+            cursor = db.execute("SELECT status, count(*) FROM runs GROUP BY status ORDER BY min(name)")
+            return {status: count for status, count in cursor}
+
+    def releases(self) -> list[str]:
+        with self._snapshot() as db:
+            cursor = db.execute("SELECT DISTINCT release FROM runs WHERE coalesce(release, '') != '' ORDER BY release")
+            return [release for (release,) in cursor]
+
+    def related_rows(self, run_id: str) -> dict[str, list[RunRow]]:
+        with self._snapshot() as db:
+            return {
+                "children": self._rows(db.execute(f"{_SELECT_ROW} WHERE parent_run_id = ? ORDER BY name", (run_id,))),
+                "branches": self._rows(
+                    db.execute(f"{_SELECT_ROW} WHERE branch_origin_run_id = ? ORDER BY name", (run_id,))
+                ),
+            }
+
+    def rows_by_id(self, run_ids: list[str]) -> dict[str, RunRow]:
+        wanted = list(dict.fromkeys(run_id for run_id in run_ids if isinstance(run_id, str)))
+        found: list[tuple[bytes, RunRow]] = []
+        with self._snapshot() as db:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                cursor = db.execute(
+                    f"SELECT name, {', '.join(ROW_COLUMNS)} FROM runs WHERE id IN ({', '.join('?' for _ in chunk)})",
+                    chunk,
+                )
+                found.extend((values[0], row_from_db(values[1:], dialect="sqlite")) for values in cursor)
+        found.sort(key=lambda item: item[0])
+        return {row.id: row for _, row in found}
+
+    def replay_rows(self, run_id: str) -> list[RunRow]:
+        with self._snapshot() as db:
+            return self._rows(db.execute(
+                f"{_SELECT_ROW} WHERE replay_source_run_id = ? AND id != ? ORDER BY name", (run_id, run_id)
+            ))
+
+    def rows_with_input(self, input_text: str, *, statuses: tuple[str, ...] = ("completed",),
+                        limit: int = 5) -> list[RunRow]:
+        if not input_text.strip():
+            return []
+        status_sql = f" AND status IN ({', '.join('?' for _ in statuses)})" if statuses else ""
+        with self._snapshot() as db:
+            return self._rows(db.execute(
+                f"{_SELECT_ROW} WHERE substr(input_text, 1, 64) = substr(?, 1, 64) AND input_text = ?{status_sql}"
+                " ORDER BY coalesce(created_at, '') DESC, id DESC LIMIT ?",
+                (input_text, input_text, *statuses, max(0, limit)),
+            ))
+
+    def usage_series(self, start: str, end: str, bucket_ms: int) -> list[UsageBucket]:
+        from ..usage import UsageBucket, bucket_bounds
+
+        bounds = bucket_bounds(start, end, bucket_ms)
+        origin = created_us(start)
+        totals: dict[int, tuple[Any, ...]] = {}
+        if bounds and origin is not None:
+            with self._snapshot() as db:
+                cursor = db.execute(
+                    "SELECT (created_us - ?) / ? AS bucket, count(*), total(prompt_tokens), total(completion_tokens),"
+                    " total(total_tokens), total(cost) FROM runs"
+                    " WHERE created_at >= ? AND created_at < ? AND created_us >= ? GROUP BY bucket",
+                    (origin, bucket_ms * 1000, start, end, origin),
+                )
+                totals = {values[0]: values[1:] for values in cursor}
+        return [
+            UsageBucket(start=lo, end=hi, runs=int(found[0]), prompt_tokens=found[1], completion_tokens=found[2],
+                        total_tokens=found[3], cost=found[4])
+            if (found := totals.get(index)) else UsageBucket(start=lo, end=hi)
+            for index, (lo, hi) in enumerate(bounds)
+        ]
+
+    def iter_family(self, root_run_id: str) -> Iterator[Run]:
+        """The root and its descendants by parentRunId, read from their files in listRuns order."""
+        with self._snapshot() as db:
+            names = [name for (name,) in db.execute(
+                "WITH RECURSIVE family(id) AS (SELECT id FROM runs WHERE id = ?"
+                " UNION SELECT runs.id FROM runs JOIN family ON runs.parent_run_id = family.id)"
+                " SELECT name FROM runs WHERE id IN family ORDER BY name",
+                (root_run_id,),
+            )]
+        if not names and isinstance(root_run_id, str):
+            # Not indexed yet (a run written since the last refresh): its own file still answers.
+            try:
+                check_run_id(root_run_id)
+            except ValueError:
+                return
+            names = [f"{root_run_id}.json".encode("utf-8", "surrogateescape")]
+        for name in names:
+            entry = self.read_entry(_name(name))
+            if entry.run is not None:
+                yield entry.run
+
+    def change_marker(self) -> str:
+        self.ensure_fresh()
+        return f"index:{self.index.path.stem}:{self._meta().get('generation', 0)}"
+
+
+def _name(raw: bytes) -> str:
+    return os.fsdecode(raw)

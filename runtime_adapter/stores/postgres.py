@@ -1,0 +1,267 @@
+"""Runs in PostgreSQL (schema: postgres_schema.sql, also docs/postgres-schema.sql).
+
+Every query runs in a read-only transaction on a pooled connection, so the
+store's role needs SELECT only. `source` orders rows as the runtime's file store
+lists them, so every inspector sees the runs in the same order; `document` holds
+the run as the runtime wrote it and is parsed exactly like a run file.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator
+
+import psycopg
+from psycopg import conninfo, errors
+from psycopg_pool import ConnectionPool
+
+from ..jsjson import JSONParseError, loads
+from ..records import CorruptRun, Run, RunNotFound
+from .base import BaseRunStore, StoreEntry, check_run_id
+from .file import StoreUnavailable, parse_run_record
+from .rowsql import ROW_COLUMNS, created_us, order_clause, row_from_db, where_clause
+
+if TYPE_CHECKING:
+    from ..listing import RunPage, RunQuery, RunRow
+    from ..usage import UsageBucket
+
+_SELECT_ROW = f"SELECT {', '.join(ROW_COLUMNS)} FROM runs"
+_ENTRIES_SQL = (
+    "SELECT source, document::text, NULL FROM runs"
+    " UNION ALL SELECT source, NULL, error FROM store_errors"
+    ' ORDER BY 1 COLLATE "C"'
+)
+_FAMILY_SQL = (
+    "WITH RECURSIVE family(id) AS (SELECT id FROM runs WHERE id = %s"
+    " UNION SELECT runs.id FROM runs JOIN family ON runs.parent_run_id = family.id)"
+    ' SELECT source, document::text FROM runs WHERE id IN (SELECT id FROM family) ORDER BY source COLLATE "C"'
+)
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for pages, logs and cache keys."""
+    try:
+        params = conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "postgresql://(invalid URL)"
+    host, port, dbname, user = (params.get(key) for key in ("host", "port", "dbname", "user"))
+    credentials = f"{user}@" if user else ""
+    return f"postgresql://{credentials}{host or ''}{f':{port}' if port else ''}/{dbname or ''}"
+
+
+class PostgresRunStore(BaseRunStore):
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 5.0,
+                 connect_timeout: int = 3, statement_timeout_ms: int = 30_000,
+                 reconnect_timeout: float = 300.0) -> None:
+        self.url = safe_url(url)
+        self._conninfo = url
+        self._statement_timeout_ms = statement_timeout_ms
+        self._pool_lock = threading.Lock()
+        # Opened on first use: a store can be configured while the database is still down.
+        self._pool = ConnectionPool(
+            url, min_size=min_size, max_size=max_size, open=False, timeout=timeout,
+            kwargs={"connect_timeout": connect_timeout, "application_name": "agent-run-control-plane"},
+            configure=self._configure, check=ConnectionPool.check_connection,
+            reconnect_timeout=reconnect_timeout, name=f"runs {self.url}",
+        )
+        self._opened = False
+
+    def _configure(self, connection: psycopg.Connection[Any]) -> None:
+        # Belt and braces: the session default and every transaction are read-only.
+        connection.autocommit = True
+        connection.execute("SET default_transaction_read_only = on")
+        connection.execute(f"SET statement_timeout = {int(self._statement_timeout_ms)}")
+        connection.autocommit = False
+        connection.read_only = True
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection inside one read-only transaction; database errors become StoreUnavailable."""
+        if not self._opened:
+            with self._pool_lock:
+                if not self._opened:
+                    self._pool.open(wait=False)
+                    self._opened = True
+        try:
+            with self._pool.connection() as connection:
+                yield connection
+        except errors.UndefinedTable:
+            raise StoreUnavailable(
+                f"The PostgreSQL run store {self.url} has no runs table; create it with "
+                "`manage.py load_runs` or docs/postgres-schema.sql."
+            ) from None
+        except errors.InsufficientPrivilege as error:
+            raise StoreUnavailable(f"The PostgreSQL run store {self.url} refused a read: {error}") from None
+        except psycopg.OperationalError as error:
+            # Covers a database that is down or restarting and the pool's own timeout; the
+            # pool drops broken connections and reconnects once the server answers again.
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise StoreUnavailable(f"The PostgreSQL run store {self.url} is unavailable: {reason}") from None
+
+    def close(self) -> None:
+        if self._opened:
+            self._pool.close()
+            self._opened = False
+
+    def describe(self) -> str:
+        return self.url
+
+    # Runs ----------------------------------------------------------------------------
+
+    def get_run(self, run_id: str) -> Run:
+        check_run_id(run_id)
+        with self.connection() as db:
+            found = db.execute("SELECT source, document::text FROM runs WHERE id = %s", (run_id,)).fetchone()
+            if found is None:
+                error = db.execute("SELECT source, error FROM store_errors WHERE source = %s",
+                                   (f"{run_id}.json",)).fetchone()
+                if error is not None:
+                    raise CorruptRun(error[0], error[1])
+                raise RunNotFound(run_id)
+        return _parse(found[0], found[1])
+
+    def iter_entries(self) -> Iterator[StoreEntry]:
+        with self.connection() as db:
+            # A server-side cursor streams the store instead of holding it in memory.
+            with db.cursor(name="run_entries") as cursor:
+                cursor.itersize = 200
+                cursor.execute(_ENTRIES_SQL)
+                for source, document, error in cursor:
+                    if document is None:
+                        yield StoreEntry(source=source, error=error)
+                        continue
+                    try:
+                        yield StoreEntry(source=source, run=_parse(source, document))
+                    except CorruptRun as corrupt:
+                        yield StoreEntry(source=source, error=corrupt.reason)
+
+    def iter_family(self, root_run_id: str) -> Iterator[Run]:
+        with self.connection() as db:
+            found = db.execute(_FAMILY_SQL, (root_run_id,)).fetchall()
+        for source, document in found:
+            try:
+                yield _parse(source, document)
+            except CorruptRun:
+                continue
+
+    # Listing queries -------------------------------------------------------------------
+
+    @staticmethod
+    def _rows(cursor: psycopg.Cursor[Any]) -> list[RunRow]:
+        return [row_from_db(values, dialect="postgres") for values in cursor]
+
+    @staticmethod
+    def _errors(db: psycopg.Connection[Any]) -> list[StoreEntry]:
+        cursor = db.execute('SELECT source, error FROM store_errors ORDER BY source COLLATE "C"')
+        return [StoreEntry(source=source, error=error) for source, error in cursor]
+
+    def query_runs(self, query: RunQuery) -> RunPage:
+        from ..listing import RunPage
+
+        where = where_clause(query, "postgres")
+        with self.connection() as db:
+            total = db.execute(f"SELECT count(*) FROM runs WHERE {where.sql}", where.params).fetchone()[0]
+            rows = self._rows(db.execute(
+                f"{_SELECT_ROW} WHERE {where.sql} ORDER BY {order_clause(query)} LIMIT %s OFFSET %s",
+                [*where.params, max(0, query.limit), max(0, query.offset)],
+            ))
+            errors_ = self._errors(db)
+        return RunPage(rows=rows, total=total, query=query, errors=errors_)
+
+    def list_errors(self) -> list[StoreEntry]:
+        with self.connection() as db:
+            return self._errors(db)
+
+    def rows(self) -> list[RunRow]:
+        with self.connection() as db:
+            return self._rows(db.execute(f'{_SELECT_ROW} ORDER BY source COLLATE "C"'))
+
+    def status_counts(self) -> dict[str, int]:
+        with self.connection() as db:
+            cursor = db.execute(
+                'SELECT status, count(*) FROM runs GROUP BY status ORDER BY min(source COLLATE "C")'
+            )
+            return {status: count for status, count in cursor}
+
+    def releases(self) -> list[str]:
+        with self.connection() as db:
+            cursor = db.execute(
+                "SELECT DISTINCT release FROM runs WHERE coalesce(release, '') != '' ORDER BY release"
+            )
+            return [release for (release,) in cursor]
+
+    def related_rows(self, run_id: str) -> dict[str, list[RunRow]]:
+        with self.connection() as db:
+            return {
+                "children": self._rows(db.execute(
+                    f'{_SELECT_ROW} WHERE parent_run_id = %s ORDER BY source COLLATE "C"', (run_id,))),
+                "branches": self._rows(db.execute(
+                    f'{_SELECT_ROW} WHERE branch_origin_run_id = %s ORDER BY source COLLATE "C"', (run_id,))),
+            }
+
+    def rows_by_id(self, run_ids: list[str]) -> dict[str, RunRow]:
+        wanted = list(dict.fromkeys(run_id for run_id in run_ids if isinstance(run_id, str)))
+        if not wanted:
+            return {}
+        with self.connection() as db:
+            rows = self._rows(db.execute(
+                f'{_SELECT_ROW} WHERE id = ANY(%s) ORDER BY source COLLATE "C"', (wanted,)))
+        return {row.id: row for row in rows}
+
+    def replay_rows(self, run_id: str) -> list[RunRow]:
+        with self.connection() as db:
+            return self._rows(db.execute(
+                f'{_SELECT_ROW} WHERE replay_source_run_id = %s AND id != %s ORDER BY source COLLATE "C"',
+                (run_id, run_id),
+            ))
+
+    def rows_with_input(self, input_text: str, *, statuses: tuple[str, ...] = ("completed",),
+                        limit: int = 5) -> list[RunRow]:
+        if not input_text.strip():
+            return []
+        status_sql = " AND status = ANY(%s)" if statuses else ""
+        params: list[Any] = [input_text, input_text, *([list(statuses)] if statuses else []), max(0, limit)]
+        with self.connection() as db:
+            return self._rows(db.execute(
+                f"{_SELECT_ROW} WHERE substr(input_text, 1, 64) = substr(%s, 1, 64) AND input_text = %s{status_sql}"
+                " ORDER BY coalesce(created_at, '') DESC, id DESC LIMIT %s",
+                params,
+            ))
+
+    def usage_series(self, start: str, end: str, bucket_ms: int) -> list[UsageBucket]:
+        from ..usage import UsageBucket, bucket_bounds
+
+        bounds = bucket_bounds(start, end, bucket_ms)
+        origin = created_us(start)
+        totals: dict[int, tuple[Any, ...]] = {}
+        if bounds and origin is not None:
+            with self.connection() as db:
+                cursor = db.execute(
+                    "SELECT (created_us - %s) / %s AS bucket, count(*), coalesce(sum(prompt_tokens), 0),"
+                    " coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0), coalesce(sum(cost), 0)"
+                    " FROM runs WHERE created_at >= %s AND created_at < %s AND created_us >= %s GROUP BY bucket",
+                    (origin, bucket_ms * 1000, start, end, origin),
+                )
+                totals = {int(values[0]): values[1:] for values in cursor}
+        return [
+            UsageBucket(start=lo, end=hi, runs=int(found[0]), prompt_tokens=float(found[1]),
+                        completion_tokens=float(found[2]), total_tokens=float(found[3]), cost=float(found[4]))
+            if (found := totals.get(index)) else UsageBucket(start=lo, end=hi)
+            for index, (lo, hi) in enumerate(bounds)
+        ]
+
+    def change_marker(self) -> str:
+        with self.connection() as db:
+            found = db.execute("SELECT value FROM store_meta WHERE key = 'generation'").fetchone()
+        return f"pg:{found[0] if found else 0}"
+
+
+def _parse(source: str, document: str) -> Run:
+    try:
+        record = loads(document)
+    except JSONParseError as error:
+        raise CorruptRun(source, f"invalid JSON ({error})") from None
+    if not isinstance(record, dict):
+        raise CorruptRun(source, "JSON is not a run object")
+    return parse_run_record(record, source)

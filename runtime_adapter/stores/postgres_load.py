@@ -1,0 +1,193 @@
+"""Copy a run store into PostgreSQL: the only code that writes to a database.
+
+Rows are COPYed in batches into a temporary staging table, then upserted by id, so
+a load can be repeated (or interrupted and resumed) and only changed runs are
+rewritten. The source store is only read.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import psycopg
+
+from ..jsjson import dumps
+from ..records import CorruptRun
+from .base import BaseRunStore
+from .file import FileRunStore, parse_run_record, read_run_file
+from .postgres import safe_url
+from .rowsql import ROW_COLUMNS, ROW_VERSION, row_values
+
+SCHEMA_SQL = Path(__file__).with_name("postgres_schema.sql").read_text(encoding="utf-8")
+COLUMNS = (*ROW_COLUMNS, "search_text", "created_us", "replay_source_run_id", "document", "row_version")
+_UPDATABLE = [column for column in COLUMNS if column != "id"]
+_UPSERT = (
+    f"INSERT INTO runs ({', '.join(COLUMNS)}) SELECT DISTINCT ON (id) {', '.join(COLUMNS)} FROM runs_staging"
+    " ORDER BY id, position"
+    f" ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _UPDATABLE)}, loaded_at = now()"
+    " WHERE runs.row_version IS DISTINCT FROM excluded.row_version"
+    " OR runs.source IS DISTINCT FROM excluded.source"
+    " OR runs.document::text IS DISTINCT FROM excluded.document::text"
+)
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass
+class LoadResult:
+    runs: int = 0       # runs read from the source
+    errors: int = 0     # records that could not be read (kept in store_errors)
+    written: int = 0    # rows inserted or changed in the target
+    pruned: int = 0     # target rows whose run is no longer in the source (--prune)
+    seconds: float = 0.0
+    sources: set[str] = field(default_factory=set, repr=False)
+
+
+@dataclass(frozen=True)
+class _Item:
+    source: str
+    values: dict[str, Any] | None
+    error: str | None
+
+
+def _file_item(directory: str, name: str, max_bytes: int) -> _Item | None:
+    try:
+        record, _ = read_run_file(Path(directory) / name, max_bytes=max_bytes)
+        run = parse_run_record(record, name, expected_id=name[: -len(".json")])
+    except FileNotFoundError:
+        return None
+    except CorruptRun as error:
+        return _Item(name, None, error.reason)
+    values = row_values(run, name, dialect="postgres")
+    # The record as written (not the normalised run), re-serialised the way JSON.stringify would.
+    values["document"] = dumps(record)
+    return _Item(name, values, None)
+
+
+def _file_batch(directory: str, names: list[str], max_bytes: int) -> list[_Item]:
+    return [item for name in names if (item := _file_item(directory, name, max_bytes)) is not None]
+
+
+def _items(store: BaseRunStore, workers: int, batch_size: int) -> tuple[int, Iterator[list[_Item]]]:
+    """How many records the source holds, and its items in batches, in listing order."""
+    if isinstance(store, FileRunStore):
+        names = store.file_names()
+        directory, limit = str(store.directory), store.max_file_bytes
+        batches = [names[start : start + batch_size] for start in range(0, len(names), batch_size)]
+
+        def from_files() -> Iterator[list[_Item]]:
+            if workers <= 1 or len(batches) < 2:
+                for batch in batches:
+                    yield _file_batch(directory, batch, limit)
+                return
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                yield from pool.map(_file_batch, [directory] * len(batches), batches, [limit] * len(batches))
+
+        return len(names), from_files()
+
+    entries = list(store.iter_entries())
+
+    def from_entries() -> Iterator[list[_Item]]:
+        batch: list[_Item] = []
+        seen: set[str] = set()
+        for entry in entries:
+            if entry.run is None:
+                batch.append(_Item(entry.source, None, entry.error or "unreadable"))
+            elif entry.run["id"] not in seen:  # the first of duplicate ids wins, as the stores do
+                seen.add(entry.run["id"])
+                # Named like the file the runtime would write, so the listing order is the same.
+                source = f"{entry.run['id']}.json"
+                values = row_values(entry.run, source, dialect="postgres")
+                values["document"] = dumps(entry.run)
+                batch.append(_Item(source, values, None))
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    return len(entries), from_entries()
+
+
+def create_schema(connection: psycopg.Connection[Any]) -> None:
+    with connection.transaction():
+        # One loader at a time creates the schema; concurrent CREATE ... IF NOT EXISTS can race.
+        connection.execute("SELECT pg_advisory_xact_lock(hashtext('agent-run-control-plane schema'))")
+        connection.execute(SCHEMA_SQL)
+
+
+def load_store(store: BaseRunStore, target_url: str, *, batch_size: int = 1000, workers: int = 1,
+               prune: bool = False, progress: ProgressCallback | None = None) -> LoadResult:
+    started = time.monotonic()
+    result = LoadResult()
+    with psycopg.connect(target_url, autocommit=True, application_name="load_runs") as connection:
+        create_schema(connection)
+        connection.execute(
+            "CREATE TEMPORARY TABLE runs_staging (LIKE runs INCLUDING DEFAULTS, position bigint NOT NULL)"
+        )
+        connection.execute("CREATE TEMPORARY TABLE loaded_sources (source text COLLATE \"C\" PRIMARY KEY)")
+        total, batches = _items(store, workers, batch_size)
+        if progress is not None:
+            progress(0, total)
+        done = 0
+        for batch in batches:
+            result.written += _write_batch(connection, batch, done)
+            result.runs += sum(1 for item in batch if item.values is not None)
+            result.errors += sum(1 for item in batch if item.values is None)
+            done += len(batch)
+            if progress is not None:
+                progress(done, total)
+        if prune:
+            with connection.transaction():
+                result.pruned = connection.execute(
+                    "DELETE FROM runs WHERE NOT EXISTS"
+                    " (SELECT 1 FROM loaded_sources WHERE loaded_sources.source = runs.source)").rowcount
+                connection.execute(
+                    "DELETE FROM store_errors WHERE NOT EXISTS"
+                    " (SELECT 1 FROM loaded_sources WHERE loaded_sources.source = store_errors.source)")
+        connection.execute("ANALYZE runs")
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _write_batch(connection: psycopg.Connection[Any], batch: list[_Item], offset: int) -> int:
+    runs = [item for item in batch if item.values is not None]
+    broken = [item for item in batch if item.values is None]
+    with connection.transaction():
+        connection.execute("TRUNCATE runs_staging")
+        with connection.cursor().copy(
+            f"COPY runs_staging ({', '.join(COLUMNS)}, position) FROM STDIN"
+        ) as copy:
+            for position, item in enumerate(runs, start=offset):
+                values = item.values or {}
+                values["row_version"] = ROW_VERSION
+                copy.write_row([*(values[column] for column in COLUMNS), position])
+        written = connection.execute(_UPSERT).rowcount
+        with connection.cursor().copy("COPY loaded_sources (source) FROM STDIN") as copy:
+            for item in batch:
+                copy.write_row([item.source])
+        # The target mirrors the source: a record that is now a run is no longer an error, and
+        # one that is now unreadable is no longer a run.
+        connection.execute("DELETE FROM store_errors WHERE source = ANY(%s)", ([item.source for item in runs],))
+        if broken:
+            connection.execute("DELETE FROM runs WHERE source = ANY(%s)", ([item.source for item in broken],))
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO store_errors (source, error) VALUES (%s, %s)"
+                    " ON CONFLICT (source) DO UPDATE SET error = excluded.error, loaded_at = now()"
+                    " WHERE store_errors.error IS DISTINCT FROM excluded.error",
+                    [(item.source, item.error) for item in broken],
+                )
+    return written
+
+
+def describe_target(url: str) -> str:
+    return safe_url(url)
+
+
+def default_workers() -> int:
+    return max(1, min(4, (os.cpu_count() or 1)))

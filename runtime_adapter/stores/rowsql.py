@@ -1,0 +1,234 @@
+"""RunRow as table columns, and RunQuery as SQL, shared by the SQLite index and PostgreSQL.
+
+Both indexed stores must return exactly what `listing.scan_query` returns, so the
+column values come from `listing.run_row` and the WHERE/ORDER BY below mirror
+`listing.matches` and `listing.sort_value` clause for clause.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+from ..formatting import parse_iso
+from ..jsvalues import prop, truthy
+from ..listing import RunQuery, RunRow, run_row
+from ..records import TIMING_KEYS, Run
+
+Dialect = Literal["sqlite", "postgres"]
+
+# Column names are RunRow's field names, in RunRow's order, so a row is rebuilt positionally.
+ROW_COLUMNS: tuple[str, ...] = tuple(field.name for field in fields(RunRow))
+# Derived columns that are not part of RunRow: search haystack, bucketable creation time, replay source.
+EXTRA_COLUMNS: tuple[str, ...] = ("search_text", "created_us", "replay_source_run_id")
+_BOOL_COLUMNS = frozenset(("pending_approval", "pending_pause", "needs_attention"))
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MAX_INT64 = 2**63 - 1
+
+
+def _fingerprint() -> str:
+    # Rows are computed by run_row and the inspectors it calls: when that code changes,
+    # rows computed by the old code are stale, so indexes rebuild and loads re-upsert.
+    here = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for relative in ("listing.py", "stores/rowsql.py", "inspectors/incident.py", "inspectors/recovery.py",
+                     "jsvalues.py", "records.py"):
+        path = here / relative
+        digest.update(path.read_bytes() if path.exists() else b"")
+    return digest.hexdigest()[:16]
+
+
+ROW_VERSION = _fingerprint()
+
+
+def search_text(row: RunRow) -> str:
+    """The haystack `listing.matches` searches: id, input, output and error, case-folded."""
+    return "\n".join((row.id, row.input_text, row.output_text, row.error_text)).casefold()
+
+
+def replay_source_of(run: Run) -> str | None:
+    """The run this one replays: metadata.replay.sourceRunId, else metadata.replaySourceRunId."""
+    metadata = run["metadata"]
+    for value in (prop(metadata.get("replay"), "sourceRunId"), metadata.get("replaySourceRunId")):
+        if isinstance(value, str) and truthy(value):
+            return value
+    return None
+
+
+def created_us(created_at: str | None) -> int | None:
+    """Microseconds since the epoch of a parseable createdAt (the usage charts' bucket key)."""
+    moment = parse_iso(created_at)
+    if moment is None:
+        return None
+    return (moment - _EPOCH) // _ONE_MICROSECOND
+
+
+_ONE_MICROSECOND = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=timezone.utc) - _EPOCH
+
+
+def clean_text(value: str | None, *, nul: bool = False) -> str | None:
+    """Text a database accepts: lone surrogates (and NUL for PostgreSQL) become U+FFFD.
+
+    Run files written by Node are valid UTF-8, so this only touches JSON that spelled
+    a lone surrogate as an escape; such characters cannot be searched for anyway.
+    """
+    if value is None:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if nul and "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    return value
+
+
+def clean_number(value: Any) -> Any:
+    # SQLite integers are 64-bit; a larger JSON integer is kept as the double JS sees.
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_INT64:
+        return float(value)
+    return value
+
+
+def row_values(run: Run, source: str, *, dialect: Dialect) -> dict[str, Any]:
+    """Every column of one run, ready to bind (lists and dicts as the dialect stores them)."""
+    row = run_row(run, source)
+    values: dict[str, Any] = {}
+    nul = dialect == "postgres"
+    for name in ROW_COLUMNS:
+        value = getattr(row, name)
+        if isinstance(value, str):
+            value = clean_text(value, nul=nul)
+        elif name == "correlation_ids":
+            value = [clean_text(item, nul=nul) for item in value]
+            value = value if dialect == "postgres" else json.dumps(value)
+        elif name == "timings":
+            value = json.dumps({key: clean_number(number) for key, number in value.items()})
+        elif name in _BOOL_COLUMNS:
+            value = bool(value) if dialect == "postgres" else int(bool(value))
+        else:
+            value = clean_number(value)
+        values[name] = value
+    values["search_text"] = clean_text(search_text(row), nul=nul)
+    values["created_us"] = created_us(row.created_at)
+    values["replay_source_run_id"] = clean_text(replay_source_of(run), nul=nul)
+    return values
+
+
+def _number(value: Any) -> Any:
+    # PostgreSQL doubles come back as floats; runs write integral numbers as JS prints them.
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)
+    return value
+
+
+def row_from_db(values: Sequence[Any], *, dialect: Dialect) -> RunRow:
+    """Rebuild a RunRow from `ROW_COLUMNS` values as the database returns them."""
+    data = dict(zip(ROW_COLUMNS, values))
+    for name in _BOOL_COLUMNS:
+        data[name] = bool(data[name])
+    correlation = data["correlation_ids"]
+    data["correlation_ids"] = list(correlation) if isinstance(correlation, list) else json.loads(correlation or "[]")
+    timings = data["timings"]
+    timings = json.loads(timings) if isinstance(timings, str) else dict(timings or {})
+    # jsonb sorts keys; runs always carry the runtime's timing keys in this order.
+    ordered = {key: timings.pop(key) for key in TIMING_KEYS if key in timings}
+    ordered.update(timings)
+    data["timings"] = ordered
+    if dialect == "postgres":
+        for name in ("duration_ms", "prompt_tokens", "completion_tokens", "total_tokens", "cost"):
+            data[name] = _number(data[name])
+        data["timings"] = {key: _number(value) for key, value in data["timings"].items()}
+    return RunRow(**data)
+
+
+@dataclass(frozen=True)
+class Clause:
+    sql: str
+    params: list[Any]
+
+
+def _like_pattern(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _trigram_match(terms: list[str]) -> str | None:
+    """An FTS5 query every row containing all `terms` matches (a superset; SQL then confirms).
+
+    The index is built with detail=none (a third of the size), which has no phrase
+    queries, so a term becomes the AND of its trigrams.
+    """
+    trigrams: dict[str, None] = {}
+    for term in terms:
+        for start in range(len(term) - 2):
+            trigrams.setdefault(term[start : start + 3], None)
+    if not trigrams:
+        return None
+    return " AND ".join('"' + trigram.replace('"', '""') + '"' for trigram in trigrams)
+
+
+def where_clause(query: RunQuery, dialect: Dialect) -> Clause:
+    """`listing.matches` as SQL over the `runs` table."""
+    mark = "?" if dialect == "sqlite" else "%s"
+    parts: list[str] = []
+    params: list[Any] = []
+    if query.statuses:
+        parts.append(f"status IN ({', '.join(mark for _ in query.statuses)})")
+        params.extend(query.statuses)
+    if query.release:
+        parts.append(f"release = {mark}")
+        params.append(query.release)
+    if query.roots_only:
+        parts.append("coalesce(parent_run_id, '') = ''")
+    if query.attention_only:
+        parts.append("needs_attention = 1" if dialect == "sqlite" else "needs_attention")
+    if query.correlation_id:
+        if dialect == "sqlite":
+            parts.append(f"(id = {mark} OR root_run_id = {mark} OR rowid IN "
+                         f"(SELECT run FROM run_correlations WHERE value = {mark}))")
+            params.extend([query.correlation_id] * 3)
+        else:
+            parts.append(f"(id = {mark} OR root_run_id = {mark} OR correlation_ids @> ARRAY[{mark}]::text[])")
+            params.extend([query.correlation_id] * 3)
+    if query.created_after:
+        parts.append(f"coalesce(created_at, '') >= {mark}")
+        params.append(query.created_after)
+    if query.created_before:
+        parts.append(f"coalesce(created_at, '') < {mark}")
+        params.append(query.created_before)
+    if query.text:
+        terms = [clean_text(term, nul=dialect == "postgres") or "" for term in query.text.casefold().split()]
+        if dialect == "sqlite":
+            match = _trigram_match(terms)
+            if match is not None:
+                parts.append(f"rowid IN (SELECT rowid FROM runs_fts WHERE runs_fts MATCH {mark})")
+                params.append(match)
+            for term in terms:
+                parts.append(f"instr(search_text, {mark}) > 0")
+                params.append(term)
+        else:
+            for term in terms:
+                parts.append(f"search_text LIKE {mark}")
+                params.append(_like_pattern(term))
+    if not parts:
+        return Clause("TRUE" if dialect == "postgres" else "1", params)
+    return Clause(" AND ".join(parts), params)
+
+
+SORT_EXPRESSIONS = {
+    "created": "coalesce(created_at, '')",
+    "updated": "coalesce(updated_at, '')",
+    "duration": "coalesce(duration_ms, -1)",
+    "cost": "cost",
+}
+
+
+def order_clause(query: RunQuery) -> str:
+    """`listing.sort_value`, ties broken on id, both in the query's direction."""
+    direction = "DESC" if query.descending else "ASC"
+    expression = SORT_EXPRESSIONS.get(query.sort, SORT_EXPRESSIONS["created"])
+    return f"{expression} {direction}, id {direction}"

@@ -1,0 +1,347 @@
+"""The SQLite sidecar index of a run directory: schema, incremental refresh, writer lock.
+
+A refresh lists the directory (names and stat only), compares size and mtime_ns with
+what the index saw, reads only new and changed files and forgets deleted ones. One
+writer at a time across threads and processes (an flock on a lock file beside the
+index); readers never wait for it (WAL). Each committed batch bumps a generation
+counter, which is the store's change marker.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from ..records import CorruptRun
+from .file import StoreUnavailable, parse_run_record, read_run_file
+from .rowsql import ROW_COLUMNS, ROW_VERSION, row_values
+
+SCHEMA_SQL = (Path(__file__).with_name("index_schema.sql")).read_text(encoding="utf-8")
+SCHEMA_VERSION = hashlib.sha256(f"{SCHEMA_SQL}\x00{ROW_VERSION}".encode()).hexdigest()[:16]
+_RUN_COLUMNS = ("name", *ROW_COLUMNS, "search_text", "created_us", "replay_source_run_id")
+_INSERT_RUN = f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) VALUES ({', '.join('?' for _ in _RUN_COLUMNS)})"
+BATCH_FILES = 250
+_RACED = "file changed while it was read"
+ProgressCallback = Callable[[int, int], None]
+
+
+def index_path_for(data_dir: str | os.PathLike[str], directory: str | os.PathLike[str]) -> Path:
+    """Where the index of `directory` lives: one file per store path under `<data_dir>/index/`."""
+    resolved = str(Path(directory).resolve())
+    digest = hashlib.sha256(resolved.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+    return Path(data_dir) / "index" / f"{digest}.sqlite3"
+
+
+@dataclass
+class RefreshResult:
+    files: int = 0      # *.json files in the directory
+    read: int = 0       # files read and parsed by this refresh
+    removed: int = 0    # index entries whose file is gone
+    pending: int = 0    # changed files left for the next refresh (the time budget ran out)
+    seconds: float = 0.0
+    skipped: bool = False  # another thread or process was refreshing
+
+    @property
+    def complete(self) -> bool:
+        return not self.skipped and self.pending == 0
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    generation: int
+    runs: int
+    errors: int
+    complete: bool          # the last refresh saw every file
+    scanned_at: float | None
+    scan_seconds: float | None
+    directory_stamp: str | None
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    name: bytes
+    size: int
+    mtime_ns: int
+    values: dict[str, Any] | None
+    error: str | None
+    gone: bool = False
+
+
+def parse_file(directory: str, name: bytes, max_bytes: int, size: int, mtime_ns: int) -> _Parsed:
+    """Read one run file into index values or an error (module-level so worker processes can run it)."""
+    text_name = os.fsdecode(name)
+    try:
+        record, stat = read_run_file(Path(directory) / text_name, max_bytes=max_bytes)
+        run = parse_run_record(record, text_name, expected_id=text_name[: -len(".json")])
+    except FileNotFoundError:
+        return _Parsed(name, size, mtime_ns, None, None, gone=True)
+    except CorruptRun as error:
+        # A read that raced a rewrite is marked so the next refresh reads the file again.
+        return _Parsed(name, size, -1 if error.reason == _RACED else mtime_ns, None, error.reason)
+    return _Parsed(name, stat.st_size, stat.st_mtime_ns, row_values(run, text_name, dialect="sqlite"), None)
+
+
+def _parse_batch(directory: str, items: list[tuple[bytes, int, int]], max_bytes: int) -> list[_Parsed]:
+    return [parse_file(directory, name, max_bytes, size, mtime) for name, size, mtime in items]
+
+
+def directory_stamp(directory: Path) -> str | None:
+    """Directory mtime and size: they move when a file is added, removed or renamed."""
+    try:
+        stat = os.stat(directory)
+    except OSError:
+        return None
+    return f"{stat.st_mtime_ns}:{stat.st_size}:{stat.st_nlink}"
+
+
+class FileIndex:
+    def __init__(self, directory: Path, path: Path, *, max_file_bytes: int) -> None:
+        self.directory = directory
+        self.path = path
+        self.lock_path = path.with_suffix(".lock")
+        self.max_file_bytes = max_file_bytes
+        self._thread_lock = threading.Lock()
+        self._known: dict[bytes, tuple[int, int]] | None = None
+        self._known_generation = -1
+        self._ready = False
+
+    # Connections ---------------------------------------------------------------------
+
+    def connect(self, *, readonly: bool) -> sqlite3.Connection:
+        self.ensure_schema()
+        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA busy_timeout = 30000")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        if readonly:
+            connection.execute("PRAGMA query_only = ON")
+        return connection
+
+    def ensure_schema(self) -> None:
+        if self._ready:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._writer_lock(wait=True):
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                connection.execute("PRAGMA busy_timeout = 30000")
+                connection.execute("PRAGMA journal_mode = WAL")
+                version = self._meta(connection, "schema")
+                if version != SCHEMA_VERSION:
+                    self._drop_all(connection)
+                    connection.executescript(SCHEMA_SQL)
+                    connection.execute("BEGIN IMMEDIATE")
+                    for key, value in (("schema", SCHEMA_VERSION), ("generation", 0), ("complete", 0),
+                                       ("directory", str(self.directory.resolve()))):
+                        connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+                    connection.execute("COMMIT")
+            finally:
+                connection.close()
+        self._ready = True
+
+    @staticmethod
+    def _meta(connection: sqlite3.Connection, key: str) -> Any:
+        try:
+            found = connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        except sqlite3.OperationalError:
+            return None
+        return found[0] if found else None
+
+    @staticmethod
+    def _drop_all(connection: sqlite3.Connection) -> None:
+        names = connection.execute(
+            "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'trigger') AND name NOT LIKE 'sqlite_%'"
+            " AND name NOT LIKE 'runs_fts_%'"
+        ).fetchall()
+        for kind, name in names:
+            connection.execute(f'DROP {"TRIGGER" if kind == "trigger" else "TABLE"} IF EXISTS "{name}"')
+
+    def status(self, connection: sqlite3.Connection) -> IndexStatus:
+        meta = dict(connection.execute("SELECT key, value FROM meta").fetchall())
+        counts = connection.execute(
+            "SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM files WHERE error IS NOT NULL)"
+        ).fetchone()
+        return IndexStatus(
+            generation=int(meta.get("generation") or 0), runs=counts[0], errors=counts[1],
+            complete=bool(meta.get("complete")), scanned_at=meta.get("scanned_at"),
+            scan_seconds=meta.get("scan_seconds"), directory_stamp=meta.get("directory_stamp"),
+        )
+
+    # The writer lock ---------------------------------------------------------------
+
+    class _Lock:
+        def __init__(self, index: FileIndex, wait: bool) -> None:
+            self.index, self.wait, self.acquired = index, wait, False
+            self._fd: int | None = None
+
+        def __enter__(self) -> FileIndex._Lock:
+            # The thread lock keeps two threads of one process apart cheaply; the flock
+            # does the same across gunicorn workers and `manage.py index_runs`.
+            if not self.index._thread_lock.acquire(blocking=self.wait):
+                return self
+            try:
+                self.index.lock_path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.index.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                fcntl.flock(self._fd, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                self._release()
+                return self
+            except BaseException:
+                self._release()
+                raise
+            self.acquired = True
+            return self
+
+        def _release(self) -> None:
+            if self._fd is not None:
+                os.close(self._fd)  # closing the descriptor drops the flock
+                self._fd = None
+            self.index._thread_lock.release()
+
+        def __exit__(self, *exc: object) -> None:
+            if self.acquired or self._fd is not None:
+                self._release()
+            self.acquired = False
+
+    def _writer_lock(self, *, wait: bool) -> FileIndex._Lock:
+        return FileIndex._Lock(self, wait)
+
+    # Refresh -----------------------------------------------------------------------
+
+    def scan(self) -> dict[bytes, tuple[int, int]]:
+        """Name → (size, mtime_ns) of every *.json entry, from stat calls only."""
+        found: dict[bytes, tuple[int, int]] = {}
+        try:
+            with os.scandir(os.fsencode(self.directory)) as entries:
+                for entry in entries:
+                    if not entry.name.endswith(b".json"):
+                        continue
+                    try:
+                        stat = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue
+                    found[entry.name] = (stat.st_size, stat.st_mtime_ns)
+        except FileNotFoundError:
+            raise StoreUnavailable(f"Run store directory {self.directory} does not exist.") from None
+        except NotADirectoryError:
+            raise StoreUnavailable(f"Run store {self.directory} is not a directory.") from None
+        except PermissionError:
+            raise StoreUnavailable(f"Run store directory {self.directory} is not readable.") from None
+        return found
+
+    def _load_known(self, connection: sqlite3.Connection) -> dict[bytes, tuple[int, int]]:
+        generation = int(self._meta(connection, "generation") or 0)
+        if self._known is None or self._known_generation != generation:
+            # Another process wrote since we last looked: start from what the index holds.
+            self._known = {name: (size, mtime) for name, size, mtime in
+                           connection.execute("SELECT name, size, mtime_ns FROM files")}
+            self._known_generation = generation
+        return self._known
+
+    def refresh(self, *, budget: float | None = None, wait: bool = False, workers: int = 1,
+                progress: ProgressCallback | None = None) -> RefreshResult:
+        """Bring the index up to date, stopping after `budget` seconds (the rest stays pending)."""
+        started = time.monotonic()
+        self.ensure_schema()
+        with self._writer_lock(wait=wait) as lock:
+            if not lock.acquired:
+                return RefreshResult(skipped=True)
+            connection = self.connect(readonly=False)
+            try:
+                return self._refresh_locked(connection, started, budget, workers, progress)
+            finally:
+                connection.close()
+
+    def _refresh_locked(self, connection: sqlite3.Connection, started: float, budget: float | None,
+                        workers: int, progress: ProgressCallback | None) -> RefreshResult:
+        stamp = directory_stamp(self.directory)
+        scanned_at = time.time()
+        current = self.scan()
+        known = self._load_known(connection)
+        changed = sorted(name for name, stat in current.items() if known.get(name) != stat)
+        removed = [name for name in known if name not in current]
+        scan_seconds = time.monotonic() - started
+        result = RefreshResult(files=len(current), pending=len(changed))
+        if removed:
+            self._write(connection, known, [], removed)
+            result.removed = len(removed)
+        done = 0
+        if progress is not None:
+            progress(0, len(changed))
+        for batch in self._parsed_batches(changed, current, workers):
+            gone = [parsed.name for parsed in batch if parsed.gone]
+            self._write(connection, known, [parsed for parsed in batch if not parsed.gone], gone)
+            result.removed += len(gone)
+            done += len(batch)
+            result.read += len(batch)
+            result.pending = len(changed) - done
+            if progress is not None:
+                progress(done, len(changed))
+            if budget is not None and result.pending and time.monotonic() - started > budget:
+                break
+        result.seconds = time.monotonic() - started
+        connection.execute("BEGIN IMMEDIATE")
+        self._set_meta(connection, complete=int(result.pending == 0))
+        if result.pending == 0:
+            self._set_meta(connection, scanned_at=scanned_at, scan_seconds=round(scan_seconds, 4),
+                           directory_stamp=stamp)
+        connection.execute("COMMIT")
+        return result
+
+    def _parsed_batches(self, changed: list[bytes], current: dict[bytes, tuple[int, int]],
+                        workers: int) -> Iterator[list[_Parsed]]:
+        directory = str(self.directory)
+        batches = [[(name, *current[name]) for name in changed[start : start + BATCH_FILES]]
+                   for start in range(0, len(changed), BATCH_FILES)]
+        if workers <= 1 or len(batches) < 2:
+            for items in batches:
+                yield _parse_batch(directory, items, self.max_file_bytes)
+            return
+        # A cold build parses in worker processes; this process only writes, in file order.
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            yield from pool.map(_parse_batch, [directory] * len(batches), batches,
+                                [self.max_file_bytes] * len(batches))
+
+    def _write(self, connection: sqlite3.Connection, known: dict[bytes, tuple[int, int]],
+               parsed: Iterable[_Parsed], removed: list[bytes]) -> None:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for name in removed:
+                connection.execute("DELETE FROM runs WHERE name = ?", (name,))
+                connection.execute("DELETE FROM files WHERE name = ?", (name,))
+                known.pop(name, None)
+            for item in parsed:
+                connection.execute("DELETE FROM runs WHERE name = ?", (item.name,))
+                if item.values is not None:
+                    cursor = connection.execute(_INSERT_RUN, (item.name, *(item.values[c] for c in _RUN_COLUMNS[1:])))
+                    correlations = item.values["correlation_ids"]
+                    if correlations != "[]":
+                        connection.executemany(
+                            "INSERT INTO run_correlations (value, run) VALUES (?, ?)",
+                            [(value, cursor.lastrowid) for value in json.loads(correlations)],
+                        )
+                connection.execute(
+                    "INSERT OR REPLACE INTO files (name, size, mtime_ns, error) VALUES (?, ?, ?, ?)",
+                    (item.name, item.size, item.mtime_ns, item.error),
+                )
+                known[item.name] = (item.size, item.mtime_ns)
+            connection.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            self._known = None  # what we cached no longer matches the index
+            raise
+        self._known_generation = int(self._meta(connection, "generation") or 0)
+
+    @staticmethod
+    def _set_meta(connection: sqlite3.Connection, **values: Any) -> None:
+        for key, value in values.items():
+            connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
