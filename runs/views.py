@@ -1,20 +1,102 @@
+"""Run pages: overview, list, detail with its tabs, and the run tree."""
+
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
+from django.views.decorators.vary import vary_on_headers
 
 from controlplane.stores import store_for
-from runtime_adapter.listing import RunQuery
+from runtime_adapter import detail
+from runtime_adapter.inspectors import correlation_for_run, render_tree
+from runtime_adapter.lineage import replay_source
+from runtime_adapter.listing import STATUSES, RunQuery, run_row
+from runtime_adapter.usage import bar_chart, totals, usage_windows
+
+from .common import invalid_page, run_tree
+from .forms import RunFilterForm, TabForm, TreeForm
+from .tabs import tab_context, tab_links
+
+OVERVIEW_ROWS = 12
 
 
-@require_GET
+@require_safe
+@vary_on_headers("HX-Request")
 def overview(request: HttpRequest) -> HttpResponse:
-    page = store_for(request).query_runs(RunQuery(limit=50))
-    return render(request, "runs/overview.html", {"page": page, "nav": "overview"})
+    store = store_for(request)
+    counts = store.status_counts()
+    windows = []
+    for window in usage_windows(datetime.now(UTC)):
+        buckets = store.usage_series(window.start, window.end, window.bucket_ms)
+        charts = {metric: bar_chart(buckets, metric) for metric in ("total_tokens", "cost", "runs")}
+        windows.append({"window": window, "totals": totals(buckets), "charts": charts})
+    context = {
+        "nav": "overview",
+        "counts": [(status, counts.get(status, 0)) for status in STATUSES]
+        + sorted((status, count) for status, count in counts.items() if status not in STATUSES),
+        "total_runs": sum(counts.values()),
+        "attention": store.query_runs(RunQuery(attention_only=True, limit=OVERVIEW_ROWS)),
+        "recent": store.query_runs(RunQuery(sort="updated", limit=OVERVIEW_ROWS)),
+        "usage": windows,
+    }
+    template = "runs/_overview_live.html" if request.htmx else "runs/overview.html"
+    return render(request, template, context)
 
 
-@require_GET
+@require_safe
+@vary_on_headers("HX-Request")
 def run_list(request: HttpRequest) -> HttpResponse:
-    page = store_for(request).query_runs(RunQuery(limit=50))
-    return render(request, "runs/list.html", {"page": page, "nav": "runs"})
+    form = RunFilterForm(request.GET)
+    if not form.is_valid():
+        return invalid_page(request, form)
+    store = store_for(request)
+    size = settings.CONTROLPLANE_PAGE_SIZE
+    page = store.query_runs(form.query(size))
+    context = {
+        "nav": "runs", "form": form, "page": page, "releases": store.releases(),
+        "page_number": page.query.offset // size + 1, "page_count": max(1, -(-page.total // size)),
+        "export_cap": settings.CONTROLPLANE_EXPORT_MAX_RUNS,
+    }
+    template = "runs/_list_table.html" if request.htmx else "runs/list.html"
+    return render(request, template, context)
+
+
+@require_safe
+@vary_on_headers("HX-Request", "HX-Target")
+def run_detail(request: HttpRequest, run_id: str, tab: str = "steps") -> HttpResponse:
+    form = TabForm(request.GET)
+    if not form.is_valid():
+        return invalid_page(request, form)
+    store = store_for(request)
+    run = store.get_run(run_id)
+    context = {"run": run, "tabs": tab_links(run),
+               **tab_context(run, tab, form.cleaned_data["offset"] or 0, form.cleaned_data["type"] or None)}
+    if request.htmx:
+        target = request.htmx.target
+        return render(request, "runs/_detail_more.html" if target == "detail-more" else "runs/_detail_tab.html", context)
+    row = run_row(run)
+    context.update({
+        "nav": "runs", "row": row, "callouts": detail.pending_callouts(run),
+        "breadcrumb": detail.ancestry(run, store.get_run), "related": store.related_rows(run_id),
+        "correlation": correlation_for_run(run), "replay_of": replay_source(run),
+        "metadata_correlation": run["metadata"].get("correlation"),
+    })
+    return render(request, "runs/detail.html", context)
+
+
+@require_safe
+def run_tree_page(request: HttpRequest, run_id: str) -> HttpResponse:
+    form = TreeForm(request.GET)
+    if not form.is_valid():
+        return invalid_page(request, form)
+    store = store_for(request)
+    run = store.get_run(run_id)
+    root_id, tree = run_tree(store, run)
+    if form.cleaned_data["format"] == "text":
+        return HttpResponse(render_tree(tree), content_type="text/plain; charset=utf-8")
+    context = {"nav": "runs", "run": run, "root_id": root_id, "tree": tree, "items": detail.tree_items(tree)}
+    return render(request, "runs/tree.html", context)

@@ -7,8 +7,9 @@ callable passed in, so the caller decides which runs are read.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from .jsjson import dumps
 from .jsvalues import js_or, prop, to_js_string, truthy
@@ -255,22 +256,14 @@ def checkpoint_views(run: Run) -> list[CheckpointView]:
 
 # Tree ------------------------------------------------------------------------------------------
 
-def tree_root_id(run: Run, family: Iterable[Run]) -> str:
-    """The root whose tree holds `run`: its `rootRunId` when that run's parent chain reaches it,
-    else the topmost ancestor present (branches and replays of a root are forest roots)."""
-    parents = {}
-    for member in family:
-        parents[member["id"]] = _text(member["metadata"]["lineage"].get("parentRunId"))
-    root = _text(run["metadata"]["lineage"].get("rootRunId")) or run["id"]
-    cursor, seen = run["id"], set()
-    top = cursor
-    while cursor is not None and cursor in parents and cursor not in seen:
-        seen.add(cursor)
-        top = cursor
-        if cursor == root:
-            return root
-        cursor = parents[cursor]
-    return top
+def tree_root(run: Run, breadcrumb: Breadcrumb) -> str:
+    """The run whose tree holds `run`: its topmost ancestor in the store (itself if none).
+
+    build_tree links runs by parentRunId only, so a branch or replay of a root (which
+    has no parent) heads its own tree even though its rootRunId names the source.
+    """
+    present = [crumb.id for crumb in breadcrumb.ancestors if crumb.status is not None]
+    return present[0] if present else run["id"]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ function accepts whatever a run record holds (None, strings, numbers) and never 
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,19 +17,19 @@ DASH = "—"
 def parse_iso(value: Any) -> datetime | None:
     """An aware datetime from a runtime ISO-8601 string (`…Z`), or None."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if not isinstance(value, str) or not value:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def iso_ms(moment: datetime) -> str:
     """The runtime's own timestamp shape: `2026-01-01T00:00:00.000Z`."""
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
@@ -38,7 +38,7 @@ def absolute_time(value: Any) -> str:
     moment = parse_iso(value)
     if moment is None:
         return "" if value is None else str(value)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _ago(amount: int, unit: str, future: bool) -> str:
@@ -61,7 +61,7 @@ def relative_time(value: Any, now: datetime) -> str:
         return _ago(int(seconds // 3600), "h", future)
     if seconds < 30 * 86400:
         return _ago(int(seconds // 86400), "d", future)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d")
 
 
 def _number(value: Any) -> float | None:
@@ -124,6 +124,13 @@ def cost(value: Any) -> str:
         return f"{sign}${number:,.2f}"
     rounded = Decimal(f"{number:.2g}")
     return f"{sign}${format(rounded, 'f')}"
+
+
+def total_ms(timings: Any) -> float:
+    """The sum of a timings mapping's numeric values (`metrics.timings`, subtree timings)."""
+    if not isinstance(timings, dict):
+        return 0.0
+    return sum(number for number in map(_number, timings.values()) if number is not None)
 
 
 def percent(part: Any, whole: Any) -> float:

@@ -1,7 +1,7 @@
 """The lineage graph of a run family: which runs to draw, its DOT text, and its placed geometry.
 
-`family_nodes` picks the runs of one family (same `rootRunId`, or linked to one by a
-parent, branch or replay edge), `lineage_graph` caps it at `max_nodes` by folding whole
+`load_family` / `family_nodes` pick the runs of one family (same `rootRunId`, or linked
+to one by a parent, branch or replay edge), `lineage_graph` caps it at `max_nodes` by folding whole
 subtrees into "N more runs" nodes, `to_dot` writes DOT with stable ordering for
 Graphviz, and `place` turns Graphviz's JSON layout back into shapes a template draws.
 Every run-provided string that reaches DOT goes through `dot_quote`.
@@ -10,12 +10,17 @@ Every run-provided string that reaches DOT goes through `dot_quote`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from .formatting import short_id
 from .jsvalues import prop, to_js_string
-from .records import Run
+from .records import Run, RunStoreError
+
+if TYPE_CHECKING:
+    from .listing import RunRow
+    from .stores.base import BaseRunStore
 
 STATUS_COLOURS = {
     "completed": "#1f8a4c",
@@ -30,6 +35,8 @@ OTHER_COLOUR = "#7b8794"
 MORE_COLOUR = "#dde2e8"
 CURRENT_OUTLINE = "#f5b800"
 LABEL_LIMIT = 40
+FAMILY_LIMIT = 5000  # rows read for one family graph; larger families are folded anyway
+READ_LIMIT = 200  # whole runs read per graph to find replay sources and checkpoint labels
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
 
 
@@ -87,36 +94,39 @@ def replay_source(run: Run) -> str | None:
     return _text(prop(metadata.get("replay"), "sourceRunId")) or _text(metadata.get("replaySourceRunId"))
 
 
-def _checkpoint_label(origin: Run | None, checkpoint_id: str | None) -> str | None:
-    if not checkpoint_id:
-        return None
-    if origin is not None:
-        for checkpoint in origin["checkpoints"]:
-            if isinstance(checkpoint, dict) and checkpoint.get("id") == checkpoint_id:
-                return _text(checkpoint.get("label")) or checkpoint_id
-    return checkpoint_id
+def checkpoint_labels(run: Run) -> dict[tuple[str, str], str]:
+    """(run id, checkpoint id) -> label, for labelling branch edges that start at `run`."""
+    labels = {}
+    for checkpoint in run["checkpoints"]:
+        checkpoint_id = _text(prop(checkpoint, "id"))
+        label = _text(prop(checkpoint, "label"))
+        if checkpoint_id and label:
+            labels[(run["id"], checkpoint_id)] = label
+    return labels
 
 
-def family_nodes(runs: Iterable[Run], root_id: str) -> list[LineageNode]:
-    """The runs of `root_id`'s family, ordered by creation time then id.
+def nodes_from_rows(
+    rows: Iterable[RunRow],
+    root_id: str,
+    replay_sources: Mapping[str, str | None] | None = None,
+    labels: Mapping[tuple[str, str], str] | None = None,
+) -> list[LineageNode]:
+    """The runs of `root_id`'s family among `rows`, ordered by creation time then id.
 
     Members: the root, every run whose `rootRunId` is the root, and every run linked
     to a member by parentRunId, branchOriginRunId or a replay source, transitively.
     """
-    by_id: dict[str, Run] = {}
-    for run in runs:
-        if isinstance(run.get("id"), str):
-            by_id.setdefault(run["id"], run)
+    replay_sources = replay_sources or {}
+    labels = labels or {}
+    by_id: dict[str, RunRow] = {}
+    for row in rows:
+        by_id.setdefault(row.id, row)
     linked: dict[str, list[str]] = {}
-    for run_id, run in by_id.items():
-        lineage = run["metadata"]["lineage"]
-        for source in {_text(lineage.get("parentRunId")), _text(lineage.get("branchOriginRunId")), replay_source(run)}:
+    for run_id, row in by_id.items():
+        for source in {row.parent_run_id, row.branch_origin_run_id, replay_sources.get(run_id)}:
             if source and source != run_id:
                 linked.setdefault(source, []).append(run_id)
-    members = {
-        run_id for run_id, run in by_id.items()
-        if run_id == root_id or _text(run["metadata"]["lineage"].get("rootRunId")) == root_id
-    }
+    members = {run_id for run_id, row in by_id.items() if run_id == root_id or row.root_run_id == root_id}
     pending = list(members)
     while pending:
         for child in linked.get(pending.pop(), ()):
@@ -126,25 +136,64 @@ def family_nodes(runs: Iterable[Run], root_id: str) -> list[LineageNode]:
 
     nodes = []
     for run_id in members:
-        run = by_id[run_id]
-        lineage = run["metadata"]["lineage"]
-        origin_id = _text(lineage.get("branchOriginRunId"))
-        checkpoint_id = _text(lineage.get("branchCheckpointId"))
-        created = run["timestamps"].get("createdAt")
-        text_input = run["input"] if isinstance(run["input"], str) else ""
+        row = by_id[run_id]
+        origin, checkpoint = row.branch_origin_run_id, row.branch_checkpoint_id
         nodes.append(LineageNode(
             id=run_id,
-            status=to_js_string(run["status"]),
-            created_at=created if isinstance(created, str) else "",
-            parent_id=_text(lineage.get("parentRunId")),
-            origin_id=origin_id,
-            checkpoint_id=checkpoint_id,
-            checkpoint_label=_checkpoint_label(by_id.get(origin_id or ""), checkpoint_id),
-            replay_of=replay_source(run),
-            input_text=text_input[:200],
+            status=row.status,
+            created_at=row.created_at or "",
+            parent_id=row.parent_run_id,
+            origin_id=origin,
+            checkpoint_id=checkpoint,
+            checkpoint_label=labels.get((origin, checkpoint), checkpoint) if origin and checkpoint else checkpoint,
+            replay_of=replay_sources.get(run_id),
+            input_text=row.input_text[:200],
         ))
     nodes.sort(key=lambda node: (node.created_at, node.id))
     return nodes
+
+
+def family_nodes(runs: Iterable[Run], root_id: str) -> list[LineageNode]:
+    """`nodes_from_rows` for full run records (every replay source and label is at hand)."""
+    from .listing import run_row
+
+    records = [run for run in runs if isinstance(run.get("id"), str)]
+    labels: dict[tuple[str, str], str] = {}
+    for run in records:
+        labels.update(checkpoint_labels(run))
+    return nodes_from_rows(
+        [run_row(run) for run in records], root_id, {run["id"]: replay_source(run) for run in records}, labels,
+    )
+
+
+def load_family(store: BaseRunStore, root_id: str, *, limit: int = FAMILY_LIMIT) -> tuple[list[LineageNode], int]:
+    """The family of `root_id` from a store's listing index, and how many of its runs were left out.
+
+    Rows come from one query (runs whose id or rootRunId is the root). Only two kinds of
+    run are read whole: runs linked to no other member (to find what they replay) and
+    branch origins (for their checkpoint labels), at most READ_LIMIT of each.
+    """
+    from .listing import RunQuery
+
+    page = store.query_runs(RunQuery(correlation_id=root_id, sort="created", descending=False, limit=limit))
+    rows = [row for row in page.rows if row.id == root_id or row.root_run_id == root_id]
+    ids = {row.id for row in rows}
+    loose = [row.id for row in rows
+             if row.id != root_id and row.parent_run_id not in ids and row.branch_origin_run_id not in ids]
+    replay_sources: dict[str, str | None] = {}
+    for run_id in loose[:READ_LIMIT]:
+        try:
+            replay_sources[run_id] = replay_source(store.get_run(run_id))
+        except RunStoreError:
+            continue
+    labels: dict[tuple[str, str], str] = {}
+    origins = sorted({row.branch_origin_run_id for row in rows if row.branch_checkpoint_id and row.branch_origin_run_id in ids})
+    for origin in origins[:READ_LIMIT]:
+        try:
+            labels.update(checkpoint_labels(store.get_run(origin)))
+        except RunStoreError:
+            continue
+    return nodes_from_rows(rows, root_id, replay_sources, labels), max(0, page.total - len(page.rows))
 
 
 def _primary_parent(node: LineageNode, present: set[str]) -> str | None:
@@ -278,6 +327,10 @@ def dot_quote(value: object, limit: int | None = None) -> str:
     return f'"{text}"'
 
 
+def _title(node: LineageNode) -> str:
+    return node.id if not node.input_text else f"{node.id}\n{node.input_text}"
+
+
 def node_lines(node: LineageNode) -> list[str]:
     return [short_id(node.id), node.status]
 
@@ -298,7 +351,7 @@ def to_dot(graph: LineageGraph, href: Callable[[str], str], more_href: str) -> s
     ]
     for node in graph.nodes:
         key = graph.keys[node.id]
-        tooltip = node.id if not node.input_text else f"{node.id}\n{node.input_text}"
+        tooltip = _title(node)
         attributes = [
             f"id={dot_quote(key)}",
             f"label={dot_quote(chr(10).join(node_lines(node)))}",
@@ -345,6 +398,17 @@ class PlacedNode:
     current: bool
     title: str
 
+    @property
+    def cx(self) -> float:
+        return round(self.x + self.width / 2, 2)
+
+    @property
+    def text_rows(self) -> list[tuple[float, str]]:
+        """(baseline y, text) for each label line, centred vertically in the box."""
+        middle = self.y + self.height / 2
+        count = len(self.lines)
+        return [(round(middle + (index - (count - 1) / 2) * 12 + 4, 2), line) for index, line in enumerate(self.lines)]
+
 
 @dataclass(frozen=True)
 class PlacedEdge:
@@ -362,6 +426,10 @@ class Layout:
     height: float
     nodes: list[PlacedNode]
     edges: list[PlacedEdge]
+
+    @property
+    def view_box(self) -> str:
+        return f"-4 -4 {self.width + 8:g} {self.height + 8:g}"
 
 
 def _floats(text: Any) -> list[float]:
@@ -391,18 +459,18 @@ def place(layout_json: dict[str, Any], graph: LineageGraph) -> Layout:
         name = obj.get("name")
         if name not in by_key or "pos" not in obj:
             continue
-        node, item = by_key[name]
+        placed_run, placed_more = by_key[name]
         centre = _floats(obj["pos"])
         box_w = float(obj.get("width", 0)) * 72
         box_h = float(obj.get("height", 0)) * 72
         cx, cy = flip(centre)
         nodes.append(PlacedNode(
             key=name, x=round(cx - box_w / 2, 2), y=round(cy - box_h / 2, 2), width=round(box_w, 2), height=round(box_h, 2),
-            lines=node_lines(node) if node else [more_label(item)] if item else [],
-            status=node.status if node else "more",
-            run_id=node.id if node else None,
-            current=bool(node and node.id == graph.current_id),
-            title=(node.id if not node.input_text else f"{node.id}\n{node.input_text}") if node else more_label(item) if item else "",
+            lines=node_lines(placed_run) if placed_run else [more_label(placed_more)] if placed_more else [],
+            status=placed_run.status if placed_run else "more",
+            run_id=placed_run.id if placed_run else None,
+            current=bool(placed_run and placed_run.id == graph.current_id),
+            title=_title(placed_run) if placed_run else more_label(placed_more) if placed_more else "",
         ))
     edges: list[PlacedEdge] = []
     for obj in layout_json.get("edges", []):
@@ -416,7 +484,7 @@ def place(layout_json: dict[str, Any], graph: LineageGraph) -> Layout:
                 points = [flip(point) for point in op["points"]]
                 path = f"M{points[0][0]},{points[0][1]}" + "".join(
                     f" C{a[0]},{a[1]} {b[0]},{b[1]} {c[0]},{c[1]}"
-                    for a, b, c in zip(points[1::3], points[2::3], points[3::3])
+                    for a, b, c in zip(points[1::3], points[2::3], points[3::3], strict=False)
                 )
         for op in obj.get("_hdraw_", []):
             if op.get("op") in ("p", "P") and op.get("points"):

@@ -7,8 +7,9 @@ The axis spans the whole run so every page of a long run shares one scale.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from .formatting import duration, parse_iso
 from .jsvalues import to_js_string
@@ -98,7 +99,7 @@ def step_timeline(
     scale = width / total
 
     bars = []
-    for offset, (step, (start, end, is_open)) in enumerate(zip(steps, spans)):
+    for offset, (step, (start, end, is_open)) in enumerate(zip(steps, spans, strict=True)):
         item = step if isinstance(step, dict) else {}
         y = axis_height + offset * (row_height + gap)
         if start is None:

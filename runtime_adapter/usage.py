@@ -7,9 +7,10 @@ question with one GROUP BY and must agree with it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from .formatting import iso_ms, parse_iso
 
@@ -74,13 +75,13 @@ def bucket_rows(rows: Iterable[RunRow], start: str, end: str, bucket_ms: int) ->
                 total[4] += row.cost
     return [
         UsageBucket(start=lo, end=hi, runs=int(t[0]), prompt_tokens=t[1], completion_tokens=t[2], total_tokens=t[3], cost=t[4])
-        for (lo, hi), t in zip(bounds, totals)
+        for (lo, hi), t in zip(bounds, totals, strict=True)
     ]
 
 
 def usage_windows(now: datetime) -> list[UsageWindow]:
     """The last 24 hours in hourly buckets and the last 7 days in 6-hour buckets, aligned to the hour."""
-    end = now.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     return [
         UsageWindow("day", "Last 24 hours", iso_ms(end - timedelta(days=1)), iso_ms(end), HOUR_MS),
         UsageWindow("week", "Last 7 days", iso_ms(end - timedelta(days=7)), iso_ms(end), 6 * HOUR_MS),
@@ -128,7 +129,7 @@ def bar_chart(buckets: list[UsageBucket], metric: str, *, width: int = 240, heig
     peak = max(values, default=0.0)
     slot = width / len(values) if values else 0
     bars = []
-    for index, (bucket, value) in enumerate(zip(buckets, values)):
+    for index, (bucket, value) in enumerate(zip(buckets, values, strict=True)):
         bar_height = 0.0 if peak <= 0 or value <= 0 else max(1.0, round(value / peak * height, 2))
         bars.append(Bar(
             x=round(index * slot, 2), y=round(height - bar_height, 2), width=round(max(slot - gap, 0.5), 2),

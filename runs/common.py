@@ -1,0 +1,79 @@
+"""Small response helpers and the store reads several run views share."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import get_script_prefix
+from django.utils.http import content_disposition_header
+
+from controlplane.caching import cached
+from runtime_adapter import jsjson
+from runtime_adapter.detail import ancestry, tree_root
+from runtime_adapter.inspectors import build_tree
+from runtime_adapter.jsvalues import js_or, to_js_string
+from runtime_adapter.lineage import LineageNode, load_family
+from runtime_adapter.records import Run
+from runtime_adapter.stores.base import BaseRunStore
+
+from .forms import form_errors
+
+
+def json_response(payload: Any, status: int = 200) -> HttpResponse:
+    """JSON exactly as the runtime's JSON.stringify writes it (Django's JsonResponse is not)."""
+    return HttpResponse(jsjson.dumps(payload), content_type="application/json", status=status)
+
+
+def download(payload: Any, filename: str) -> HttpResponse:
+    response = HttpResponse(jsjson.dumps(payload, 2), content_type="application/json")
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
+
+
+def file_stem(run_id: str) -> str:
+    """A run id as a portable file-name stem (ids may hold `:` and anything else)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("._")[:120] or "run"
+
+
+def invalid_page(request: HttpRequest, form: forms.Form) -> HttpResponse:
+    problems = [f"{name}: {'; '.join(messages)}" if name != "__all__" else "; ".join(messages)
+                for name, messages in form_errors(form).items()]
+    message = "Invalid parameters — " + " · ".join(problems)
+    return render(request, "400.html", {"message": message, "status": 400}, status=400)
+
+
+def invalid_json(form: forms.Form) -> HttpResponse:
+    errors = form_errors(form)
+    first = next(iter(errors.items()), ("", ["invalid"]))
+    field = "" if first[0] == "__all__" else f"{first[0]}: "
+    return json_response({"error": f"Invalid parameter {field}{first[1][0]}", "fields": errors}, status=400)
+
+
+def root_of(run: Run) -> str:
+    return to_js_string(js_or(run["metadata"]["lineage"].get("rootRunId"), run["id"]))
+
+
+def run_tree(store: BaseRunStore, run: Run) -> tuple[str, dict[str, Any] | None]:
+    """(root id, build_tree node) of the tree that holds `run`, cached per store state."""
+
+    def compute() -> tuple[str, dict[str, Any] | None]:
+        root = tree_root(run, ancestry(run, store.get_run))
+        tree = build_tree(store.iter_family(root), root)
+        return root, tree if isinstance(tree, dict) else None
+
+    return cached(store, "run-tree", (run["id"],), compute)
+
+
+def family_nodes(store: BaseRunStore, run: Run) -> tuple[list[LineageNode], int]:
+    """The lineage family of `run` (see runtime_adapter.lineage.load_family), cached."""
+    root = root_of(run)
+    return cached(store, "lineage-family", (root,), lambda: load_family(store, root))
+
+
+def prefix_key() -> str:
+    """Links inside cached payloads carry the store prefix, so it is part of their cache key."""
+    return get_script_prefix()

@@ -1,0 +1,69 @@
+"""Downloads: a run's trace, a partial trace from a checkpoint, and trace bundles."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_safe
+
+from controlplane.middleware import error_response
+from controlplane.stores import store_for
+from runtime_adapter.detail import tree_ids
+from runtime_adapter.inspectors import export_bundle, export_partial_run, export_run
+
+from .common import download, family_nodes, file_stem, invalid_page, run_tree
+from .forms import PartialExportForm, RunFilterForm
+
+EXPORTED_FOR = "agent-run-control-plane"
+
+
+@require_safe
+def trace(request: HttpRequest, run_id: str) -> HttpResponse:
+    run = store_for(request).get_run(run_id)
+    return download(export_run(run, {"exportedFor": EXPORTED_FOR}), f"{file_stem(run_id)}.trace.json")
+
+
+@require_safe
+def partial_trace(request: HttpRequest, run_id: str) -> HttpResponse:
+    form = PartialExportForm(request.GET)
+    if not form.is_valid():
+        return invalid_page(request, form)
+    run = store_for(request).get_run(run_id)
+    checkpoint = form.cleaned_data["checkpoint"] or None
+    try:
+        payload = export_partial_run(run, checkpoint, {"exportedFor": EXPORTED_FOR})
+    except LookupError as error:
+        return error_response(request, 404, str(error))
+    return download(payload, f"{file_stem(run_id)}.partial.json")
+
+
+@require_safe
+def run_bundle(request: HttpRequest, run_id: str) -> HttpResponse:
+    """Every run of the run's tree, then the rest of its lineage family (branches, replays)."""
+    store = store_for(request)
+    run = store.get_run(run_id)
+    root_id, tree = run_tree(store, run)
+    nodes, _ = family_nodes(store, run)
+    ids = list(dict.fromkeys([*tree_ids(tree), *(node.id for node in nodes)]))
+    runs = [store.get_run(member) for member in ids]
+    metadata = {"exportedFor": EXPORTED_FOR, "rootRunId": root_id, "runId": run_id, "runCount": len(runs)}
+    return download(export_bundle(runs, metadata), f"{file_stem(root_id)}.bundle.json")
+
+
+@require_safe
+def list_bundle(request: HttpRequest) -> HttpResponse:
+    """The runs of a filtered list, newest first, capped at CONTROLPLANE_EXPORT_MAX_RUNS."""
+    form = RunFilterForm(request.GET)
+    if not form.is_valid():
+        return invalid_page(request, form)
+    store = store_for(request)
+    cap = settings.CONTROLPLANE_EXPORT_MAX_RUNS
+    page = store.query_runs(form.query(cap, offset=0))
+    runs = [store.get_run(row.id) for row in page.rows]
+    metadata = {
+        "exportedFor": EXPORTED_FOR, "filters": request.GET.urlencode(), "matchingRuns": page.total,
+        "exportedRuns": len(runs), "truncated": page.total > len(runs),
+    }
+    if metadata["truncated"]:
+        metadata["note"] = f"Only the first {len(runs)} of {page.total} matching runs are in this bundle (export cap {cap}); narrow the filters to export the rest."
+    return download(export_bundle(runs, metadata), "runs.bundle.json")

@@ -1,0 +1,128 @@
+"""Query parameters of the run pages and API, validated before any store is read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.http import QueryDict
+
+from runtime_adapter.formatting import iso_ms
+from runtime_adapter.listing import SORTS, STATUSES, RunQuery, decode_cursor
+
+STATUS_CHOICES = [(status, status.replace("_", " ")) for status in STATUSES]
+SORT_CHOICES = [(sort, sort) for sort in SORTS]
+ORDER_CHOICES = [("desc", "newest / largest first"), ("asc", "oldest / smallest first")]
+FILTER_FIELDS = ("status", "release", "q", "correlation", "created_after", "created_before", "roots", "attention", "sort", "order")
+
+
+class RunFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=500, strip=True, label="Search")
+    status = forms.MultipleChoiceField(required=False, choices=STATUS_CHOICES, widget=forms.CheckboxSelectMultiple)
+    release = forms.CharField(required=False, max_length=200)
+    correlation = forms.CharField(required=False, max_length=500, strip=True, label="Correlation id")
+    created_after = forms.DateTimeField(required=False, label="Created after")
+    created_before = forms.DateTimeField(required=False, label="Created before")
+    roots = forms.BooleanField(required=False, label="Roots only")
+    attention = forms.BooleanField(required=False, label="Needs attention")
+    sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
+    order = forms.ChoiceField(required=False, choices=ORDER_CHOICES)
+    page = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        after, before = data.get("created_after"), data.get("created_before")
+        if after and before and after >= before:
+            raise forms.ValidationError("“Created after” must be earlier than “created before”.")
+        return data
+
+    def query(self, limit: int, offset: int | None = None) -> RunQuery:
+        data = self.cleaned_data
+        if offset is None:
+            offset = ((data.get("page") or 1) - 1) * limit
+        return RunQuery(
+            statuses=tuple(data.get("status") or ()),
+            release=data.get("release") or None,
+            text=data.get("q") or None,
+            correlation_id=data.get("correlation") or None,
+            created_after=iso_ms(data["created_after"]) if data.get("created_after") else None,
+            created_before=iso_ms(data["created_before"]) if data.get("created_before") else None,
+            roots_only=bool(data.get("roots")),
+            attention_only=bool(data.get("attention")),
+            sort=data.get("sort") or "created",
+            descending=(data.get("order") or "desc") == "desc",
+            offset=offset,
+            limit=limit,
+        )
+
+    @property
+    def is_filtered(self) -> bool:
+        data = getattr(self, "cleaned_data", {})
+        return any(data.get(name) for name in FILTER_FIELDS if name not in ("sort", "order"))
+
+
+class ApiRunFilterForm(RunFilterForm):
+    cursor = forms.CharField(required=False, max_length=100)
+    limit = forms.IntegerField(required=False, min_value=1, max_value=500)
+
+    def clean_cursor(self) -> int | None:
+        cursor = self.cleaned_data.get("cursor")
+        if not cursor:
+            return None
+        try:
+            return decode_cursor(cursor)
+        except ValueError:
+            raise forms.ValidationError("This cursor was not issued by this API.") from None
+
+
+class TabForm(forms.Form):
+    offset = forms.IntegerField(required=False, min_value=0, max_value=10_000_000)
+    type = forms.CharField(required=False, max_length=200)
+
+
+class PartialExportForm(forms.Form):
+    checkpoint = forms.CharField(required=False, max_length=1000)
+
+
+class TreeForm(forms.Form):
+    format = forms.ChoiceField(required=False, choices=[("html", "html"), ("text", "text")])
+
+
+class ApiTreeForm(forms.Form):
+    root = forms.BooleanField(required=False)
+
+
+class BundleForm(forms.Form):
+    root = forms.CharField(required=False, max_length=1000)
+    ids = forms.CharField(required=False, max_length=200_000)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if bool(data.get("root")) == bool(data.get("ids")):
+            raise forms.ValidationError("Give either root=<run id> or ids=<id>,<id>.")
+        return data
+
+    @property
+    def run_ids(self) -> list[str]:
+        raw = self.cleaned_data.get("ids") or ""
+        seen: dict[str, None] = {}
+        for part in raw.split(","):
+            if part.strip():
+                seen.setdefault(part.strip(), None)
+        return list(seen)
+
+
+def filter_querystring(params: QueryDict, **changes: Any) -> str:
+    """The current filters with some values replaced (None drops a key), as `?a=b&…`."""
+    query = params.copy()
+    for key, value in changes.items():
+        if value is None:
+            query.pop(key, None)
+        else:
+            query[key] = str(value)
+    encoded = query.urlencode()
+    return f"?{encoded}" if encoded else ""
+
+
+def form_errors(form: forms.Form) -> dict[str, list[str]]:
+    return {field: [str(message) for message in messages] for field, messages in form.errors.items()}

@@ -1,0 +1,71 @@
+"""The lineage graph of a run's family: an HTML panel, and SVG / PNG / DOT files."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_safe
+from django.views.decorators.vary import vary_on_headers
+
+from controlplane.caching import cached
+from controlplane.stores import store_for
+from runtime_adapter import graphviz_render
+from runtime_adapter.graphviz_render import GraphvizUnavailable
+from runtime_adapter.lineage import LineageGraph, lineage_graph, place, to_dot
+from runtime_adapter.stores.base import BaseRunStore
+
+from .common import family_nodes, file_stem, prefix_key
+
+CONTENT_TYPES = {"svg": "image/svg+xml", "png": "image/png", "dot": "text/vnd.graphviz; charset=utf-8"}
+# A Graphviz SVG opened on its own may not run anything, whatever its labels say.
+SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; sandbox"
+
+
+def _graph(store: BaseRunStore, run_id: str) -> tuple[LineageGraph, str]:
+    nodes, _ = family_nodes(store, store.get_run(run_id))
+    graph = lineage_graph(nodes, run_id, settings.CONTROLPLANE_LINEAGE_MAX_NODES)
+    dot = to_dot(graph, href=lambda node_id: reverse("runs:detail", args=[node_id]),
+                 more_href=reverse("runs:tree", args=[run_id]))
+    return graph, dot
+
+
+def _render(dot: str, fmt: str) -> bytes:
+    return graphviz_render.render(dot, fmt, binary=settings.CONTROLPLANE_GRAPHVIZ_DOT,
+                                  timeout=settings.CONTROLPLANE_GRAPHVIZ_TIMEOUT)
+
+
+@require_safe
+@vary_on_headers("HX-Request")
+def lineage_panel(request: HttpRequest, run_id: str) -> HttpResponse:
+    store = store_for(request)
+    graph, dot = _graph(store, run_id)
+    context = {"nav": "runs", "run_id": run_id, "graph": graph, "dot": dot, "layout": None, "problem": None}
+    try:
+        context["layout"] = cached(store, "lineage-layout", (run_id, prefix_key(), dot), lambda: place(
+            graphviz_render.layout(dot, binary=settings.CONTROLPLANE_GRAPHVIZ_DOT,
+                                   timeout=settings.CONTROLPLANE_GRAPHVIZ_TIMEOUT), graph))
+    except GraphvizUnavailable as error:
+        context["problem"] = str(error)
+    template = "runs/_lineage_graph.html" if request.htmx else "runs/lineage.html"
+    return render(request, template, context)
+
+
+@require_safe
+def lineage_file(request: HttpRequest, run_id: str, fmt: str) -> HttpResponse:
+    store = store_for(request)
+    _, dot = _graph(store, run_id)
+    if fmt == "dot":
+        body: bytes = dot.encode("utf-8")
+    else:
+        try:
+            body = cached(store, f"lineage-{fmt}", (run_id, prefix_key(), dot), lambda: _render(dot, fmt))
+        except GraphvizUnavailable as error:
+            text = f"{error}\nThe DOT source of this graph follows.\n\n{dot}"
+            return HttpResponse(text, content_type="text/plain; charset=utf-8", status=503)
+    response = HttpResponse(body, content_type=CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f'inline; filename="{file_stem(run_id)}-lineage.{fmt}"'
+    if fmt == "svg":
+        response["Content-Security-Policy"] = SVG_POLICY
+    return response
