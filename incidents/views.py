@@ -1,19 +1,109 @@
+"""The incident queue, the incident page (report + advisory recovery plan) and its Markdown note."""
+
 from __future__ import annotations
 
+import math
+from typing import Any
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_safe
+from django.views.decorators.vary import vary_on_headers
 
+from controlplane.caching import cached
+from controlplane.middleware import error_response
 from controlplane.stores import store_for
+from incidents.forms import IncidentForm, QueueForm, form_errors
+from runtime_adapter.comparison import Candidate, comparison_candidates
+from runtime_adapter.incident_markdown import NoteLinks, incident_markdown, tree_lines
+from runtime_adapter.inspectors import create_incident_report, plan_from_report
 from runtime_adapter.listing import RunQuery
+from runtime_adapter.stores.base import BaseRunStore
+
+TREE_LINES_SHOWN = 300
 
 
-@require_GET
+def invalid(request: HttpRequest, form: Any) -> HttpResponse:
+    return error_response(request, 400, f"Invalid parameters: {form_errors(form)}")
+
+
+def incident_payloads(store: BaseRunStore, run_id: str, compare_to: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`createReport` and `createPlan` for one request, computed once per store version."""
+
+    def compute() -> tuple[dict[str, Any], dict[str, Any]]:
+        report = create_incident_report(store, run_id, compare_to)
+        return report, plan_from_report(report, compare_to)
+
+    return cached(store, "incident", (run_id, compare_to or ""), compute)
+
+
+def candidates_for(store: BaseRunStore, run_id: str) -> list[Candidate]:
+    return cached(store, "comparison-candidates", (run_id,), lambda: comparison_candidates(store, store.get_run(run_id)))
+
+
+def note_links(request: HttpRequest) -> NoteLinks:
+    def absolute(name: str, *args: str, query: dict[str, str] | None = None) -> str:
+        url = reverse(name, args=args) + (f"?{urlencode(query)}" if query else "")
+        return request.build_absolute_uri(url)
+
+    return NoteLinks(
+        incident=lambda rid: absolute("incidents:detail", rid),
+        run=lambda rid: absolute("runs:detail", rid),
+        compare=lambda left, right: absolute("incidents:compare", query={"left": left, "right": right}),
+    )
+
+
+@require_safe
+@vary_on_headers("HX-Request")
 def queue(request: HttpRequest) -> HttpResponse:
-    page = store_for(request).query_runs(RunQuery(attention_only=True, limit=50))
-    return render(request, "runs/list.html", {"page": page, "nav": "incidents"})
+    form = QueueForm(request.GET)
+    if not form.is_valid():
+        return invalid(request, form)
+    size = settings.CONTROLPLANE_PAGE_SIZE
+    number = form.cleaned_data["page"] or 1
+    status, kind = form.cleaned_data["status"], form.cleaned_data["type"]
+    query = RunQuery(statuses=(status,) if status else (), offset=(number - 1) * size, limit=size)
+    page = store_for(request).query_incidents(query, (kind,) if kind else ())
+    context = {
+        "nav": "incidents", "form": form, "page": page, "number": number,
+        "pages": max(1, math.ceil(page.total / size)), "filtered": bool(status or kind),
+    }
+    return render(request, "incidents/_queue_table.html" if request.htmx else "incidents/queue.html", context)
 
 
-@require_GET
-def compare(request: HttpRequest) -> HttpResponse:
-    return render(request, "runs/list.html", {"page": None, "nav": "compare"})
+def _incident_context(request: HttpRequest, run_id: str, compare_to: str | None) -> dict[str, Any]:
+    store = store_for(request)
+    report, plan = incident_payloads(store, run_id, compare_to)
+    lines = tree_lines(report["runTree"])
+    return {
+        "nav": "incidents", "run_id": report["runId"], "report": report, "plan": plan, "compare_to": compare_to,
+        "candidates": candidates_for(store, run_id), "tree_lines": lines[:TREE_LINES_SHOWN],
+        "tree_hidden": max(0, len(lines) - TREE_LINES_SHOWN),
+        "markdown": incident_markdown(report, plan, note_links(request), compare_to),
+    }
+
+
+@require_safe
+@vary_on_headers("HX-Request")
+def detail(request: HttpRequest, run_id: str) -> HttpResponse:
+    form = IncidentForm(request.GET)
+    if not form.is_valid():
+        return invalid(request, form)
+    context = _incident_context(request, run_id, form.cleaned_data["compare"] or None)
+    return render(request, "incidents/_incident_analysis.html" if request.htmx else "incidents/incident.html", context)
+
+
+@require_safe
+def report_markdown(request: HttpRequest, run_id: str) -> HttpResponse:
+    form = IncidentForm(request.GET)
+    if not form.is_valid():
+        return invalid(request, form)
+    compare_to = form.cleaned_data["compare"] or None
+    report, plan = incident_payloads(store_for(request), run_id, compare_to)
+    response = HttpResponse(incident_markdown(report, plan, note_links(request), compare_to),
+                            content_type="text/markdown; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="incident.md"'
+    return response

@@ -279,6 +279,10 @@ class Fold:
     right_first: int
     rows: list[AlignedRow] = field(default_factory=list)
 
+    @property
+    def is_fold(self) -> bool:
+        return True
+
 
 @dataclass(frozen=True)
 class StepComparison:
@@ -381,3 +385,42 @@ def compare_steps(left_steps: Sequence[Any], right_steps: Sequence[Any], *, star
         left_count=len(left_steps),
         right_count=len(right_steps),
     )
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """What each side holds at one of TraceDiffer's first-diverging indexes (None past the end)."""
+
+    index: int
+    left: Any
+    right: Any
+
+
+def divergences(left_run: Any, right_run: Any, diff: dict[str, Any]) -> dict[str, Divergence | None]:
+    """The step, event type and tool call at TraceDiffer's first diverging indexes, side by side."""
+    from .inspectors.diff import event_types, tool_call_signatures
+
+    def at(items: Sequence[Any], index: int) -> Any:
+        return items[index] if 0 <= index < len(items) else None
+
+    def pick(key: str, left: Sequence[Any], right: Sequence[Any], show: Any) -> Divergence | None:
+        index = diff.get(key)
+        if not isinstance(index, int) or index < 0:
+            return None
+        left_item, right_item = at(left, index), at(right, index)
+        return Divergence(
+            index,
+            None if index >= len(left) else show(left_item, index),
+            None if index >= len(right) else show(right_item, index),
+        )
+
+    def tool_call(item: Any, _: int) -> str:
+        return f"{to_js_string(item['toolName'])}({_json(item['arguments'])})"
+
+    return {
+        "step": pick("firstDivergingStepIndex", left_run["steps"], right_run["steps"], step_view),
+        "event": pick("firstDivergingEventIndex", event_types(left_run), event_types(right_run),
+                      lambda item, _: "(no type)" if item is None else to_js_string(item)),
+        "tool_call": pick("firstDivergingToolCallIndex", tool_call_signatures(left_run),
+                          tool_call_signatures(right_run), tool_call),
+    }

@@ -145,6 +145,34 @@ class BaseRunStore:
         query = RunQuery(statuses=statuses, text=input_text, sort="created", descending=True, limit=200)
         return [row for row in self.query_runs(query).rows if row.input_text == input_text][:limit]
 
+    def query_incidents(self, query: RunQuery, incident_types: tuple[str, ...] = ()) -> RunPage:
+        """Runs that need attention whose `RunRow.incident_type` is one of `incident_types` (any if empty).
+
+        This default pages through `query_runs`; indexed stores can filter the column directly.
+        """
+        from dataclasses import replace
+
+        from ..listing import RunPage
+
+        query = replace(query, attention_only=True)
+        if not incident_types:
+            return self.query_runs(query)
+        rows: list[RunRow] = []
+        errors: list[StoreEntry] | None = None
+        total = offset = 0
+        while True:
+            chunk = self.query_runs(replace(query, offset=offset, limit=5000))
+            errors = chunk.errors if errors is None else errors
+            for row in chunk.rows:
+                if row.incident_type in incident_types:
+                    if query.offset <= total < query.offset + query.limit:
+                        rows.append(row)
+                    total += 1
+            offset += 5000
+            if not chunk.rows or offset >= chunk.total:
+                break
+        return RunPage(rows=rows, total=total, query=query, errors=errors or [])
+
     def change_marker(self) -> str:
         """A value that changes whenever the store's content may have changed (cache keys)."""
         return ""

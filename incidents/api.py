@@ -1,0 +1,40 @@
+"""JSON for scripts: the runtime's own incident, plan and diff payloads."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_safe
+
+from controlplane.stores import store_for
+from incidents.forms import CompareForm, IncidentForm, form_errors
+from incidents.views import incident_payloads
+from runtime_adapter import jsjson
+from runtime_adapter.alignment import align_steps, alignment_payload
+from runtime_adapter.inspectors import diff_traces
+
+
+def _json(payload: object) -> HttpResponse:
+    return HttpResponse(jsjson.dumps(payload), content_type="application/json")
+
+
+def _invalid(form: IncidentForm | CompareForm) -> JsonResponse:
+    return JsonResponse({"error": f"Invalid parameters: {form_errors(form)}"}, status=400)
+
+
+@require_safe
+def incident(request: HttpRequest, run_id: str) -> HttpResponse:
+    form = IncidentForm(request.GET)
+    if not form.is_valid():
+        return _invalid(form)
+    report, plan = incident_payloads(store_for(request), run_id, form.cleaned_data["compare"] or None)
+    return _json({"report": report, "plan": plan})
+
+
+@require_safe
+def compare(request: HttpRequest) -> HttpResponse:
+    form = CompareForm(request.GET)
+    if not form.is_valid():
+        return _invalid(form)
+    store = store_for(request)
+    left, right = store.get_run(form.cleaned_data["left"]), store.get_run(form.cleaned_data["right"])
+    return _json({"diff": diff_traces(left, right), "alignment": alignment_payload(align_steps(left["steps"], right["steps"]))})

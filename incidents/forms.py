@@ -1,0 +1,76 @@
+"""Query-string and upload validation for the incident, compare and bundle pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from runtime_adapter.listing import STATUSES
+from runtime_adapter.records import InvalidRunId
+from runtime_adapter.stores.base import check_run_id
+
+# Every value DistributedRecoveryPlanner's classifyIncident can return.
+INCIDENT_TYPES = (
+    "approval_blocked", "paused_replay", "workflow_child_failure", "queue_worker_failure",
+    "service_handoff_failure", "tool_failure", "generic_failure", "generic_recovery",
+)
+
+
+class RunIdField(forms.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("strip", True)
+        kwargs.setdefault("max_length", 250)
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> str:
+        cleaned: str = super().clean(value)
+        if cleaned:
+            try:
+                check_run_id(cleaned)
+            except InvalidRunId as error:
+                raise forms.ValidationError(str(error)) from None
+        return cleaned
+
+
+def _choices(values: tuple[str, ...], blank: str) -> list[tuple[str, str]]:
+    return [("", blank), *((value, value.replace("_", " ")) for value in values)]
+
+
+class QueueForm(forms.Form):
+    type = forms.ChoiceField(choices=_choices(INCIDENT_TYPES, "any incident type"), required=False)
+    status = forms.ChoiceField(choices=_choices(STATUSES, "any status"), required=False)
+    page = forms.IntegerField(min_value=1, max_value=100_000, required=False)
+
+
+class IncidentForm(forms.Form):
+    compare = RunIdField(required=False)
+
+
+class CompareForm(forms.Form):
+    left = RunIdField(label="Left run (baseline)")
+    right = RunIdField(label="Right run")
+    row = forms.IntegerField(min_value=0, required=False)
+
+
+class BundleForm(forms.Form):
+    bundle = forms.FileField(label="Trace bundle (.json)")
+
+    def __init__(self, *args: Any, max_bytes: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_bytes = max_bytes
+
+    def clean_bundle(self) -> Any:
+        upload = self.cleaned_data["bundle"]
+        if upload.size > self.max_bytes:
+            raise forms.ValidationError(f"The file is {upload.size:,} bytes; the limit is {self.max_bytes:,} bytes.")
+        return upload
+
+
+def form_errors(form: forms.Form) -> str:
+    """All of a form's errors as one sentence for a 400 page or JSON body."""
+    parts = []
+    for field, errors in form.errors.items():
+        label = field if field != "__all__" else ""
+        parts.append(f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+    return "; ".join(parts)

@@ -1,0 +1,61 @@
+"""One-line filters over runtime_adapter's pure formatting, for the incident and compare pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from runtime_adapter import formatting
+from runtime_adapter.jsjson import dumps
+from runtime_adapter.jsvalues import to_js_string
+
+register = template.Library()
+
+
+@register.filter
+def pretty_json(value: Any) -> str:
+    return dumps(value, 2)
+
+
+@register.filter
+def compact_json(value: Any) -> str:
+    return dumps(value)
+
+
+@register.filter
+def js_text(value: Any) -> str:
+    """Strings as they are, other values the way the runtime would print them."""
+    if isinstance(value, str):
+        return value
+    return dumps(value) if isinstance(value, (dict, list)) else to_js_string(value)
+
+
+@register.filter
+def duration(value: Any) -> str:
+    return formatting.duration(value)
+
+
+@register.filter
+def cost(value: Any) -> str:
+    return formatting.cost(value)
+
+
+@register.filter
+def tokens(value: Any) -> str:
+    return formatting.token_count(value)
+
+
+@register.filter
+def when(value: Any) -> str:
+    return formatting.absolute_time(value)
+
+
+@register.filter
+def short_id(value: Any) -> str:
+    return formatting.short_id(value)
+
+
+@register.filter
+def humanize(value: Any) -> str:
+    return "" if value is None else str(value).replace("_", " ")

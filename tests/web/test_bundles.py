@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from runtime_adapter import jsjson
+from runtime_adapter.inspectors import export_bundle, export_run
+from runtime_adapter.stores.registry import open_store
+from tests.html import assert_valid_html
+
+FAILED_RUN = "5034dc9b-ef7d-4c02-be78-51bd354d3674"
+BASELINE = "068d9ff6-54ef-4532-833c-5b9a0c6ff984"
+
+
+@pytest.fixture
+def data_dir(settings, tmp_path, conformance_store_url):
+    settings.CONTROLPLANE_LOGIN_REQUIRED = False
+    settings.DATA_DIR = tmp_path / "data"
+    settings.CONTROLPLANE_RUN_STORE = conformance_store_url("s01_agent_tools_metrics")
+    cache.clear()
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def real_bundle(conformance_store_url) -> bytes:
+    runs = open_store(conformance_store_url("s03_failures")).list_runs()
+    return jsjson.dumps(export_bundle(runs, {"exportedFor": "incident INC-42"}), 2).encode()
+
+
+def upload(client: Client, content: bytes, name: str = "bundle.json"):
+    return client.post("/bundles/open/", {"bundle": SimpleUploadedFile(name, content, "application/json")})
+
+
+def uploads(data_dir) -> list[str]:
+    folder = data_dir / "uploads"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def token_of(response) -> str:
+    match = re.fullmatch(r"/s/upload-([A-Za-z0-9_-]+)/runs/", response["Location"])
+    assert match, response["Location"]
+    return match.group(1)
+
+
+def test_open_bundle_page_shows_an_upload_form(client, data_dir):
+    response = client.get("/bundles/open/")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'enctype="multipart/form-data"' in body and 'type="file"' in body and "csrfmiddlewaretoken" in body
+    assert_valid_html(response.content)
+
+
+def test_nav_links_to_the_open_bundle_page(client, data_dir):
+    assert b'href="/bundles/open/"' in client.get("/incidents/").content
+
+
+def test_a_real_bundle_opens_as_its_own_store(client, data_dir, real_bundle):
+    response = upload(client, real_bundle, "inc-42.json")
+    assert response.status_code == 302
+    token = token_of(response)
+    assert f"{token}.json" in uploads(data_dir)
+    assert (data_dir / "uploads" / f"{token}.json").read_bytes() == real_bundle
+    listing = client.get(response["Location"])
+    assert listing.status_code == 200
+    assert FAILED_RUN.encode() in listing.content
+
+
+def test_the_uploaded_stores_incident_pages_work(client, data_dir, real_bundle):
+    prefix = f"/s/upload-{token_of(upload(client, real_bundle))}"
+    queue = client.get(f"{prefix}/incidents/")
+    assert queue.status_code == 200 and f'href="{prefix}/incidents/{FAILED_RUN}/"'.encode() in queue.content
+    page = client.get(f"{prefix}/incidents/{FAILED_RUN}/?compare={BASELINE}")
+    assert page.status_code == 200
+    assert f'href="{prefix}/runs/{BASELINE}/"'.encode() in page.content
+    assert_valid_html(page.content)
+    compare = client.get(f"{prefix}/compare/", {"left": BASELINE, "right": FAILED_RUN})
+    assert compare.status_code == 200
+    api = client.get(f"{prefix}/api/incidents/{FAILED_RUN}/")
+    assert api.status_code == 200 and api.json()["report"]["runId"] == FAILED_RUN
+    assert client.get(f"{prefix}/incidents/not-in-bundle/").status_code == 404
+
+
+def test_pages_of_an_uploaded_store_say_which_bundle_is_open(client, data_dir, real_bundle):
+    prefix = f"/s/upload-{token_of(upload(client, real_bundle, 'inc-42.json'))}"
+    body = client.get(f"{prefix}/incidents/").content.decode()
+    assert "Uploaded bundle:" in body and "inc-42.json" in body and "20 runs" in body
+    assert "Uploaded bundle:" not in client.get("/incidents/").content.decode()
+
+
+def test_a_partly_broken_bundle_opens_with_error_rows(client, data_dir, conformance_store_url):
+    runs = open_store(conformance_store_url("s03_failures")).list_runs()
+    bundle = export_bundle(runs[:3])
+    bundle["traces"][1] = {"format": "agnostic-agents-run-trace", "run": {"id": "half"}}
+    bundle["traces"].append("not a trace")
+    response = upload(client, jsjson.dumps(bundle).encode(), "partly-broken.json")
+    assert response.status_code == 302
+    prefix = f"/s/upload-{token_of(response)}"
+    listing = client.get(f"{prefix}/runs/").content.decode()
+    assert "traces[1]" in listing and "traces[3]" in listing
+    assert runs[0]["id"] in listing
+    assert "2 broken traces" in listing
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "The submitted file is empty."),
+    (b"{not json", "The file is not valid JSON"),
+    (b"[1, 2, 3]", "schemaVersion is required."),
+    (b"null", "Trace payload must be an object."),
+    (b'{"format": "something-else"}', "Unsupported trace format."),
+    (b'{"format": "agnostic-agents-trace-bundle", "schemaVersion": "1.1", "traces": {}}', "traces must be an array."),
+    (b'{"format": "agnostic-agents-trace-bundle", "schemaVersion": "1.1", "traces": []}', "The bundle holds no traces."),
+    (b'{"format": "agnostic-agents-trace-bundle", "schemaVersion": "1.1", "traces": [{"run": {}}]}',
+     "None of the bundle&#x27;s 1 traces can be read."),
+])
+def test_an_invalid_upload_shows_its_errors_and_writes_nothing(client, data_dir, content, message):
+    response = upload(client, content)
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "This file cannot be opened as a trace bundle." in body
+    assert message in body
+    assert uploads(data_dir) == []
+    assert_valid_html(response.content)
+
+
+def test_a_single_run_trace_is_refused_with_a_hint(client, data_dir, conformance_store_url):
+    run = open_store(conformance_store_url("s03_failures")).list_runs()[0]
+    response = upload(client, jsjson.dumps(export_run(run)).encode())
+    assert response.status_code == 400
+    assert b"single-run trace" in response.content
+    assert uploads(data_dir) == []
+
+
+def test_an_upload_over_the_size_limit_is_refused(client, data_dir, settings, real_bundle):
+    settings.CONTROLPLANE_MAX_UPLOAD_BYTES = 1024
+    response = upload(client, real_bundle)
+    assert response.status_code == 400
+    assert b"limit" in response.content
+    assert uploads(data_dir) == []
+
+
+def test_a_post_without_a_file_is_a_400(client, data_dir):
+    response = client.post("/bundles/open/", {})
+    assert response.status_code == 400
+    assert uploads(data_dir) == []
+
+
+def test_upload_requires_the_csrf_token(data_dir, real_bundle):
+    client = Client(enforce_csrf_checks=True)
+    assert upload(client, real_bundle).status_code == 403
+    assert uploads(data_dir) == []
+
+
+def test_upload_never_writes_into_the_run_store(client, data_dir, real_bundle, tmp_path, settings):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "a.json").write_text(jsjson.dumps({"id": "a", "status": "completed"}))
+    settings.CONTROLPLANE_RUN_STORE = runs.as_uri()
+    before = sorted(p.name for p in runs.iterdir())
+    assert upload(client, real_bundle).status_code == 302
+    assert sorted(p.name for p in runs.iterdir()) == before
+
+
+def test_open_bundle_answers_only_get_head_and_post(client, data_dir):
+    assert client.put("/bundles/open/").status_code == 405
+    assert client.delete("/bundles/open/").status_code == 405
+    assert client.head("/bundles/open/").status_code == 200
