@@ -63,6 +63,8 @@ CREATE INDEX IF NOT EXISTS runs_duration ON runs (coalesce(duration_ms, -1), id)
 CREATE INDEX IF NOT EXISTS runs_cost ON runs (cost, id);
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status, coalesce(created_at, ''), id);
 CREATE INDEX IF NOT EXISTS runs_attention ON runs (needs_attention, coalesce(created_at, ''), id);
+CREATE INDEX IF NOT EXISTS runs_incident ON runs (incident_type, coalesce(created_at, ''), id);
+CREATE INDEX IF NOT EXISTS runs_input_prefix ON runs (substr(input_text, 1, 64));
 CREATE INDEX IF NOT EXISTS runs_release ON runs (release);
 CREATE INDEX IF NOT EXISTS runs_root ON runs (root_run_id);
 CREATE INDEX IF NOT EXISTS runs_parent ON runs (parent_run_id);

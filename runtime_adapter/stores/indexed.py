@@ -12,9 +12,11 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..records import Run
 from .base import StoreEntry, check_run_id
@@ -156,9 +158,15 @@ class IndexedFileRunStore(FileRunStore):
         return [StoreEntry(source=_name(name), error=error) for name, error in cursor]
 
     def query_runs(self, query: RunQuery) -> RunPage:
+        return self._page(query)
+
+    def query_incidents(self, query: RunQuery, incident_types: tuple[str, ...] = ()) -> RunPage:
+        return self._page(replace(query, attention_only=True), incident_types)
+
+    def _page(self, query: RunQuery, incident_types: tuple[str, ...] = ()) -> RunPage:
         from ..listing import RunPage
 
-        where = where_clause(query, "sqlite")
+        where = where_clause(query, "sqlite", incident_types)
         with self._snapshot() as db:
             total = db.execute(f"SELECT count(*) FROM runs WHERE {where.sql}", where.params).fetchone()[0]
             rows = self._rows(db.execute(

@@ -9,8 +9,10 @@ the run as the runtime wrote it and is parsed exactly like a run file.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import conninfo, errors
@@ -157,11 +159,18 @@ class PostgresRunStore(BaseRunStore):
         return [StoreEntry(source=source, error=error) for source, error in cursor]
 
     def query_runs(self, query: RunQuery) -> RunPage:
+        return self._page(query)
+
+    def query_incidents(self, query: RunQuery, incident_types: tuple[str, ...] = ()) -> RunPage:
+        return self._page(replace(query, attention_only=True), incident_types)
+
+    def _page(self, query: RunQuery, incident_types: tuple[str, ...] = ()) -> RunPage:
         from ..listing import RunPage
 
-        where = where_clause(query, "postgres")
+        where = where_clause(query, "postgres", incident_types)
         with self.connection() as db:
-            total = db.execute(f"SELECT count(*) FROM runs WHERE {where.sql}", where.params).fetchone()[0]
+            counted = db.execute(f"SELECT count(*) FROM runs WHERE {where.sql}", where.params).fetchone()
+            total = int(counted[0]) if counted else 0
             rows = self._rows(db.execute(
                 f"{_SELECT_ROW} WHERE {where.sql} ORDER BY {order_clause(query)} LIMIT %s OFFSET %s",
                 [*where.params, max(0, query.limit), max(0, query.offset)],

@@ -74,6 +74,7 @@ CREATE INDEX IF NOT EXISTS runs_cost ON runs (cost, id);
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status, (coalesce(created_at, '')), id);
 CREATE INDEX IF NOT EXISTS runs_attention ON runs ((coalesce(created_at, '')), id) WHERE needs_attention;
 CREATE INDEX IF NOT EXISTS runs_roots ON runs ((coalesce(created_at, '')), id) WHERE coalesce(parent_run_id, '') = '';
+CREATE INDEX IF NOT EXISTS runs_incident ON runs (incident_type, (coalesce(created_at, '')), id);
 CREATE INDEX IF NOT EXISTS runs_release ON runs (release);
 CREATE INDEX IF NOT EXISTS runs_root ON runs (root_run_id);
 CREATE INDEX IF NOT EXISTS runs_parent ON runs (parent_run_id);

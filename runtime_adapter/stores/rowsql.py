@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
+from ..comparison import replay_source_of
 from ..formatting import parse_iso
-from ..jsvalues import prop, truthy
 from ..listing import RunQuery, RunRow, run_row
 from ..records import TIMING_KEYS, Run
 
@@ -26,7 +27,7 @@ ROW_COLUMNS: tuple[str, ...] = tuple(field.name for field in fields(RunRow))
 # Derived columns that are not part of RunRow: search haystack, bucketable creation time, replay source.
 EXTRA_COLUMNS: tuple[str, ...] = ("search_text", "created_us", "replay_source_run_id")
 _BOOL_COLUMNS = frozenset(("pending_approval", "pending_pause", "needs_attention"))
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_INT64 = 2**63 - 1
 
 
@@ -36,7 +37,7 @@ def _fingerprint() -> str:
     here = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
     for relative in ("listing.py", "stores/rowsql.py", "inspectors/incident.py", "inspectors/recovery.py",
-                     "jsvalues.py", "records.py"):
+                     "jsvalues.py", "records.py", "comparison.py"):
         path = here / relative
         digest.update(path.read_bytes() if path.exists() else b"")
     return digest.hexdigest()[:16]
@@ -50,15 +51,6 @@ def search_text(row: RunRow) -> str:
     return "\n".join((row.id, row.input_text, row.output_text, row.error_text)).casefold()
 
 
-def replay_source_of(run: Run) -> str | None:
-    """The run this one replays: metadata.replay.sourceRunId, else metadata.replaySourceRunId."""
-    metadata = run["metadata"]
-    for value in (prop(metadata.get("replay"), "sourceRunId"), metadata.get("replaySourceRunId")):
-        if isinstance(value, str) and truthy(value):
-            return value
-    return None
-
-
 def created_us(created_at: str | None) -> int | None:
     """Microseconds since the epoch of a parseable createdAt (the usage charts' bucket key)."""
     moment = parse_iso(created_at)
@@ -67,7 +59,7 @@ def created_us(created_at: str | None) -> int | None:
     return (moment - _EPOCH) // _ONE_MICROSECOND
 
 
-_ONE_MICROSECOND = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=timezone.utc) - _EPOCH
+_ONE_MICROSECOND = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - _EPOCH
 
 
 def clean_text(value: str | None, *, nul: bool = False) -> str | None:
@@ -128,7 +120,7 @@ def _number(value: Any) -> Any:
 
 def row_from_db(values: Sequence[Any], *, dialect: Dialect) -> RunRow:
     """Rebuild a RunRow from `ROW_COLUMNS` values as the database returns them."""
-    data = dict(zip(ROW_COLUMNS, values))
+    data = dict(zip(ROW_COLUMNS, values, strict=True))
     for name in _BOOL_COLUMNS:
         data[name] = bool(data[name])
     correlation = data["correlation_ids"]
@@ -171,11 +163,14 @@ def _trigram_match(terms: list[str]) -> str | None:
     return " AND ".join('"' + trigram.replace('"', '""') + '"' for trigram in trigrams)
 
 
-def where_clause(query: RunQuery, dialect: Dialect) -> Clause:
-    """`listing.matches` as SQL over the `runs` table."""
+def where_clause(query: RunQuery, dialect: Dialect, incident_types: Sequence[str] = ()) -> Clause:
+    """`listing.matches` as SQL over the `runs` table (and `query_incidents`' type filter)."""
     mark = "?" if dialect == "sqlite" else "%s"
     parts: list[str] = []
     params: list[Any] = []
+    if incident_types:
+        parts.append(f"incident_type IN ({', '.join(mark for _ in incident_types)})")
+        params.extend(incident_types)
     if query.statuses:
         parts.append(f"status IN ({', '.join(mark for _ in query.statuses)})")
         params.extend(query.statuses)

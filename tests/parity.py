@@ -1,0 +1,160 @@
+"""Indexed stores must answer exactly as the scanning defaults: shared fixtures and checks.
+
+`assert_store_parity(indexed, reference)` compares every listing query a page can
+make (RunQuery combinations, counts, lineage lookups, usage buckets, trees) between
+an indexed store and the FileRunStore that scans the same runs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+from typing import Any
+
+from runtime_adapter import jsjson
+from runtime_adapter.inspectors import build_tree
+from runtime_adapter.listing import SORTS, STATUSES, RunQuery
+from runtime_adapter.stores.base import BaseRunStore
+from tests.factories import run_record
+
+
+def write_run(directory: Path, record: dict[str, Any]) -> Path:
+    path = directory / f"{record['id']}.json"
+    path.write_text(jsjson.dumps(record, 2), encoding="utf-8")
+    return path
+
+
+def varied_records() -> list[dict[str, Any]]:
+    """Runs that exercise every filter: statuses, releases, lineage, correlation, odd text and numbers."""
+    records = []
+    texts = ["Refund the order", "STRASSE straße", "weather in İstanbul", "100% done_now", 'quote "x"',
+             "a\u2028b", "  ", "émoji 🎉 party", "ab", "The order was refunded"]
+    for index in range(40):
+        status = STATUSES[index % len(STATUSES)]
+        day = 1 + index % 9
+        created = f"2026-01-0{day}T0{index % 10}:00:00.000Z"
+        fields: dict[str, Any] = {
+            "input": texts[index % len(texts)] if index % 7 else {"task": f"t{index}", "n": index},
+            "output": None if status != "completed" else f"answer {index}",
+            "metadata": {"release": ["v1", "v2", {"version": "v3"}, None][index % 4],
+                         "correlation": {"traceId": f"trace-{index % 5}"}},
+            "metrics": {"tokenUsage": {"prompt": index * 10, "completion": index, "total": index * 11},
+                        "cost": [0.1, 0.2, 1, 2.5e-7, 0][index % 5]},
+            "errors": [{"message": f"boom {index}"}] if status == "failed" else [],
+        }
+        ended = f"2026-01-0{day}T0{index % 10}:00:0{index % 10}.500Z"
+        timestamps = {"createdAt": created, "updatedAt": ended, "startedAt": created}
+        if status == "completed":
+            timestamps["completedAt"] = ended
+        elif status == "failed":
+            timestamps["failedAt"] = ended
+        fields["timestamps"] = timestamps
+        if index % 6 == 3:
+            fields["metadata"]["replay"] = {"sourceRunId": "run-00"}
+        parent = f"run-{index - 1:02d}" if index % 5 in (1, 2) else None
+        root = f"run-{index - index % 5:02d}" if parent else None
+        branch_origin = "run-05" if index % 11 == 10 else None
+        record = run_record(f"run-{index:02d}", parent=parent, root=root, status=status, created=created,
+                            branch_origin=branch_origin, **fields)
+        record["timestamps"] = {**record["timestamps"], **timestamps}
+        records.append(record)
+    # Ids that sort differently bytewise and by code point, and a run with no createdAt.
+    records.append(run_record("Zeta", created="2026-01-05T00:00:00.000Z", input="zeta refund"))
+    records.append(run_record("_under", created="2026-01-05T00:00:00.000Z", status="failed"))
+    records.append(run_record("run-é", created="2026-01-03T00:00:00.000Z", input="accent"))
+    return records
+
+
+def queries(statuses: list[str], releases: list[str], ids: list[str]) -> list[RunQuery]:
+    found = [RunQuery()]
+    for sort, descending in itertools.product(SORTS, (True, False)):
+        found.append(RunQuery(sort=sort, descending=descending, limit=7))
+        found.append(RunQuery(sort=sort, descending=descending, offset=5, limit=9))
+    for status in statuses:
+        found.append(RunQuery(statuses=(status,)))
+    found.append(RunQuery(statuses=tuple(statuses[:2]), sort="cost"))
+    for release in releases + ["nope"]:
+        found.append(RunQuery(release=release, sort="updated", descending=False))
+    texts = ["order", "ORDER refund", "straße", "STRASSE", "ss", "İ", "100%", "done_now", '"x"', "é", "🎉",
+             "a", "ab", "zz-none", "run-0", "boom 3", "\u2028", "%", "_", "answer 1", "refund order"]
+    for text in texts:
+        found.append(RunQuery(text=text))
+        found.append(RunQuery(text=text, sort="duration", limit=3, offset=1))
+    for correlation in ["trace-1", "trace-4", ids[0], ids[-1], "run-05", "none"]:
+        found.append(RunQuery(correlation_id=correlation))
+    found.extend([
+        RunQuery(created_after="2026-01-03"), RunQuery(created_before="2026-01-04T00:00:00.000Z"),
+        RunQuery(created_after="2026-01-02", created_before="2026-01-06", sort="cost", descending=False),
+        RunQuery(roots_only=True), RunQuery(attention_only=True), RunQuery(attention_only=True, roots_only=True),
+        RunQuery(attention_only=True, text="boom", statuses=("failed",)), RunQuery(offset=10_000),
+        RunQuery(limit=0), RunQuery(statuses=tuple(STATUSES), release="v1", roots_only=True, sort="updated"),
+    ])
+    return found
+
+
+def _page_key(page: Any) -> tuple[Any, ...]:
+    return page.rows, page.total, [(entry.source, entry.error) for entry in page.errors]
+
+
+def _buckets_equal(left: list[Any], right: list[Any]) -> bool:
+    if len(left) != len(right):
+        return False
+    for a, b in zip(left, right, strict=True):
+        if (a.start, a.end, a.runs) != (b.start, b.end, b.runs):
+            return False
+        for name in ("prompt_tokens", "completion_tokens", "total_tokens", "cost"):
+            if not math.isclose(getattr(a, name), getattr(b, name), rel_tol=1e-9, abs_tol=1e-12):
+                return False
+    return True
+
+
+def assert_store_parity(indexed: BaseRunStore, reference: BaseRunStore, *, trees: bool = True) -> int:
+    """Compare `indexed` with `reference` on every listing query; returns how many checks ran."""
+    rows = reference.rows()
+    assert indexed.rows() == rows
+    checks = 1
+    statuses = sorted({row.status for row in rows})
+    releases = sorted({row.release for row in rows if row.release})
+    ids = [row.id for row in rows]
+    for query in queries(statuses, releases, ids or ["none"]):
+        assert _page_key(indexed.query_runs(query)) == _page_key(reference.query_runs(query)), query
+        checks += 1
+    incident_types = sorted({row.incident_type for row in rows if row.incident_type})
+    for types in [(), tuple(incident_types[:1]), tuple(incident_types)]:
+        query = RunQuery(limit=20, offset=1)
+        assert _page_key(indexed.query_incidents(query, types)) == _page_key(reference.query_incidents(query, types))
+        checks += 1
+    counts = indexed.status_counts()
+    assert counts == reference.status_counts() and list(counts) == list(reference.status_counts())
+    assert indexed.releases() == reference.releases()
+    assert [(e.source, e.error) for e in indexed.list_errors()] == [(e.source, e.error) for e in reference.list_errors()]
+    probe = ids[:: max(1, len(ids) // 25)] + ["missing-run"]
+    assert indexed.rows_by_id(probe) == reference.rows_by_id(probe)
+    assert list(indexed.rows_by_id(probe)) == list(reference.rows_by_id(probe))
+    for run_id in probe:
+        assert indexed.related_rows(run_id) == reference.related_rows(run_id), run_id
+        assert indexed.replay_rows(run_id) == reference.replay_rows(run_id), run_id
+        checks += 2
+    for row in rows[:: max(1, len(rows) // 10)]:
+        for statuses_ in [("completed",), (), ("failed", "completed")]:
+            assert indexed.rows_with_input(row.input_text, statuses=statuses_, limit=3) == \
+                reference.rows_with_input(row.input_text, statuses=statuses_, limit=3)
+            checks += 1
+    created = sorted(row.created_at for row in rows if row.created_at)
+    if created:
+        for bucket_ms in (3_600_000, 6 * 3_600_000, 86_400_000):
+            start, end = created[0][:10] + "T00:00:00.000Z", "2027-01-01T00:00:00.000Z"
+            if bucket_ms == 3_600_000:
+                end = created[-1][:10] + "T23:00:00.000Z"
+            assert _buckets_equal(indexed.usage_series(start, end, bucket_ms),
+                                  reference.usage_series(start, end, bucket_ms))
+            checks += 1
+    if trees:
+        all_runs = list(reference.iter_runs())
+        for run_id in probe:
+            expected = build_tree(all_runs, run_id)
+            assert jsjson.dumps(build_tree(indexed.iter_family(run_id), run_id)) == jsjson.dumps(expected), run_id
+            checks += 1
+    return checks
+

@@ -1,0 +1,344 @@
+"""IndexedFileRunStore answers from its SQLite sidecar exactly as FileRunStore does by scanning."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from runtime_adapter import jsjson
+from runtime_adapter.listing import RunQuery
+from runtime_adapter.records import CorruptRun
+from runtime_adapter.stores import file as file_module
+from runtime_adapter.stores import indexed as indexed_module
+from runtime_adapter.stores import sqlite_index
+from runtime_adapter.stores.file import FileRunStore, StoreUnavailable
+from runtime_adapter.stores.indexed import IndexedFileRunStore
+from runtime_adapter.stores.sqlite_index import index_path_for
+from tests import conformance
+from tests.factories import run_record
+from tests.parity import assert_store_parity, varied_records, write_run
+from tests.unit.test_conformance import _mismatches
+
+SCENARIOS = conformance.scenarios()
+needs_corpus = pytest.mark.skipif(not SCENARIOS, reason="conformance corpus not found")
+
+
+def indexed(directory: Path, index_dir: Path, **options) -> IndexedFileRunStore:
+    return IndexedFileRunStore(directory, index_path=index_path_for(index_dir, directory), **options)
+
+
+def snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
+    return {path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in sorted(directory.iterdir())}
+
+
+@pytest.fixture
+def runs_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "runs"
+    directory.mkdir()
+    for record in varied_records():
+        write_run(directory, record)
+    return directory
+
+
+@pytest.fixture
+def empty_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "plain"
+    directory.mkdir()
+    return directory
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def count_reads(monkeypatch):
+    reads: list[str] = []
+    original = sqlite_index.read_run_file
+
+    def counting(path, **kwargs):
+        reads.append(Path(path).name)
+        return original(path, **kwargs)
+
+    monkeypatch.setattr(sqlite_index, "read_run_file", counting)
+    return reads
+
+
+def test_every_listing_query_matches_the_scanning_store(runs_dir, index_dir):
+    checks = assert_store_parity(indexed(runs_dir, index_dir), FileRunStore(runs_dir))
+    assert checks > 100
+
+
+@needs_corpus
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_listing_query_matches_on_the_conformance_stores(scenario, index_dir):
+    directory = conformance.CONFORMANCE_DIR / "stores" / scenario
+    assert_store_parity(indexed(directory, index_dir), FileRunStore(directory))
+
+
+@needs_corpus
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_golden_payloads_match_through_the_index(scenario, index_dir, monkeypatch):
+    def store(directory: Path) -> IndexedFileRunStore:
+        return indexed(Path(directory), index_dir)
+
+    monkeypatch.setattr(conformance, "FileRunStore", store)
+    for cases in (conformance.golden_cases(scenario), conformance.plan_cases(scenario)):
+        count, failures = _mismatches(cases)
+        assert count > 0
+        assert not failures, f"{len(failures)}/{count} cases differ:\n" + "\n".join(failures[:3])
+
+
+def test_listing_order_stays_bytewise_like_node_readdir(empty_dir, index_dir):
+    for run_id in ["b", "B", "a:replay:1", "a", "é", "_x"]:
+        write_run(empty_dir, run_record(run_id))
+    store = indexed(empty_dir, index_dir)
+    assert [run["id"] for run in store.iter_runs()] == ["B", "_x", "a", "a:replay:1", "b", "é"]
+    assert [row.id for row in store.rows()] == ["B", "_x", "a", "a:replay:1", "b", "é"]
+
+
+def test_a_refresh_reads_only_new_and_changed_files(runs_dir, index_dir, count_reads):
+    store = indexed(runs_dir, index_dir)
+    assert store.refresh().read == len(varied_records())
+    count_reads.clear()
+    assert store.refresh().read == 0
+    assert count_reads == []
+
+    write_run(runs_dir, run_record("run-03", input="rewritten", status="failed"))
+    write_run(runs_dir, run_record("new-run", input="fresh"))
+    os.utime(runs_dir / "run-04.json", ns=(1, 1))  # same bytes, new mtime: read again
+    result = store.refresh()
+    assert sorted(count_reads) == ["new-run.json", "run-03.json", "run-04.json"]
+    assert (result.read, result.removed) == (3, 0)
+    assert store.rows_by_id(["run-03"])["run-03"].input_text == "rewritten"
+    assert store.query_runs(RunQuery(text="fresh")).total == 1
+
+
+def test_deleted_files_disappear_from_every_query(runs_dir, index_dir):
+    store = indexed(runs_dir, index_dir)
+    assert store.query_runs(RunQuery(text="run-07")).total == 1
+    (runs_dir / "run-07.json").unlink()
+    (runs_dir / "run-06.json").unlink()
+    assert store.refresh().removed == 2
+    assert store.query_runs(RunQuery(text="run-07")).total == 0
+    assert "run-07" not in store.rows_by_id(["run-07"])
+    assert store.related_rows("run-05")["children"] == []
+    assert_store_parity(store, FileRunStore(runs_dir), trees=False)
+
+
+def test_unreadable_files_are_error_rows_and_every_other_run_still_answers(runs_dir, index_dir):
+    (runs_dir / "corrupt.json").write_text("{not json")
+    (runs_dir / "truncated.json").write_text(jsjson.dumps(run_record("truncated"), 2)[:40])
+    (runs_dir / "empty.json").write_text("")
+    (runs_dir / "array.json").write_text("[1, 2]")
+    write_run(runs_dir, run_record("other"))
+    os.rename(runs_dir / "other.json", runs_dir / "renamed.json")
+    store = indexed(runs_dir, index_dir)
+    page = store.query_runs(RunQuery(limit=100))
+    errors = {entry.source: entry.error for entry in page.errors}
+    assert set(errors) == {"array.json", "corrupt.json", "empty.json", "renamed.json", "truncated.json"}
+    assert errors["empty.json"] == "empty file"
+    assert page.total == len(varied_records())
+    assert_store_parity(store, FileRunStore(runs_dir))
+    with pytest.raises(CorruptRun):
+        store.get_run("corrupt")
+
+
+def test_a_file_fixed_after_being_corrupt_becomes_a_run(runs_dir, index_dir):
+    (runs_dir / "later.json").write_text("{")
+    store = indexed(runs_dir, index_dir)
+    assert store.rows_by_id(["later"]) == {}
+    write_run(runs_dir, run_record("later", input="now readable"))
+    store.refresh()
+    assert store.rows_by_id(["later"])["later"].input_text == "now readable"
+    assert store.list_errors() == []
+
+
+def _flaky_fstat(monkeypatch, changes: int, name: str = "busy.json"):
+    """os.fstat that reports a growing size for `name`'s first `changes` reads: a file rewritten mid-read."""
+    original = os.fstat
+    state = {"left": changes, "calls": 0}
+
+    def fstat(fd):
+        result = original(fd)
+        if os.readlink(f"/proc/self/fd/{fd}").endswith(name):
+            state["calls"] += 1
+            if state["left"] > 0 and state["calls"] % 2 == 0:  # the "after" stat of a read
+                state["left"] -= 1
+                values = list(result)
+                values[6] += 1  # st_size
+                return os.stat_result(values)
+        return result
+
+    monkeypatch.setattr(file_module.os, "fstat", fstat)
+
+
+def test_a_file_rewritten_while_it_is_read_is_read_again(empty_dir, index_dir, monkeypatch):
+    write_run(empty_dir, run_record("busy", input="settled"))
+    store = indexed(empty_dir, index_dir)
+    _flaky_fstat(monkeypatch, changes=1)
+    store.refresh()
+    assert store.rows_by_id(["busy"])["busy"].input_text == "settled"
+
+
+def test_a_file_that_keeps_changing_is_an_error_row_until_it_settles(empty_dir, index_dir, monkeypatch):
+    write_run(empty_dir, run_record("busy"))
+    write_run(empty_dir, run_record("calm"))
+    store = indexed(empty_dir, index_dir)
+    _flaky_fstat(monkeypatch, changes=100)
+    store.refresh()
+    errors = {entry.source: entry.error for entry in store.list_errors()}
+    assert errors == {"busy.json": "file changed while it was read"}
+    assert set(store.rows_by_id(["busy", "calm"])) == {"calm"}
+    monkeypatch.undo()
+    store.refresh()  # the raced file is marked for a new read even though its stat is unchanged
+    assert set(store.rows_by_id(["busy", "calm"])) == {"busy", "calm"}
+
+
+def test_the_run_directory_is_never_written(runs_dir, index_dir):
+    (runs_dir / "bad.json").write_text("{")
+    before = snapshot(runs_dir)
+    store = indexed(runs_dir, index_dir)
+    assert_store_parity(store, FileRunStore(runs_dir))
+    store.refresh(workers=2)
+    store.get_run("run-01")
+    store.change_marker()
+    store.close()
+    assert snapshot(runs_dir) == before
+    assert store.index.path.is_relative_to(index_dir)
+
+
+def test_an_index_inside_the_run_directory_is_refused(runs_dir):
+    with pytest.raises(ValueError, match="must not be inside"):
+        IndexedFileRunStore(runs_dir, index_path=runs_dir / "index.sqlite3")
+
+
+def test_a_missing_directory_is_store_unavailable(tmp_path, index_dir):
+    with pytest.raises(StoreUnavailable):
+        indexed(tmp_path / "missing", index_dir).query_runs(RunQuery())
+
+
+def test_change_marker_moves_only_when_the_index_changes(runs_dir, index_dir):
+    store = indexed(runs_dir, index_dir)
+    first = store.change_marker()
+    assert store.change_marker() == first
+    write_run(runs_dir, run_record("brand-new"))
+    second = store.change_marker()
+    assert second != first
+    assert store.change_marker() == second
+
+
+def test_queries_see_a_new_file_at_once_in_a_small_store(runs_dir, index_dir):
+    store = indexed(runs_dir, index_dir)
+    assert store.query_runs(RunQuery(text="just-arrived")).total == 0
+    write_run(runs_dir, run_record("just-arrived"))
+    assert store.query_runs(RunQuery(text="just-arrived")).total == 1
+    write_run(runs_dir, run_record("child-of-new", parent="just-arrived"))
+    assert [run["id"] for run in store.iter_family("just-arrived")] == ["child-of-new", "just-arrived"]
+
+
+def test_a_cold_build_over_budget_serves_a_partial_index_and_finishes_in_the_background(
+        runs_dir, index_dir, monkeypatch):
+    monkeypatch.setattr(sqlite_index, "BATCH_FILES", 5)
+    store = indexed(runs_dir, index_dir, refresh_seconds=0.0)
+    page = store.query_runs(RunQuery(limit=100))
+    assert 0 < page.total < len(varied_records())  # one batch inside the budget, the rest later
+    deadline = time.monotonic() + 10
+    while not store.index_status().complete and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert store.query_runs(RunQuery(limit=100)).total == len(varied_records())
+
+
+def test_a_large_store_refreshes_in_the_background_without_blocking_pages(runs_dir, index_dir, monkeypatch):
+    store = indexed(runs_dir, index_dir)
+    store.refresh()
+    monkeypatch.setattr(indexed_module, "SMALL_SCAN_SECONDS", 0.0)  # treat it as a large store
+    write_run(runs_dir, run_record("late-arrival"))
+    deadline = time.monotonic() + 10
+    while store.query_runs(RunQuery(text="late-arrival")).total == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert store.query_runs(RunQuery(text="late-arrival")).total == 1
+
+
+def test_a_run_not_indexed_yet_still_has_a_family(runs_dir, index_dir, monkeypatch):
+    store = indexed(runs_dir, index_dir, background=False)
+    store.refresh()
+    monkeypatch.setattr(store, "ensure_fresh", lambda: None)
+    write_run(runs_dir, run_record("unindexed"))
+    assert [run["id"] for run in store.iter_family("unindexed")] == ["unindexed"]
+
+
+def _refresh_in_process(directory: str, index_path: str, rounds: int) -> None:
+    store = IndexedFileRunStore(directory, index_path=index_path)
+    for _ in range(rounds):
+        store.refresh(wait=True)
+    store.close()
+
+
+def test_concurrent_refreshes_from_threads_and_processes_keep_the_index_consistent(tmp_path, index_dir):
+    directory = tmp_path / "busy"
+    directory.mkdir()
+    for index in range(120):
+        write_run(directory, run_record(f"r{index:03d}", input=f"first {index}"))
+    path = index_path_for(index_dir, directory)
+    stores = [IndexedFileRunStore(directory, index_path=path) for _ in range(3)]
+    stop = threading.Event()
+
+    def writer() -> None:
+        index = 0
+        while not stop.is_set():
+            write_run(directory, run_record(f"r{index % 120:03d}", input=f"second {index}"))
+            if index % 7 == 0:
+                (directory / f"r{(index * 13) % 120:03d}.json").unlink(missing_ok=True)
+            index += 1
+
+    def refresher(store: IndexedFileRunStore) -> None:
+        for attempt in range(15):
+            store.refresh(wait=bool(attempt % 2))
+            store.query_runs(RunQuery(text="second"))
+
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_refresh_in_process, args=(str(directory), str(path), 10)) for _ in range(2)]
+    threads = [threading.Thread(target=refresher, args=(store,)) for store in stores]
+    write_thread = threading.Thread(target=writer)
+    write_thread.start()
+    for worker in [*processes, *threads]:
+        worker.start()
+    for worker in [*processes, *threads]:
+        worker.join(timeout=120)
+    stop.set()
+    write_thread.join()
+    assert all(process.exitcode == 0 for process in processes)
+
+    final = IndexedFileRunStore(directory, index_path=path)
+    final.refresh()
+    assert final.rows() == FileRunStore(directory).rows()
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        connection.execute("INSERT INTO runs_fts (runs_fts, rank) VALUES ('integrity-check', 1)")
+
+
+def test_a_cold_build_in_worker_processes_equals_a_serial_build(runs_dir, tmp_path):
+    serial = indexed(runs_dir, tmp_path / "serial")
+    serial.refresh(workers=1)
+    parallel = indexed(runs_dir, tmp_path / "parallel")
+    parallel.refresh(workers=2)
+    assert parallel.rows() == serial.rows()
+    assert parallel.query_runs(RunQuery(text="refund")).rows == serial.query_runs(RunQuery(text="refund")).rows
+
+
+def test_an_index_from_older_code_is_rebuilt(runs_dir, index_dir):
+    store = indexed(runs_dir, index_dir)
+    store.refresh()
+    with sqlite3.connect(store.index.path) as connection:
+        connection.execute("UPDATE meta SET value = 'old' WHERE key = 'schema'")
+    fresh = indexed(runs_dir, index_dir)
+    assert fresh.index_status().runs == 0
+    assert fresh.query_runs(RunQuery()).total == len(varied_records())
