@@ -23,6 +23,12 @@ from runtime_adapter.stores.base import BaseRunStore
 from .forms import form_errors
 
 
+def wants_partial(request: HttpRequest) -> bool:
+    """An htmx swap gets its region; a history restore (cache miss) needs the whole page."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request
+
+
 def json_response(payload: Any, status: int = 200) -> HttpResponse:
     """JSON exactly as the runtime's JSON.stringify writes it (Django's JsonResponse is not)."""
     return HttpResponse(jsjson.dumps(payload), content_type="application/json", status=status)

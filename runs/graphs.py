@@ -16,7 +16,7 @@ from runtime_adapter.graphviz_render import GraphvizUnavailable
 from runtime_adapter.lineage import LineageGraph, lineage_graph, place, to_dot
 from runtime_adapter.stores.base import BaseRunStore
 
-from .common import family_nodes, file_stem, prefix_key
+from .common import family_nodes, file_stem, prefix_key, wants_partial
 
 CONTENT_TYPES = {"svg": "image/svg+xml", "png": "image/png", "dot": "text/vnd.graphviz; charset=utf-8"}
 # A Graphviz SVG opened on its own may not run anything, whatever its labels say.
@@ -37,7 +37,7 @@ def _render(dot: str, fmt: str) -> bytes:
 
 
 @require_safe
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
 def lineage_panel(request: HttpRequest, run_id: str) -> HttpResponse:
     store = store_for(request)
     graph, dot = _graph(store, run_id)
@@ -48,7 +48,7 @@ def lineage_panel(request: HttpRequest, run_id: str) -> HttpResponse:
                                    timeout=settings.CONTROLPLANE_GRAPHVIZ_TIMEOUT), graph))
     except GraphvizUnavailable as error:
         context["problem"] = str(error)
-    template = "runs/_lineage_graph.html" if request.htmx else "runs/lineage.html"
+    template = "runs/_lineage_graph.html" if wants_partial(request) else "runs/lineage.html"
     return render(request, template, context)
 
 

@@ -17,7 +17,7 @@ from runtime_adapter.lineage import replay_source
 from runtime_adapter.listing import STATUSES, RunQuery, run_row
 from runtime_adapter.usage import bar_chart, totals, usage_windows
 
-from .common import invalid_page, run_tree
+from .common import invalid_page, run_tree, wants_partial
 from .forms import RunFilterForm, TabForm, TreeForm
 from .tabs import tab_context, tab_links
 
@@ -25,7 +25,7 @@ OVERVIEW_ROWS = 12
 
 
 @require_safe
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
 def overview(request: HttpRequest) -> HttpResponse:
     store = store_for(request)
     counts = store.status_counts()
@@ -43,12 +43,12 @@ def overview(request: HttpRequest) -> HttpResponse:
         "recent": store.query_runs(RunQuery(sort="updated", limit=OVERVIEW_ROWS)),
         "usage": windows,
     }
-    template = "runs/_overview_live.html" if request.htmx else "runs/overview.html"
+    template = "runs/_overview_live.html" if wants_partial(request) else "runs/overview.html"
     return render(request, template, context)
 
 
 @require_safe
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
 def run_list(request: HttpRequest) -> HttpResponse:
     form = RunFilterForm(request.GET)
     if not form.is_valid():
@@ -61,12 +61,12 @@ def run_list(request: HttpRequest) -> HttpResponse:
         "page_number": page.query.offset // size + 1, "page_count": max(1, -(-page.total // size)),
         "export_cap": settings.CONTROLPLANE_EXPORT_MAX_RUNS,
     }
-    template = "runs/_list_table.html" if request.htmx else "runs/list.html"
+    template = "runs/_list_table.html" if wants_partial(request) else "runs/list.html"
     return render(request, template, context)
 
 
 @require_safe
-@vary_on_headers("HX-Request", "HX-Target")
+@vary_on_headers("HX-Request", "HX-History-Restore-Request", "HX-Target")
 def run_detail(request: HttpRequest, run_id: str, tab: str = "steps") -> HttpResponse:
     form = TabForm(request.GET)
     if not form.is_valid():
@@ -75,7 +75,7 @@ def run_detail(request: HttpRequest, run_id: str, tab: str = "steps") -> HttpRes
     run = store.get_run(run_id)
     context = {"run": run, "tabs": tab_links(run),
                **tab_context(run, tab, form.cleaned_data["offset"] or 0, form.cleaned_data["type"] or None)}
-    if request.htmx:
+    if wants_partial(request):
         target = request.htmx.target
         return render(request, "runs/_detail_more.html" if target == "detail-more" else "runs/_detail_tab.html", context)
     row = run_row(run)
