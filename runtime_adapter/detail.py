@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .jsjson import dumps
-from .jsvalues import js_or, prop, to_js_string, truthy
+from .jsvalues import js_or, nullish, prop, to_js_string, truthy
 from .records import CorruptRun, InvalidRunId, Run, RunNotFound
 
 BREADCRUMB_LIMIT = 50
@@ -26,7 +26,7 @@ def pretty(value: Any) -> str:
 
 
 def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, (dict, list)):
+    if nullish(value) or isinstance(value, (dict, list)):
         return None
     text = to_js_string(value)
     return text or None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .formatting import short_id
-from .jsvalues import prop, to_js_string
+from .jsvalues import nullish, prop, to_js_string
 from .records import Run, RunStoreError
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class LineageGraph:
 
 
 def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, (dict, list)):
+    if nullish(value) or isinstance(value, (dict, list)):
         return None
     text = to_js_string(value)
     return text or None

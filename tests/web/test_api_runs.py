@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.web.runs_support)
 from __future__ import annotations
 
 import json
@@ -7,7 +8,14 @@ import pytest
 from runtime_adapter.inspectors import correlation_for_run, summarize
 from tests.conftest import CONFORMANCE
 from tests.web.runs_support import (  # noqa: F401
-    BRANCH, DELEGATION, REPLAY, ROOT, json_body, runs_settings, scenario, tmp_runs,
+    BRANCH,
+    DELEGATION,
+    REPLAY,
+    ROOT,
+    json_body,
+    runs_settings,
+    scenario,
+    tmp_runs,
 )
 
 

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.web.runs_support)
 from __future__ import annotations
 
 import re
@@ -7,8 +8,22 @@ from html5lib import HTMLParser
 
 from tests.html import assert_valid_html
 from tests.web.runs_support import (  # noqa: F401
-    APPROVALS, BRANCH, BRANCH_OF_BRANCH, DELEGATION, HOSTILE_ID, PAUSED, REPLAY, ROOT, TOOL_RUN, TOOLS, WAITING, body,
-    htmx, runs_settings, scenario, tmp_runs,
+    APPROVALS,
+    BRANCH,
+    BRANCH_OF_BRANCH,
+    DELEGATION,
+    HOSTILE_ID,
+    PAUSED,
+    REPLAY,
+    ROOT,
+    TOOL_RUN,
+    TOOLS,
+    WAITING,
+    body,
+    htmx,
+    runs_settings,
+    scenario,
+    tmp_runs,
 )
 
 TABS = ("steps", "events", "tools", "checkpoints", "messages", "errors", "raw")

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.web.runs_support)
 from __future__ import annotations
 
 import re
