@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 
 _SELECT_ROW = f"SELECT {', '.join(ROW_COLUMNS)} FROM runs"
 _ENTRIES_SQL = (
-    "SELECT source, document::text, NULL FROM runs"
-    " UNION ALL SELECT source, NULL, error FROM store_errors"
-    ' ORDER BY 1 COLLATE "C"'
+    "SELECT source, document, error FROM (SELECT source, document::text AS document, NULL AS error FROM runs"
+    " UNION ALL SELECT source, NULL, error FROM store_errors) AS entries"
+    ' ORDER BY source COLLATE "C"'
 )
 _FAMILY_SQL = (
     "WITH RECURSIVE family(id) AS (SELECT id FROM runs WHERE id = %s"
@@ -55,7 +55,7 @@ def safe_url(url: str) -> str:
 class PostgresRunStore(BaseRunStore):
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 5.0,
                  connect_timeout: int = 3, statement_timeout_ms: int = 30_000,
-                 reconnect_timeout: float = 300.0) -> None:
+                 reconnect_timeout: float = 10.0) -> None:
         self.url = safe_url(url)
         self._conninfo = url
         self._statement_timeout_ms = statement_timeout_ms

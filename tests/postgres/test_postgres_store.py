@@ -1,0 +1,246 @@
+"""PostgresRunStore over the real server: same answers as the file store, read-only, resilient."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.core.management import call_command
+
+from runtime_adapter import jsjson
+from runtime_adapter.listing import RunQuery
+from runtime_adapter.records import CorruptRun, RunNotFound
+from runtime_adapter.stores.base import StoreEntry
+from runtime_adapter.stores.file import FileRunStore, StoreUnavailable
+from runtime_adapter.stores.postgres import PostgresRunStore, safe_url
+from runtime_adapter.stores.registry import open_store
+from tests import conformance
+from tests.factories import run_record
+from tests.parity import assert_store_parity, varied_records, write_run
+from tests.unit.test_conformance import _mismatches
+
+pytestmark = pytest.mark.postgres
+SCENARIOS = conformance.scenarios()
+needs_corpus = pytest.mark.skipif(not SCENARIOS, reason="conformance corpus not found")
+
+
+class _AsFileStore(PostgresRunStore):
+    """The two FileRunStore methods the conformance harness calls, answered from the database."""
+
+    def file_names(self) -> list[str]:
+        return [entry.source for entry in self.iter_entries()]
+
+    def read_entry(self, name: str) -> StoreEntry:
+        return next(entry for entry in self.iter_entries() if entry.source == name)
+
+
+@pytest.fixture
+def runs_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "runs"
+    directory.mkdir()
+    for record in varied_records():
+        write_run(directory, record)
+    return directory
+
+
+def snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
+    return {path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in sorted(directory.iterdir())}
+
+
+@needs_corpus
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_golden_payloads_match_through_postgresql(scenario, load, empty_db, monkeypatch):
+    load(conformance.CONFORMANCE_DIR / "stores" / scenario)
+    store = _AsFileStore(empty_db)
+    monkeypatch.setattr(conformance, "FileRunStore", lambda directory: store)
+    try:
+        for cases in (conformance.golden_cases(scenario), conformance.plan_cases(scenario)):
+            count, failures = _mismatches(cases)
+            assert count > 0
+            assert not failures, f"{len(failures)}/{count} cases differ:\n" + "\n".join(failures[:3])
+    finally:
+        store.close()
+
+
+@needs_corpus
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_listing_query_matches_on_the_conformance_stores(scenario, load, pg_store):
+    directory = conformance.CONFORMANCE_DIR / "stores" / scenario
+    load(directory)
+    assert_store_parity(pg_store, FileRunStore(directory))
+
+
+def test_every_listing_query_matches_the_scanning_store(runs_dir, load, pg_store):
+    (runs_dir / "broken.json").write_text("{")
+    load(runs_dir)
+    assert assert_store_parity(pg_store, FileRunStore(runs_dir)) > 100
+
+
+def test_the_listing_order_is_the_file_stores_bytewise_order(tmp_path, load, pg_store):
+    for run_id in ["b", "B", "a:replay:1", "a", "é", "_x"]:
+        write_run(tmp_path, run_record(run_id))
+    load(tmp_path)
+    assert [run["id"] for run in pg_store.iter_runs()] == ["B", "_x", "a", "a:replay:1", "b", "é"]
+
+
+def test_a_run_reads_back_exactly_as_from_its_file(runs_dir, load, pg_store):
+    load(runs_dir)
+    files = FileRunStore(runs_dir)
+    for run in files.iter_runs():
+        assert jsjson.dumps(pg_store.get_run(run["id"])) == jsjson.dumps(run)
+    with pytest.raises(RunNotFound):
+        pg_store.get_run("no-such-run")
+
+
+def test_unreadable_records_are_listed_as_errors_in_order(runs_dir, load, pg_store):
+    (runs_dir / "corrupt.json").write_text("{not json")
+    (runs_dir / "empty.json").write_text("")
+    result = load(runs_dir)
+    assert (result.runs, result.errors) == (len(varied_records()), 2)
+    sources = [entry.source for entry in pg_store.iter_entries()]
+    assert sources == [entry.source for entry in FileRunStore(runs_dir).iter_entries()]
+    assert {entry.source: entry.error for entry in pg_store.list_errors()}["empty.json"] == "empty file"
+    with pytest.raises(CorruptRun):
+        pg_store.get_run("corrupt")
+
+
+def test_a_write_through_the_stores_connection_fails(runs_dir, load, pg_store):
+    load(runs_dir)
+    with pg_store.connection() as db:
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            db.execute("DELETE FROM runs")
+    with pg_store.connection() as db:
+        assert db.execute("SHOW default_transaction_read_only").fetchone() == ("on",)
+    assert pg_store.query_runs(RunQuery()).total == len(varied_records())
+
+
+def test_a_role_with_select_only_can_read_the_store(runs_dir, load, empty_db):
+    load(runs_dir)
+    role = f"cp_reader_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(empty_db, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"GRANT SELECT ON runs, store_errors, store_meta TO {role}")
+    store = PostgresRunStore(empty_db.replace("postgres@", f"{role}@"))
+    try:
+        assert store.query_runs(RunQuery(text="refund")).total > 0
+        assert store.get_run("run-01")["id"] == "run-01"
+        assert store.change_marker().startswith("pg:")
+    finally:
+        store.close()
+        with psycopg.connect(empty_db, autocommit=True) as admin:
+            admin.execute(f"DROP OWNED BY {role}")
+            admin.execute(f"DROP ROLE {role}")
+
+
+def test_loading_again_writes_nothing_and_keeps_the_change_marker(runs_dir, load, pg_store):
+    assert load(runs_dir).written == len(varied_records())
+    marker = pg_store.change_marker()
+    assert load(runs_dir).written == 0
+    assert pg_store.change_marker() == marker
+    write_run(runs_dir, run_record("run-03", input="changed"))
+    assert load(runs_dir).written == 1
+    assert pg_store.change_marker() != marker
+    assert pg_store.rows_by_id(["run-03"])["run-03"].input_text == "changed"
+
+
+def test_the_loader_never_writes_to_the_source(runs_dir, load):
+    (runs_dir / "bad.json").write_text("{")
+    before = snapshot(runs_dir)
+    load(runs_dir, workers=2, batch_size=7)
+    assert snapshot(runs_dir) == before
+
+
+def test_prune_mirrors_deletions_and_repairs(runs_dir, load, pg_store):
+    (runs_dir / "later.json").write_text("{")
+    load(runs_dir)
+    (runs_dir / "run-01.json").unlink()
+    write_run(runs_dir, run_record("later"))
+    assert load(runs_dir).pruned == 0  # without --prune a removed run stays
+    assert "run-01" in pg_store.rows_by_id(["run-01"])
+    assert load(runs_dir, prune=True).pruned == 1
+    assert pg_store.rows_by_id(["run-01", "later"]).keys() == {"later"}
+    assert pg_store.list_errors() == []
+
+
+def test_a_trace_bundle_loads_in_listing_order(tmp_path, runs_dir, load, pg_store):
+    from runtime_adapter.inspectors import export_bundle
+
+    runs = FileRunStore(runs_dir).list_runs()
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text(jsjson.dumps(export_bundle(list(reversed(runs)), {"exportedFor": "test"})))
+    result = load(f"bundle://{bundle}")
+    assert result.runs == len(runs)
+    assert [run["id"] for run in pg_store.iter_runs()] == [run["id"] for run in runs]
+
+
+def test_the_load_runs_command_reports_what_it_did(runs_dir, empty_db, capsys):
+    call_command("load_runs", runs_dir.as_uri(), empty_db, "--workers", "1")
+    out = capsys.readouterr()
+    assert f"{len(varied_records())} runs and 0 unreadable records" in out.out
+    assert "load [" in out.err
+
+
+def test_open_store_maps_postgresql_urls_to_the_store(empty_db):
+    store = open_store(empty_db)
+    try:
+        assert isinstance(store, PostgresRunStore)
+        assert store.query_runs(RunQuery()).total == 0
+    finally:
+        store.close()
+
+
+def test_passwords_never_appear_in_the_stores_description():
+    assert safe_url("postgresql://reader:s3cret@db.example:5433/runs") == "postgresql://reader@db.example:5433/runs"
+
+
+def test_a_database_that_is_down_is_store_unavailable():
+    store = PostgresRunStore("postgresql://postgres@127.0.0.1:1/nothing", timeout=1)
+    try:
+        with pytest.raises(StoreUnavailable, match="unavailable"):
+            store.query_runs(RunQuery())
+    finally:
+        store.close()
+
+
+def test_a_missing_schema_is_store_unavailable_with_a_hint(pg_url):
+    name = f"cp_test_{uuid.uuid4().hex[:12]}"
+    admin_url = pg_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    store = PostgresRunStore(pg_url.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        with pytest.raises(StoreUnavailable, match="load_runs"):
+            store.query_runs(RunQuery())
+    finally:
+        store.close()
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_the_pool_recovers_by_itself_when_the_database_is_back(runs_dir, load, empty_db, proxy):
+    load(runs_dir)
+    url = empty_db.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    store = PostgresRunStore(url, timeout=1, reconnect_timeout=2)
+    try:
+        assert store.query_runs(RunQuery()).total == len(varied_records())
+        proxy.cut()
+        with pytest.raises(StoreUnavailable):
+            store.query_runs(RunQuery())
+        with pytest.raises(StoreUnavailable):
+            store.get_run("run-01")
+        proxy.restore()
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                assert store.query_runs(RunQuery()).total == len(varied_records())
+                break
+            except StoreUnavailable:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert store.get_run("run-01")["id"] == "run-01"
+    finally:
+        store.close()

@@ -1,0 +1,51 @@
+"""Pages served from a PostgreSQL store, beside a file store, and a clear 503 when it is down."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from tests.factories import run_record
+from tests.html import assert_valid_html
+from tests.web.runs_support import write_store
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def web(settings, tmp_path):
+    settings.CONTROLPLANE_LOGIN_REQUIRED = False
+    settings.DATA_DIR = tmp_path / "data"
+    settings.DATA_DIR.mkdir()
+    cache.clear()
+    return settings
+
+
+def test_a_postgresql_store_and_a_file_store_are_served_side_by_side(client, web, load, empty_db, tmp_path):
+    source = tmp_path / "mirrored"
+    write_store(source, [
+        run_record("pg-root", children=["pg-child"]),
+        run_record("pg-child", parent="pg-root", root="pg-root", status="failed",
+                   errors=[{"name": "ToolError", "message": "mirrored failure"}]),
+    ])
+    load(source)
+    web.CONTROLPLANE_STORES = {"prod": empty_db, "local": write_store(tmp_path / "local", [run_record("file-run")])}
+    listing = client.get("/s/prod/runs/")
+    assert listing.status_code == 200
+    assert b"pg-root" in listing.content and b"file-run" not in listing.content
+    assert 'href="/s/prod/runs/pg-child/"' in listing.content.decode()
+    assert_valid_html(listing.content)
+    for path in ["runs/pg-child/", "runs/pg-root/tree/", "incidents/", "incidents/pg-child/", "runs/pg-root/lineage.svg"]:
+        response = client.get(f"/s/prod/{path}")
+        assert response.status_code == 200, path
+    assert b"mirrored failure" in client.get("/s/prod/incidents/pg-child/").content
+    assert b"file-run" in client.get("/s/local/runs/").content
+
+
+def test_a_database_that_is_down_is_a_503_page(client, web):
+    web.CONTROLPLANE_RUN_STORE = "postgresql://postgres@127.0.0.1:1/nothing?connect_timeout=1"
+    response = client.get("/runs/")
+    assert response.status_code == 503
+    assert b"unavailable" in response.content
+    assert_valid_html(response.content)
+    assert client.get("/api/runs/").status_code == 503
