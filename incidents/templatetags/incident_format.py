@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from django import template
@@ -59,3 +60,15 @@ def short_id(value: Any) -> str:
 @register.filter
 def humanize(value: Any) -> str:
     return "" if value is None else str(value).replace("_", " ")
+
+
+@register.filter
+def ago(value: Any) -> str:
+    return formatting.relative_time(value, datetime.now(timezone.utc))
+
+
+@register.filter
+def timing_label(name: Any) -> str:
+    """`modelMs` → `model time`."""
+    text = str(name)
+    return f"{text[:-2]} time" if text.endswith("Ms") and len(text) > 2 else text

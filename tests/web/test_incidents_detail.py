@@ -78,7 +78,7 @@ def test_plan_steps_appear_with_priority_reason_and_approval_flags(client, use_s
     body = client.get(f"/incidents/{TOOL_FAILURE}/").content.decode()
     assert '<code class="inc-action">branch_from_failure_checkpoint</code>' in body
     assert '<span class="inc-approval needs">needs approval</span>' in body
-    assert "&quot;failedStepId&quot;" in body
+    assert "<dt>failedStepId</dt>" in body
 
 
 def test_incident_page_shows_pending_approval_and_pause(client, use_store):

@@ -47,7 +47,7 @@ def test_queue_is_newest_first(client, store):
     rows = [row for row in open_store(settings.CONTROLPLANE_RUN_STORE).rows() if row.needs_attention]
     expected = [row.id for row in sorted(rows, key=lambda row: (row.created_at, row.id), reverse=True)]
     body = client.get("/incidents/").content.decode()
-    shown = re.findall(r'<td class="runid"><a href="/incidents/([^/"]+)/"', body)
+    shown = re.findall(r'<td class="runid nowrap"><a href="/incidents/([^/"]+)/"', body)
     assert shown == expected
 
 
