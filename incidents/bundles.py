@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ def save_bundle(data: bytes, filename: str, check: BundleCheck) -> str:
     directory.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(18)
     meta = {
-        "name": os.path.basename(filename or "bundle.json")[:200], "uploadedAt": datetime.now(timezone.utc).isoformat(),
+        "name": os.path.basename(filename or "bundle.json")[:200], "uploadedAt": datetime.now(UTC).isoformat(),
         "traces": check.trace_count, "runs": check.run_count, "broken": len(check.broken), "exportedAt": check.exported_at,
     }
     _meta_path(token).write_text(json.dumps(meta), encoding="utf-8")
@@ -66,8 +66,10 @@ def _root_prefix(request: HttpRequest) -> str:
     return prefix[: -len(store_part)] if name != DEFAULT_STORE and prefix.endswith(store_part) else prefix
 
 
-def _page(request: HttpRequest, form: BundleForm, check: BundleCheck | None = None, status: int = 200) -> HttpResponse:
-    context = {"nav": "bundle", "form": form, "check": check, "max_bytes": form.max_bytes}
+def _page(request: HttpRequest, form: BundleForm, check: BundleCheck | None = None, status: int = 200,
+          filename: str | None = None) -> HttpResponse:
+    context = {"nav": "bundle", "form": form, "check": check, "max_bytes": form.max_bytes,
+               "filename": os.path.basename(filename) if filename else None}
     return render(request, "incidents/open_bundle.html", context, status=status)
 
 
@@ -80,12 +82,13 @@ def open_bundle(request: HttpRequest) -> HttpResponse:
         form = BundleForm(max_bytes=max_bytes)
         return _page(request, form, BundleCheck(False, [f"The upload is larger than the {max_bytes:,}-byte limit."]), 400)
     form = BundleForm(request.POST, request.FILES, max_bytes=max_bytes)
+    posted = request.FILES.get("bundle")
     if not form.is_valid():
-        return _page(request, form, status=400)
+        return _page(request, form, status=400, filename=posted.name if posted else None)
     upload = form.cleaned_data["bundle"]
     data = upload.read()
     check = check_bundle(data)
     if not check.ok:
-        return _page(request, form, check, 400)
+        return _page(request, form, check, 400, filename=upload.name)
     token = save_bundle(data, upload.name, check)
     return redirect(f"{_root_prefix(request)}s/{UPLOAD_PREFIX}{token}/runs/")

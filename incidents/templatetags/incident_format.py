@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from django import template
@@ -64,7 +64,7 @@ def humanize(value: Any) -> str:
 
 @register.filter
 def ago(value: Any) -> str:
-    return formatting.relative_time(value, datetime.now(timezone.utc))
+    return formatting.relative_time(value, datetime.now(UTC))
 
 
 @register.filter

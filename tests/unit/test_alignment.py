@@ -1,8 +1,16 @@
 from __future__ import annotations
 
 from runtime_adapter.alignment import (
-    AlignedPair, Fold, align, align_steps, alignment_counts, alignment_payload, compare_steps, first_divergence,
-    line_diff, step_signature,
+    AlignedPair,
+    Fold,
+    align,
+    align_steps,
+    alignment_counts,
+    alignment_payload,
+    compare_steps,
+    first_divergence,
+    line_diff,
+    step_signature,
 )
 
 

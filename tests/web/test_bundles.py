@@ -120,7 +120,7 @@ def test_an_invalid_upload_shows_its_errors_and_writes_nothing(client, data_dir,
     response = upload(client, content)
     body = response.content.decode()
     assert response.status_code == 400
-    assert "This file cannot be opened as a trace bundle." in body
+    assert "bundle.json</span> cannot be opened as a trace bundle." in body
     assert message in body
     assert uploads(data_dir) == []
     assert_valid_html(response.content)

@@ -41,8 +41,9 @@ def test_queue_leaves_out_runs_that_need_no_attention(client, store):
 def test_queue_is_newest_first(client, store):
     import re
 
-    from runtime_adapter.stores.registry import open_store
     from django.conf import settings
+
+    from runtime_adapter.stores.registry import open_store
 
     rows = [row for row in open_store(settings.CONTROLPLANE_RUN_STORE).rows() if row.needs_attention]
     expected = [row.id for row in sorted(rows, key=lambda row: (row.created_at, row.id), reverse=True)]
