@@ -12,7 +12,7 @@ from runtime_adapter.listing import SORTS, STATUSES, RunQuery, decode_cursor
 
 STATUS_CHOICES = [(status, status.replace("_", " ")) for status in STATUSES]
 SORT_CHOICES = [(sort, sort) for sort in SORTS]
-ORDER_CHOICES = [("desc", "newest / largest first"), ("asc", "oldest / smallest first")]
+ORDER_CHOICES = [("desc", "↓ descending"), ("asc", "↑ ascending")]
 FILTER_FIELDS = ("status", "release", "q", "correlation", "created_after", "created_before", "roots", "attention", "sort", "order")
 
 

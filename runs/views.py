@@ -59,6 +59,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
     context = {
         "nav": "runs", "form": form, "page": page, "releases": store.releases(),
         "page_number": page.query.offset // size + 1, "page_count": max(1, -(-page.total // size)),
+        "shown_from": page.query.offset + 1, "shown_to": page.query.offset + len(page.rows),
         "export_cap": settings.CONTROLPLANE_EXPORT_MAX_RUNS,
     }
     template = "runs/_list_table.html" if wants_partial(request) else "runs/list.html"

@@ -141,6 +141,11 @@ def percent(part: Any, whole: Any) -> float:
     return max(0.0, min(100.0, numerator * 100 / denominator))
 
 
+def status_label(status: Any) -> str:
+    """`waiting_for_approval` → `waiting for approval` (the CSS class keeps the raw value)."""
+    return "" if status is None else str(status).replace("_", " ")
+
+
 def short_id(run_id: Any, limit: int = 22) -> str:
     """Long ids keep their head and tail (`2068a0d3…:replay:1795487059363`)."""
     text = "" if run_id is None else str(run_id)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .formatting import short_id
+from .formatting import short_id, status_label
 from .jsvalues import nullish, prop, to_js_string
 from .records import Run, RunStoreError
 
@@ -36,6 +36,7 @@ MORE_COLOUR = "#dde2e8"
 CURRENT_OUTLINE = "#f5b800"
 LABEL_LIMIT = 40
 FAMILY_LIMIT = 5000  # rows read for one family graph; larger families are folded anyway
+DISPLAY_SCALE = 1.3
 READ_LIMIT = 200  # whole runs read per graph to find replay sources and checkpoint labels
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
 
@@ -332,7 +333,7 @@ def _title(node: LineageNode) -> str:
 
 
 def node_lines(node: LineageNode) -> list[str]:
-    return [short_id(node.id), node.status]
+    return [short_id(node.id), status_label(node.status)]
 
 
 def more_label(item: MoreNode) -> str:
@@ -430,6 +431,15 @@ class Layout:
     @property
     def view_box(self) -> str:
         return f"-4 -4 {self.width + 8:g} {self.height + 8:g}"
+
+    @property
+    def display_width(self) -> float:
+        """Graphviz works in points; drawn a third larger the labels read like the page text."""
+        return round((self.width + 8) * DISPLAY_SCALE, 2)
+
+    @property
+    def display_height(self) -> float:
+        return round((self.height + 8) * DISPLAY_SCALE, 2)
 
 
 def _floats(text: Any) -> list[float]:

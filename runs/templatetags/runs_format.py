@@ -39,6 +39,11 @@ def cost(value: Any) -> str:
 
 
 @register.filter
+def statuslabel(value: Any) -> str:
+    return formatting.status_label(value)
+
+
+@register.filter
 def shortid(value: Any) -> str:
     return formatting.short_id(value)
 

@@ -18,6 +18,19 @@
     });
   });
 
+  // Filter forms (data-drop-empty) leave empty fields out of the URL they push, so a
+  // shared link reads `/runs/?status=failed` rather than a row of empty parameters.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    var data = event.detail && event.detail.formData;
+    if (!data || !elt || !elt.hasAttribute || !elt.hasAttribute("data-drop-empty")) return;
+    Array.from(new Set(Array.from(data.keys()))).forEach(function (key) {
+      var kept = data.getAll(key).filter(function (value) { return value !== ""; });
+      data.delete(key);
+      kept.forEach(function (value) { data.append(key, value); });
+    });
+  });
+
   // "/" focuses the search box unless the user is already typing somewhere.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;

@@ -12,7 +12,7 @@ def test_overview_shows_counts_by_status(client, scenario):
     response = client.get("/")
     assert response.status_code == 200
     text = body(response)
-    assert re.search(r'status-waiting_for_approval">waiting_for_approval</span><strong>6</strong>', text)
+    assert re.search(r'status-waiting_for_approval">waiting for approval</span><strong>6</strong>', text)
     assert re.search(r'status-paused">paused</span><strong>7</strong>', text)
     assert '<span class="card-label">all runs</span><strong>20</strong>' in text
     assert_valid_html(response.content)

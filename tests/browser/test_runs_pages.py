@@ -1,0 +1,182 @@
+"""The run pages in Chromium: no console errors, HTMX swaps, lineage clicks, and no-JS fallbacks.
+
+Screenshots named docs-* are the ones the README uses (test-results/screenshots/).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+import pytest
+from django.core.cache import cache
+from playwright.sync_api import expect
+
+from runtime_adapter.synthetic import write_store
+from tests.browser.conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("runs-ui") / "demo"
+    summary = write_store(directory, 120, seed=7, big_run_steps=400)
+    return directory.as_uri(), summary["notable"]
+
+
+@pytest.fixture
+def site(live_server, anonymous, settings, demo, tmp_path):
+    settings.CONTROLPLANE_RUN_STORE = demo[0]
+    settings.DATA_DIR = tmp_path
+    cache.clear()
+    return live_server.url
+
+
+@pytest.fixture
+def notable(demo):
+    return demo[1]
+
+
+def url_of(site: str, path: str) -> str:
+    return f"{site}{path}"
+
+
+def test_overview_loads_without_console_errors(page, page_errors, site):
+    page.goto(url_of(site, "/"))
+    expect(page.locator("#overview-live")).to_be_visible()
+    expect(page.locator(".status-card").first).to_be_visible()
+    expect(page.locator("#overview-live .usage-window")).to_have_count(2)
+    expect(page.locator("svg.bar-chart").first).to_be_visible()
+    screenshot(page, "docs-overview")
+    assert page_errors == []
+
+
+def test_overview_polling_refreshes_the_live_region(page, page_errors, site):
+    page.goto(url_of(site, "/"))
+    page.evaluate("document.getElementById('overview-live').setAttribute('data-marker', 'old')")
+    page.evaluate("htmx.trigger(document.getElementById('overview-live'), 'poll-now')")
+    expect(page.locator("#overview-live:not([data-marker])")).to_have_count(1)
+    assert page_errors == []
+
+
+def test_changing_a_filter_swaps_the_table_and_updates_the_url(page, page_errors, site):
+    page.goto(url_of(site, "/runs/"))
+    page.evaluate("window.__notReloaded = true")
+    page.locator("fieldset.statuses input[value=failed]").check()
+    page.wait_for_url(re.compile(r"/runs/\?.*status=failed"))
+    assert "q=" not in page.url and "release=" not in page.url
+    expect(page.locator("#list-table .table-head")).to_contain_text("match these filters")
+    statuses = set(page.locator("#list-table tbody:not(.store-errors) td:nth-child(2) .status").all_inner_texts())
+    assert statuses == {"failed"}
+    assert page.evaluate("window.__notReloaded") is True
+    page.locator("select[name=sort]").select_option("cost")
+    page.wait_for_url(re.compile(r"sort=cost"))
+    assert page.evaluate("window.__notReloaded") is True
+    screenshot(page, "docs-runs")
+    page.go_back()
+    page.wait_for_url(re.compile(r"status=failed(?!.*sort=cost)"))
+    assert page_errors == []
+
+
+def test_slash_focuses_the_search_box_and_typing_filters(page, page_errors, site, notable):
+    page.goto(url_of(site, "/runs/"))
+    page.locator("body").press("/")
+    expect(page.locator("#id_q")).to_be_focused()
+    page.keyboard.type(notable["failedRunId"][:13])
+    page.wait_for_url(re.compile(r"q=" + notable["failedRunId"][:8]))
+    expect(page.locator("#list-table tbody:not(.store-errors) tr")).to_have_count(1)
+    assert page_errors == []
+
+
+def test_run_detail_tabs_load_with_htmx_and_push_their_url(page, page_errors, site, notable):
+    run_id = notable["waitingRunId"]
+    page.goto(url_of(site, f"/runs/{quote(run_id)}/"))
+    expect(page.locator(".callout.approval")).to_be_visible()
+    expect(page.locator("#detail-tab svg.tl").first).to_be_visible()
+    page.evaluate("window.__notReloaded = true")
+    for name, title in (("events", "Events"), ("tools", "Tool calls"), ("checkpoints", "Checkpoints"),
+                        ("messages", "Messages"), ("raw", "Raw JSON")):
+        page.locator("#detail-tab nav.tabs a", has_text=title).click()
+        page.wait_for_url(re.compile(rf"/runs/{re.escape(run_id)}/{name}/$"))
+        expect(page.locator(f'#detail-tab nav.tabs a[aria-current="page"]')).to_contain_text(title)
+    assert page.evaluate("window.__notReloaded") is True
+    page.locator("#detail-tab nav.tabs a", has_text="Steps").click()
+    page.wait_for_url(re.compile(r"/steps/$"))
+    page.goto(url_of(site, f"/runs/{notable['failedRunId']}/"))
+    expect(page.locator(".callout.failure")).to_be_visible()
+    screenshot(page, "docs-run-detail")
+    assert page_errors == []
+
+
+def test_long_tabs_load_more_rows_in_place(page, page_errors, site, notable):
+    run_id = notable["bigRunPair"]["leftRunId"]
+    page.goto(url_of(site, f"/runs/{run_id}/events/"))
+    rows = page.locator("#detail-tab tbody tr:not(#detail-more)")
+    expect(rows).to_have_count(200)
+    page.locator("#detail-more a").click()
+    expect(rows).to_have_count(400)
+    assert page.url.endswith("/events/")
+    assert page_errors == []
+
+
+def test_clicking_a_lineage_node_opens_that_run(page, page_errors, site, notable):
+    root = notable["delegationTree"]["rootRunId"]
+    page.goto(url_of(site, f"/runs/{root}/"))
+    page.locator("#lineage-graph").scroll_into_view_if_needed()
+    nodes = page.locator("#lineage-graph a.lin-node")
+    expect(nodes.first).to_be_visible()
+    assert nodes.count() == notable["delegationTree"]["size"]
+    target = page.locator("#lineage-graph a.lin-node:not(.current)").first
+    target_id = target.get_attribute("data-run-id")
+    target.click()
+    page.wait_for_url(re.compile(rf"/runs/{re.escape(target_id)}/$"))
+    expect(page.locator(".run-head .runid.big")).to_have_text(target_id)
+    assert page_errors == []
+
+
+def test_run_tree_page_loads_with_the_current_run_highlighted(page, page_errors, site, notable):
+    root = notable["delegationTree"]["rootRunId"]
+    page.goto(url_of(site, f"/runs/{root}/tree/"))
+    expect(page.locator("#run-tree .tree-node.current")).to_have_count(1)
+    page.locator("[data-tree-toggle=close]").click()
+    expect(page.locator("#run-tree details[open]")).to_have_count(0)
+    page.locator("[data-tree-toggle=open]").click()
+    screenshot(page, "docs-run-tree")
+    assert page_errors == []
+
+
+def test_lineage_page_loads_and_shows_branches_and_replays(page, page_errors, site, notable):
+    branch = notable["branchRunId"]
+    page.goto(url_of(site, f"/runs/{branch}/lineage/"))
+    expect(page.locator("a.lin-node.current")).to_have_count(1)
+    expect(page.locator("g.lin-edge-branch").first).to_be_attached()
+    screenshot(page, "docs-lineage")
+    assert page_errors == []
+
+
+def test_every_run_page_loads_without_console_errors(page, page_errors, site, notable):
+    run_id = notable["pausedRunId"]
+    for path in ("/", "/runs/?status=paused&sort=duration", f"/runs/{run_id}/", f"/runs/{run_id}/checkpoints/",
+                 f"/runs/{run_id}/tree/", f"/runs/{run_id}/lineage/", f"/runs/{quote(notable['replayRunId'])}/"):
+        page.goto(url_of(site, path))
+        expect(page.locator("main")).to_be_visible()
+    assert page_errors == []
+
+
+def test_without_javascript_the_filters_tabs_and_graph_still_work(no_js_page, site, notable):
+    page = no_js_page
+    page.goto(url_of(site, "/runs/"))
+    page.locator("fieldset.statuses input[value=paused]").check()
+    page.locator("button[type=submit]", has_text="Apply").click()
+    page.wait_for_url(re.compile(r"status=paused"))
+    statuses = set(page.locator("#list-table tbody:not(.store-errors) td:nth-child(2) .status").all_inner_texts())
+    assert statuses == {"paused"}
+    run_id = notable["pausedRunId"]
+    page.goto(url_of(site, f"/runs/{run_id}/"))
+    page.locator("#detail-tab nav.tabs a", has_text="Events").click()
+    page.wait_for_url(re.compile(r"/events/$"))
+    expect(page.locator("#detail-tab table")).to_be_visible()
+    page.locator("#lineage-graph a", has_text="Open the lineage graph").click()
+    page.wait_for_url(re.compile(r"/lineage/$"))
+    expect(page.locator("a.lin-node.current")).to_have_count(1)
