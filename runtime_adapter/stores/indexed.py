@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..records import Run
 from .base import StoreEntry, check_run_id
 from .file import DEFAULT_MAX_FILE_BYTES, FileRunStore
+from .memo import GenerationMemo
 from .rowsql import ROW_COLUMNS, created_us, order_clause, row_from_db, where_clause
 from .sqlite_index import FileIndex, IndexStatus, ProgressCallback, RefreshResult, directory_stamp
 
@@ -56,6 +57,7 @@ class IndexedFileRunStore(FileRunStore):
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
+        self._memo = GenerationMemo()
 
     # Index maintenance ---------------------------------------------------------------
 
@@ -153,9 +155,17 @@ class IndexedFileRunStore(FileRunStore):
     def _rows(cursor: sqlite3.Cursor) -> list[RunRow]:
         return [row_from_db(values, dialect="sqlite") for values in cursor]
 
+    @staticmethod
+    def _generation(connection: sqlite3.Connection) -> int:
+        found = connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(found[0]) if found else 0
+
     def _errors(self, connection: sqlite3.Connection) -> list[StoreEntry]:
-        cursor = connection.execute("SELECT name, error FROM files WHERE error IS NOT NULL ORDER BY name")
-        return [StoreEntry(source=_name(name), error=error) for name, error in cursor]
+        def compute() -> list[StoreEntry]:
+            cursor = connection.execute("SELECT name, error FROM files WHERE error IS NOT NULL ORDER BY name")
+            return [StoreEntry(source=_name(name), error=error) for name, error in cursor]
+
+        return self._memo.get(self._generation(connection), ("errors",), compute)
 
     def query_runs(self, query: RunQuery) -> RunPage:
         return self._page(query)
@@ -168,7 +178,10 @@ class IndexedFileRunStore(FileRunStore):
 
         where = where_clause(query, "sqlite", incident_types)
         with self._snapshot() as db:
-            total = db.execute(f"SELECT count(*) FROM runs WHERE {where.sql}", where.params).fetchone()[0]
+            total = self._memo.get(
+                self._generation(db), ("count", where.sql, tuple(where.params)),
+                lambda: int(db.execute(f"SELECT count(*) FROM runs WHERE {where.sql}", where.params).fetchone()[0]),
+            )
             rows = self._rows(db.execute(
                 f"{_SELECT_ROW} WHERE {where.sql} ORDER BY {order_clause(query)} LIMIT ? OFFSET ?",
                 [*where.params, max(0, query.limit), max(0, query.offset)],
@@ -187,13 +200,13 @@ class IndexedFileRunStore(FileRunStore):
     def status_counts(self) -> dict[str, int]:
         with self._snapshot() as db:
             # First-seen order in listRuns order, as the scanning default builds its dict.
-            cursor = db.execute("SELECT status, count(*) FROM runs GROUP BY status ORDER BY min(name)")
-            return {status: count for status, count in cursor}
+            return self._memo.get(self._generation(db), ("status_counts",), lambda: dict(
+                db.execute("SELECT status, count(*) FROM runs GROUP BY status ORDER BY min(name)").fetchall()))
 
     def releases(self) -> list[str]:
         with self._snapshot() as db:
-            cursor = db.execute("SELECT DISTINCT release FROM runs WHERE coalesce(release, '') != '' ORDER BY release")
-            return [release for (release,) in cursor]
+            return self._memo.get(self._generation(db), ("releases",), lambda: [release for (release,) in db.execute(
+                "SELECT DISTINCT release FROM runs WHERE coalesce(release, '') != '' ORDER BY release")])
 
     def related_rows(self, run_id: str) -> dict[str, list[RunRow]]:
         with self._snapshot() as db:
@@ -243,14 +256,16 @@ class IndexedFileRunStore(FileRunStore):
         origin = created_us(start)
         totals: dict[int, tuple[Any, ...]] = {}
         if bounds and origin is not None:
+            params = (origin, bucket_ms * 1000, start, end, origin)
             with self._snapshot() as db:
-                cursor = db.execute(
-                    "SELECT (created_us - ?) / ? AS bucket, count(*), total(prompt_tokens), total(completion_tokens),"
-                    " total(total_tokens), total(cost) FROM runs"
-                    " WHERE created_at >= ? AND created_at < ? AND created_us >= ? GROUP BY bucket",
-                    (origin, bucket_ms * 1000, start, end, origin),
-                )
-                totals = {values[0]: values[1:] for values in cursor}
+                totals = self._memo.get(self._generation(db), ("usage", params), lambda: {
+                    values[0]: values[1:] for values in db.execute(
+                        "SELECT (created_us - ?) / ? AS bucket, count(*), total(prompt_tokens),"
+                        " total(completion_tokens), total(total_tokens), total(cost) FROM runs"
+                        " WHERE created_at >= ? AND created_at < ? AND created_us >= ? GROUP BY bucket",
+                        params,
+                    )
+                })
         return [
             UsageBucket(start=lo, end=hi, runs=int(found[0]), prompt_tokens=found[1], completion_tokens=found[2],
                         total_tokens=found[3], cost=found[4])

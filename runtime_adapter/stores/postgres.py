@@ -22,6 +22,7 @@ from ..jsjson import JSONParseError, loads
 from ..records import CorruptRun, Run, RunNotFound
 from .base import BaseRunStore, StoreEntry, check_run_id
 from .file import StoreUnavailable, parse_run_record
+from .memo import GenerationMemo
 from .rowsql import ROW_COLUMNS, created_us, order_clause, row_from_db, where_clause
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ class PostgresRunStore(BaseRunStore):
             reconnect_timeout=reconnect_timeout, name=f"runs {self.url}",
         )
         self._opened = False
+        self._memo = GenerationMemo()
 
     def _configure(self, connection: psycopg.Connection[Any]) -> None:
         # Belt and braces: the session default and every transaction are read-only.
@@ -154,9 +156,16 @@ class PostgresRunStore(BaseRunStore):
         return [row_from_db(values, dialect="postgres") for values in cursor]
 
     @staticmethod
-    def _errors(db: psycopg.Connection[Any]) -> list[StoreEntry]:
-        cursor = db.execute('SELECT source, error FROM store_errors ORDER BY source COLLATE "C"')
-        return [StoreEntry(source=source, error=error) for source, error in cursor]
+    def _generation(db: psycopg.Connection[Any]) -> int:
+        found = db.execute("SELECT value FROM store_meta WHERE key = 'generation'").fetchone()
+        return int(found[0]) if found else 0
+
+    def _errors(self, db: psycopg.Connection[Any]) -> list[StoreEntry]:
+        def compute() -> list[StoreEntry]:
+            cursor = db.execute('SELECT source, error FROM store_errors ORDER BY source COLLATE "C"')
+            return [StoreEntry(source=source, error=error) for source, error in cursor]
+
+        return self._memo.get(self._generation(db), ("errors",), compute)
 
     def query_runs(self, query: RunQuery) -> RunPage:
         return self._page(query)
@@ -169,8 +178,8 @@ class PostgresRunStore(BaseRunStore):
 
         where = where_clause(query, "postgres", incident_types)
         with self.connection() as db:
-            counted = db.execute(f"SELECT count(*) FROM runs WHERE {where.sql}", where.params).fetchone()
-            total = int(counted[0]) if counted else 0
+            total = self._memo.get(self._generation(db), ("count", where.sql, tuple(where.params)), lambda: int(
+                db.execute(f"SELECT count(*) FROM runs WHERE {where.sql}", where.params).fetchone()[0]))  # type: ignore[index]
             rows = self._rows(db.execute(
                 f"{_SELECT_ROW} WHERE {where.sql} ORDER BY {order_clause(query)} LIMIT %s OFFSET %s",
                 [*where.params, max(0, query.limit), max(0, query.offset)],
@@ -188,17 +197,13 @@ class PostgresRunStore(BaseRunStore):
 
     def status_counts(self) -> dict[str, int]:
         with self.connection() as db:
-            cursor = db.execute(
-                'SELECT status, count(*) FROM runs GROUP BY status ORDER BY min(source COLLATE "C")'
-            )
-            return {status: count for status, count in cursor}
+            return self._memo.get(self._generation(db), ("status_counts",), lambda: dict(db.execute(
+                'SELECT status, count(*) FROM runs GROUP BY status ORDER BY min(source COLLATE "C")').fetchall()))
 
     def releases(self) -> list[str]:
         with self.connection() as db:
-            cursor = db.execute(
-                "SELECT DISTINCT release FROM runs WHERE coalesce(release, '') != '' ORDER BY release"
-            )
-            return [release for (release,) in cursor]
+            return self._memo.get(self._generation(db), ("releases",), lambda: [release for (release,) in db.execute(
+                "SELECT DISTINCT release FROM runs WHERE coalesce(release, '') != '' ORDER BY release")])
 
     def related_rows(self, run_id: str) -> dict[str, list[RunRow]]:
         with self.connection() as db:
@@ -245,14 +250,16 @@ class PostgresRunStore(BaseRunStore):
         origin = created_us(start)
         totals: dict[int, tuple[Any, ...]] = {}
         if bounds and origin is not None:
+            params = (origin, bucket_ms * 1000, start, end, origin)
             with self.connection() as db:
-                cursor = db.execute(
-                    "SELECT (created_us - %s) / %s AS bucket, count(*), coalesce(sum(prompt_tokens), 0),"
-                    " coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0), coalesce(sum(cost), 0)"
-                    " FROM runs WHERE created_at >= %s AND created_at < %s AND created_us >= %s GROUP BY bucket",
-                    (origin, bucket_ms * 1000, start, end, origin),
-                )
-                totals = {int(values[0]): values[1:] for values in cursor}
+                totals = self._memo.get(self._generation(db), ("usage", params), lambda: {
+                    int(values[0]): values[1:] for values in db.execute(
+                        "SELECT (created_us - %s) / %s AS bucket, count(*), coalesce(sum(prompt_tokens), 0),"
+                        " coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0), coalesce(sum(cost), 0)"
+                        " FROM runs WHERE created_at >= %s AND created_at < %s AND created_us >= %s GROUP BY bucket",
+                        params,
+                    )
+                })
         return [
             UsageBucket(start=lo, end=hi, runs=int(found[0]), prompt_tokens=float(found[1]),
                         completion_tokens=float(found[2]), total_tokens=float(found[3]), cost=float(found[4]))
@@ -262,8 +269,7 @@ class PostgresRunStore(BaseRunStore):
 
     def change_marker(self) -> str:
         with self.connection() as db:
-            found = db.execute("SELECT value FROM store_meta WHERE key = 'generation'").fetchone()
-        return f"pg:{found[0] if found else 0}"
+            return f"pg:{self._generation(db)}"
 
 
 def _parse(source: str, document: str) -> Run:

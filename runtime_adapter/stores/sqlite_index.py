@@ -137,10 +137,12 @@ class FileIndex:
                 connection.execute("PRAGMA journal_mode = WAL")
                 version = self._meta(connection, "schema")
                 if version != SCHEMA_VERSION:
+                    # Generations keep counting across a rebuild, so no cache mistakes old answers for new.
+                    generation = int(self._meta(connection, "generation") or 0) + 1
                     self._drop_all(connection)
                     connection.executescript(SCHEMA_SQL)
                     connection.execute("BEGIN IMMEDIATE")
-                    for key, value in (("schema", SCHEMA_VERSION), ("generation", 0), ("complete", 0),
+                    for key, value in (("schema", SCHEMA_VERSION), ("generation", generation), ("complete", 0),
                                        ("directory", str(self.directory.resolve()))):
                         connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
                     connection.execute("COMMIT")
