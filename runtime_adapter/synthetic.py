@@ -14,6 +14,7 @@ and memory stays bounded by the largest group, whatever the store size.
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import os
 import random
 import time
@@ -1857,8 +1858,9 @@ class _Built:
 def _build(group: _Group, count: int, seed: int, now_ms: int, big_run_steps: int) -> _Built:
     phase = group.offset / max(count, 1)
     ctx = _Ctx(seed, group.index, phase, now_ms)
-    # Groups fill the window in order, with jitter; the last hour is left for derived runs.
-    span = WINDOW_MS - 3_600_000
+    # Groups start in order across the window, with jitter; the last hours leave room for long
+    # trees, late approvals and derived runs, so nothing ends after `now`.
+    span = WINDOW_MS - 6 * 3_600_000
     start = now_ms - WINDOW_MS + int(phase * span) + ctx.between(0, max(1, span // max(count, 1)))
     kind = group.kind
     if kind == "agent":
@@ -1889,10 +1891,7 @@ def _build(group: _Group, count: int, seed: int, now_ms: int, big_run_steps: int
 def _groups(count: int, seed: int, now: datetime | None, big_run_steps: int) -> Iterator[_Built]:
     now_ms = _epoch_ms(now)
     for group in _plan(count, seed, big_run_steps):
-        built = _build(group, count, seed, now_ms, big_run_steps)
-        if len(built.runs) != group.size:
-            raise AssertionError(f"group {group} produced {len(built.runs)} runs")
-        yield built
+        yield _checked(group, _build(group, count, seed, now_ms, big_run_steps))
 
 
 def generate_runs(count: int, *, seed: int = 7, now: datetime | None = None, big_run_steps: int = 0) -> Iterator[Json]:
@@ -1903,6 +1902,52 @@ def generate_runs(count: int, *, seed: int = 7, now: datetime | None = None, big
 
 # --------------------------------------------------------------------------------------------
 # Writing a store
+
+PARALLEL_MIN_RUNS = 5_000  # below this a process pool costs more than it saves
+_BATCH_GROUPS = 40
+_TREE_KEYS = {"tree": "delegationTree", "big_tree": "bigTree", "deep_tree": "deepestTree", "wide_tree": "widestTree"}
+_FAMILY_KEYS = {"branch_resumed": "branchRunId", "branch_paused": "pausedBranchRunId", "replay": "replayRunId",
+                "partial_replay": "partialReplayRunId", "branch_of_branch": "branchOfBranchRunId",
+                "recovery_branch": "recoveryBranchRunId"}
+_STATUS_KEYS = {"failed": "failedRunId", "waiting_for_approval": "waitingRunId", "paused": "pausedRunId",
+                "cancelled": "cancelledRunId", "running": "runningRunId", "pending": "pendingRunId"}
+
+# What the summary needs from one written run: id, status, is a root, release label, bytes.
+_Facts = tuple[str, str, bool, str | None, int]
+_Written = tuple[str, Json, list[_Facts]]
+
+
+def _release_label(metadata: Json) -> str | None:
+    release = metadata.get("release")
+    label = release.get("version") if isinstance(release, dict) else release or metadata.get("releaseLabel")
+    return label if isinstance(label, str) and label else None
+
+
+def _write_group(target: Path, built: _Built) -> _Written:
+    facts: list[_Facts] = []
+    for run in built.runs:
+        data = dumps_run(run).encode("utf-8")
+        # "x": never overwrite, even if two runs were ever given the same id.
+        with open(target / f"{run['id']}.json", "xb") as handle:
+            handle.write(data)
+        metadata = run["metadata"]
+        facts.append((run["id"], run["status"], metadata["lineage"]["parentRunId"] is None,
+                      _release_label(metadata), len(data)))
+    return built.kind, built.info, facts
+
+
+def _write_batch(job: tuple[str, list[_Group], int, int, int, int]) -> list[_Written]:
+    """Build and write a batch of groups (in a pool worker, or inline)."""
+    directory, groups, count, seed, now_ms, big_run_steps = job
+    target = Path(directory)
+    return [_write_group(target, _checked(group, _build(group, count, seed, now_ms, big_run_steps)))
+            for group in groups]
+
+
+def _checked(group: _Group, built: _Built) -> _Built:
+    if len(built.runs) != group.size:
+        raise AssertionError(f"group {group} produced {len(built.runs)} runs")
+    return built
 
 
 @dataclass
@@ -1917,66 +1962,77 @@ class _Summary:
     releases: set[str] = field(default_factory=set)
     notable: Json = field(default_factory=dict)
 
-    def add(self, run: Json, size: int) -> None:
-        self.runs += 1
-        self.bytes += size
-        self.statuses[run["status"]] = self.statuses.get(run["status"], 0) + 1
-        metadata = run["metadata"]
-        if metadata["lineage"]["parentRunId"] is None:
-            self.roots += 1
-        release = metadata.get("release")
-        label = release.get("version") if isinstance(release, dict) else release or metadata.get("releaseLabel")
-        if label:
-            self.releases.add(label)
-        for key, wanted in (("failedRunId", "failed"), ("waitingRunId", "waiting_for_approval"),
-                            ("pausedRunId", "paused"), ("cancelledRunId", "cancelled"), ("runningRunId", "running"),
-                            ("pendingRunId", "pending")):
-            if run["status"] == wanted:
-                self.notable.setdefault(key, run["id"])
+    def add(self, written: _Written) -> None:
+        kind, info, facts = written
+        for run_id, status, is_root, release, size in facts:
+            self.runs += 1
+            self.bytes += size
+            self.roots += is_root
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+            if release:
+                self.releases.add(release)
+            if status in _STATUS_KEYS:
+                self.notable.setdefault(_STATUS_KEYS[status], run_id)
+        self._note(kind, info)
 
-    def note(self, built: _Built) -> None:
-        if built.kind in ("tree", "big_tree", "deep_tree", "wide_tree"):
-            key = {"tree": "delegationTree", "big_tree": "biggestTree", "deep_tree": "deepestTree",
-                   "wide_tree": "widestTree"}[built.kind]
-            measure = "depth" if built.kind == "deep_tree" else "size"
-            current = self.notable.get(key)
-            if current is None or built.info[measure] > current[measure]:
-                self.notable[key] = built.info
-        elif built.kind == "big_pair":
-            self.notable["bigRunPair"] = built.info
-        elif built.kind == "branch_family":
-            for step in ("branch_resumed", "branch_paused", "replay", "partial_replay", "branch_of_branch"):
-                if step in built.info:
-                    self.notable.setdefault({"branch_resumed": "branchRunId", "branch_paused": "pausedBranchRunId",
-                                             "replay": "replayRunId", "partial_replay": "partialReplayRunId",
-                                             "branch_of_branch": "branchOfBranchRunId"}[step], built.info[step])
-        elif built.kind == "distributed":
-            self.notable.setdefault("queueWorkerFailureRunId", built.info["replayRunId"])
-        elif built.kind == "workflow_family":
-            self.notable.setdefault("workflowReplayRunId", built.info["workflowReplayRunId"])
-        elif built.kind == "workflow":
-            self.notable.setdefault("workflowRunId", built.info["workflowRunId"])
+    def _note(self, kind: str, info: Json) -> None:
+        if kind in _TREE_KEYS:
+            for key, measure in ((_TREE_KEYS[kind], "depth" if kind == "deep_tree" else "size"),
+                                 ("biggestTree", "size")):
+                current = self.notable.get(key)
+                if current is None or info[measure] > current[measure]:
+                    self.notable[key] = info
+        elif kind == "big_pair":
+            self.notable["bigRunPair"] = info
+        elif kind == "branch_family":
+            for step, key in _FAMILY_KEYS.items():
+                if step in info:
+                    self.notable.setdefault(key, info[step])
+        elif kind == "distributed":
+            self.notable.setdefault("queueWorkerFailureRunId", info["replayRunId"])
+        elif kind == "workflow_family":
+            self.notable.setdefault("workflowReplayRunId", info["workflowReplayRunId"])
+        elif kind == "workflow":
+            self.notable.setdefault("workflowRunId", info["workflowRunId"])
 
-    def as_dict(self, seconds: float) -> Json:
-        notable = dict(self.notable)
-        if "biggestTree" not in notable and "delegationTree" in notable:
-            notable["biggestTree"] = notable["delegationTree"]
+    def as_dict(self, seconds: float, workers: int) -> Json:
         return {
             "directory": self.directory, "seed": self.seed, "now": self.now, "runs": self.runs, "files": self.runs,
-            "bytes": self.bytes, "seconds": round(seconds, 3),
+            "bytes": self.bytes, "seconds": round(seconds, 3), "workers": workers,
             "runsPerSecond": round(self.runs / seconds, 1) if seconds else None, "roots": self.roots,
             "statuses": {status: self.statuses[status] for status in STATUS_ORDER if status in self.statuses},
-            "releases": sorted(self.releases), "notable": notable,
+            "releases": sorted(self.releases), "notable": self.notable,
         }
 
 
+def _batches(plan: Iterator[_Group]) -> Iterator[list[_Group]]:
+    batch: list[_Group] = []
+    for group in plan:
+        batch.append(group)
+        if len(batch) >= _BATCH_GROUPS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _default_workers(count: int) -> int:
+    if count < PARALLEL_MIN_RUNS:
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(4, cpus))
+
+
 def write_store(directory: Path | str, count: int, *, seed: int = 7, now: datetime | None = None,
-                big_run_steps: int = 0, progress: Callable[[int], None] | None = None) -> Json:
+                big_run_steps: int = 0, progress: Callable[[int], None] | None = None,
+                workers: int | None = None) -> Json:
     """Write `<id>.json` files exactly as the runtime's FileRunStore does into a new directory.
 
     Refuses (FileExistsError) a directory that exists and is not empty, so a real store is
-    never touched. Returns a small summary: counts by status, roots, releases and the ids
-    of notable runs (biggest tree, big-run pair, one run per status…).
+    never touched. Large stores are written by a small process pool (`workers`, by default
+    up to 4 processes from 5,000 runs); the files are the same whatever the worker count.
+    Returns a small summary: counts by status, roots, releases and the ids of notable runs
+    (biggest tree, big-run pair, one run per status…).
     """
     target = Path(directory)
     if target.exists():
@@ -1985,20 +2041,29 @@ def write_store(directory: Path | str, count: int, *, seed: int = 7, now: dateti
         if any(os.scandir(target)):
             raise FileExistsError(f"{target} is not empty; refusing to write a synthetic store into it")
     target.mkdir(parents=True, exist_ok=True)
-    now = now or datetime.now(UTC)
-    summary = _Summary(str(target), seed, _iso(_epoch_ms(now)))
+    now_ms = _epoch_ms(now)
+    summary = _Summary(str(target), seed, _iso(now_ms))
+    workers = workers or _default_workers(count)
+    jobs = ((str(target), batch, count, seed, now_ms, big_run_steps)
+            for batch in _batches(_plan(count, seed, big_run_steps)))
     began = time.perf_counter()
-    reported = 0
-    for built in _groups(count, seed, now, big_run_steps):
-        for run in built.runs:
-            data = dumps_run(run).encode("utf-8")
-            with open(target / f"{run['id']}.json", "xb") as handle:
-                handle.write(data)
-            summary.add(run, len(data))
-        summary.note(built)
-        if progress is not None and summary.runs - reported >= 100:
-            reported = summary.runs
+    if workers == 1:
+        results: Iterator[list[_Written]] = map(_write_batch, jobs)
+        _collect(results, summary, progress)
+    else:
+        # Ordered results keep the summary (first failed run, …) independent of scheduling.
+        with multiprocessing.get_context(_start_method()).Pool(workers) as pool:
+            _collect(pool.imap(_write_batch, jobs), summary, progress)
+    return summary.as_dict(time.perf_counter() - began, workers)
+
+
+def _start_method() -> str:
+    return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def _collect(results: Iterator[list[_Written]], summary: _Summary, progress: Callable[[int], None] | None) -> None:
+    for batch in results:
+        for written in batch:
+            summary.add(written)
+        if progress is not None:
             progress(summary.runs)
-    if progress is not None and summary.runs != reported:
-        progress(summary.runs)
-    return summary.as_dict(time.perf_counter() - began)

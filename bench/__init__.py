@@ -1,0 +1,1 @@
+"""Benchmarks: synthetic store generation (generate.py) and the scale runs (run.py)."""
