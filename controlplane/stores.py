@@ -11,6 +11,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from runtime_adapter.redaction import RedactingStore
 from runtime_adapter.stores.base import BaseRunStore
 from runtime_adapter.stores.registry import open_store, register_backend
 
@@ -76,10 +77,9 @@ def get_run_store(name: str | None = None) -> BaseRunStore:
             upload = uploaded_bundle_path(name)
             url = upload.as_uri().replace("file:", "bundle:", 1) if upload else store_urls()[name]
             store = open_store(url, **store_options(url))
-            if settings.CONTROLPLANE_REDACT_SECRETS:
-                from runtime_adapter.redaction import RedactingStore
-
-                store = RedactingStore(store)
+            # Always wrapped: unpaired surrogates are scrubbed even when secrets are shown,
+            # since they cannot be encoded in a response (see runtime_adapter.redaction).
+            store = RedactingStore(store, secrets=settings.CONTROLPLANE_REDACT_SECRETS)
             _stores[name] = store
     return store
 

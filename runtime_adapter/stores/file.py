@@ -35,7 +35,8 @@ def read_run_file(path: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tup
     last_reason = "unreadable"
     for attempt in range(_READ_ATTEMPTS):
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+            # O_NONBLOCK: opening a FIFO named `x.json` would otherwise wait for a writer forever.
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
             raise
         except OSError as error:
