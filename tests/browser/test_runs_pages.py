@@ -60,6 +60,21 @@ def test_overview_polling_refreshes_the_live_region(page, page_errors, site):
     assert page_errors == []
 
 
+def test_overview_polling_pauses_while_the_tab_is_hidden(page, page_errors, site):
+    page.goto(url_of(site, "/"))
+    page.evaluate("""() => {
+        window.__hidden = true;
+        Object.defineProperty(document, "hidden", {configurable: true, get: () => window.__hidden});
+        document.getElementById("overview-live").setAttribute("data-marker", "old");
+        htmx.trigger(document.getElementById("overview-live"), "poll-now");
+    }""")
+    page.wait_for_timeout(700)
+    expect(page.locator("#overview-live[data-marker=old]")).to_have_count(1)
+    page.evaluate("() => { window.__hidden = false; document.dispatchEvent(new Event('visibilitychange')); }")
+    expect(page.locator("#overview-live:not([data-marker])")).to_have_count(1)
+    assert page_errors == []
+
+
 def test_changing_a_filter_swaps_the_table_and_updates_the_url(page, page_errors, site):
     page.goto(url_of(site, "/runs/"))
     page.evaluate("window.__notReloaded = true")

@@ -106,3 +106,14 @@ def test_lineage_folds_big_families_into_more_nodes(client, runs_settings, tmp_p
     text = body(htmx(client, "/runs/hub/lineage/"))
     assert "30 more runs" in text
     assert 'href="/runs/hub/tree/"' in text
+
+
+def test_named_store_pages_keep_the_store_prefix_in_every_link(client, scenario, runs_settings, conformance_store_url):
+    runs_settings.CONTROLPLANE_STORES = {"alt": conformance_store_url("s04_branch_replay")}
+    listing = body(client.get("/s/alt/runs/"))
+    assert f'href="/s/alt/runs/{ROOT}/"' in listing
+    panel = body(htmx(client, f"/s/alt/runs/{BRANCH}/lineage/"))
+    assert f'href="/s/alt/runs/{ROOT}/"' in panel and f'href="/runs/{ROOT}/"' not in panel
+    default = body(htmx(client, f"/runs/{BRANCH}/lineage/"))
+    assert f'href="/runs/{ROOT}/"' in default and "/s/alt/" not in default
+    assert f'URL="/s/alt/runs/{ROOT}/"' in client.get(f"/s/alt/runs/{BRANCH}/lineage.dot").content.decode()
