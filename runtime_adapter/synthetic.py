@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import random
 import time
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -236,6 +237,10 @@ class _Tool:
         }
 
 
+def _email(name: str) -> str:
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower() + "@example.com"
+
+
 def _order_result(ctx: _Ctx, args: Json) -> Json:
     return {"orderId": args["orderId"], "status": ctx.pick(("shipped", "processing", "delivered", "on_hold")),
             "items": [{"sku": f"SKU-{ctx.between(1, 99)}", "qty": ctx.between(1, 4),
@@ -245,27 +250,28 @@ def _order_result(ctx: _Ctx, args: Json) -> Json:
 
 _TOOL_LIST = (
     _Tool("lookup_order", "none", ("orders",), ("orderId",),
-          lambda c: {"orderId": f"A-{c.between(100, 9999)}"}, _order_result),
-    _Tool("get_weather", "none", (), ("city",), lambda c: {"city": c.pick(_CITIES)},
+          lambda c: {"orderId": c.fields["order"]}, _order_result),
+    _Tool("get_weather", "none", (), ("city",), lambda c: {"city": c.fields["city"]},
           lambda c, a: f"{c.pick(('Sunny', 'Cloudy', 'Rainy'))} in {a['city']}, {c.between(-3, 31)}°C"),
-    _Tool("search_docs", "none", ("docs",), ("query",), lambda c: {"query": c.pick(_TOPICS)},
+    _Tool("search_docs", "none", ("docs",), ("query",), lambda c: {"query": c.fields["topic"]},
           lambda c, a: {"hits": [f"{a['query']} guide", f"{a['query']} FAQ"][: c.between(1, 2)], "total": c.between(1, 40)}),
     _Tool("send_email", "external_write", ("email",), ("to", "subject"),
-          lambda c: {"to": f"{c.pick(_PEOPLE).lower()}@example.com", "subject": f"About {c.pick(_TOPICS)}"},
+          lambda c: {"to": _email(c.fields["person"]), "subject": f"About {c.fields['topic']}"},
           lambda c, a: {"delivered": True, "messageId": f"msg-{c.hex(8)}"}),
     _Tool("crm_update", "external_write", ("crm",), ("accountId", "field"),
-          lambda c: {"accountId": f"acct-{c.between(1, 999)}", "field": c.pick(("renewalDate", "tier", "owner"))},
+          lambda c: {"accountId": c.fields["account"], "field": c.pick(("renewalDate", "tier", "owner"))},
           lambda c, a: {"updated": True, "accountId": a["accountId"]}),
-    _Tool("sync_inventory", "none", (), ("query",), lambda c: {"query": f"warehouse-{c.between(1, 12)}"},
+    _Tool("sync_inventory", "none", (), ("query",), lambda c: {"query": c.fields["warehouse"]},
           lambda c, a: {"synced": True, "query": a["query"], "skus": c.between(10, 5000)}, retryability="retryable"),
     _Tool("create_ticket", "external_write", ("tickets",), ("title", "priority"),
-          lambda c: {"title": f"{c.pick(_TOPICS)} outage", "priority": c.pick(("P1", "P2", "P3"))},
+          lambda c: {"title": c.text("{topic} outage at {customer}"), "priority": c.pick(("P1", "P2", "P3"))},
           lambda c, a: {"ticketId": f"OPS-{c.between(100, 9999)}", "priority": a["priority"]}),
-    _Tool("fetch_page", "none", (), ("url",), lambda c: {"url": f"https://docs.example.com/{c.hex(6)}"},
+    _Tool("fetch_page", "none", (), ("url",),
+          lambda c: {"url": f"https://docs.example.com/{c.fields['topic'].lower().replace(' ', '-')}?page={c.between(1, 40)}"},
           lambda c, a: {"status": 200, "bytes": c.between(800, 90000)}, retryability="retryable"),
-    _Tool("research", "none", (), ("query",), lambda c: {"query": c.pick(_TOPICS)},
+    _Tool("research", "none", (), ("query",), lambda c: {"query": c.text("{topic} at {customer}")},
           lambda c, a: {"summary": f"{a['query']}: market is growing.", "sources": c.between(2, 9)}),
-    _Tool("notify_user", "external_write", ("notifications",), ("query",), lambda c: {"query": c.pick(_TOPICS)},
+    _Tool("notify_user", "external_write", ("notifications",), ("query",), lambda c: {"query": c.fields["topic"]},
           lambda c, a: {"notified": c.between(1, 300)}),
     _Tool("publish_report", "none", (), ("query",), lambda c: {"query": c.pick(("Q1", "Q2", "Q3", "Q4"))},
           lambda c, a: {"published": True, "url": f"https://reports.example.com/{a['query'].lower()}"},
@@ -292,7 +298,7 @@ class _Ctx:
         self.tenant = self.pick(_TENANTS)
         self.trace_id = self.hex(32) if self.rng.random() < 0.2 else None
         self.model = self.pick(_MODELS)
-        self.fields = {"topic": self.pick(_TOPICS), "customer": self.pick(_CUSTOMERS), "city": self.pick(_CITIES),
+        self.fields: dict[str, str] = {"topic": self.pick(_TOPICS), "customer": self.pick(_CUSTOMERS), "city": self.pick(_CITIES),
                        "person": self.pick(_PEOPLE), "order": f"A-{self.between(100, 9999)}",
                        "account": f"acct-{self.between(1, 999)}", "warehouse": f"warehouse-{self.between(1, 12)}"}
 
