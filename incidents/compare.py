@@ -12,6 +12,7 @@ from django.views.decorators.vary import vary_on_headers
 from controlplane.caching import cached
 from controlplane.stores import store_for
 from incidents.forms import CompareForm
+from incidents.views import wants_partial
 from runtime_adapter.alignment import compare_steps, divergences, run_header
 from runtime_adapter.inspectors import diff_traces
 from runtime_adapter.stores.base import BaseRunStore
@@ -42,4 +43,4 @@ def compare(request: HttpRequest) -> HttpResponse:
         return render(request, "incidents/compare.html", {"nav": "compare", "form": form}, status=400)
     data = form.cleaned_data
     context = {"nav": "compare", "form": form, **comparison(store_for(request), data["left"], data["right"], data["row"] or 0)}
-    return render(request, "incidents/_compare_steps.html" if request.htmx else "incidents/compare.html", context)
+    return render(request, "incidents/_compare_steps.html" if wants_partial(request) else "incidents/compare.html", context)

@@ -26,6 +26,12 @@ from runtime_adapter.stores.base import BaseRunStore
 TREE_LINES_SHOWN = 300
 
 
+def wants_partial(request: HttpRequest) -> bool:
+    """An htmx swap gets its region; a history restore (htmx cache miss) needs the whole page."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request
+
+
 def invalid(request: HttpRequest, form: Any) -> HttpResponse:
     return error_response(request, 400, f"Invalid parameters: {form_errors(form)}")
 
@@ -71,7 +77,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "nav": "incidents", "form": form, "page": page, "number": number,
         "pages": max(1, math.ceil(page.total / size)), "filtered": bool(status or kind),
     }
-    return render(request, "incidents/_queue_table.html" if request.htmx else "incidents/queue.html", context)
+    return render(request, "incidents/_queue_table.html" if wants_partial(request) else "incidents/queue.html", context)
 
 
 def _incident_context(request: HttpRequest, run_id: str, compare_to: str | None) -> dict[str, Any]:
@@ -93,7 +99,7 @@ def detail(request: HttpRequest, run_id: str) -> HttpResponse:
     if not form.is_valid():
         return invalid(request, form)
     context = _incident_context(request, run_id, form.cleaned_data["compare"] or None)
-    return render(request, "incidents/_incident_analysis.html" if request.htmx else "incidents/incident.html", context)
+    return render(request, "incidents/_incident_analysis.html" if wants_partial(request) else "incidents/incident.html", context)
 
 
 @require_safe

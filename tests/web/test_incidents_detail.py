@@ -158,6 +158,13 @@ def test_htmx_request_returns_only_the_analysis(client, use_store):
     assert_valid_html(response.content)
 
 
+def test_htmx_history_restore_gets_the_whole_page(client, use_store):
+    use_store("s03_failures")
+    response = client.get(f"/incidents/{TOOL_FAILURE}/?compare={BASELINE}",
+                          headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert response.content.decode().lstrip().lower().startswith("<!doctype html>")
+
+
 def test_copy_as_markdown_button_holds_the_note(client, use_store):
     use_store("s03_failures")
     body = client.get(f"/incidents/{TOOL_FAILURE}/").content.decode()
