@@ -28,7 +28,8 @@ from runtime_adapter import (
     validate_trace,
 )
 from runtime_adapter.records import RUN_KEYS, normalize_run
-from runtime_adapter.synthetic import BIG_TREE_SIZE, MEDIUM_TREE_SIZE, _plan, dumps_run, generate_runs, write_store
+from runtime_adapter.synthetic import BIG_TREE_SIZE, MEDIUM_TREE_SIZE, dumps_run, generate_runs, write_store
+from runtime_adapter.synthetic.plan import plan
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 COUNT = 400
@@ -190,9 +191,9 @@ def test_a_thousand_runs_hold_one_tree_of_several_hundred_runs():
 
 
 def test_ten_thousand_runs_plan_a_five_hundred_run_tree():
-    big = [group for group in _plan(10_000, 7, 0) if group.kind == "big_tree"]
+    big = [group for group in plan(10_000, 7, 0) if group.kind == "big_tree"]
     assert [group.size for group in big] == [BIG_TREE_SIZE]
-    assert sum(group.size for group in _plan(10_000, 7, 0)) == 10_000
+    assert sum(group.size for group in plan(10_000, 7, 0)) == 10_000
 
 
 # -- what an operator sees ---------------------------------------------------------------------
