@@ -9,11 +9,25 @@ from pathlib import Path
 import pytest
 
 from runtime_adapter import jsjson
-from runtime_adapter.inspectors import build_tree, create_incident_report, diff_traces, export_bundle, render_tree, summarize
+from runtime_adapter.inspectors import (
+    build_tree,
+    create_incident_report,
+    diff_traces,
+    export_bundle,
+    render_tree,
+    summarize,
+)
 from runtime_adapter.listing import RunQuery, run_row
 from runtime_adapter.records import CorruptRun
 from runtime_adapter.redaction import (
-    REPLACEMENT, RedactingStore, is_sensitive_key, redact_flat_text, redact_row, redact_run, redact_text, redact_value,
+    REPLACEMENT,
+    RedactingStore,
+    is_sensitive_key,
+    redact_flat_text,
+    redact_row,
+    redact_run,
+    redact_text,
+    redact_value,
     scrub,
 )
 from runtime_adapter.stores.base import BaseRunStore, StoreEntry
