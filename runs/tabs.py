@@ -19,6 +19,7 @@ TABS = [
     ("raw", "Raw JSON", None),
 ]
 TAB_NAMES = tuple(name for name, _, _ in TABS)
+RAW_LIMIT = 1_000_000  # characters of raw JSON shown inline; the download has everything
 PAGE_SIZES = {"steps": 100, "events": 200, "tools": 100, "checkpoints": 50, "messages": 100, "errors": 100}
 
 
@@ -30,7 +31,10 @@ def tab_context(run: Run, tab: str, offset: int = 0, event_type: str | None = No
     """Context for one tab: its slice of items (and its load-more offset)."""
     context: dict[str, Any] = {"tab": tab, "event_type": event_type or ""}
     if tab == "raw":
-        context["raw"] = detail.pretty(run)
+        raw = detail.pretty(run)
+        context["raw_size"] = len(raw)
+        context["raw"] = raw if len(raw) <= RAW_LIMIT else raw[:RAW_LIMIT]
+        context["raw_truncated"] = len(raw) > RAW_LIMIT
         return context
     size = PAGE_SIZES[tab]
     if tab == "steps":

@@ -264,3 +264,9 @@ def test_detail_escapes_hostile_content(client, tmp_runs):
         assert response.status_code == 200
         assert "<script>" not in text and "<img src=x" not in text and "<b>Bad</b>" not in text
         assert_valid_html(text)
+
+
+def test_raw_tab_truncates_huge_records_and_points_to_the_download(client, tmp_runs, monkeypatch):
+    monkeypatch.setattr("runs.tabs.RAW_LIMIT", 500)
+    text = body(client.get("/runs/big-run/raw/"))
+    assert "only the first" in text and 'href="/runs/big-run/export/trace.json"' in text
