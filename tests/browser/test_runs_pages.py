@@ -114,7 +114,7 @@ def test_run_detail_tabs_load_with_htmx_and_push_their_url(page, page_errors, si
                         ("messages", "Messages"), ("raw", "Raw JSON")):
         page.locator("#detail-tab nav.tabs a", has_text=title).click()
         page.wait_for_url(re.compile(rf"/runs/{re.escape(run_id)}/{name}/$"))
-        expect(page.locator(f'#detail-tab nav.tabs a[aria-current="page"]')).to_contain_text(title)
+        expect(page.locator('#detail-tab nav.tabs a[aria-current="page"]')).to_contain_text(title)
     assert page.evaluate("window.__notReloaded") is True
     page.locator("#detail-tab nav.tabs a", has_text="Steps").click()
     page.wait_for_url(re.compile(r"/steps/$"))
