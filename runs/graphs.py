@@ -23,12 +23,12 @@ CONTENT_TYPES = {"svg": "image/svg+xml", "png": "image/png", "dot": "text/vnd.gr
 SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; sandbox"
 
 
-def _graph(store: BaseRunStore, run_id: str) -> tuple[LineageGraph, str]:
-    nodes, _ = family_nodes(store, store.get_run(run_id))
+def _graph(store: BaseRunStore, run_id: str) -> tuple[LineageGraph, str, int]:
+    nodes, left_out = family_nodes(store, store.get_run(run_id))
     graph = lineage_graph(nodes, run_id, settings.CONTROLPLANE_LINEAGE_MAX_NODES)
     dot = to_dot(graph, href=lambda node_id: reverse("runs:detail", args=[node_id]),
                  more_href=reverse("runs:tree", args=[run_id]))
-    return graph, dot
+    return graph, dot, left_out
 
 
 def _render(dot: str, fmt: str) -> bytes:
@@ -40,8 +40,9 @@ def _render(dot: str, fmt: str) -> bytes:
 @vary_on_headers("HX-Request", "HX-History-Restore-Request")
 def lineage_panel(request: HttpRequest, run_id: str) -> HttpResponse:
     store = store_for(request)
-    graph, dot = _graph(store, run_id)
-    context = {"nav": "runs", "run_id": run_id, "graph": graph, "dot": dot, "layout": None, "problem": None}
+    graph, dot, left_out = _graph(store, run_id)
+    context = {"nav": "runs", "run_id": run_id, "graph": graph, "dot": dot, "left_out": left_out,
+               "layout": None, "problem": None}
     try:
         context["layout"] = cached(store, "lineage-layout", (run_id, prefix_key(), dot), lambda: place(
             graphviz_render.layout(dot, binary=settings.CONTROLPLANE_GRAPHVIZ_DOT,
@@ -55,7 +56,7 @@ def lineage_panel(request: HttpRequest, run_id: str) -> HttpResponse:
 @require_safe
 def lineage_file(request: HttpRequest, run_id: str, fmt: str) -> HttpResponse:
     store = store_for(request)
-    _, dot = _graph(store, run_id)
+    _, dot, _ = _graph(store, run_id)
     if fmt == "dot":
         body: bytes = dot.encode("utf-8")
     else:
