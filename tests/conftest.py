@@ -1,13 +1,28 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from controlplane.stores import reset_stores
 from runtime_adapter.collation import locale_sort_key
+from tests.fixtures import readonly
 
 CONFORMANCE = Path(__file__).resolve().parent.parent.parent / "shared" / "conformance"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_stores_stay_byte_for_byte_unchanged():
+    """The control plane never writes to a run store: prove it for the whole suite."""
+    urls = [os.environ.get("CONTROLPLANE_RUN_STORE", "")]
+    urls += [item.partition("=")[2] for item in os.environ.get("CONTROLPLANE_STORES", "").split(",")]
+    roots = readonly.guarded_directories(CONFORMANCE.parent, urls)
+    before = {root: readonly.snapshot(root) for root in roots}
+    yield
+    problems = [f"{root}: {change}" for root in roots for change in readonly.changes(before[root], readonly.snapshot(root))]
+    if problems:
+        pytest.fail("A read-only run store was modified by the test suite:\n" + "\n".join(problems[:50]), pytrace=False)
 
 
 @pytest.fixture(autouse=True)
