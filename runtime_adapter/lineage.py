@@ -242,28 +242,35 @@ def lineage_graph(nodes: list[LineageNode], current_id: str | None = None, max_n
 
     hidden: set[str] = set()
     folded: dict[str | None, int] = {}
-    visible = len(nodes)
+
+    def visible() -> int:
+        return len(nodes) - len(hidden) + len(folded)
+
+    def foldable(anchor: str | None, predicate: Callable[[str], bool]) -> list[str]:
+        if anchor is not None and anchor in hidden:
+            return []
+        return [kid for kid in children.get(anchor, []) if kid not in hidden and kid not in protected and predicate(kid)]
 
     def fold(predicate: Callable[[str], bool], anchors: Iterable[str | None]) -> None:
-        nonlocal visible
         groups = []
         for anchor in anchors:
-            if anchor is not None and anchor in hidden:
-                continue
-            kids = [kid for kid in children.get(anchor, []) if kid not in hidden and kid not in protected and predicate(kid)]
-            total = sum(size[kid] for kid in kids)
-            saving = total - (0 if anchor in folded else 1)
-            if kids and saving > 0:
-                groups.append((-saving, order.get(anchor or "", -1), anchor, kids, total))
-        for _, _, anchor, kids, total in sorted(groups, key=lambda group: group[:2]):
-            if visible <= max_nodes:
+            total = sum(size[kid] for kid in foldable(anchor, predicate))
+            if total > (0 if anchor in folded else 1):
+                groups.append((-total, order.get(anchor or "", -1), anchor))
+        for _, _, anchor in sorted(groups, key=lambda group: group[:2]):
+            if visible() <= max_nodes:
                 return
-            visible -= total - (0 if anchor in folded else 1)
-            folded[anchor] = folded.get(anchor, 0) + total
+            kids = foldable(anchor, predicate)
+            if not kids:
+                continue
+            folded[anchor] = folded.get(anchor, 0) + sum(size[kid] for kid in kids)
             for kid in kids:
                 hidden.update(_subtree(kid, children))
+            # A "more" node folded earlier inside what was just hidden is counted in this one.
+            for inner in [key for key in folded if key is not None and key in hidden]:
+                del folded[inner]
 
-    if visible > max_nodes:
+    if visible() > max_nodes:
         anchors = [node.id for node in nodes]
         fold(lambda kid: done[kid], anchors)
         fold(lambda kid: True, anchors)

@@ -175,3 +175,22 @@ def test_graphviz_errors_and_timeouts_raise_unavailable(monkeypatch):
 def test_unknown_formats_are_refused():
     with pytest.raises(ValueError):
         graphviz_render.render("digraph { a }", "pdf")
+
+
+@pytest.mark.parametrize("size", [400, 3000])
+def test_folding_accounts_for_every_run_and_respects_the_limit_in_deep_mixed_trees(size):
+    from runtime_adapter.lineage import LineageNode
+
+    nodes = [LineageNode(id="r", status="completed", created_at="2026")]
+    for i in range(size):
+        parent = nodes[(i * 7919) % len(nodes)].id  # a fixed, irregular mix of deep and wide
+        status = "failed" if i % 11 == 0 else "paused" if i % 13 == 0 else "completed"
+        nodes.append(LineageNode(id=f"n{i}", status=status, created_at=f"2026-{i:05d}", parent_id=parent))
+    current = f"n{size - 1}"
+    graph = lineage_graph(nodes, current, 300)
+    assert len(graph.nodes) + graph.hidden == len(nodes)
+    assert len(graph.nodes) + len(graph.more) <= 300
+    assert current in {node.id for node in graph.nodes}
+    kept = {node.id for node in graph.nodes}
+    assert all(more.anchor_id in kept for more in graph.more if more.anchor_id is not None)
+    to_dot(graph, href, "/t/")
