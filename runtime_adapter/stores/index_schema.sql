@@ -56,21 +56,21 @@ CREATE TABLE IF NOT EXISTS runs (
     replay_source_run_id TEXT
 );
 
--- Sorts (listing.sort_value with the id tie-break) and filters the UI offers.
+-- Sorts (listing.sort_value with the id tie-break) and filters the UI offers. Indexes
+-- on columns most runs leave empty are partial: every index costs each insert.
 CREATE INDEX IF NOT EXISTS runs_created ON runs (coalesce(created_at, ''), id);
 CREATE INDEX IF NOT EXISTS runs_updated ON runs (coalesce(updated_at, ''), id);
 CREATE INDEX IF NOT EXISTS runs_duration ON runs (coalesce(duration_ms, -1), id);
 CREATE INDEX IF NOT EXISTS runs_cost ON runs (cost, id);
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status, coalesce(created_at, ''), id);
-CREATE INDEX IF NOT EXISTS runs_attention ON runs (needs_attention, coalesce(created_at, ''), id);
-CREATE INDEX IF NOT EXISTS runs_incident ON runs (incident_type, coalesce(created_at, ''), id);
+CREATE INDEX IF NOT EXISTS runs_attention ON runs (coalesce(created_at, ''), id) WHERE needs_attention = 1;
+CREATE INDEX IF NOT EXISTS runs_incident ON runs (incident_type, coalesce(created_at, ''), id) WHERE needs_attention = 1;
 CREATE INDEX IF NOT EXISTS runs_input_prefix ON runs (substr(input_text, 1, 64));
-CREATE INDEX IF NOT EXISTS runs_release ON runs (release);
+CREATE INDEX IF NOT EXISTS runs_release ON runs (release) WHERE release IS NOT NULL;
 CREATE INDEX IF NOT EXISTS runs_root ON runs (root_run_id);
-CREATE INDEX IF NOT EXISTS runs_parent ON runs (parent_run_id);
-CREATE INDEX IF NOT EXISTS runs_branch_origin ON runs (branch_origin_run_id);
-CREATE INDEX IF NOT EXISTS runs_replay_source ON runs (replay_source_run_id);
-CREATE INDEX IF NOT EXISTS runs_created_us ON runs (created_us);
+CREATE INDEX IF NOT EXISTS runs_parent ON runs (parent_run_id) WHERE parent_run_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS runs_branch_origin ON runs (branch_origin_run_id) WHERE branch_origin_run_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS runs_replay_source ON runs (replay_source_run_id) WHERE replay_source_run_id IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS run_correlations (
     value TEXT NOT NULL,

@@ -342,3 +342,26 @@ def test_an_index_from_older_code_is_rebuilt(runs_dir, index_dir):
     fresh = indexed(runs_dir, index_dir)
     assert fresh.index_status().runs == 0
     assert fresh.query_runs(RunQuery()).total == len(varied_records())
+
+
+def test_a_bulk_build_answers_like_a_row_by_row_build(runs_dir, index_dir, monkeypatch):
+    monkeypatch.setattr(sqlite_index, "BULK_MIN_FILES", 5)
+    store = indexed(runs_dir, index_dir)
+    assert store.refresh(workers=2).read == len(varied_records())
+    assert_store_parity(store, FileRunStore(runs_dir))
+    with sqlite3.connect(store.index.path) as connection:
+        connection.execute("INSERT INTO runs_fts (runs_fts, rank) VALUES ('integrity-check', 1)")
+        names = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert set(sqlite_index._INDEX_NAMES) <= names
+
+
+def test_a_bulk_build_cut_short_is_repaired_by_the_next_refresh(runs_dir, index_dir):
+    store = indexed(runs_dir, index_dir)
+    store.refresh()
+    connection = store.index.connect(readonly=False)
+    sqlite_index.FileIndex._drop_secondary(connection)  # as if the process died mid-build
+    connection.close()
+    write_run(runs_dir, run_record("after-crash", input="searchable again"))
+    store.refresh()
+    assert store.query_runs(RunQuery(text="searchable again")).total == 1
+    assert_store_parity(store, FileRunStore(runs_dir), trees=False)
