@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 from controlplane.caching import cached
@@ -14,12 +14,12 @@ from runtime_adapter.alignment import align_steps, alignment_payload
 from runtime_adapter.inspectors import diff_traces
 
 
-def _json(payload: object) -> HttpResponse:
-    return HttpResponse(jsjson.dumps(payload), content_type="application/json")
+def _json(payload: object, status: int = 200) -> HttpResponse:
+    return HttpResponse(jsjson.dumps(payload), content_type="application/json", status=status)
 
 
-def _invalid(form: IncidentForm | CompareForm) -> JsonResponse:
-    return JsonResponse({"error": f"Invalid parameters: {form_errors(form)}"}, status=400)
+def _invalid(form: IncidentForm | CompareForm) -> HttpResponse:
+    return _json({"error": f"Invalid parameters: {form_errors(form)}"}, status=400)
 
 
 @require_safe

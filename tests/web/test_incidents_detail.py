@@ -103,6 +103,16 @@ def test_run_tree_links_every_run(client, use_store):
     assert "└─ " in tree
 
 
+def test_a_run_whose_root_lives_in_another_store_still_has_an_incident_page(client, use_store):
+    use_store("s05_delegation_tree")
+    response = client.get("/incidents/ddaeaecd-c905-443c-8e69-96557c0f8e3c/")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "No tree: the run's root is not in this store." in body
+    assert "remote-root-0001" in body
+    assert_valid_html(response.content)
+
+
 def test_unknown_run_is_a_404_page(client, use_store):
     use_store("s03_failures")
     response = client.get("/incidents/no-such-run/")
