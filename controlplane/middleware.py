@@ -94,6 +94,10 @@ class StoreErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # `..%2F..%2Fetc%2Fpasswd` arrives decoded: refuse traversal-shaped paths as a bad
+        # request before any view (or store) sees them, rather than as "no such page".
+        if unsafe_path(request.path_info):
+            return error_response(request, 400, "A run id must be a plain file name: '.', '..', '\\' and NUL are refused.")
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
@@ -106,6 +110,10 @@ class StoreErrorMiddleware:
         if isinstance(exception, (StoreUnavailable, UnknownStoreScheme)):
             return error_response(request, 503, str(exception))
         return None
+
+
+def unsafe_path(path: str) -> bool:
+    return "\x00" in path or "\\" in path or any(segment in (".", "..") for segment in path.split("/"))
 
 
 _TEMPLATES = {400: "400.html", 404: "404.html", 422: "422.html", 503: "503.html"}

@@ -8,6 +8,8 @@ SECURE_SSL_REDIRECT = envbool("CONTROLPLANE_SSL_REDIRECT", True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = envint("CONTROLPLANE_HSTS_SECONDS", 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-SECURE_HSTS_PRELOAD = envbool("CONTROLPLANE_HSTS_PRELOAD", False)
+# The preload directive only matters once the domain's owner submits it to the browsers'
+# list; sending it keeps `check --deploy` clean. CONTROLPLANE_HSTS_PRELOAD=0 leaves it out.
+SECURE_HSTS_PRELOAD = envbool("CONTROLPLANE_HSTS_PRELOAD", True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True

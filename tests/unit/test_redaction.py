@@ -314,11 +314,11 @@ def test_an_indexed_store_is_redacted_and_its_search_rechecked(tmp_path: Path):
     try:
         store = RedactingStore(inner)
         rows = store.query_runs(RunQuery(limit=500)).rows
-        assert len(rows) == len(SECRETS) + 1
+        assert len(rows) == len(SECRETS) + 2
         text = jsjson.dumps([row.as_dict() for row in rows])
         assert not [secret.name for secret in SECRETS if secret.value in text]
         assert store.query_runs(RunQuery(text=SECRETS[5].value[:10])).total == 0
-        assert store.query_runs(RunQuery(text="secret")).total == len(SECRETS) + 1
+        assert store.query_runs(RunQuery(text="secret")).total == len(SECRETS) + 2
     finally:
         inner.close()
 
