@@ -373,7 +373,7 @@ def _fail_self_verification(run: Recorder, ctx: Context) -> None:
 _Scenario = Callable[[Recorder, Context], None]
 _SCENARIOS: dict[str, tuple[_Scenario, int]] = {
     "plain": (_plain, 26), "tools": (_tools, 24), "tools_verified": (_tools_verified, 5),
-    "approval_waiting": (_approval_waiting, 4), "approval_approved": (_approval_approved, 3),
+    "approval_waiting": (_approval_waiting, 7), "approval_approved": (_approval_approved, 3),
     "approval_denied": (_approval_denied, 1), "pause_before_model": (_pause_before_model, 1),
     "pause_after_model": (_pause_after_model, 1), "pause_before_tool": (_pause_before_tool, 1),
     "pause_after_tool": (_pause_after_tool, 1), "pause_confidence": (_pause_confidence, 1),

@@ -38,7 +38,7 @@ _SHOWCASE: tuple[tuple[str, int, str | None], ...] = (
     ("workflow_family", 3, None), ("agent", 1, "approval_approved"), ("agent", 1, "pause_after_model"),
     ("agent", 1, "tools"), ("agent", 1, "pending"), ("agent", 1, "pause_manual_waiting"),
     ("agent", 1, "fail_verifier_throws"), ("agent", 1, "running_model"), ("workflow", 1, "paused"),
-    ("agent", 1, "approval_denied"), ("agent", 1, "pause_confidence"),
+    ("agent", 1, "approval_denied"), ("agent", 1, "pause_confidence"), ("agent", 1, "approval_waiting"),
 )
 _KINDS = ("agent", "workflow", "workflow_family", "tree", "branch_family", "distributed", "deep_tree", "wide_tree")
 _KIND_WEIGHTS = (700, 70, 15, 60, 45, 15, 5, 3)

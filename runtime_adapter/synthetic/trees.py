@@ -60,7 +60,12 @@ def _delegating_agent(ctx: Context, shape: Shape, start_ms: int, lineage: Json, 
     if lineage["rootRunId"] == "":
         lineage["rootRunId"] = run_id
     extra: Json = {"assignee": role, "delegatedBy": "lead"} if parent else {}
-    description = f"{role.replace('_', ' ')} worker" if parent else "Supervisor"
+    if parent is None:
+        description = "Supervisor"
+    elif role.endswith("_lead"):
+        description = role.replace("_", " ").capitalize()
+    else:
+        description = f"{role} worker"
     run = Recorder(ctx, run_id, task, start_ms, agent_metadata(ctx, description, extra=extra), lineage)
     correlate(ctx, run, parent)
     run.start_agent(description)

@@ -55,10 +55,15 @@ def _function_output(ctx: Context, key: str, run: Recorder) -> Any:
                      {"input": run.input if isinstance(run.input, str) else run.input.get("ticket")}, "ok"))
 
 
+# The agent an AgentWorkflowStep hands each step to.
+_AGENTS = {"research": "researcher", "write": "writer", "analyze": "analyst", "review": "reviewer",
+           "classify": "classifier", "draft": "writer"}
+
+
 def _agent_step(ctx: Context, run: Recorder, key: str, depends: list[str], prompt: str, *, outcome: str) -> Recorder:
     """An `AgentWorkflowStep`: a child agent run recorded inside the workflow step."""
     created = run.ms
-    agent = key.rstrip("*")
+    agent = _AGENTS.get(key, key)
     run.tick(0, 2)
     run.event("agent_step_started", {"workflowId": run.workflow_id, "stepId": key, "agent": agent, "prompt": prompt})
     child_id = ctx.uuid()
@@ -131,7 +136,7 @@ def workflow_group(ctx: Context, size: int, start_ms: int, *, outcome: str | Non
         run.event("workflow_step_started", {"workflowId": workflow_id, "stepId": key})
         if raw in agent_keys:
             child_outcome = outcome if raw == agent_keys[-1] and outcome in ("failed", "running") else "completed"
-            child = _agent_step(ctx, run, raw, previous[-1:], ctx.text(f"{key.capitalize()} the {{topic}} findings"),
+            child = _agent_step(ctx, run, key, previous[-1:], ctx.text(f"{key.capitalize()} the {{topic}} findings"),
                                 outcome=child_outcome)
             runs.append(child.to_json())
             if child.status == "failed":
