@@ -33,29 +33,38 @@ def _encode(value: dict[str, Any] | list[Any], pad: str, memo: dict[int, tuple[i
             return text.replace("\n", "\n" + " " * (len(pad) - level))
     inner = pad + "  "
     parts: list[str] = []
+    # Strings and ints are most values: handled inline, as a call per value would double the cost.
     if type(value) is dict:
         for key, item in value.items():
-            parts.append(encode_basestring(key) + ": " + _scalar_or_nested(item, inner, memo))
+            kind = type(item)
+            if kind is str:
+                parts.append(encode_basestring(key) + ": " + encode_basestring(item))
+            elif kind is int:
+                parts.append(encode_basestring(key) + ": " + str(item))
+            else:
+                parts.append(encode_basestring(key) + ": " + _other(item, inner, memo))
         text = "{\n" + inner + (",\n" + inner).join(parts) + "\n" + pad + "}"
     else:
         for item in value:
-            parts.append(_scalar_or_nested(item, inner, memo))
+            kind = type(item)
+            if kind is str:
+                parts.append(encode_basestring(item))
+            elif kind is int:
+                parts.append(str(item))
+            else:
+                parts.append(_other(item, inner, memo))
         text = "[\n" + inner + (",\n" + inner).join(parts) + "\n" + pad + "]"
     if cached is None:
         memo[id(value)] = (len(pad), text)
     return text
 
 
-def _scalar_or_nested(item: Any, pad: str, memo: dict[int, tuple[int, str]]) -> str:
+def _other(item: Any, pad: str, memo: dict[int, tuple[int, str]]) -> str:
     kind = type(item)
-    if kind is str:
-        return encode_basestring(item)
     if kind is dict or kind is list:
         return _encode(item, pad, memo) if item else ("{}" if kind is dict else "[]")
     if item is None:
         return "null"
-    if kind is int:
-        return str(item)
     if item is True:
         return "true"
     if item is False:
