@@ -157,6 +157,8 @@ def test_run_tree_page_loads_with_the_current_run_highlighted(page, page_errors,
     page.locator("[data-tree-toggle=close]").click()
     expect(page.locator("#run-tree details[open]")).to_have_count(0)
     page.locator("[data-tree-toggle=open]").click()
+    expect(page.locator("#lineage-graph:not(.lineage-placeholder) a.lin-node").first).to_be_visible()
+    page.wait_for_timeout(100)  # let htmx settle the swapped panel's classes
     screenshot(page, "docs-run-tree")
     assert page_errors == []
 

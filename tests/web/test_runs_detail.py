@@ -144,7 +144,7 @@ def test_detail_links_incident_page_and_compare(client, scenario):
 
 def test_detail_lineage_graph_loads_lazily_behind_a_link(client, scenario):
     text = body(client.get(f"/runs/{BRANCH}/"))
-    placeholder = re.search(r'<section class="panel lineage-placeholder"[^>]*>', text).group(0)
+    placeholder = re.search(r'<section class="panel lineage lineage-placeholder"[^>]*>', text).group(0)
     assert f'hx-get="/runs/{BRANCH}/lineage/"' in placeholder and 'hx-trigger="revealed"' in placeholder
     assert f'<a href="/runs/{BRANCH}/lineage/">' in text
 
