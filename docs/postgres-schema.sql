@@ -59,7 +59,8 @@ CREATE TABLE IF NOT EXISTS runs (
     search_text text NOT NULL,
     -- The whole run exactly as the runtime wrote it (JSON.stringify(run.toJSON())). `json`,
     -- not `jsonb`: jsonb reorders keys and refuses \u0000, and the runtime's views depend
-    -- on key order. Cast with document::jsonb for ad-hoc queries.
+    -- on key order. Cast with document::jsonb for ad-hoc queries. load_runs sets
+    -- `ALTER TABLE runs ALTER COLUMN document SET COMPRESSION lz4` where the server has lz4.
     document json NOT NULL,
     -- Which version of the row code computed the columns (load_runs recomputes stale rows).
     row_version text NOT NULL DEFAULT '',

@@ -27,9 +27,9 @@ from .rowsql import ROW_COLUMNS, ROW_VERSION, row_values
 SCHEMA_SQL = Path(__file__).with_name("postgres_schema.sql").read_text(encoding="utf-8")
 COLUMNS = (*ROW_COLUMNS, "search_text", "created_us", "replay_source_run_id", "document", "row_version")
 _UPDATABLE = [column for column in COLUMNS if column != "id"]
+# Ids are unique within a load (file names are, and other sources are de-duplicated first).
 _UPSERT = (
-    f"INSERT INTO runs ({', '.join(COLUMNS)}) SELECT DISTINCT ON (id) {', '.join(COLUMNS)} FROM runs_staging"
-    " ORDER BY id, position"
+    f"INSERT INTO runs ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM runs_staging"
     f" ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _UPDATABLE)}, loaded_at = now()"
     " WHERE runs.row_version IS DISTINCT FROM excluded.row_version"
     " OR runs.source IS DISTINCT FROM excluded.source"
@@ -55,17 +55,36 @@ class _Item:
     error: str | None
 
 
-def _file_item(directory: str, name: str, max_bytes: int) -> _Item | None:
+def _raw_text(path: Path, stat: os.stat_result) -> str | None:
+    """The file's text if it is still the version that was parsed (same size and mtime)."""
     try:
-        record, _ = read_run_file(Path(directory) / name, max_bytes=max_bytes)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read(stat.st_size + 1)
+            after = os.fstat(handle.fileno())
+    except OSError:
+        return None
+    if len(data) != stat.st_size or (after.st_size, after.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns):
+        return None
+    return data.decode("utf-8")
+
+
+def _file_item(directory: str, name: str, max_bytes: int) -> _Item | None:
+    path = Path(directory) / name
+    try:
+        record, stat = read_run_file(path, max_bytes=max_bytes)
         run = parse_run_record(record, name, expected_id=name[: -len(".json")])
     except FileNotFoundError:
         return None
     except CorruptRun as error:
         return _Item(name, None, error.reason)
     values = row_values(run, name, dialect="postgres")
-    # The record as written (not the normalised run), re-serialised the way JSON.stringify would.
-    values["document"] = dumps(record)
+    # The record exactly as the runtime wrote it; re-serialised (as JSON.stringify would)
+    # only if the file was rewritten since it was parsed.
+    values["document"] = _raw_text(path, stat) or dumps(record)
     return _Item(name, values, None)
 
 
@@ -119,6 +138,13 @@ def create_schema(connection: psycopg.Connection[Any]) -> None:
         # One loader at a time creates the schema; concurrent CREATE ... IF NOT EXISTS can race.
         connection.execute("SELECT pg_advisory_xact_lock(hashtext('agent-run-control-plane schema'))")
         connection.execute(SCHEMA_SQL)
+    try:
+        with connection.transaction():
+            # lz4 compresses documents several times faster than the default pglz; servers
+            # built without lz4 keep the default.
+            connection.execute("ALTER TABLE runs ALTER COLUMN document SET COMPRESSION lz4")
+    except psycopg.Error:
+        pass
 
 
 def load_store(store: BaseRunStore, target_url: str, *, batch_size: int = 1000, workers: int = 1,
@@ -127,16 +153,16 @@ def load_store(store: BaseRunStore, target_url: str, *, batch_size: int = 1000, 
     result = LoadResult()
     with psycopg.connect(target_url, autocommit=True, application_name="load_runs") as connection:
         create_schema(connection)
-        connection.execute(
-            "CREATE TEMPORARY TABLE runs_staging (LIKE runs INCLUDING DEFAULTS, position bigint NOT NULL)"
-        )
+        connection.execute("CREATE TEMPORARY TABLE runs_staging (LIKE runs INCLUDING DEFAULTS)")
+        # Staged documents are read once and dropped: compressing them would be wasted work.
+        connection.execute("ALTER TABLE runs_staging ALTER COLUMN document SET STORAGE EXTERNAL")
         connection.execute("CREATE TEMPORARY TABLE loaded_sources (source text COLLATE \"C\" PRIMARY KEY)")
         total, batches = _items(store, workers, batch_size)
         if progress is not None:
             progress(0, total)
         done = 0
         for batch in batches:
-            result.written += _write_batch(connection, batch, done)
+            result.written += _write_batch(connection, batch)
             result.runs += sum(1 for item in batch if item.values is not None)
             result.errors += sum(1 for item in batch if item.values is None)
             done += len(batch)
@@ -155,18 +181,16 @@ def load_store(store: BaseRunStore, target_url: str, *, batch_size: int = 1000, 
     return result
 
 
-def _write_batch(connection: psycopg.Connection[Any], batch: list[_Item], offset: int) -> int:
+def _write_batch(connection: psycopg.Connection[Any], batch: list[_Item]) -> int:
     runs = [item for item in batch if item.values is not None]
     broken = [item for item in batch if item.values is None]
     with connection.transaction():
         connection.execute("TRUNCATE runs_staging")
-        with connection.cursor().copy(
-            f"COPY runs_staging ({', '.join(COLUMNS)}, position) FROM STDIN"
-        ) as copy:
-            for position, item in enumerate(runs, start=offset):
+        with connection.cursor().copy(f"COPY runs_staging ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for item in runs:
                 values = item.values or {}
                 values["row_version"] = ROW_VERSION
-                copy.write_row([*(values[column] for column in COLUMNS), position])
+                copy.write_row([values[column] for column in COLUMNS])
         written = connection.execute(_UPSERT).rowcount
         with connection.cursor().copy("COPY loaded_sources (source) FROM STDIN") as copy:
             for item in batch:

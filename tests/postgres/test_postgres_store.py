@@ -244,3 +244,16 @@ def test_the_pool_recovers_by_itself_when_the_database_is_back(runs_dir, load, e
         assert store.get_run("run-01")["id"] == "run-01"
     finally:
         store.close()
+
+
+def test_the_documented_schema_is_the_one_the_loader_creates():
+    root = Path(__file__).resolve().parents[2]
+    documented = (root / "docs" / "postgres-schema.sql").read_text()
+    assert documented == (root / "runtime_adapter" / "stores" / "postgres_schema.sql").read_text()
+
+
+def test_documents_are_stored_exactly_as_the_runtime_wrote_them(runs_dir, load, pg_store):
+    load(runs_dir)
+    with pg_store.connection() as db:
+        stored = db.execute("SELECT document::text FROM runs WHERE id = 'run-01'").fetchone()[0]
+    assert stored == (runs_dir / "run-01.json").read_text()
