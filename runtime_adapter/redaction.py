@@ -71,7 +71,7 @@ _TOKEN_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(_EDGE + r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])"), REPLACEMENT),
     (re.compile(_EDGE + r"(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})"), REPLACEMENT),
     (re.compile(_EDGE + r"xox[abposr]-[A-Za-z0-9-]{10,}"), REPLACEMENT),
-    (re.compile(_EDGE + r"AIza[0-9A-Za-z_-]{35}"), REPLACEMENT),
+    (re.compile(_EDGE + r"AIza[0-9A-Za-z_-]{30,}"), REPLACEMENT),
     (re.compile(_EDGE + r"(?:glpat-[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36,})"), REPLACEMENT),
     # user:password@ in URLs: keep the user so the operator still sees which account.
     (re.compile(r"(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,20}://[^\s/:@]{0,200}:)[^\s/@]{1,200}@"),
@@ -81,10 +81,15 @@ _TOKEN_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 _JSON_PAIR = re.compile(r'"(?P<key>[^"\\]{1,80})"(?P<sep>\s{0,3}:\s{0,3}")(?P<value>(?:[^"\\]|\\.)*+)(?P<end>"|$)')
 # password=…, Authorization: Bearer …, 'secret': '…' in free text; the key is checked in code.
 # A bare colon (`email:send`, `token:read`) is a scope name, not a pair.
+_Q = r"(?:\\?[\"'])"  # a quote, maybe escaped: JSON text inside a JSON string is common in tool args
 _TEXT_PAIR = re.compile(
     _EDGE + r"(?P<key>[A-Za-z0-9_-]{0,40}?(?:token|secret|passw|pwd|api[_-]?key|auth|ssn|e-?mail|phone|credential"
-    r"|private[_-]?key)[A-Za-z0-9_-]{0,40})(?P<sep>[\"']?\s{0,3}=\s{0,3}[\"']?|[\"']\s{0,3}:\s{0,3}[\"']?|\s{0,3}:\s{1,3}[\"']?|:[\"'])"
-    r"(?P<value>(?:(?:bearer|basic|token|digest)\s+)?(?!\{|\[(?!REDACTED\]))[^\s\"'&,;]+)",
+    r"|private[_-]?key)[A-Za-z0-9_-]{0,40})"
+    r"(?P<sep>" + _Q + r"?\s{0,3}=\s{0,3}" + _Q + r"?|" + _Q + r"\s{0,3}:\s{0,3}" + _Q + r"?|\s{0,3}:\s{1,3}" + _Q
+    + r"?|:" + _Q + r")"
+    # A quoted value runs to its closing quote (spaces included); a bare one to the next separator.
+    r"(?P<value>(?<=\\\")(?:[^\"\\]|\\[^\"])*+|(?<=\")(?:[^\"\\]|\\.)*+|(?<=')[^'\n]*+"
+    r"|(?:(?:bearer|basic|token|digest)\s+)?(?!\{|\[(?!REDACTED\]))[^\s\"'&,;\\]+)",
     re.IGNORECASE,
 )
 _TEXT_KEY_EXTRAS = ("e-mail", "apikey", "api_key", "api-key", "authorization", "passwd", "pwd", "credential", "privatekey",
