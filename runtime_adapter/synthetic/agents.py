@@ -126,8 +126,9 @@ def _approval_setup(run: Recorder, ctx: Context) -> tuple[Json, str]:
     run.start_agent(run.metadata["description"])
     call = tool_call(ctx, name, 1)
     run.model_turn(None, [call], 1)
-    decisions: list[Json] = ([{"action": "require_approval", "reason": reason, "source": "metadata"}] if source == "metadata"
-                 else [{"action": "allow", "reason": None, "source": "default"}, {"action": "allow"}])
+    decisions: list[Json] = [{"action": "allow", "reason": None, "source": "default"}, {"action": "allow"}]
+    if source == "metadata":
+        decisions = [{"action": "require_approval", "reason": reason, "source": "metadata"}]
     return run.request_tool(call, decisions=decisions), reason
 
 
@@ -235,7 +236,8 @@ def _pause_adaptive_retry(run: Recorder, ctx: Context) -> None:
 def _pause_resumed(run: Recorder, ctx: Context) -> None:
     call = _tool_paused_setup(run, ctx)
     result = run.call_tool(call)
-    pause = {"reason": "Paused at after_tool.", "stage": "after_tool", "payload": {"toolCall": call, "toolResult": result}}
+    pause = {"reason": "Paused at after_tool.", "stage": "after_tool",
+             "payload": {"toolCall": call, "toolResult": result}}
     run.pause(pause)
     run.resume(pause)
     run.model_turn(answer(ctx, [result]), [], 1)
@@ -393,12 +395,12 @@ for _name in _SCENARIO_NAMES:
 
 
 def agent_run(ctx: Context, scenario: str | None, start_ms: int, *, lineage: Json | None = None,
-               run_id: str | None = None, extra: Json | None = None) -> Recorder:
+              run_id: str | None = None, extra: Json | None = None) -> Recorder:
     if scenario is None:
         scenario = ctx.rng.choices(_SCENARIO_NAMES, cum_weights=_SCENARIO_CUMULATIVE)[0]
     run_id = run_id or ctx.uuid()
     run = Recorder(ctx, run_id, "", start_ms, agent_metadata(ctx, ctx.pick(DESCRIPTIONS), extra=extra),
-               lineage or new_lineage(run_id))
+                   lineage or new_lineage(run_id))
     correlate(ctx, run)
     _SCENARIOS[scenario][0](run, ctx)
     return run

@@ -17,7 +17,8 @@ def _big_run(ctx: Context, run_id: str, start_ms: int, steps: int, *, variant: b
     """
     metadata: Json = {"workflowId": "bulk-reindex", "workflowName": "Bulk reindex",
                       "releaseLabel": "v3.2.0" if variant else "v3.1.4"}
-    run = Recorder(ctx, run_id, {"index": "documents", "batches": steps}, start_ms, metadata, workflow_id="bulk-reindex")
+    task = {"index": "documents", "batches": steps}
+    run = Recorder(ctx, run_id, task, start_ms, metadata, workflow_id="bulk-reindex")
     run.state = {"workflow": {"workflowId": "bulk-reindex", "results": {}, "completedStepIds": [], "compensations": []}}
     run.begin()
     run.event("workflow_started", {"workflowId": "bulk-reindex", "input": run.input})

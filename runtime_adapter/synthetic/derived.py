@@ -31,15 +31,16 @@ def _derived_metadata(ctx: Context, source: Json, extra: Json) -> Json:
     return derived
 
 
-def _branch(ctx: Context, source: Json, checkpoint: Json, *, resume: bool, label: str, extra: Json | None = None) -> Recorder:
+def _branch(ctx: Context, source: Json, checkpoint: Json, *, resume: bool, label: str,
+            extra: Json | None = None) -> Recorder:
     """`branchRun(sourceRunId, checkpointId)`: a new run seeded from a checkpoint snapshot."""
     source_lineage = source["metadata"]["lineage"]
     run_id = ctx.uuid()
     metadata = _derived_metadata(ctx, source, {"branchLabel": label, **(extra or {})})
     workflow_id = metadata.get("workflowId")
-    run = Recorder(ctx, run_id, source["input"], _later(ctx, _ms_of(source["timestamps"]["updatedAt"])), metadata,
-               new_lineage(source_lineage["rootRunId"], source_lineage["parentRunId"], source["id"], checkpoint["id"]),
-               workflow_id=workflow_id)
+    lineage = new_lineage(source_lineage["rootRunId"], source_lineage["parentRunId"], source["id"], checkpoint["id"])
+    start = _later(ctx, _ms_of(source["timestamps"]["updatedAt"]))
+    run = Recorder(ctx, run_id, source["input"], start, metadata, lineage, workflow_id=workflow_id)
     run.load_snapshot(checkpoint["snapshot"])
     prefix = "workflow" if workflow_id else "run"
     origin = {"sourceRunId": source["id"], "sourceCheckpointId": checkpoint["id"]}
@@ -70,7 +71,7 @@ def _frozen_replay(ctx: Context, source: Json, *, purpose: str | None = None) ->
         metadata["purpose"] = purpose
     lineage = dict(source["metadata"]["lineage"], childRunIds=[])
     run = Recorder(ctx, f"{source['id']}:replay:{start}", source["input"], start, metadata, lineage,
-               workflow_id=metadata.get("workflowId"))
+                   workflow_id=metadata.get("workflowId"))
     run.after_lineage = {"replay": {"mode": "frozen_trace", "sourceRunId": source["id"], "sourceCheckpointId": None,
                                     "replayedAt": iso(start)}}
     run.load_snapshot({"state": source["state"], "messages": source["messages"], "steps": source["steps"],
@@ -102,8 +103,9 @@ def _partial_replay(ctx: Context, source: Json, checkpoint: Json, *, extra: Json
     source_lineage = source["metadata"]["lineage"]
     metadata = _derived_metadata(ctx, source, extra or {})
     workflow_id = metadata.get("workflowId")
-    run = Recorder(ctx, f"{source['id']}:partial-replay:{start}", source["input"], start, metadata,
-               new_lineage(source_lineage["rootRunId"], None, source["id"], checkpoint["id"]), workflow_id=workflow_id)
+    lineage = new_lineage(source_lineage["rootRunId"], None, source["id"], checkpoint["id"])
+    run = Recorder(ctx, f"{source['id']}:partial-replay:{start}", source["input"], start, metadata, lineage,
+                   workflow_id=workflow_id)
     run.after_lineage = {"replay": {"mode": "partial_frozen_trace", "sourceRunId": source["id"],
                                     "sourceCheckpointId": checkpoint["id"], "replayedAt": iso(start)}}
     run.load_snapshot(checkpoint["snapshot"])

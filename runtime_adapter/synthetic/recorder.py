@@ -57,9 +57,12 @@ class Context:
         self.tenant = self.pick(TENANTS)
         self.trace_id = self.hex(32) if self.rng.random() < 0.2 else None
         self.model = self.pick(MODELS)
-        self.fields: dict[str, str] = {"topic": self.pick(TOPICS), "customer": self.pick(CUSTOMERS), "city": self.pick(CITIES),
-                       "person": self.pick(PEOPLE), "order": f"A-{self.between(100, 9999)}",
-                       "account": f"acct-{self.between(1, 999)}", "warehouse": f"warehouse-{self.between(1, 12)}"}
+        # One subject per group, so a run's input, tool arguments and answer agree.
+        self.fields: dict[str, str] = {
+            "topic": self.pick(TOPICS), "customer": self.pick(CUSTOMERS), "city": self.pick(CITIES),
+            "person": self.pick(PEOPLE), "order": f"A-{self.between(100, 9999)}",
+            "account": f"acct-{self.between(1, 999)}", "warehouse": f"warehouse-{self.between(1, 12)}",
+        }
 
     def _release(self, phase: float) -> Json:
         if self.rng.random() < 0.1:
@@ -277,7 +280,8 @@ class Recorder:
         self.tick(0, 2)
         self.checkpoint("run_started", {"input": self.input})
 
-    def model_turn(self, message: str | None, calls: list[Json], tool_count: int, *, duration: int | None = None) -> Json:
+    def model_turn(self, message: str | None, calls: list[Json], tool_count: int, *,
+                   duration: int | None = None) -> Json:
         self.tick(1, 4)
         created = self.ms
         self.event("model_request", {"messageCount": len(self.messages), "toolCount": tool_count})
@@ -402,7 +406,8 @@ class Recorder:
         payload = {"workflowId": self.workflow_id, "results": output} if kind == "workflow" else {"output": output}
         self.event(f"{kind}_completed", payload)
         self.tick(0, 2)
-        self.checkpoint(f"{kind}_completed", {"workflowId": self.workflow_id} if kind == "workflow" else {"output": output})
+        self.checkpoint(f"{kind}_completed",
+                        {"workflowId": self.workflow_id} if kind == "workflow" else {"output": output})
         self.tick(0, 1)
 
     def fail(self, name: str, message: str) -> None:

@@ -34,10 +34,6 @@ def deep_shape(ctx: Context, size: int, depth: int) -> Shape:
     return spine[0]
 
 
-def shape_size(shape: Shape) -> int:
-    return 1 + sum(shape_size(child) for child in shape)
-
-
 def shape_depth(shape: Shape) -> int:
     return 1 + max((shape_depth(child) for child in shape), default=0)
 
@@ -45,10 +41,9 @@ def shape_depth(shape: Shape) -> int:
 @dataclass
 class _Tree:
     runs: list[Json] = field(default_factory=list)
-    failed: bool = False
 
 
-def _delegating_agent(ctx: Context, shape: Shape, start_ms: int, lineage: Json, role: str, task: str,
+def _delegating_agent(ctx: Context, shape: Shape, start_ms: int, lineage: Json | None, role: str, task: str,
                       parent: Recorder | None, fail_last: bool, tree: _Tree) -> Recorder:
     """An agent whose `delegate_task` tool runs `DelegationRuntime.delegate` for each child shape.
 
@@ -56,9 +51,7 @@ def _delegating_agent(ctx: Context, shape: Shape, start_ms: int, lineage: Json, 
     failed child fails its parent's tool call, and so the parent, as in the runtime.
     """
     run_id = ctx.uuid()
-    lineage = dict(lineage, childRunIds=[])
-    if lineage["rootRunId"] == "":
-        lineage["rootRunId"] = run_id
+    lineage = lineage or new_lineage(run_id)
     extra: Json = {"assignee": role, "delegatedBy": "lead"} if parent else {}
     if parent is None:
         description = "Supervisor"
@@ -82,9 +75,8 @@ def _delegating_agent(ctx: Context, shape: Shape, start_ms: int, lineage: Json, 
         for child_shape in batch:
             number += 1
             assignee = ctx.pick(LEAD_ROLES if child_shape else WORKER_ROLES)
-            calls.append((child_shape, {"name": "delegate_task", "arguments": {"assignee": assignee,
-                                                                              "task": ctx.text(ctx.pick(WORKER_TASKS))},
-                                        "id": f"delegate_{number}"}))
+            arguments = {"assignee": assignee, "task": ctx.text(ctx.pick(WORKER_TASKS))}
+            calls.append((child_shape, {"name": "delegate_task", "arguments": arguments, "id": f"delegate_{number}"}))
         run.model_turn(None, [call for _, call in calls], 1)
         for position, (child_shape, call) in enumerate(calls):
             last = not remaining and position == len(calls) - 1
@@ -157,14 +149,14 @@ def tree_group(ctx: Context, shape: Shape, start_ms: int, *, may_fail: bool = Tr
     tree = _Tree()
     task = ctx.text(ctx.pick(SUPERVISOR_TASKS))
     fail = may_fail and ctx.chance(0.12)
-    root = _delegating_agent(ctx, shape, start_ms, new_lineage(""), "supervisor", task, None, fail, tree)
+    root = _delegating_agent(ctx, shape, start_ms, None, "supervisor", task, None, fail, tree)
     return tree.runs, {"rootRunId": root.id, "size": len(tree.runs), "depth": shape_depth(shape)}
 
 
 def wide_group(ctx: Context, size: int, start_ms: int) -> tuple[list[Json], Json]:
     """A fan-out hub whose children are linked through lineage config, as s05's hub is."""
     hub = Recorder(ctx, ctx.uuid(), ctx.text("Fan out {topic} checks to every region"), start_ms,
-               agent_metadata(ctx, "Fan-out hub"))
+                   agent_metadata(ctx, "Fan-out hub"))
     correlate(ctx, hub)
     hub.start_agent("Fan-out hub")
     hub.model_turn(f"Dispatching {size - 1} regional checks.", [], 0, duration=ctx.between(200, 900))
@@ -173,7 +165,7 @@ def wide_group(ctx: Context, size: int, start_ms: int) -> tuple[list[Json], Json
     clock = hub.ms
     for number in range(1, size):
         child = Recorder(ctx, ctx.uuid(), f"fan-out {ctx.fields['topic']} check #{number}", clock + ctx.between(1, 40),
-                     agent_metadata(ctx, "", extra={"region": f"region-{number}"}), new_lineage(hub.id, hub.id))
+                         agent_metadata(ctx, "", extra={"region": f"region-{number}"}), new_lineage(hub.id, hub.id))
         correlate(ctx, child, hub)
         child.start_agent("")
         if ctx.chance(0.06):

@@ -12,22 +12,24 @@ if TYPE_CHECKING:
 
 
 TOPICS = ("refund policy", "SSO setup", "rate limits", "data retention", "webhook retries", "billing cycles",
-           "API keys", "export formats", "audit logging", "seat licensing", "invoice disputes", "GDPR requests")
+          "API keys", "export formats", "audit logging", "seat licensing", "invoice disputes", "GDPR requests")
 CUSTOMERS = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark Industries", "Wayne Enterprises",
-              "Tyrell", "Soylent", "Cyberdyne", "Wonka", "Aperture")
+             "Tyrell", "Soylent", "Cyberdyne", "Wonka", "Aperture")
 CITIES = ("Lisbon", "Berlin", "Austin", "Osaka", "Nairobi", "Toronto", "Lyon", "Porto", "Bogotá", "Kraków")
 PEOPLE = ("Paulo", "Ana", "Mei", "Jonas", "Priya", "Tomás", "Aisha", "Lars", "Chloé", "Kenji")
 DESCRIPTIONS = ("Support agent for order questions.", "Order assistant", "Research agent", "Billing helper",
-                 "Grounded support agent", "Ops triage agent", "", "")
+                "Grounded support agent", "Ops triage agent", "", "")
 TENANTS = ("acme", "globex", "initech", "hooli")
 MODELS = (("gpt-4o-mini", 0.00000015, 0.0000006), ("claude-3-5-haiku", 0.0000008, 0.000004),
-           ("gpt-4.1", 0.000002, 0.000008), ("mistral-large", 0.000002, 0.000006))
+          ("gpt-4.1", 0.000002, 0.000008), ("mistral-large", 0.000002, 0.000006))
 
 PLAIN_TASKS = (
     ("What is our {topic}?", "Our {topic} is described in the admin guide; changes apply within 24 hours."),
     ("Summarize the {topic} doc for {customer}.", "{customer}: the {topic} doc covers setup, limits and escalation."),
-    ("Draft a reply to {customer} about {topic}.", "Hi {customer} team, thanks for asking about {topic}. Here is what changed…"),
-    ("Explain {topic} in two sentences.", "{topic} controls how requests are handled. Admins can adjust it per workspace."),
+    ("Draft a reply to {customer} about {topic}.",
+     "Hi {customer} team, thanks for asking about {topic}. Here is what changed…"),
+    ("Explain {topic} in two sentences.",
+     "{topic} controls how requests are handled. Admins can adjust it per workspace."),
     ("Hello runtime, what can you do?", "I can answer questions, look up orders and open tickets."),
     ("Translate the {topic} FAQ into Portuguese.", "Perguntas frequentes sobre {topic}: …"),
     ("Résumé of {customer}'s last call — key risks?", "Risks for {customer}: renewal timing and {topic}."),
@@ -42,7 +44,8 @@ TOOL_TASKS = (
     ("Sync inventory for {warehouse}.", ("sync_inventory",)),
     ("Open a ticket for the {topic} outage at {customer}.", ("search_docs", "create_ticket")),
     ("Research {topic} for {customer} and publish the brief.", ("research", "fetch_page", "publish_report")),
-    ("Count the items in order {order} and check stock in {warehouse}.", ("lookup_order", "count_items", "sync_inventory")),
+    ("Count the items in order {order} and check stock in {warehouse}.",
+     ("lookup_order", "count_items", "sync_inventory")),
 )
 APPROVAL_TASKS = (
     ("Email {person} the {topic} summary.", "send_email", "Tool requires explicit approval.", "metadata"),
@@ -52,13 +55,13 @@ APPROVAL_TASKS = (
     ("Open a P1 ticket for {customer}.", "create_ticket", "Business hours only.", "hook"),
 )
 SUPERVISOR_TASKS = ("Produce the quarterly churn report for {customer}", "Prepare the {topic} migration plan",
-                     "Audit {customer}'s {topic} setup", "Write the {topic} post-mortem",
-                     "Compare {customer} usage against plan")
+                    "Audit {customer}'s {topic} setup", "Write the {topic} post-mortem",
+                    "Compare {customer} usage against plan")
 LEAD_ROLES = ("research_lead", "writing_lead", "review_lead", "data_lead", "ops_lead")
 WORKER_ROLES = ("researcher", "writer", "analyst", "reviewer", "fact_checker", "summarizer", "translator")
 WORKER_TASKS = ("Collect churn metrics for {customer}", "Draft the executive summary", "Check sources on {topic}",
-                 "Pull usage for {customer}", "Review the {topic} section", "Summarize support tickets about {topic}",
-                 "Estimate impact of {topic}", "List open risks for {customer}", "Translate the summary")
+                "Pull usage for {customer}", "Review the {topic} section", "Summarize support tickets about {topic}",
+                "Estimate impact of {topic}", "List open risks for {customer}", "Translate the summary")
 
 # (workflowId, name, steps); a step ending in "*" runs an agent child (AgentWorkflowStep).
 WORKFLOWS = (
@@ -105,6 +108,10 @@ class Tool:
         }
 
 
+def _slug(text: str) -> str:
+    return text.lower().replace(" ", "-")
+
+
 def _email(name: str) -> str:
     return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower() + "@example.com"
 
@@ -118,34 +125,35 @@ def _order_result(ctx: Context, args: Json) -> Json:
 
 TOOL_LIST = (
     Tool("lookup_order", "none", ("orders",), ("orderId",),
-          lambda c: {"orderId": c.fields["order"]}, _order_result),
+         lambda c: {"orderId": c.fields["order"]}, _order_result),
     Tool("get_weather", "none", (), ("city",), lambda c: {"city": c.fields["city"]},
-          lambda c, a: f"{c.pick(('Sunny', 'Cloudy', 'Rainy'))} in {a['city']}, {c.between(-3, 31)}°C"),
+         lambda c, a: f"{c.pick(('Sunny', 'Cloudy', 'Rainy'))} in {a['city']}, {c.between(-3, 31)}°C"),
     Tool("search_docs", "none", ("docs",), ("query",), lambda c: {"query": c.fields["topic"]},
-          lambda c, a: {"hits": [f"{a['query']} guide", f"{a['query']} FAQ"][: c.between(1, 2)], "total": c.between(1, 40)}),
+         lambda c, a: {"hits": [f"{a['query']} guide", f"{a['query']} FAQ"][: c.between(1, 2)],
+                       "total": c.between(1, 40)}),
     Tool("send_email", "external_write", ("email",), ("to", "subject"),
-          lambda c: {"to": _email(c.fields["person"]), "subject": f"About {c.fields['topic']}"},
-          lambda c, a: {"delivered": True, "messageId": f"msg-{c.hex(8)}"}),
+         lambda c: {"to": _email(c.fields["person"]), "subject": f"About {c.fields['topic']}"},
+         lambda c, a: {"delivered": True, "messageId": f"msg-{c.hex(8)}"}),
     Tool("crm_update", "external_write", ("crm",), ("accountId", "field"),
-          lambda c: {"accountId": c.fields["account"], "field": c.pick(("renewalDate", "tier", "owner"))},
-          lambda c, a: {"updated": True, "accountId": a["accountId"]}),
+         lambda c: {"accountId": c.fields["account"], "field": c.pick(("renewalDate", "tier", "owner"))},
+         lambda c, a: {"updated": True, "accountId": a["accountId"]}),
     Tool("sync_inventory", "none", (), ("query",), lambda c: {"query": c.fields["warehouse"]},
-          lambda c, a: {"synced": True, "query": a["query"], "skus": c.between(10, 5000)}, retryability="retryable"),
+         lambda c, a: {"synced": True, "query": a["query"], "skus": c.between(10, 5000)}, retryability="retryable"),
     Tool("create_ticket", "external_write", ("tickets",), ("title", "priority"),
-          lambda c: {"title": c.text("{topic} outage at {customer}"), "priority": c.pick(("P1", "P2", "P3"))},
-          lambda c, a: {"ticketId": f"OPS-{c.between(100, 9999)}", "priority": a["priority"]}),
+         lambda c: {"title": c.text("{topic} outage at {customer}"), "priority": c.pick(("P1", "P2", "P3"))},
+         lambda c, a: {"ticketId": f"OPS-{c.between(100, 9999)}", "priority": a["priority"]}),
     Tool("fetch_page", "none", (), ("url",),
-          lambda c: {"url": f"https://docs.example.com/{c.fields['topic'].lower().replace(' ', '-')}?page={c.between(1, 40)}"},
-          lambda c, a: {"status": 200, "bytes": c.between(800, 90000)}, retryability="retryable"),
+         lambda c: {"url": f"https://docs.example.com/{_slug(c.fields['topic'])}?page={c.between(1, 40)}"},
+         lambda c, a: {"status": 200, "bytes": c.between(800, 90000)}, retryability="retryable"),
     Tool("research", "none", (), ("query",), lambda c: {"query": c.text("{topic} at {customer}")},
-          lambda c, a: {"summary": f"{a['query']}: market is growing.", "sources": c.between(2, 9)}),
+         lambda c, a: {"summary": f"{a['query']}: market is growing.", "sources": c.between(2, 9)}),
     Tool("notify_user", "external_write", ("notifications",), ("query",), lambda c: {"query": c.fields["topic"]},
-          lambda c, a: {"notified": c.between(1, 300)}),
+         lambda c, a: {"notified": c.between(1, 300)}),
     Tool("publish_report", "none", (), ("query",), lambda c: {"query": c.pick(("Q1", "Q2", "Q3", "Q4"))},
-          lambda c, a: {"published": True, "url": f"https://reports.example.com/{a['query'].lower()}"},
-          execution_policy="require_approval", cost_hint="low"),
+         lambda c, a: {"published": True, "url": f"https://reports.example.com/{a['query'].lower()}"},
+         execution_policy="require_approval", cost_hint="low"),
     Tool("count_items", "none", (), ("list",), lambda c: {"list": [1, 2, 3][: c.between(1, 3)]},
-          lambda c, a: len(a["list"])),
+         lambda c, a: len(a["list"])),
     Tool("delegate_task", "none", ("delegation",), ("assignee", "task"), lambda c: {}, lambda c, a: None),
 )
 TOOLS = {tool.name: tool for tool in TOOL_LIST}

@@ -68,7 +68,7 @@ def _agent_step(ctx: Context, run: Recorder, key: str, depends: list[str], promp
     run.event("agent_step_started", {"workflowId": run.workflow_id, "stepId": key, "agent": agent, "prompt": prompt})
     child_id = ctx.uuid()
     child = Recorder(ctx, child_id, prompt, run.ms + 1, agent_metadata(ctx, f"{agent} agent"),
-                 new_lineage(run.lineage["rootRunId"], run.id))
+                     new_lineage(run.lineage["rootRunId"], run.id))
     correlate(ctx, child, run)
     child.start_agent(f"{agent} agent")
     if outcome == "running":
@@ -86,7 +86,7 @@ def _agent_step(ctx: Context, run: Recorder, key: str, depends: list[str], promp
         run.event("agent_step_completed", {"workflowId": run.workflow_id, "stepId": key, "agent": agent,
                                            "agentRunId": child_id, "output": child.output})
         aggregate(run, child, {"scope": "workflow_child", "workflowId": run.workflow_id, "stepId": key,
-                                "assignee": agent})
+                               "assignee": agent})
         run.timings["modelMs"] += child.timings["modelMs"]
         run.tick(0, 1)
         run.checkpoint("agent_step_completed", {"workflowId": run.workflow_id, "stepId": key, "agent": agent,
@@ -119,7 +119,8 @@ def _fail_workflow(run: Recorder, ctx: Context, key: str, created: int, depends:
     run.tick(0, 1)
 
 
-def workflow_group(ctx: Context, size: int, start_ms: int, *, outcome: str | None = None) -> tuple[list[Json], Recorder]:
+def workflow_group(ctx: Context, size: int, start_ms: int, *,
+                   outcome: str | None = None) -> tuple[list[Json], Recorder]:
     """A WorkflowRunner run with `size - 1` agent children; returns every run and the workflow."""
     workflow_id, name, steps = _workflow_definition(ctx, size - 1)
     run = _start_workflow(ctx, start_ms, workflow_id, name)
