@@ -1,1 +1,1 @@
-"""Benchmarks: synthetic store generation (generate.py) and the scale runs (run.py)."""
+"""Benchmarks: synthetic run stores (generate.py) and the scale measurements that use them."""
