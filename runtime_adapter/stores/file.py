@@ -39,6 +39,9 @@ def read_run_file(path: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tup
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
             raise
+        except NotADirectoryError:
+            # A path component is a file (the store "directory" itself, say): the run is not there.
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path)) from None
         except OSError as error:
             if error.errno == errno.ELOOP:
                 raise CorruptRun(name, "symbolic links are not followed") from None
