@@ -123,11 +123,22 @@ def build_tree(runs: Iterable[Run], root_run_id: str | None = None) -> list[Node
         _finish(root)
     for node in nodes.values():
         if node["subtreeMetrics"] is None:
-            # Only reachable through a lineage cycle: surface it instead of dropping it.
-            node["lineageCycle"] = True
-            _finish(node)
-            roots.append(node)
+            # Only reachable through a lineage cycle: surface the cycle instead of dropping it.
+            # Surface a run *on* the cycle, so runs hanging below it are listed once, under it.
+            entry = _cycle_entry(node, nodes)
+            entry["lineageCycle"] = True
+            _finish(entry)
+            roots.append(entry)
     return roots
+
+
+def _cycle_entry(node: Node, nodes: dict[Any, Node]) -> Node:
+    """The first run met twice when climbing parent links from `node` (so it lies on the cycle)."""
+    seen: set[int] = set()
+    while id(node) not in seen:
+        seen.add(id(node))
+        node = nodes[js_or(prop(node["lineage"], "parentRunId"), None)]
+    return node
 
 
 def _hashable(value: Any) -> bool:

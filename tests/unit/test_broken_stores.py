@@ -7,10 +7,7 @@ JSON document) fails the test instead of hanging the suite.
 from __future__ import annotations
 
 import os
-import signal
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,7 +21,15 @@ from runtime_adapter.stores.base import BaseRunStore, check_run_id
 from runtime_adapter.stores.file import FileRunStore, StoreUnavailable, read_run_file
 from runtime_adapter.stores.indexed import IndexedFileRunStore
 from tests.factories import run_record
-from tests.fixtures.hostile import DEEP_LEVELS, broken_files, broken_store, cycle_store, write_raw, write_run
+from tests.fixtures.hostile import (
+    DEEP_LEVELS,
+    broken_files,
+    broken_store,
+    cycle_store,
+    within,
+    write_raw,
+    write_run,
+)
 
 REASONS = {
     "corrupt": "invalid JSON", "truncated": "invalid JSON", "empty": "empty file", "blank": "empty file",
@@ -36,21 +41,6 @@ REASONS = {
     "link": "symbolic links are not followed", "fifo": "not a regular file", "folder": "not a regular file",
 }
 LIMIT = 1024 * 1024
-
-
-@contextmanager
-def within(seconds: float) -> Iterator[None]:
-    """Fail, rather than hang, when the block takes longer than `seconds` (main thread only)."""
-    def expire(signum, frame):  # noqa: ARG001 - signal handler signature
-        raise TimeoutError(f"took longer than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture(params=["file", "indexed"])
@@ -276,3 +266,14 @@ def test_a_bundle_that_cannot_be_found_is_store_unavailable(tmp_path, path):
     (tmp_path / "afile").write_text("not a directory")
     with pytest.raises(StoreUnavailable):
         open_store(f"bundle://{tmp_path / path}")
+
+
+def test_a_run_below_a_self_parented_run_is_listed_once_under_it():
+    # Found by test_fuzz: the child used to be surfaced as a root *and* listed under the cycle.
+    runs = [run_record("r0"), run_record("r1", parent="r2"), run_record("r2", parent="r2")]
+    forest = build_tree(runs)
+    assert [root["id"] for root in forest] == ["r0", "r2"]
+    assert [child["id"] for child in forest[1]["children"]] == ["r1", "r2"]
+    assert forest[1]["children"][1]["lineageCycle"] is True
+    assert render_tree(forest).splitlines() == [
+        "r0 [completed]", "r2 [completed]", "├─ r1 [completed]", "└─ r2 [completed] (lineage cycle)"]
