@@ -40,5 +40,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
+# Page timings at 1k/10k/100k runs (file store and PostgreSQL); e.g. BENCH_ARGS="--quick" or "--sizes 1000,10000 --no-postgres".
 bench: setup
-	$(PY) bench/run.py
+	scripts/ensure-postgres.sh
+	$(PY) bench/run.py $(BENCH_ARGS)

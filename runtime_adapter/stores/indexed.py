@@ -37,10 +37,13 @@ _SELECT_ROW = f"SELECT {', '.join(ROW_COLUMNS)} FROM runs"
 SMALL_SCAN_SECONDS = 0.01
 # One thread rescans a small store at most this often unless a file was added or removed.
 SMALL_RECHECK_SECONDS = 0.05
-# A large store is rescanned in the background when the last scan is this old (or
-# `STALE_FACTOR` times its duration, so scanning never takes more than a slice of a core).
-MIN_STALE_SECONDS = 1.0
-STALE_FACTOR = 5.0
+# A large store is refreshed in the background: live and recent files (a quick refresh)
+# when the last look is a second old or a file was added or removed, and every file (a
+# full scan) every FULL_SCAN_SECONDS, or FULL_SCAN_FACTOR times what a scan takes, so
+# scanning 100k files (half a second) costs a few percent of a core, not a fifth.
+QUICK_SECONDS = 1.0
+FULL_SCAN_SECONDS = 30.0
+FULL_SCAN_FACTOR = 20.0
 
 
 class IndexedFileRunStore(FileRunStore):
@@ -88,14 +91,19 @@ class IndexedFileRunStore(FileRunStore):
             if result.pending and self.background:
                 self._start_worker()
             return
-        age = time.time() - float(meta.get("scanned_at") or 0)
-        if age >= max(MIN_STALE_SECONDS, STALE_FACTOR * float(meta["scan_seconds"] or 0)) or (
-            directory_stamp(self.directory) != meta.get("directory_stamp")
-        ):
-            if self.background:
-                self._start_worker()
-            else:
-                self.index.refresh(budget=self.refresh_seconds)
+        now = time.time()
+        scanned_at = float(meta.get("scanned_at") or 0)
+        if now - scanned_at >= max(FULL_SCAN_SECONDS, FULL_SCAN_FACTOR * float(meta["scan_seconds"] or 0)):
+            quick = False
+        elif now - max(scanned_at, float(meta.get("quick_at") or 0)) >= QUICK_SECONDS or (
+                directory_stamp(self.directory) != meta.get("directory_stamp")):
+            quick = True
+        else:
+            return
+        if self.background:
+            self._start_worker(quick)
+        else:
+            self.index.refresh(budget=self.refresh_seconds, quick=quick)
 
     def _meta(self) -> dict[str, Any]:
         return dict(self._db().execute("SELECT key, value FROM meta").fetchall())
@@ -104,16 +112,17 @@ class IndexedFileRunStore(FileRunStore):
         worker = self._worker
         return worker is not None and worker.is_alive()
 
-    def _start_worker(self) -> None:
+    def _start_worker(self, quick: bool = False) -> None:
         with self._lock:
             if self._worker_running():
                 return
-            self._worker = threading.Thread(target=self._work, name=f"index {self.directory.name}", daemon=True)
+            self._worker = threading.Thread(target=self._work, args=(quick,), name=f"index {self.directory.name}",
+                                            daemon=True)
             self._worker.start()
 
-    def _work(self) -> None:
+    def _work(self, quick: bool) -> None:
         try:
-            self.index.refresh(budget=None)
+            self.index.refresh(budget=None, quick=quick)
         except Exception:  # a background refresh must never take the process down
             log.exception("Refreshing the index of %s failed", self.directory)
 

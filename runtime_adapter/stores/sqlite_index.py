@@ -31,7 +31,13 @@ SCHEMA_SQL = (Path(__file__).with_name("index_schema.sql")).read_text(encoding="
 SCHEMA_VERSION = hashlib.sha256(f"{SCHEMA_SQL}\x00{ROW_VERSION}".encode()).hexdigest()[:16]
 _RUN_COLUMNS = ("name", *ROW_COLUMNS, "search_text", "created_us", "replay_source_run_id")
 _INSERT_RUN = f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) VALUES ({', '.join('?' for _ in _RUN_COLUMNS)})"
-BATCH_FILES = 500
+BATCH_FILES = 1000
+# A quick refresh stats only the files likely to change: runs still in progress, unreadable
+# files (often caught mid-write) and files written in the last few minutes, plus new names
+# when the directory itself changed. The runtime rewrites files in place, so only a full
+# scan sees every change; quick refreshes keep live runs current between full scans.
+LIVE_STATUSES = ("pending", "running", "waiting_for_approval", "paused")
+RECENT_SECONDS = 600
 # A refresh with more new files than this (and than the index holds) builds in bulk:
 # secondary indexes and the search index are dropped, filled rows-first, then rebuilt,
 # which is several times faster than maintaining a dozen B-trees row by row.
@@ -70,7 +76,8 @@ class IndexStatus:
     runs: int
     errors: int
     complete: bool          # the last refresh saw every file
-    scanned_at: float | None
+    scanned_at: float | None     # the last full scan
+    quick_at: float | None       # the last quick refresh
     scan_seconds: float | None
     directory_stamp: str | None
 
@@ -193,7 +200,7 @@ class FileIndex:
         ).fetchone()
         return IndexStatus(
             generation=int(meta.get("generation") or 0), runs=counts[0], errors=counts[1],
-            complete=bool(meta.get("complete")), scanned_at=meta.get("scanned_at"),
+            complete=bool(meta.get("complete")), scanned_at=meta.get("scanned_at"), quick_at=meta.get("quick_at"),
             scan_seconds=meta.get("scan_seconds"), directory_stamp=meta.get("directory_stamp"),
         )
 
@@ -269,8 +276,11 @@ class FileIndex:
         return self._known
 
     def refresh(self, *, budget: float | None = None, wait: bool = False, workers: int = 1,
-                progress: ProgressCallback | None = None) -> RefreshResult:
-        """Bring the index up to date, stopping after `budget` seconds (the rest stays pending)."""
+                progress: ProgressCallback | None = None, quick: bool = False) -> RefreshResult:
+        """Bring the index up to date, stopping after `budget` seconds (the rest stays pending).
+
+        `quick` looks only at live and recent files (see LIVE_STATUSES); the default scans all.
+        """
         started = time.monotonic()
         self.ensure_schema()
         with self._writer_lock(wait=wait) as lock:
@@ -278,21 +288,53 @@ class FileIndex:
                 return RefreshResult(skipped=True)
             connection = self.connect(readonly=False)
             try:
-                return self._refresh_locked(connection, started, budget, workers, progress)
+                return self._refresh_locked(connection, started, budget, workers, progress, quick)
             finally:
                 connection.close()
 
+    def _quick_scan(self, connection: sqlite3.Connection, known: dict[bytes, tuple[int, int]],
+                    list_names: bool) -> tuple[dict[bytes, tuple[int, int]], list[bytes]]:
+        """Stats of the likely-changed files, and known files found gone."""
+        marks = ", ".join("?" for _ in LIVE_STATUSES)
+        names = {name for (name,) in connection.execute(f"SELECT name FROM runs WHERE status IN ({marks})",
+                                                         LIVE_STATUSES)}
+        recent = time.time_ns() - RECENT_SECONDS * 1_000_000_000
+        names.update(name for (name,) in connection.execute(
+            "SELECT name FROM files WHERE error IS NOT NULL OR mtime_ns >= ? OR mtime_ns < 0", (recent,)))
+        removed: list[bytes] = []
+        if list_names:
+            try:
+                listed = {name for name in os.listdir(os.fsencode(self.directory)) if name.endswith(b".json")}
+            except OSError:
+                listed = set(self.scan())  # the full scan raises StoreUnavailable with the reason
+            names.update(listed.difference(known))
+            removed = [name for name in known if name not in listed]
+        found: dict[bytes, tuple[int, int]] = {}
+        directory = os.fsencode(self.directory)
+        for name in names:
+            try:
+                stat = os.stat(os.path.join(directory, name), follow_symlinks=False)
+            except FileNotFoundError:
+                if name in known:
+                    removed.append(name)
+                continue
+            found[name] = (stat.st_size, stat.st_mtime_ns)
+        return found, sorted(set(removed))
+
     def _refresh_locked(self, connection: sqlite3.Connection, started: float, budget: float | None,
-                        workers: int, progress: ProgressCallback | None) -> RefreshResult:
+                        workers: int, progress: ProgressCallback | None, quick: bool = False) -> RefreshResult:
         stamp = directory_stamp(self.directory)
         scanned_at = time.time()
-        current = self.scan()
         if not connection.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'runs_after_insert'").fetchone():
             self._restore_secondary(connection)  # a bulk build was interrupted before it finished
         known = self._load_known(connection)
+        if quick:
+            current, removed = self._quick_scan(connection, known, stamp != self._meta(connection, "directory_stamp"))
+        else:
+            current = self.scan()
+            removed = [name for name in known if name not in current]
         changed = sorted(name for name, stat in current.items() if known.get(name) != stat)
-        removed = [name for name in known if name not in current]
         scan_seconds = time.monotonic() - started
         result = RefreshResult(files=len(current), pending=len(changed))
         if removed:
@@ -310,10 +352,13 @@ class FileIndex:
                 self._restore_secondary(connection)
         result.seconds = time.monotonic() - started
         connection.execute("BEGIN IMMEDIATE")
-        self._set_meta(connection, complete=int(result.pending == 0))
-        if result.pending == 0:
-            self._set_meta(connection, scanned_at=scanned_at, scan_seconds=round(scan_seconds, 4),
-                           directory_stamp=stamp)
+        if quick:
+            self._set_meta(connection, quick_at=scanned_at, directory_stamp=stamp)
+        else:
+            self._set_meta(connection, complete=int(result.pending == 0))
+            if result.pending == 0:
+                self._set_meta(connection, scanned_at=scanned_at, scan_seconds=round(scan_seconds, 4),
+                               directory_stamp=stamp)
         connection.execute("COMMIT")
         return result
 

@@ -365,3 +365,50 @@ def test_a_bulk_build_cut_short_is_repaired_by_the_next_refresh(runs_dir, index_
     store.refresh()
     assert store.query_runs(RunQuery(text="searchable again")).total == 1
     assert_store_parity(store, FileRunStore(runs_dir), trees=False)
+
+
+def test_a_quick_refresh_sees_live_runs_new_files_and_deletions_only(runs_dir, index_dir, count_reads, monkeypatch):
+    store = indexed(runs_dir, index_dir)
+    store.refresh()
+    old = time.time() - 3600
+    for path in runs_dir.iterdir():
+        os.utime(path, (old, old))  # nothing was written recently
+    store.refresh()
+    count_reads.clear()
+    live = next(row for row in store.rows() if row.status == "running")
+    done = next(row for row in store.rows() if row.status == "completed")
+    write_run(runs_dir, run_record(live.id, status="completed", input="finished at last"))
+    write_run(runs_dir, run_record(done.id, status="completed", input="rewritten while done"))
+    os.utime(runs_dir / f"{done.id}.json", (old, old + 1))  # an old file rewritten: only a full scan notices
+    write_run(runs_dir, run_record("brand-new"))
+    (runs_dir / "run-02.json").unlink()
+
+    monkeypatch.setattr(store, "ensure_fresh", lambda: None)  # only the refreshes below
+    result = store.index.refresh(quick=True)
+    assert sorted(count_reads) == sorted([f"{live.id}.json", "brand-new.json"])
+    assert result.removed == 1
+    rows = store.rows_by_id([live.id, done.id, "brand-new", "run-02"])
+    assert rows[live.id].input_text == "finished at last"
+    assert rows[done.id].input_text != "rewritten while done"
+    assert "brand-new" in rows and "run-02" not in rows
+
+    store.refresh()
+    assert store.rows_by_id([done.id])[done.id].input_text == "rewritten while done"
+    assert_store_parity(store, FileRunStore(runs_dir), trees=False)
+
+
+def test_a_large_store_alternates_quick_refreshes_and_full_scans(runs_dir, index_dir, monkeypatch):
+    store = indexed(runs_dir, index_dir, background=False)
+    store.refresh()
+    monkeypatch.setattr(indexed_module, "SMALL_SCAN_SECONDS", 0.0)
+    calls = []
+    monkeypatch.setattr(store.index, "refresh", lambda **kwargs: calls.append(kwargs.get("quick")))
+    store.ensure_fresh()  # scanned just now, nothing added: nothing to do
+    assert calls == []
+    write_run(runs_dir, run_record("added"))
+    store.ensure_fresh()
+    assert calls == [True]
+    with sqlite3.connect(store.index.path) as connection:
+        connection.execute("UPDATE meta SET value = 0 WHERE key = 'scanned_at'")
+    store.ensure_fresh()
+    assert calls == [True, False]
