@@ -25,7 +25,8 @@ class GenerationMemo:
         with self._lock:
             found = self._values.get(key)
         if found is not None and found[0] == generation:
-            return copy.copy(found[1])  # callers may mutate what they get; the memo keeps its own
+            remembered: T = found[1]
+            return copy.copy(remembered)  # callers may mutate what they get; the memo keeps its own
         value = compute()
         with self._lock:
             if len(self._values) >= MAX_ENTRIES:
