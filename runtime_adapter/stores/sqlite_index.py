@@ -44,7 +44,6 @@ RECENT_SECONDS = 600
 BULK_MIN_FILES = 2000
 _INDEX_SQL = re.findall(r"CREATE INDEX IF NOT EXISTS [^;]+;", SCHEMA_SQL)
 _INDEX_NAMES = [re.match(r"CREATE INDEX IF NOT EXISTS (\w+)", sql).group(1) for sql in _INDEX_SQL]  # type: ignore[union-attr]
-_FTS_INSERT_TRIGGER = re.search(r"CREATE TRIGGER IF NOT EXISTS runs_after_insert .*?END;", SCHEMA_SQL, re.S).group(0)  # type: ignore[union-attr]
 _RACED = "file changed while it was read"
 ProgressCallback = Callable[[int, int], None]
 
@@ -325,8 +324,7 @@ class FileIndex:
                         workers: int, progress: ProgressCallback | None, quick: bool = False) -> RefreshResult:
         stamp = directory_stamp(self.directory)
         scanned_at = time.time()
-        if not connection.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'runs_after_insert'").fetchone():
+        if self._meta(connection, "bulk"):
             self._restore_secondary(connection)  # a bulk build was interrupted before it finished
         known = self._load_known(connection)
         if quick:
@@ -346,7 +344,7 @@ class FileIndex:
         if bulk:
             self._drop_secondary(connection)
         try:
-            self._apply(connection, known, changed, current, workers, result, started, budget, progress)
+            self._apply(connection, known, changed, current, workers, result, started, budget, progress, bulk)
         finally:
             if bulk:
                 self._restore_secondary(connection)
@@ -364,11 +362,11 @@ class FileIndex:
 
     def _apply(self, connection: sqlite3.Connection, known: dict[bytes, tuple[int, int]], changed: list[bytes],
                current: dict[bytes, tuple[int, int]], workers: int, result: RefreshResult, started: float,
-               budget: float | None, progress: ProgressCallback | None) -> None:
+               budget: float | None, progress: ProgressCallback | None, bulk: bool) -> None:
         done = 0
         for batch in self._parsed_batches(changed, current, workers):
             gone = [parsed.name for parsed in batch if parsed.gone]
-            self._write(connection, known, [parsed for parsed in batch if not parsed.gone], gone)
+            self._write(connection, known, [parsed for parsed in batch if not parsed.gone], gone, search=not bulk)
             result.removed += len(gone)
             done += len(batch)
             result.read += len(batch)
@@ -378,24 +376,24 @@ class FileIndex:
             if budget is not None and result.pending and time.monotonic() - started > budget:
                 break
 
-    @staticmethod
-    def _drop_secondary(connection: sqlite3.Connection) -> None:
+    @classmethod
+    def _drop_secondary(cls, connection: sqlite3.Connection) -> None:
         connection.execute("BEGIN IMMEDIATE")
         for name in _INDEX_NAMES:
             connection.execute(f"DROP INDEX IF EXISTS {name}")
-        connection.execute("DROP TRIGGER IF EXISTS runs_after_insert")
+        cls._set_meta(connection, bulk=1)  # until the rebuild below, the search index lags
         connection.execute("COMMIT")
 
-    @staticmethod
-    def _restore_secondary(connection: sqlite3.Connection) -> None:
+    @classmethod
+    def _restore_secondary(cls, connection: sqlite3.Connection) -> None:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
         connection.execute("BEGIN IMMEDIATE")
         for sql in _INDEX_SQL:
             connection.execute(sql)
-        connection.execute(_FTS_INSERT_TRIGGER)
-        # Rows added while the trigger was gone are not in the search index yet.
+        # Rows written in bulk were not added to the search index one by one.
         connection.execute("INSERT INTO runs_fts (runs_fts) VALUES ('rebuild')")
+        cls._set_meta(connection, bulk=0)
         connection.execute("COMMIT")
 
     def _parsed_batches(self, changed: list[bytes], current: dict[bytes, tuple[int, int]],
@@ -412,18 +410,32 @@ class FileIndex:
             yield from pool.map(_parse_batch, [directory] * len(batches), batches,
                                 [self.max_file_bytes] * len(batches))
 
+    @staticmethod
+    def _forget_run(connection: sqlite3.Connection, name: bytes, search: bool) -> None:
+        old = connection.execute("SELECT rowid, search_text FROM runs WHERE name = ?", (name,)).fetchone()
+        if old is None:
+            return
+        if search:
+            # External-content FTS5 forgets a row only when told its old text.
+            connection.execute("INSERT INTO runs_fts (runs_fts, rowid, search_text) VALUES ('delete', ?, ?)", old)
+        connection.execute("DELETE FROM run_correlations WHERE run = ?", (old[0],))
+        connection.execute("DELETE FROM runs WHERE rowid = ?", (old[0],))
+
     def _write(self, connection: sqlite3.Connection, known: dict[bytes, tuple[int, int]],
-               parsed: Iterable[_Parsed], removed: list[bytes]) -> None:
+               parsed: Iterable[_Parsed], removed: list[bytes], *, search: bool = True) -> None:
         connection.execute("BEGIN IMMEDIATE")
         try:
             for name in removed:
-                connection.execute("DELETE FROM runs WHERE name = ?", (name,))
+                self._forget_run(connection, name, search)
                 connection.execute("DELETE FROM files WHERE name = ?", (name,))
                 known.pop(name, None)
             for item in parsed:
-                connection.execute("DELETE FROM runs WHERE name = ?", (item.name,))
+                self._forget_run(connection, item.name, search)
                 if item.values is not None:
                     cursor = connection.execute(_INSERT_RUN, (item.name, *(item.values[c] for c in _RUN_COLUMNS[1:])))
+                    if search:
+                        connection.execute("INSERT INTO runs_fts (rowid, search_text) VALUES (?, ?)",
+                                           (cursor.lastrowid, item.values["search_text"]))
                     correlations = item.values["correlation_ids"]
                     if correlations != "[]":
                         connection.executemany(
