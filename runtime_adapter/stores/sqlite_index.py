@@ -17,7 +17,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -332,7 +332,7 @@ class FileIndex:
         else:
             current = self.scan()
             removed = [name for name in known if name not in current]
-        changed = sorted(name for name, stat in current.items() if known.get(name) != stat)
+        changed = sorted(name for name, _ in current.items() - known.items())  # set difference, in C
         scan_seconds = time.monotonic() - started
         result = RefreshResult(files=len(current), pending=len(changed))
         if removed:
@@ -410,43 +410,45 @@ class FileIndex:
             yield from pool.map(_parse_batch, [directory] * len(batches), batches,
                                 [self.max_file_bytes] * len(batches))
 
-    @staticmethod
-    def _forget_run(connection: sqlite3.Connection, name: bytes, search: bool) -> None:
-        old = connection.execute("SELECT rowid, search_text FROM runs WHERE name = ?", (name,)).fetchone()
-        if old is None:
-            return
-        if search:
-            # External-content FTS5 forgets a row only when told its old text.
-            connection.execute("INSERT INTO runs_fts (runs_fts, rowid, search_text) VALUES ('delete', ?, ?)", old)
-        connection.execute("DELETE FROM run_correlations WHERE run = ?", (old[0],))
-        connection.execute("DELETE FROM runs WHERE rowid = ?", (old[0],))
-
     def _write(self, connection: sqlite3.Connection, known: dict[bytes, tuple[int, int]],
-               parsed: Iterable[_Parsed], removed: list[bytes], *, search: bool = True) -> None:
+               parsed: list[_Parsed], removed: list[bytes], *, search: bool = True) -> None:
         connection.execute("BEGIN IMMEDIATE")
         try:
+            old = [found for name in [*removed, *(item.name for item in parsed)] if (found := connection.execute(
+                "SELECT rowid, search_text FROM runs WHERE name = ?", (name,)).fetchone()) is not None]
+            # FTS5 writes its buffer out whenever a rowid goes backwards, so all deletions go
+            # first in rowid order, then all additions (new rowids only grow): one segment
+            # per batch instead of one per run.
+            old.sort()
+            for rowid, text in old:
+                if search:
+                    # External-content FTS5 forgets a row only when told its old text.
+                    connection.execute("INSERT INTO runs_fts (runs_fts, rowid, search_text) VALUES ('delete', ?, ?)",
+                                       (rowid, text))
+                connection.execute("DELETE FROM run_correlations WHERE run = ?", (rowid,))
+                connection.execute("DELETE FROM runs WHERE rowid = ?", (rowid,))
             for name in removed:
-                self._forget_run(connection, name, search)
                 connection.execute("DELETE FROM files WHERE name = ?", (name,))
                 known.pop(name, None)
+            added: list[tuple[int, str]] = []
             for item in parsed:
-                self._forget_run(connection, item.name, search)
                 if item.values is not None:
                     cursor = connection.execute(_INSERT_RUN, (item.name, *(item.values[c] for c in _RUN_COLUMNS[1:])))
-                    if search:
-                        connection.execute("INSERT INTO runs_fts (rowid, search_text) VALUES (?, ?)",
-                                           (cursor.lastrowid, item.values["search_text"]))
+                    rowid = int(cursor.lastrowid or 0)
+                    added.append((rowid, item.values["search_text"]))
                     correlations = item.values["correlation_ids"]
                     if correlations != "[]":
                         connection.executemany(
                             "INSERT INTO run_correlations (value, run) VALUES (?, ?)",
-                            [(value, cursor.lastrowid) for value in json.loads(correlations)],
+                            [(value, rowid) for value in json.loads(correlations)],
                         )
                 connection.execute(
                     "INSERT OR REPLACE INTO files (name, size, mtime_ns, error) VALUES (?, ?, ?, ?)",
                     (item.name, item.size, item.mtime_ns, item.error),
                 )
                 known[item.name] = (item.size, item.mtime_ns)
+            if search:
+                connection.executemany("INSERT INTO runs_fts (rowid, search_text) VALUES (?, ?)", sorted(added))
             connection.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
             connection.execute("COMMIT")
         except BaseException:
