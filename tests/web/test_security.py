@@ -24,6 +24,7 @@ from tests.factories import run_record
 from tests.fixtures.crawl import app_urls
 from tests.fixtures.hostile import (
     ALL_SECRETS_ID,
+    ALL_VECTORS_ID,
     HOSTILE_RUN_IDS,
     SECRETS,
     XSS_VECTORS,
@@ -212,6 +213,52 @@ def test_the_raw_vector_text_is_shown_escaped(client, hostile_site):
     assert response.status_code == 200
     assert b"&lt;script&gt;window.__xss(1)&lt;/script&gt;" in response.content
     assert b"<script>window.__xss" not in response.content
+
+
+def outside_code_spans(markdown: str) -> str:
+    """The Markdown prose: code spans removed (n backticks close at the next run of n), and each
+    backslash escape replaced by "·", since an escaped character is literal text."""
+    out, index = [], 0
+    while index < len(markdown):
+        if markdown[index] == "\\" and index + 1 < len(markdown):
+            out.append("·")
+            index += 2
+            continue
+        if markdown[index] != "`":
+            out.append(markdown[index])
+            index += 1
+            continue
+        run = len(markdown[index:]) - len(markdown[index:].lstrip("`"))
+        fence = "`" * run
+        close = index + run
+        while True:
+            close = markdown.find(fence, close)
+            if close == -1 or markdown[close + run: close + run + 1] != "`" and markdown[close - 1] != "`":
+                break
+            close += run
+        if close == -1:
+            out.append(fence)
+            index += run
+        else:
+            index = close + run
+    return "".join(out)
+
+
+def test_the_markdown_report_stays_inert_when_rendered_elsewhere(client, hostile_site):
+    """Pasted into a ticket, the note must not carry raw HTML or javascript: links outside code spans."""
+    problems = {}
+    for run_id in [ALL_VECTORS_ID, *HOSTILE_RUN_IDS, *(f"xss-{i:02d}" for i in range(1, len(XSS_VECTORS) + 1))]:
+        response = client.get(reverse("incidents:report_md", args=[run_id]), {"compare": "xss-02"})
+        assert response.status_code == 200
+        prose = outside_code_spans(response.content.decode())
+        if "<" in prose or "](javascript:" in prose or "](data:" in prose:
+            problems[run_id] = prose[:200]
+    assert problems == {}
+
+
+def test_the_code_span_reader_handles_longer_fences():
+    assert outside_code_spans("a `x` b ``y`z`` c `open") == "a  b  c `open"
+    assert outside_code_spans(r"t\`&lt;b&gt;\`\](javascript:x)") == "t·&lt;b&gt;··(javascript:x)"
 
 
 @pytest.mark.parametrize("name", ["runs:api_detail", "runs:api_trace", "runs:export_trace", "runs:lineage_file",
