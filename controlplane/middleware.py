@@ -109,6 +109,10 @@ class StoreErrorMiddleware:
             return error_response(request, 422, f"The stored run cannot be read: {exception.reason}.")
         if isinstance(exception, (StoreUnavailable, UnknownStoreScheme)):
             return error_response(request, 503, str(exception))
+        if isinstance(exception, UnicodeEncodeError):
+            # Text from outside the stores (an uploaded file, say) with an unpaired surrogate,
+            # which JSON allows and UTF-8 cannot encode; store data is scrubbed before this.
+            return error_response(request, 422, "The content holds text that cannot be shown (an unpaired UTF-16 surrogate).")
         return None
 
 

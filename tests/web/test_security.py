@@ -467,3 +467,16 @@ def test_hostile_vectors_cover_the_required_kinds():
     for marker in ("<script", "onerror=", "javascript:", "<svg", "<math", '">', "{{7*7}}", "${", "hx-get", "<style",
                    "\u202e"):
         assert marker in text, marker
+
+
+def test_an_upload_whose_messages_hold_an_unpaired_surrogate_is_not_a_500(client, site, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    write_run(tmp_path / "runs", run_record("r"))
+    site(tmp_path / "runs")
+    bundle = {"format": "agnostic-agents-trace-bundle", "schemaVersion": "9 \udc00",
+              "traces": [{"format": "x", "schemaVersion": "\udc00"}]}
+    response = client.post(reverse("incidents:open_bundle"),
+                           {"bundle": SimpleUploadedFile("b.json", jsjson.dumps(bundle).encode(), "application/json")})
+    assert 400 <= response.status_code < 500
+    response.content.decode("utf-8")
