@@ -16,8 +16,11 @@ Two deliberate departures from the runtime, so every inspector keeps working:
   trees and diffs still line up. A key that the runtime's rule marks sensitive is
   redacted even when it ends in "Id" (`tokenId`).
 
-`RedactingStore` wraps any store; controlplane.stores applies it when
-CONTROLPLANE_REDACT_SECRETS is on (the default).
+`RedactingStore` wraps every store controlplane.stores opens: with `secrets` from
+CONTROLPLANE_REDACT_SECRETS (on by default), and always scrubbing unpaired surrogates.
+Pages, the JSON API, exports, the Markdown note and `manage.py inspect` on the configured
+store all read through it. `manage.py inspect --store URL` opens the URL directly and
+prints the runtime-exact, unredacted payloads (the conformance tests compare those).
 """
 
 from __future__ import annotations
