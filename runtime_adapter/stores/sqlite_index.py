@@ -136,7 +136,7 @@ class FileIndex:
         connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         connection.execute("PRAGMA busy_timeout = 30000")
         connection.execute("PRAGMA synchronous = NORMAL")
-        connection.execute("PRAGMA cache_size = -32768")  # 32 MiB: a refresh touches many index pages
+        connection.execute("PRAGMA cache_size = -16384")  # 16 MiB: a refresh touches many index pages
         if readonly:
             connection.execute("PRAGMA query_only = ON")
         return connection

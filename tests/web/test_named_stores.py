@@ -39,10 +39,11 @@ def links(content: bytes) -> set[str]:
 
 
 def foreign_links(content: bytes, name: str) -> set[str]:
-    """Links that leave store `name`: anything but its own prefix, static files and the store picker."""
+    """Links that leave store `name`: anything but its own prefix, static files, the store picker,
+    in-page anchors and inline data."""
     picker = {"/", "/s/alpha/", "/s/beta/"}
     return {link for link in links(content)
-            if not link.startswith((f"/s/{name}/", "/static/")) and link not in picker}
+            if not link.startswith((f"/s/{name}/", "/static/", "#", "data:")) and link not in picker}
 
 
 def test_each_named_store_lists_its_own_runs(client, stores):
