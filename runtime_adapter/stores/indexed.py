@@ -65,9 +65,9 @@ class IndexedFileRunStore(FileRunStore):
     # Index maintenance ---------------------------------------------------------------
 
     def refresh(self, *, budget: float | None = None, wait: bool = True, workers: int = 1,
-                progress: ProgressCallback | None = None) -> RefreshResult:
+                progress: ProgressCallback | None = None, quick: bool = False) -> RefreshResult:
         """Bring the index up to date now (the `index_runs` command, tests)."""
-        return self.index.refresh(budget=budget, wait=wait, workers=workers, progress=progress)
+        return self.index.refresh(budget=budget, wait=wait, workers=workers, progress=progress, quick=quick)
 
     def index_status(self) -> IndexStatus:
         return self.index.status(self._db())

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from controlplane.stores import store_options, store_urls
 from runtime_adapter.records import RunStoreError
-from runtime_adapter.stores.indexed import IndexedFileRunStore
+from runtime_adapter.stores.indexed import FULL_SCAN_SECONDS, IndexedFileRunStore
 from runtime_adapter.stores.registry import open_store
 
 
@@ -69,12 +69,16 @@ class Command(BaseCommand):
             assert isinstance(store, IndexedFileRunStore)
             stores.append(store)
         try:
-            while True:
-                for store in stores:
-                    self._refresh(store, options["workers"], quiet=options["watch"] is not None)
-                if options["watch"] is None:
-                    return
+            last_full = time.monotonic()
+            for store in stores:
+                self._refresh(store, options["workers"], quiet=options["watch"] is not None)
+            while options["watch"] is not None:
                 time.sleep(options["watch"])
+                # Live and recent files every round, every file every FULL_SCAN_SECONDS (as the server does).
+                full = time.monotonic() - last_full >= FULL_SCAN_SECONDS
+                last_full = time.monotonic() if full else last_full
+                for store in stores:
+                    self._refresh(store, options["workers"], quiet=True, quick=not full)
         except RunStoreError as error:
             raise CommandError(str(error)) from None
         except KeyboardInterrupt:
@@ -83,9 +87,9 @@ class Command(BaseCommand):
             for store in stores:
                 store.close()
 
-    def _refresh(self, store: IndexedFileRunStore, workers: int, *, quiet: bool) -> None:
+    def _refresh(self, store: IndexedFileRunStore, workers: int, *, quiet: bool, quick: bool = False) -> None:
         progress = None if quiet else ProgressBar(store.directory.name, self.stderr._out)  # type: ignore[attr-defined]
-        result = store.refresh(wait=True, workers=max(1, workers), progress=progress)
+        result = store.refresh(wait=True, workers=max(1, workers), progress=progress, quick=quick)
         if quiet and not (result.read or result.removed):
             return
         status = store.index_status()
