@@ -115,6 +115,10 @@ def _caches() -> dict[str, dict[str, object]]:
 
 
 CACHES = _caches()
+if CONTROLPLANE_CACHE_URL.startswith(("redis://", "rediss://")):
+    # Several nodes behind a load balancer share Redis: sessions kept there follow the user
+    # from node to node, where each node's own SQLite would not.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

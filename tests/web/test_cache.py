@@ -136,3 +136,11 @@ def test_cache_url_setting_selects_redis():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.core.cache.backends.redis", "1"]
+
+
+def test_sessions_are_kept_in_redis_when_redis_is_the_cache():
+    redis_client()
+    code = "import django; django.setup(); from django.conf import settings; print(settings.SESSION_ENGINE)"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "controlplane.settings", "CONTROLPLANE_CACHE_URL": REDIS_URL}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "django.contrib.sessions.backends.cache", result.stderr
