@@ -10,6 +10,8 @@ added: event-handler attributes, `javascript:` URLs, injected scripts, frames,
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
@@ -83,15 +85,37 @@ def site(live_server, anonymous, settings, hostile_dir, tmp_path):
 
 @pytest.fixture
 def watched(page):
+    """The shared page fixture, with the app's CSP in force, recording vector calls."""
     page.add_init_script(RECORD_CALLS)
     return page
+
+
+@pytest.fixture
+def strict(browser, page_errors):
+    """A page with the CSP bypassed: escaping alone must keep every vector inert.
+
+    With the policy on, an escaping bug would mostly show as a refused inline script;
+    without it, the vector would really run and be recorded.
+    """
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    page = context.new_page()
+    page.on("console", lambda message: page_errors.append(f"console {message.type}: {message.text}")
+            if message.type == "error" else None)
+    page.on("pageerror", lambda error: page_errors.append(f"pageerror: {error}"))
+    page.on("dialog", lambda dialog: (page_errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    page.add_init_script(RECORD_CALLS)
+    yield page
+    context.close()
 
 
 def settle(page) -> None:
     """Let lazy HTMX panels (`hx-trigger="revealed"`) load and swap in before looking."""
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     page.wait_for_timeout(60)  # revealed fires from an IntersectionObserver, a frame later
-    page.wait_for_function("window.__htmx_pending <= 0", timeout=10_000)
+    # Polled from Python: wait_for_function evaluates its predicate with eval, which the CSP refuses.
+    deadline = time.monotonic() + 10
+    while page.evaluate("window.__htmx_pending") > 0 and time.monotonic() < deadline:
+        page.wait_for_timeout(20)
 
 
 def real_errors(page_errors: list[str]) -> list[str]:
@@ -146,25 +170,25 @@ def crawl(page, site: str, run_ids: list[str], *, per_run_only: bool = False) ->
     return problems
 
 
-def test_no_vector_runs_on_any_page_of_a_vector_run(watched, page_errors, site):
+def test_no_vector_runs_on_any_page_of_a_vector_run(strict, page_errors, site):
     """Every page, panel, export and API answer of runs carrying vectors and hostile ids."""
-    problems = crawl(watched, site, [xss_id(1), HOSTILE_RUN_IDS[0], xss_id(3), "xss-status", "xss-branch"])
+    problems = crawl(strict, site, [xss_id(1), HOSTILE_RUN_IDS[0], xss_id(3), "xss-status", "xss-branch"])
     assert problems == {}
     assert real_errors(page_errors) == []
 
 
-def test_no_vector_runs_on_the_pages_of_any_hostile_id(watched, page_errors, site):
-    problems = crawl(watched, site, list(HOSTILE_RUN_IDS[1:]), per_run_only=True)
+def test_no_vector_runs_on_the_pages_of_any_hostile_id(strict, page_errors, site):
+    problems = crawl(strict, site, list(HOSTILE_RUN_IDS[1:]), per_run_only=True)
     assert problems == {}
     assert real_errors(page_errors) == []
 
 
-def test_every_vector_in_every_field_is_inert_on_every_page(watched, page_errors, site):
+def test_every_vector_in_every_field_is_inert_on_every_page(strict, page_errors, site):
     """The run holding all vectors in all fields, on every page; then each vector's own run."""
-    problems = crawl(watched, site, [ALL_VECTORS_ID, xss_id(2)], per_run_only=True)
+    problems = crawl(strict, site, [ALL_VECTORS_ID, xss_id(2)], per_run_only=True)
     for index in range(1, len(XSS_VECTORS) + 1):
         for path in (reverse("runs:detail", args=[xss_id(index)]), reverse("incidents:detail", args=[xss_id(index)])):
-            found = visit(watched, site, path)
+            found = visit(strict, site, path)
             if found:
                 problems[path] = found
     assert problems == {}
@@ -198,18 +222,18 @@ def test_the_raw_text_of_a_vector_is_visible_on_its_run_page(watched, page_error
     assert real_errors(page_errors) == []
 
 
-def test_the_lineage_graph_embedded_and_opened_directly_stays_inert(watched, page_errors, site):
+def test_the_lineage_graph_embedded_and_opened_directly_stays_inert(strict, page_errors, site):
     for run_id in (xss_id(1), HOSTILE_RUN_IDS[0], HOSTILE_RUN_IDS[8]):
         for path in (reverse("runs:lineage", args=[run_id]), reverse("runs:tree", args=[run_id]),
                      reverse("runs:lineage_file", kwargs={"run_id": run_id, "fmt": "svg"})):
-            assert visit(watched, site, path) == {}, path
-    watched.goto(f"{site}{reverse('runs:detail', args=[xss_id(1)])}")
-    settle(watched)
-    assert watched.locator("svg").count() >= 1
-    for link in watched.locator("svg a").all()[:5]:
+            assert visit(strict, site, path) == {}, path
+    strict.goto(f"{site}{reverse('runs:detail', args=[xss_id(1)])}")
+    settle(strict)
+    assert strict.locator("svg").count() >= 1
+    for link in strict.locator("svg a").all()[:5]:
         href = link.get_attribute("href") or link.get_attribute("xlink:href") or ""
         assert not href.strip().lower().startswith("javascript:")
-    assert watched.evaluate("window.__xss_calls") == []
+    assert strict.evaluate("window.__xss_calls") == []
     assert real_errors(page_errors) == []
 
 
@@ -222,3 +246,13 @@ def test_an_injected_element_would_be_caught_and_csp_would_still_block_it(watche
     # script-src 'self' refuses inline handlers: the call never happens, the refusal is a console error.
     assert watched.evaluate("window.__xss_calls") == []
     assert any("Content Security Policy" in error for error in page_errors)
+
+
+def test_with_the_policy_bypassed_an_injected_handler_really_runs(strict, site):
+    """So the strict crawls above would record any vector that escaped escaping."""
+    strict.goto(f"{site}/runs/")
+    strict.evaluate("document.body.insertAdjacentHTML('beforeend', '<img src=x onerror=\"window.__xss(98)\">')")
+    deadline = time.monotonic() + 5
+    while not strict.evaluate("window.__xss_calls.length") and time.monotonic() < deadline:
+        strict.wait_for_timeout(20)
+    assert strict.evaluate("window.__xss_calls") == ["98"]

@@ -434,6 +434,7 @@ def test_every_response_carries_the_security_headers(client, secrets_site, djang
 def test_production_settings_pass_the_deploy_check(tmp_path):
     env = {**os.environ, "CONTROLPLANE_SECRET_KEY": "x" * 20 + "-deploy-check-" + os.urandom(24).hex(),
            "CONTROLPLANE_DATA_DIR": str(tmp_path)}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for Playwright by tests/browser, never in deployment
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING",
          "--settings=controlplane.settings_production"],
