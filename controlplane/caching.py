@@ -1,7 +1,9 @@
 """Cache derived payloads (lineage SVGs, trees) keyed by the store's change marker.
 
 The marker changes whenever the store may have changed, so a cache never serves a
-stale tree. Local memory by default, Redis with CONTROLPLANE_CACHE_URL=redis://….
+stale tree. A payload made from given runs only (a comparison) is keyed by those
+runs' own markers instead, so a store that is being written keeps it. Local memory
+by default, Redis with CONTROLPLANE_CACHE_URL=redis://….
 """
 
 from __future__ import annotations
@@ -18,12 +20,28 @@ TIMEOUT_SECONDS = 600
 
 
 def cache_key(store: BaseRunStore, kind: str, *parts: str) -> str:
-    raw = "\x1f".join((store.describe(), store.change_marker(), kind, *parts))
+    return _key(kind, store.describe(), store.change_marker(), kind, *parts)
+
+
+def _key(kind: str, *parts: str) -> str:
+    raw = "\x1f".join(parts)
     return f"cp:{kind}:{hashlib.sha256(raw.encode('utf-8', 'surrogatepass')).hexdigest()}"
 
 
 def cached(store: BaseRunStore, kind: str, parts: tuple[str, ...], compute: Callable[[], T]) -> T:
-    key = cache_key(store, kind, *parts)
+    return _cached(cache_key(store, kind, *parts), compute)
+
+
+def cached_for_runs(store: BaseRunStore, kind: str, run_ids: tuple[str, ...], parts: tuple[str, ...],
+                    compute: Callable[[], T]) -> T:
+    """`cached` for a payload computed from the runs `run_ids` and nothing else in the store."""
+    markers = [marker for run_id in run_ids if (marker := store.run_marker(run_id)) is not None]
+    if len(markers) != len(run_ids):
+        return compute()  # a missing run: compute() raises RunNotFound, and nothing is cached
+    return _cached(_key(kind, store.describe(), *markers, kind, *run_ids, "\x1e", *parts), compute)
+
+
+def _cached(key: str, compute: Callable[[], T]) -> T:
     value: Any = cache.get(key)
     if value is None:
         value = compute()

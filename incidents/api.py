@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
-from controlplane.caching import cached
+from controlplane.caching import cached_for_runs
 from controlplane.stores import store_for
 from incidents.forms import CompareForm, IncidentForm, form_errors
 from incidents.views import incident_payloads
@@ -43,4 +43,4 @@ def compare(request: HttpRequest) -> HttpResponse:
         left, right = store.get_run(left_id), store.get_run(right_id)
         return {"diff": diff_traces(left, right), "alignment": alignment_payload(align_steps(left["steps"], right["steps"]))}
 
-    return _json(cached(store, "api-compare", (left_id, right_id), compute))
+    return _json(cached_for_runs(store, "api-compare", (left_id, right_id), (), compute))

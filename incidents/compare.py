@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
-from controlplane.caching import cached
+from controlplane.caching import cached_for_runs
 from controlplane.stores import store_for
 from incidents.forms import CompareForm
 from incidents.views import wants_partial
@@ -30,7 +30,7 @@ def comparison(store: BaseRunStore, left_id: str, right_id: str, row: int) -> di
             "steps": compare_steps(left["steps"], right["steps"], start=row),
         }
 
-    return cached(store, "compare", (left_id, right_id, str(row)), compute)
+    return cached_for_runs(store, "compare", (left_id, right_id), (str(row),), compute)
 
 
 @require_safe

@@ -417,6 +417,10 @@ class RedactingStore(BaseRunStore):
         # for an unredacted store of the same URL, or the other way round.
         return f"{'redacted' if self.secrets else 'clean'}:{self.inner.change_marker()}"
 
+    def run_marker(self, run_id: str) -> str | None:
+        marker = self.inner.run_marker(run_id)
+        return None if marker is None else f"{'redacted' if self.secrets else 'clean'}:{marker}"
+
     def close(self) -> None:
         self.inner.close()
 

@@ -177,6 +177,14 @@ class BaseRunStore:
         """A value that changes whenever the store's content may have changed (cache keys)."""
         return ""
 
+    def run_marker(self, run_id: str) -> str | None:
+        """A value that changes whenever this one run's record may have changed, None when unknown.
+
+        For payloads made from given runs only (a comparison): keyed by it, they survive
+        writes to other runs. The default is the store's marker, which is always safe.
+        """
+        return self.change_marker()
+
     def close(self) -> None:
         pass
 

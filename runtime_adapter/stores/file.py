@@ -165,3 +165,13 @@ class FileRunStore(BaseRunStore):
         except OSError:
             return "missing"
         return f"{stat.st_mtime_ns}:{stat.st_nlink}"
+
+    def run_marker(self, run_id: str) -> str | None:
+        # The inode tells a file replaced by rename from the old one; size and mtime tell an
+        # in-place rewrite (the index trusts the same pair). get_run reads this very file.
+        check_run_id(run_id)
+        try:
+            stat = os.stat(self.directory / f"{run_id}.json", follow_symlinks=False)
+        except OSError:
+            return None
+        return f"file:{stat.st_dev}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}"
