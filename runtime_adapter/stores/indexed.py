@@ -32,9 +32,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _SELECT_ROW = f"SELECT {', '.join(ROW_COLUMNS)} FROM runs"
-# A store whose directory listing takes less than this (about a thousand files) is
-# rescanned on every query, so what a page shows is exactly what is on disk.
-SMALL_SCAN_SECONDS = 0.01
+# A store with at most this many files (a scan takes a few milliseconds) is rescanned on
+# every query, so what a page shows is exactly what is on disk. Counted, not timed: on a
+# busy machine a timed small store would turn "large" and be refreshed behind the page.
+SMALL_STORE_FILES = 1500
 # One thread rescans a small store at most this often unless a file was added or removed.
 SMALL_RECHECK_SECONDS = 0.05
 # A large store is refreshed in the background: live and recent files (a quick refresh)
@@ -75,7 +76,7 @@ class IndexedFileRunStore(FileRunStore):
     def ensure_fresh(self) -> None:
         """Called by every index query: refresh inline when that is cheap, else in the background."""
         meta = self._meta()
-        small = meta.get("scan_seconds") is not None and meta["scan_seconds"] < SMALL_SCAN_SECONDS
+        small = meta.get("files") is not None and int(meta["files"]) <= SMALL_STORE_FILES
         if meta.get("complete") and small:
             stamp = directory_stamp(self.directory)
             last = getattr(self._local, "checked", None)

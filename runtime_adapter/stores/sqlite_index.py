@@ -356,7 +356,7 @@ class FileIndex:
             self._set_meta(connection, complete=int(result.pending == 0))
             if result.pending == 0:
                 self._set_meta(connection, scanned_at=scanned_at, scan_seconds=round(scan_seconds, 4),
-                               directory_stamp=stamp)
+                               directory_stamp=stamp, files=len(current))
         connection.execute("COMMIT")
         return result
 

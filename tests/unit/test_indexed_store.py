@@ -259,7 +259,7 @@ def test_a_cold_build_over_budget_serves_a_partial_index_and_finishes_in_the_bac
 def test_a_large_store_refreshes_in_the_background_without_blocking_pages(runs_dir, index_dir, monkeypatch):
     store = indexed(runs_dir, index_dir)
     store.refresh()
-    monkeypatch.setattr(indexed_module, "SMALL_SCAN_SECONDS", 0.0)  # treat it as a large store
+    monkeypatch.setattr(indexed_module, "SMALL_STORE_FILES", 0)  # treat it as a large store
     write_run(runs_dir, run_record("late-arrival"))
     deadline = time.monotonic() + 10
     while store.query_runs(RunQuery(text="late-arrival")).total == 0 and time.monotonic() < deadline:
@@ -400,7 +400,7 @@ def test_a_quick_refresh_sees_live_runs_new_files_and_deletions_only(runs_dir, i
 def test_a_large_store_alternates_quick_refreshes_and_full_scans(runs_dir, index_dir, monkeypatch):
     store = indexed(runs_dir, index_dir, background=False)
     store.refresh()
-    monkeypatch.setattr(indexed_module, "SMALL_SCAN_SECONDS", 0.0)
+    monkeypatch.setattr(indexed_module, "SMALL_STORE_FILES", 0)
     calls = []
     monkeypatch.setattr(store.index, "refresh", lambda **kwargs: calls.append(kwargs.get("quick")))
     store.ensure_fresh()  # scanned just now, nothing added: nothing to do
