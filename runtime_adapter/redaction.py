@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .jsjson import JSONParseError, dumps, loads
@@ -53,33 +53,36 @@ _RUN_KEYS_KEPT = frozenset({"id", "status", "timestamps"})
 _ID_KEY = re.compile(r"(?:^|run|step|checkpoint|toolcall|call|workflow|span|trace|request|correlation)ids?$")
 _COUNT_KEY = re.compile(r"tokens$|token_?usage|token_?counts?$|_tokens_")
 
-# A cheap first look: strings without any of these cannot match a pattern below.
-_HINT = re.compile(
-    r"sk-|[rsp]k_|bearer|basic|eyJ|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|glpat-|hf_|npm_|PRIVATE KEY|://"
-    r"|token|secret|passw|pwd|api[_-]?key|auth|ssn|mail|phone|credential|private",
-    re.IGNORECASE,
-)
 # Every pattern starts only where a run of token characters starts (the lookbehind), so a
-# hostile megabyte of "eyJeyJ…" is scanned once, not once per position.
+# hostile megabyte of "eyJeyJ…" is scanned once, not once per position. Each pattern runs
+# only when one of its lower-case needles is in the text: listing pages redact thousands
+# of rows, and `in` is far cheaper than a regular expression that finds nothing.
 _EDGE = r"(?<![A-Za-z0-9_-])"
-_TOKEN_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----|$)"),
+_TOKEN_PATTERNS: tuple[tuple[tuple[str, ...], re.Pattern[str], str], ...] = (
+    (("private key",),
+     re.compile(r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----|$)"),
      REPLACEMENT),
     # "Bearer of bad news" stays: a credential has a digit or punctuation, or is long.
-    (re.compile(_EDGE + r"(bearer|token)(\s+)(?:(?=[A-Za-z]*[0-9._~+/=-])[A-Za-z0-9._~+/-]{8,}=*|[A-Za-z]{20,})",
+    (("bearer", "token"),
+     re.compile(_EDGE + r"(bearer|token)(\s+)(?:(?=[A-Za-z]*[0-9._~+/=-])[A-Za-z0-9._~+/-]{8,}=*|[A-Za-z]{20,})",
                 re.IGNORECASE), r"\1\2" + REPLACEMENT),
-    (re.compile(_EDGE + r"sk-[A-Za-z0-9_-]{16,}"), REPLACEMENT),
-    (re.compile(_EDGE + r"[rsp]k_(?:live|test)_[A-Za-z0-9]{10,}"), REPLACEMENT),
-    (re.compile(_EDGE + r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), REPLACEMENT),
-    (re.compile(_EDGE + r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])"), REPLACEMENT),
-    (re.compile(_EDGE + r"(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})"), REPLACEMENT),
-    (re.compile(_EDGE + r"xox[abposr]-[A-Za-z0-9-]{10,}"), REPLACEMENT),
-    (re.compile(_EDGE + r"AIza[0-9A-Za-z_-]{30,}"), REPLACEMENT),
-    (re.compile(_EDGE + r"(?:glpat-[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36,})"), REPLACEMENT),
+    (("sk-",), re.compile(_EDGE + r"sk-[A-Za-z0-9_-]{16,}"), REPLACEMENT),
+    (("k_live_", "k_test_"), re.compile(_EDGE + r"[rsp]k_(?:live|test)_[A-Za-z0-9]{10,}"), REPLACEMENT),
+    (("eyj",), re.compile(_EDGE + r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), REPLACEMENT),
+    (("akia", "asia", "abia", "acca"), re.compile(_EDGE + r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
+     REPLACEMENT),
+    (("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+     re.compile(_EDGE + r"(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})"), REPLACEMENT),
+    (("xox",), re.compile(_EDGE + r"xox[abposr]-[A-Za-z0-9-]{10,}"), REPLACEMENT),
+    (("aiza",), re.compile(_EDGE + r"AIza[0-9A-Za-z_-]{30,}"), REPLACEMENT),
+    (("glpat-", "hf_", "npm_"),
+     re.compile(_EDGE + r"(?:glpat-[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36,})"), REPLACEMENT),
     # user:password@ in URLs: keep the user so the operator still sees which account.
-    (re.compile(r"(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,20}://[^\s/:@]{0,200}:)[^\s/@]{1,200}@"),
+    (("://",), re.compile(r"(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,20}://[^\s/:@]{0,200}:)[^\s/@]{1,200}@"),
      r"\1" + REPLACEMENT + "@"),
 )
+# Words every sensitive key contains (see is_sensitive_key and _TEXT_KEY_EXTRAS).
+_PAIR_NEEDLES = ("token", "secret", "passw", "pwd", "api", "auth", "ssn", "mail", "phone", "credential", "private")
 # "apiKey": "…" inside JSON text (escaped quotes included), checked against the key rule.
 _JSON_PAIR = re.compile(r'"(?P<key>[^"\\]{1,80})"(?P<sep>\s{0,3}:\s{0,3}")(?P<value>(?:[^"\\]|\\.)*+)(?P<end>"|$)')
 # password=…, Authorization: Bearer …, 'secret': '…' in free text; the key is checked in code.
@@ -134,12 +137,25 @@ def _text_pair(match: re.Match[str]) -> str:
     return f"{key}{match['sep']}{REPLACEMENT}"
 
 
+def _has_pairs(lowered: str) -> bool:
+    return any(needle in lowered for needle in _PAIR_NEEDLES) and (":" in lowered or "=" in lowered)
+
+
+def may_hold_secret(text: str) -> bool:
+    """False when no pattern of `redact_text` can match: the common case, decided cheaply."""
+    lowered = text.lower()
+    return _has_pairs(lowered) or any(
+        needle in lowered for needles, _, _ in _TOKEN_PATTERNS for needle in needles)
+
+
 def redact_text(text: str) -> str:
     """Credentials that appear inside a string, wherever it came from (see `clean_text`)."""
-    if not _HINT.search(text):
+    lowered = text.lower()
+    for needles, pattern, replacement in _TOKEN_PATTERNS:
+        if any(needle in lowered for needle in needles):
+            text = pattern.sub(replacement, text)
+    if not _has_pairs(lowered):
         return text
-    for pattern, replacement in _TOKEN_PATTERNS:
-        text = pattern.sub(replacement, text)
     if '"' in text:
         text = _JSON_PAIR.sub(_json_pair, text)
     return _TEXT_PAIR.sub(_text_pair, text)
@@ -154,6 +170,8 @@ def scrub(text: str) -> str:
     `JSON.parse` accepts "\\udc00", so run files can hold them, but they cannot be
     encoded as UTF-8: left in, one string would turn a whole page into a 500.
     """
+    if text.isascii():
+        return text
     return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
@@ -241,7 +259,7 @@ def redact_flat_text(text: str, *, secrets: bool = True) -> str:
     whole object; truncated JSON falls back to the text patterns.
     """
     text = scrub(text)
-    if not secrets or not text or not _HINT.search(text):
+    if not secrets or not text or not may_hold_secret(text):
         return text
     if text[:1] in "{[":
         try:
@@ -261,13 +279,13 @@ _ROW_FREE_TEXT = ("release", "top_recommendation")
 def redact_row(row: RunRow, *, secrets: bool = True) -> RunRow:
     """A listing row with the same cleaning as its run: ids kept, text redacted."""
     changes: dict[str, Any] = {}
-    for field in fields(row):
-        value = getattr(row, field.name)
-        if field.name in _ROW_TEXT:
+    for name in row.__dataclass_fields__:
+        value = getattr(row, name)
+        if name in _ROW_TEXT:
             cleaned: Any = redact_flat_text(value, secrets=secrets)
-        elif field.name in _ROW_FREE_TEXT and isinstance(value, str):
+        elif name in _ROW_FREE_TEXT and isinstance(value, str):
             cleaned = clean_text(value, secrets=secrets)
-        elif field.name == "correlation_ids":
+        elif name == "correlation_ids":
             cleaned = [clean_text(item, secrets=secrets) for item in value]
         elif isinstance(value, str):
             cleaned = scrub(value)
@@ -275,8 +293,8 @@ def redact_row(row: RunRow, *, secrets: bool = True) -> RunRow:
             cleaned = {scrub(key): item for key, item in value.items()}
         else:
             continue
-        if cleaned != value:
-            changes[field.name] = cleaned
+        if cleaned is not value and cleaned != value:
+            changes[name] = cleaned
     return replace(row, **changes) if changes else row
 
 
@@ -296,7 +314,7 @@ class RedactingStore(BaseRunStore):
     """
 
     # Rows are fetched in chunks of this size when a text search must be re-checked.
-    SEARCH_CHUNK = 2000
+    SEARCH_CHUNK = 5000
 
     def __init__(self, store: BaseRunStore, *, secrets: bool = True) -> None:
         self.inner = store
