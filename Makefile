@@ -6,7 +6,7 @@ PORT ?= 8000
 export CONTROLPLANE_DATA_DIR ?= $(CURDIR)/var
 DEMO_STORE := $(CONTROLPLANE_DATA_DIR)/demo-runs
 
-.PHONY: setup run serve test test-fast lint bench demo-store pg-start
+.PHONY: setup run serve test test-fast lint bench load demo-store pg-start
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +44,9 @@ lint: setup
 bench: setup
 	scripts/ensure-postgres.sh
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Load and faults at 100k runs: wrk at 64 connections, a writer on a copy of the store, a PostgreSQL
+# restart (in a cluster of its own, port 5433); e.g. LOAD_ARGS="--quick" or "--scenarios file,writer".
+load: setup
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	$(PY) bench/load.py $(LOAD_ARGS)
