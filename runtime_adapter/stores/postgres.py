@@ -271,6 +271,13 @@ class PostgresRunStore(BaseRunStore):
         with self.connection() as db:
             return f"pg:{self._generation(db)}"
 
+    def run_marker(self, run_id: str) -> str | None:
+        # Any UPDATE writes a new row version: a new xmin and ctid, whichever writer made it.
+        check_run_id(run_id)
+        with self.connection() as db:
+            found = db.execute("SELECT xmin::text, ctid::text FROM runs WHERE id = %s", (run_id,)).fetchone()
+        return None if found is None else f"pg:{found[0]}:{found[1]}"
+
 
 def _parse(source: str, document: str) -> Run:
     try:

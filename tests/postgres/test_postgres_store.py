@@ -257,3 +257,15 @@ def test_documents_are_stored_exactly_as_the_runtime_wrote_them(runs_dir, load, 
     with pg_store.connection() as db:
         stored = db.execute("SELECT document::text FROM runs WHERE id = 'run-01'").fetchone()[0]
     assert stored == (runs_dir / "run-01.json").read_text()
+
+
+def test_a_runs_marker_moves_only_when_that_run_is_rewritten(runs_dir, load, pg_store):
+    load(runs_dir)
+    first, other = pg_store.run_marker("run-03"), pg_store.run_marker("run-04")
+    assert first and other and first != other
+    assert pg_store.run_marker("run-03") == first
+    write_run(runs_dir, run_record("run-03", input="changed"))
+    load(runs_dir)
+    assert pg_store.run_marker("run-03") != first
+    assert pg_store.run_marker("run-04") == other
+    assert pg_store.run_marker("missing-run") is None
