@@ -19,7 +19,7 @@ from psycopg import conninfo, errors
 from psycopg_pool import ConnectionPool
 
 from ..jsjson import JSONParseError, loads
-from ..records import CorruptRun, Run, RunNotFound
+from ..records import CorruptRun, InvalidRunId, Run, RunNotFound
 from .base import BaseRunStore, StoreEntry, check_run_id
 from .file import StoreUnavailable, parse_run_record
 from .memo import GenerationMemo
@@ -124,6 +124,14 @@ class PostgresRunStore(BaseRunStore):
                     raise CorruptRun(error[0], error[1])
                 raise RunNotFound(run_id)
         return _parse(found[0], found[1])
+
+    def has_run(self, run_id: str) -> bool:
+        try:
+            check_run_id(run_id)
+        except InvalidRunId:
+            return False
+        with self.connection() as db:
+            return db.execute("SELECT 1 FROM runs WHERE id = %s", (run_id,)).fetchone() is not None
 
     def iter_entries(self) -> Iterator[StoreEntry]:
         with self.connection() as db:

@@ -269,3 +269,10 @@ def test_a_runs_marker_moves_only_when_that_run_is_rewritten(runs_dir, load, pg_
     assert pg_store.run_marker("run-03") != first
     assert pg_store.run_marker("run-04") == other
     assert pg_store.run_marker("missing-run") is None
+
+
+def test_has_run_answers_from_the_table(runs_dir, load, pg_store):
+    load(runs_dir)
+    assert pg_store.has_run("run-01")
+    assert not pg_store.has_run("missing-run")
+    assert not pg_store.has_run("../etc/passwd")
