@@ -2,14 +2,17 @@
 
 The marker changes whenever the store may have changed, so a cache never serves a
 stale tree. A payload made from given runs only (a comparison) is keyed by those
-runs' own markers instead, so a store that is being written keeps it. Local memory
-by default, Redis with CONTROLPLANE_CACHE_URL=redis://….
+runs' own markers instead, so a store that is being written keeps it. A missing
+payload is computed by one thread of a process at a time. Local memory by default,
+Redis with CONTROLPLANE_CACHE_URL=redis://….
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Callable, TypeVar
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 
@@ -17,6 +20,8 @@ from runtime_adapter.stores.base import BaseRunStore
 
 T = TypeVar("T")
 TIMEOUT_SECONDS = 600
+_computing: set[str] = set()
+_computing_changed = threading.Condition()
 
 
 def cache_key(store: BaseRunStore, kind: str, *parts: str) -> str:
@@ -43,7 +48,21 @@ def cached_for_runs(store: BaseRunStore, kind: str, run_ids: tuple[str, ...], pa
 
 def _cached(key: str, compute: Callable[[], T]) -> T:
     value: Any = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, TIMEOUT_SECONDS)
-    return value  # type: ignore[no-any-return]
+    if value is not None:
+        return value  # type: ignore[no-any-return]
+    # One thread of a process computes a missing payload while the others asking for it wait:
+    # a cold worker under load otherwise computed a 3-5 s comparison once per thread, at once.
+    with _computing_changed:
+        while key in _computing:
+            _computing_changed.wait()
+        _computing.add(key)
+    try:
+        value = cache.get(key)
+        if value is None:
+            value = compute()
+            cache.set(key, value, TIMEOUT_SECONDS)
+        return value  # type: ignore[no-any-return]
+    finally:
+        with _computing_changed:
+            _computing.discard(key)
+            _computing_changed.notify_all()

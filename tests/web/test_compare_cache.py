@@ -99,3 +99,60 @@ def test_a_compare_of_a_missing_run_is_a_404_and_not_cached(client, pair, diffs)
     assert client.get("/compare/", {"left": "left", "right": "later"}).status_code == 404
     write(pair, run_record("later", steps=steps(["alpha"])))
     assert client.get("/compare/", {"left": "left", "right": "later"}).status_code == 200
+
+
+def test_a_payload_missing_from_the_cache_is_computed_by_one_thread_while_the_others_wait(pair):
+    """Under load a cold worker got the same 3-5 s comparison computed by each of its threads at once."""
+    import threading
+    import time
+
+    from controlplane.caching import cached_for_runs
+    from controlplane.stores import get_run_store
+
+    store = get_run_store()
+    calls: list[int] = []
+    results: list[object] = []
+    start = threading.Barrier(4)
+
+    def compute():
+        calls.append(1)
+        time.sleep(0.3)
+        return {"answer": len(calls)}
+
+    def request():
+        start.wait()
+        results.append(cached_for_runs(store, "slow", ("left", "right"), (), compute))
+
+    threads = [threading.Thread(target=request) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert calls == [1]
+    assert results == [{"answer": 1}] * 4
+
+
+def test_a_failing_computation_is_not_cached_and_the_waiters_see_the_error(pair):
+    import threading
+
+    from controlplane.caching import cached_for_runs
+    from controlplane.stores import get_run_store
+
+    store = get_run_store()
+    errors: list[str] = []
+
+    def compute():
+        raise LookupError("broken")
+
+    def request():
+        try:
+            cached_for_runs(store, "broken", ("left",), (), compute)
+        except LookupError as error:
+            errors.append(str(error))
+
+    threads = [threading.Thread(target=request) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert errors == ["broken"] * 3
