@@ -25,6 +25,7 @@ prints the runtime-exact, unredacted payloads (the conformance tests compare tho
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -102,6 +103,11 @@ _TEXT_KEY_EXTRAS = ("e-mail", "apikey", "api_key", "api-key", "authorization", "
                     "private_key", "private-key")
 
 
+# Every word a sensitive key or a credential pattern needs (see the patterns above).
+_ALL_NEEDLES = tuple(sorted({needle for needles, _, _ in _TOKEN_PATTERNS for needle in needles} | set(_PAIR_NEEDLES)))
+_SHORTEST_NEEDLE = min(len(needle) for needle in _ALL_NEEDLES)
+
+
 def is_sensitive_key(key: object) -> bool:
     """The runtime's `_isSensitiveKey`: listed keys, or containing token/secret/password."""
     normalized = str(key).lower()
@@ -150,11 +156,17 @@ def may_hold_secret(text: str) -> bool:
 
 def redact_text(text: str) -> str:
     """Credentials that appear inside a string, wherever it came from (see `clean_text`)."""
+    if len(text) < _SHORTEST_NEEDLE:
+        return text
     lowered = text.lower()
+    # One pass decides which patterns can match; most strings hold no needle at all.
+    present = {needle for needle in _ALL_NEEDLES if needle in lowered}
+    if not present:
+        return text
     for needles, pattern, replacement in _TOKEN_PATTERNS:
-        if any(needle in lowered for needle in needles):
+        if not present.isdisjoint(needles):
             text = pattern.sub(replacement, text)
-    if not _has_pairs(lowered):
+    if present.isdisjoint(_PAIR_NEEDLES) or (":" not in lowered and "=" not in lowered):
         return text
     if '"' in text:
         text = _JSON_PAIR.sub(_json_pair, text)
@@ -240,8 +252,30 @@ def redact_value(value: Any, *, secrets: bool = True, sensitive: bool = False) -
     return root
 
 
+
+
+def _clean_already(value: Any) -> bool:
+    """True when redaction cannot change `value`: no key or string in it holds a needle or a surrogate.
+
+    One C-level dump and a few substring scans decide it for a whole section (the 10,000
+    events of a long run) instead of a Python call per string.
+    """
+    text = json.dumps(value, ensure_ascii=False, check_circular=False)
+    lowered = text.lower()
+    if any(needle in lowered for needle in _ALL_NEEDLES):
+        return False
+    return text.isascii() or not _SURROGATE.search(text)
+
+
 def redact_run(run: Run, *, secrets: bool = True) -> Run:
     """A cleaned copy of a normalised run; id, status, timestamps and lineage are never redacted."""
+    if secrets:
+        # Sections that redaction would leave as they are are shared, not walked.
+        clean = {key for key, value in run.items()
+                 if isinstance(value, (list, dict)) and value and _clean_already(value)}
+        if clean:
+            rest = redact_run({key: value for key, value in run.items() if key not in clean}, secrets=True)
+            return {key: run[key] if key in clean else rest[key] for key in run}
     redacted: Run = redact_value(run, secrets=secrets)
     if secrets:
         for key in _RUN_KEYS_KEPT & run.keys():
