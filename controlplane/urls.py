@@ -2,9 +2,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.decorators.http import require_http_methods
 
 urlpatterns = [
-    path("accounts/login/", login_not_required(auth_views.LoginView.as_view()), name="login"),
+    # LoginView would treat PUT like POST; only the form's own methods are accepted.
+    path("accounts/login/", login_not_required(require_http_methods(["GET", "HEAD", "POST"])(
+        auth_views.LoginView.as_view())), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("incidents.urls")),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .inspectors.serializer import BUNDLE_FORMAT, validate_trace
+from .redaction import clean_text
 from .jsjson import JSONParseError, loads
 from .jsvalues import prop, to_js_string, truthy
 from .stores.bundle import InvalidBundle, entries_from_bundle
@@ -28,6 +29,14 @@ class BundleCheck:
 
 
 def check_bundle(data: bytes) -> BundleCheck:
+    """Check an upload; messages quote the file, so they are cleaned like run content."""
+    check = _check(data)
+    for name in ("errors", "warnings", "broken"):
+        setattr(check, name, [clean_text(message) for message in getattr(check, name)])
+    return check
+
+
+def _check(data: bytes) -> BundleCheck:
     if not data.strip():
         return BundleCheck(False, ["The file is empty."])
     try:
