@@ -6,7 +6,7 @@ PORT ?= 8000
 export CONTROLPLANE_DATA_DIR ?= $(CURDIR)/var
 DEMO_STORE := $(CONTROLPLANE_DATA_DIR)/demo-runs
 
-.PHONY: setup run serve test test-fast lint bench load demo-store pg-start
+.PHONY: setup run serve test lint bench load demo-store screenshots
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,3 +50,7 @@ bench: setup
 load: setup
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	$(PY) bench/load.py $(LOAD_ARGS)
+
+# The browser tests write docs-*.png at 1280x800; this refreshes the README's copies.
+screenshots:
+	@for f in test-results/screenshots/docs-*.png; do cp "$$f" "docs/screenshots/$${f##*/docs-}"; done
