@@ -244,11 +244,18 @@ class IndexedFileRunStore(FileRunStore):
                         limit: int = 5) -> list[RunRow]:
         if not input_text.strip():
             return []
-        status_sql = f" AND status IN ({', '.join('?' for _ in statuses)})" if statuses else ""
+        status_sql = f" AND runs.status IN ({', '.join('?' for _ in statuses)})" if statuses else ""
         with self._snapshot() as db:
+            # Without statistics SQLite walked the status index in date order to skip a sort,
+            # reading every completed run when the input was unique: the runs sharing the
+            # input's prefix come first (CROSS JOIN keeps that order), then the few are sorted.
             return self._rows(db.execute(
-                f"{_SELECT_ROW} WHERE substr(input_text, 1, 64) = substr(?, 1, 64) AND input_text = ?{status_sql}"
-                " ORDER BY coalesce(created_at, '') DESC, id DESC LIMIT ?",
+                "WITH same_prefix AS MATERIALIZED (SELECT rowid AS run FROM runs"
+                " WHERE substr(input_text, 1, 64) = substr(?, 1, 64))"
+                f" SELECT {', '.join(f'runs.{column}' for column in ROW_COLUMNS)}"
+                " FROM same_prefix CROSS JOIN runs ON runs.rowid = same_prefix.run"
+                f" WHERE runs.input_text = ?{status_sql}"
+                " ORDER BY coalesce(runs.created_at, '') DESC, runs.id DESC LIMIT ?",
                 (input_text, input_text, *statuses, max(0, limit)),
             ))
 

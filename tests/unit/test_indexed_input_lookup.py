@@ -1,0 +1,67 @@
+"""`rows_with_input` (an incident's comparison candidates) looks runs up by their input, not by status.
+
+Found under load (bench/load.py): without table statistics SQLite walked the status index
+to avoid a sort, reading every completed run (78,000 of 100,000, 150-200 ms) whenever
+an input was unique, on every incident page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runtime_adapter.stores.file import FileRunStore
+from runtime_adapter.stores.indexed import IndexedFileRunStore
+from runtime_adapter.stores.sqlite_index import index_path_for
+from tests.factories import run_record
+from tests.parity import write_run
+
+
+def store_with(tmp_path: Path, records: list[dict]) -> IndexedFileRunStore:
+    directory = tmp_path / "runs"
+    directory.mkdir()
+    for record in records:
+        write_run(directory, record)
+    store = IndexedFileRunStore(directory, index_path=index_path_for(tmp_path / "data", directory), background=False)
+    store.refresh()
+    return store
+
+
+def records() -> list[dict]:
+    found = [run_record(f"done-{n:03d}", input=f"routine task {n % 7}", created=f"2026-01-01T00:{n // 60:02d}:{n % 60:02d}.000Z")
+             for n in range(120)]
+    found += [run_record("failed-unique", status="failed", input="a task nobody else ran"),
+              run_record("same-a", input="repeat me", created="2026-01-02T00:00:00.000Z"),
+              run_record("same-b", input="repeat me", created="2026-01-03T00:00:00.000Z"),
+              run_record("same-failed", status="failed", input="repeat me")]
+    return found
+
+
+def plans(store: IndexedFileRunStore, call) -> list[str]:
+    statements: list[str] = []
+    db = store._db()
+    db.set_trace_callback(statements.append)  # the statements as run, with their values bound
+    try:
+        call()
+    finally:
+        db.set_trace_callback(None)
+    lookups = [sql for sql in statements if "input_text" in sql and sql.lstrip().upper().startswith(("SELECT", "WITH"))]
+    assert lookups, statements
+    return [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {lookups[-1]}")]
+
+
+def test_runs_with_the_same_input_are_found_through_the_input_prefix_index(tmp_path):
+    store = store_with(tmp_path, records())
+    plan = plans(store, lambda: store.rows_with_input("a task nobody else ran"))
+    driving = next(step for step in plan if step.startswith(("SEARCH", "SCAN")))
+    assert "runs_input_prefix" in driving, plan
+
+
+def test_runs_with_the_same_input_match_the_scanning_store(tmp_path):
+    store = store_with(tmp_path, records())
+    reference = FileRunStore(store.directory)
+    for text, statuses in (("repeat me", ("completed",)), ("repeat me", ()), ("repeat me", ("failed", "completed")),
+                           ("routine task 3", ("completed",)), ("a task nobody else ran", ("completed",)),
+                           ("nothing like this", ("completed",))):
+        for limit in (1, 5, 50):
+            assert store.rows_with_input(text, statuses=statuses, limit=limit) == \
+                reference.rows_with_input(text, statuses=statuses, limit=limit)
