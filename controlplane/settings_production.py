@@ -1,7 +1,7 @@
 """Production overrides: HTTPS-only cookies and HSTS. `manage.py check --deploy` is clean with these."""
 
-from controlplane.settings import *  # noqa: F403
 from controlplane.env import envbool, envint
+from controlplane.settings import *  # noqa: F403
 
 DEBUG = False
 SECURE_SSL_REDIRECT = envbool("CONTROLPLANE_SSL_REDIRECT", True)

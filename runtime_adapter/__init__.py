@@ -4,12 +4,28 @@ Nothing here imports Django; the web apps and the CLI call these functions.
 """
 
 from .inspectors import (
-    build_tree, correlation_for_run, create_incident_report, create_recovery_plan, diff_traces, export_bundle,
-    export_partial_run, export_run, import_bundle, render_tree, summarize, validate_trace,
+    build_tree,
+    correlation_for_run,
+    create_incident_report,
+    create_recovery_plan,
+    diff_traces,
+    export_bundle,
+    export_partial_run,
+    export_run,
+    import_bundle,
+    render_tree,
+    summarize,
+    validate_trace,
 )
 from .records import CorruptRun, InvalidRunId, Run, RunNotFound, RunStoreError, normalize_run
 from .stores import (
-    BaseRunStore, BundleRunStore, FileRunStore, InMemoryRunStore, StoreEntry, StoreUnavailable, open_store,
+    BaseRunStore,
+    BundleRunStore,
+    FileRunStore,
+    InMemoryRunStore,
+    StoreEntry,
+    StoreUnavailable,
+    open_store,
     register_backend,
 )
 

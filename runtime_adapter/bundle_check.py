@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .inspectors.serializer import BUNDLE_FORMAT, validate_trace
-from .redaction import clean_text
 from .jsjson import JSONParseError, loads
 from .jsvalues import prop, to_js_string, truthy
+from .redaction import clean_text
 from .stores.bundle import InvalidBundle, entries_from_bundle
 
 

@@ -8,7 +8,7 @@ ICU itself, through PyICU, so the order is the runtime's, not an imitation.
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 try:  # pyicu-wheels ships ICU 77, the version Node 20 bundles.
     import icu

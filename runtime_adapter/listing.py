@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from .inspectors.incident import failed_steps, recommendations_for
 from .inspectors.recovery import classify_incident, plan_steps, recovery_policy

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from .inspectors import (
-    build_tree, correlation_for_run, create_incident_report, create_recovery_plan, diff_traces, export_bundle,
-    render_tree, summarize, validate_trace,
+    build_tree,
+    correlation_for_run,
+    create_incident_report,
+    create_recovery_plan,
+    diff_traces,
+    export_bundle,
+    render_tree,
+    summarize,
+    validate_trace,
 )
 from .jsvalues import UNDEFINED
 from .records import CorruptRun, Run, RunNotFound

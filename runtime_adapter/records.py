@@ -7,7 +7,7 @@ inspector works on JSON-shaped data and its output is ready to serialise.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .jsvalues import UNDEFINED, js_or, prop, spread_array, spread_object, truthy
@@ -47,7 +47,7 @@ class CorruptRun(RunStoreError):
 
 
 def _now_iso() -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 

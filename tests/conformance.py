@@ -7,13 +7,22 @@ serializer, so key order, number formatting and undefined-vs-null all count.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from runtime_adapter import jsjson
 from runtime_adapter.inspectors import (
-    build_tree, correlation_for_run, create_incident_report, create_recovery_plan, diff_traces, export_bundle,
-    export_run, render_tree, summarize, validate_trace,
+    build_tree,
+    correlation_for_run,
+    create_incident_report,
+    create_recovery_plan,
+    diff_traces,
+    export_bundle,
+    export_run,
+    render_tree,
+    summarize,
+    validate_trace,
 )
 from runtime_adapter.jsvalues import UNDEFINED
 from runtime_adapter.records import RunStoreError
@@ -97,7 +106,7 @@ def golden_cases(scenario: str) -> Iterator[Case]:
     bundle = export_bundle(runs, {"exportedFor": "golden"})
     expected_bundle = golden["traceBundle"]
     bundle["exportedAt"] = expected_bundle["exportedAt"]
-    for ours, theirs in zip(bundle["traces"], expected_bundle["traces"]):
+    for ours, theirs in zip(bundle["traces"], expected_bundle["traces"], strict=True):
         ours["exportedAt"] = theirs["exportedAt"]
     yield "traceBundle", _text(expected_bundle), _text(bundle)
     validation = golden["traceBundleValidation"]

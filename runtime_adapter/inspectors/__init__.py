@@ -5,7 +5,13 @@ from .diff import diff_traces
 from .incident import create_incident_report
 from .recovery import create_recovery_plan, plan_from_report
 from .serializer import (
-    describe_schema, export_bundle, export_partial_run, export_run, import_bundle, import_run, validate_trace,
+    describe_schema,
+    export_bundle,
+    export_partial_run,
+    export_run,
+    import_bundle,
+    import_run,
+    validate_trace,
 )
 from .summary import summarize
 from .tree import build_tree, render_tree

@@ -10,7 +10,8 @@ the same way (the runtime leaves such runs out and its `render` never returns).
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..collation import locale_sort_key
 from ..jsvalues import UNDEFINED, js_or, plus, prop, to_js_string, truthy

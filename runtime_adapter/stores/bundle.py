@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..inspectors.serializer import BUNDLE_FORMAT, validate_trace
 from ..records import CorruptRun, Run, RunNotFound, normalize_run

@@ -5,8 +5,9 @@ from __future__ import annotations
 import errno
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..jsjson import JSONParseError, loads
 from ..records import CorruptRun, Run, RunNotFound, RunStoreError, normalize_run

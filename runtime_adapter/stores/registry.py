@@ -7,7 +7,8 @@ as the runtime's `StorageBackendRegistry` lets adapters plug in.
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..records import RunStoreError

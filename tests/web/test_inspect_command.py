@@ -1,6 +1,5 @@
 """`manage.py inspect`: JSON on stdout, one-line errors with exit code 1, and a batch mode."""
 
-import io
 import json
 import subprocess
 import sys
