@@ -31,4 +31,4 @@ def locale_sort_key(text: str) -> object:
 
 def locale_compare(left: str, right: str) -> int:
     a, b = locale_sort_key(left), locale_sort_key(right)
-    return (a > b) - (a < b)  # type: ignore[operator]
+    return int((a > b) - (a < b))  # type: ignore[operator]

@@ -94,8 +94,7 @@ def correlation_ids_of(run: Run) -> list[str]:
         value = run["metadata"].get(key)
         if isinstance(value, (str, int, float)) and truthy(value):
             ids.append(to_js_string(value))
-    seen: set[str] = set()
-    return [value for value in ids if not (value in seen or seen.add(value))]
+    return list(dict.fromkeys(ids))  # first occurrence of each, in order
 
 
 def _epoch_ms(value: Any) -> float | None:

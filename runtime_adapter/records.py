@@ -130,6 +130,3 @@ def normalize_run(data: Any) -> Run:
         "metadata": normalized_metadata,
     }
 
-
-def lineage_of(run: Run) -> dict[str, Any]:
-    return run["metadata"]["lineage"]

@@ -115,10 +115,10 @@ def build_tree(runs: Iterable[Run], root_run_id: str | None = None) -> list[Node
             node["children"].sort(key=_sort_key)  # stable: ties keep listRuns order
 
     if root_run_id:
-        node = nodes.get(root_run_id) if _hashable(root_run_id) else None
-        if node is not None:
-            _finish(node)
-        return node
+        found = nodes.get(root_run_id) if _hashable(root_run_id) else None
+        if found is not None:
+            _finish(found)
+        return found
 
     for root in roots:
         _finish(root)
