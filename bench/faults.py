@@ -299,10 +299,11 @@ class Prober(threading.Thread):
         super().__init__(daemon=True, name="prober")
         self.port, self.paths, self.deadline, self.pause, self.timeout = port, paths, deadline, pause, timeout
         self.probes: list[Probe] = []
+        self.stopped = threading.Event()
 
     def run(self) -> None:
         index = 0
-        while time.monotonic() < self.deadline:
+        while time.monotonic() < self.deadline and not self.stopped.is_set():
             path = self.paths[index % len(self.paths)]
             index += 1
             sent = time.monotonic()
@@ -318,7 +319,7 @@ class Prober(threading.Thread):
             finally:
                 connection.close()
             self.probes.append(Probe(sent, time.monotonic(), status, path, b"" if status == 200 else body))
-            time.sleep(self.pause)
+            self.stopped.wait(self.pause)
 
 
 if __name__ == "__main__":

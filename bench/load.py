@@ -604,7 +604,9 @@ def restart_scenario(server: Server, mix: Mix, cluster: Cluster, outcome: Outcom
     try:
         run_wrk(server, mix.cycle(), outcome, args, work)
     finally:
-        fault.join(timeout=args.stop_after + args.outage + 180)
+        for prober in probers:
+            prober.stopped.set()
+        fault.join(timeout=args.stop_after + args.outage + 180)  # it starts the cluster again
         for prober in probers:
             prober.join(timeout=120)
     if failure:
@@ -838,7 +840,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.stop_after + args.outage + 5 > args.seconds:
         parser.error("--stop-after + --outage must leave at least 5 s of load after the restart")
 
+    # Ctrl-C and kill both unwind through the `finally` blocks (a background job starts with SIGINT ignored).
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     work = bench_dir() / "load"
     work.mkdir(parents=True, exist_ok=True)
     store_dir, summary = synthetic_store(args.size, log=log)
@@ -874,4 +878,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt as interrupt:
+        log(f"interrupted ({interrupt}); the server, wrk and the writer are stopped")
+        sys.exit(130)
