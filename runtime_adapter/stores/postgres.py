@@ -1,4 +1,4 @@
-"""Runs in PostgreSQL (schema: postgres_schema.sql, also docs/postgres-schema.sql).
+"""Runs in PostgreSQL (schema: postgres_schema.sql, linked from docs/postgres-schema.sql).
 
 Every query runs in a read-only transaction on a pooled connection, so the
 store's role needs SELECT only. `source` orders rows as the runtime's file store
