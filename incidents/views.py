@@ -18,8 +18,9 @@ from controlplane.middleware import error_response
 from controlplane.stores import store_for
 from incidents.forms import IncidentForm, QueueForm, form_errors
 from runtime_adapter.comparison import Candidate, comparison_candidates
-from runtime_adapter.incident_markdown import NoteLinks, incident_markdown, tree_lines
+from runtime_adapter.incident_markdown import NoteLinks, incident_markdown
 from runtime_adapter.inspectors import create_incident_report, plan_from_report
+from runtime_adapter.inspectors.tree import tree_lines
 from runtime_adapter.listing import RunQuery
 from runtime_adapter.stores.base import BaseRunStore
 

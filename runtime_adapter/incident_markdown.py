@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .inspectors.tree import tree_lines
 from .jsjson import dumps
 from .jsvalues import js_or, prop, to_js_string, truthy
 
@@ -79,34 +80,6 @@ def md_url(url: str) -> str:
 
 def md_link(label_code: Any, url: str) -> str:
     return f"[{md_code(label_code)}]({md_url(url)})"
-
-
-@dataclass(frozen=True)
-class TreeLine:
-    """One line of `render_tree`: the box-drawing prefix, then the run."""
-
-    prefix: str
-    run_id: str
-    status: str
-    cycle: bool
-
-
-def tree_lines(tree: Any) -> list[TreeLine]:
-    """The lines of `render_tree(tree)` as parts, so pages can link each run id."""
-    roots = tree if isinstance(tree, list) else [tree] if tree else []
-    lines: list[TreeLine] = []
-    stack = [(root, "", index == len(roots) - 1, True) for index, root in enumerate(roots)]
-    stack.reverse()
-    while stack:
-        node, prefix, is_last, is_root = stack.pop()
-        branch = "" if is_root else f"{prefix}{'└─ ' if is_last else '├─ '}"
-        cycle = bool(node.get("lineageCycle")) and "summary" not in node
-        lines.append(TreeLine(branch, to_js_string(node["id"]), to_js_string(node["status"]), cycle))
-        next_prefix = "" if is_root else f"{prefix}{'   ' if is_last else '│  '}"
-        children = node["children"]
-        for index in range(len(children) - 1, -1, -1):
-            stack.append((children[index], next_prefix, index == len(children) - 1, False))
-    return lines
 
 
 @dataclass(frozen=True)

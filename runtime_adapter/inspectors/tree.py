@@ -11,6 +11,7 @@ the same way (the runtime leaves such runs out and its `render` never returns).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from ..collation import locale_sort_key
@@ -150,21 +151,38 @@ def _is_cycle_stub(node: Node) -> bool:
     return bool(node.get("lineageCycle")) and "summary" not in node
 
 
-def render_tree(tree: list[Node] | Node | None, include_status: bool = True) -> str:
-    """`RunTreeInspector.render`: one line per run with box-drawing branches."""
+@dataclass(frozen=True)
+class TreeLine:
+    """One line of `render_tree`: the box-drawing prefix, then the run."""
+
+    prefix: str
+    run_id: str
+    status: str
+    cycle: bool
+
+
+def tree_lines(tree: list[Node] | Node | None) -> list[TreeLine]:
+    """The lines of `render_tree(tree)` as parts, so pages and notes can link each run id."""
     roots = tree if isinstance(tree, list) else [tree] if tree else []
-    lines: list[str] = []
+    lines: list[TreeLine] = []
     # (node, prefix, is_last, is_root) in pre-order; an explicit stack keeps deep trees safe.
     stack = [(root, "", index == len(roots) - 1, True) for index, root in enumerate(roots)]
     stack.reverse()
     while stack:
         node, prefix, is_last, is_root = stack.pop()
         branch = "" if is_root else f"{prefix}{'└─ ' if is_last else '├─ '}"
-        status = f" [{to_js_string(node['status'])}]" if include_status else ""
-        marker = " (lineage cycle)" if _is_cycle_stub(node) else ""
-        lines.append(f"{branch}{to_js_string(node['id'])}{status}{marker}")
+        lines.append(TreeLine(branch, to_js_string(node["id"]), to_js_string(node["status"]), _is_cycle_stub(node)))
         next_prefix = "" if is_root else f"{prefix}{'   ' if is_last else '│  '}"
         children = node["children"]
         for index in range(len(children) - 1, -1, -1):
             stack.append((children[index], next_prefix, index == len(children) - 1, False))
-    return "\n".join(lines)
+    return lines
+
+
+def render_tree(tree: list[Node] | Node | None, include_status: bool = True) -> str:
+    """`RunTreeInspector.render`: one line per run with box-drawing branches."""
+    return "\n".join(
+        f"{line.prefix}{line.run_id}{f' [{line.status}]' if include_status else ''}"
+        f"{' (lineage cycle)' if line.cycle else ''}"
+        for line in tree_lines(tree)
+    )
