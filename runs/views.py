@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
@@ -99,5 +100,8 @@ def run_tree_page(request: HttpRequest, run_id: str) -> HttpResponse:
     root_id, tree = run_tree(store, run)
     if form.cleaned_data["format"] == "text":
         return HttpResponse(render_tree(tree), content_type="text/plain; charset=utf-8")
-    context = {"nav": "runs", "run": run, "root_id": root_id, "tree": tree, "items": detail.tree_items(tree)}
+    context = {"nav": "runs", "run": run, "root_id": root_id, "tree": tree, "lines": detail.tree_lines(tree),
+               # Node links are the detail URL with the id quoted as reverse() quotes it: one
+               # reverse() for the page instead of one per node.
+               "detail_base": reverse("runs:detail", args=["-"])[:-2]}
     return render(request, "runs/tree.html", context)

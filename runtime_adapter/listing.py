@@ -205,6 +205,10 @@ class RunQuery:
     descending: bool = True
     offset: int = 0
     limit: int = 50
+    # Internal, never from a URL: how RedactingStore searches an index without
+    # re-checking every match (see RedactingStore._search).
+    text_redacts: bool | None = None  # only rows whose searchable text redaction changes (or not)
+    exclude_ids: frozenset[str] = frozenset()
 
     def next_page(self) -> RunQuery:
         return replace(self, offset=self.offset + self.limit)
@@ -258,6 +262,13 @@ def matches(row: RunRow, query: RunQuery) -> bool:
         return False
     if query.created_before and (row.created_at or "") >= query.created_before:
         return False
+    if query.exclude_ids and row.id in query.exclude_ids:
+        return False
+    if query.text_redacts is not None:
+        from .redaction import text_redacts
+
+        if text_redacts(row) != query.text_redacts:
+            return False
     if query.text:
         needle = query.text.casefold()
         haystack = "\n".join((row.id, row.input_text, row.output_text, row.error_text)).casefold()

@@ -332,6 +332,12 @@ def redact_row(row: RunRow, *, secrets: bool = True) -> RunRow:
     return replace(row, **changes) if changes else row
 
 
+def text_redacts(row: RunRow) -> bool:
+    """Whether redaction changes what a text search sees of a row (`listing.matches`' haystack)."""
+    return scrub(row.id) != row.id or any(redact_flat_text(text) != text for text in
+                                          (row.input_text, row.output_text, row.error_text))
+
+
 def redact_entry(entry: StoreEntry, *, secrets: bool = True) -> StoreEntry:
     source = scrub(entry.source)
     if entry.run is not None:
@@ -400,29 +406,24 @@ class RedactingStore(BaseRunStore):
 
     def _search(self, query: RunQuery, fetch: Callable[[RunQuery], RunPage]) -> RunPage:
         # The inner store matches text against unredacted rows; trusting it would let a
-        # search for "sk-a", "sk-ab"… confirm a secret letter by letter. So every match is
-        # re-checked against its redacted row, and the page is cut from what survives.
-        from .listing import RunPage, RunQuery, matches
+        # search for "sk-a", "sk-ab"… confirm a secret letter by letter. Only rows whose
+        # searchable text redaction changes can be wrong matches (indexes flag them when
+        # they index a run), so those are re-checked against their redacted row and the
+        # ones that no longer match are excluded from the page query.
+        from .listing import RunQuery, matches
 
         text_only = RunQuery(text=query.text)
-        rows: list[RunRow] = []
-        total = offset = 0
-        errors: list[StoreEntry] | None = None
+        rejected: set[str] = set()
+        offset = 0
         while True:
-            chunk = fetch(replace(query, offset=offset, limit=self.SEARCH_CHUNK))
-            if errors is None:
-                errors = [self._entry(entry) for entry in chunk.errors]
-            for row in chunk.rows:
-                redacted = self._row(row)
-                if not matches(redacted, text_only):
-                    continue
-                if query.offset <= total < query.offset + query.limit:
-                    rows.append(redacted)
-                total += 1
+            chunk = fetch(replace(query, text_redacts=True, offset=offset, limit=self.SEARCH_CHUNK))
+            rejected.update(row.id for row in chunk.rows if not matches(self._row(row), text_only))
             offset += self.SEARCH_CHUNK
             if not chunk.rows or offset >= chunk.total:
                 break
-        return RunPage(rows=rows, total=total, query=query, errors=errors or [])
+        page = fetch(replace(query, exclude_ids=frozenset(rejected)) if rejected else query)
+        return replace(page, query=query, rows=self._rows(page.rows),
+                       errors=[self._entry(entry) for entry in page.errors])
 
     def rows(self) -> list[RunRow]:
         return self._rows(self.inner.rows())

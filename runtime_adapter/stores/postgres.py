@@ -95,6 +95,11 @@ class PostgresRunStore(BaseRunStore):
                 f"The PostgreSQL run store {self.url} has no runs table; create it with "
                 "`manage.py load_runs` or docs/postgres-schema.sql."
             ) from None
+        except errors.UndefinedColumn as error:
+            raise StoreUnavailable(
+                f"The PostgreSQL run store {self.url} has an older runs table ({error.diag.message_primary}); "
+                "update it with `manage.py load_runs` or docs/postgres-schema.sql."
+            ) from None
         except errors.InsufficientPrivilege as error:
             raise StoreUnavailable(f"The PostgreSQL run store {self.url} refused a read: {error}") from None
         except psycopg.OperationalError as error:
@@ -186,7 +191,8 @@ class PostgresRunStore(BaseRunStore):
 
         where = where_clause(query, "postgres", incident_types)
         with self.connection() as db:
-            total = self._memo.get(self._generation(db), ("count", where.sql, tuple(where.params)), lambda: int(
+            key = ("count", where.sql, tuple(tuple(p) if isinstance(p, list) else p for p in where.params))
+            total = self._memo.get(self._generation(db), key, lambda: int(
                 db.execute(f"SELECT count(*) FROM runs WHERE {where.sql}", where.params).fetchone()[0]))  # type: ignore[index]
             rows = self._rows(db.execute(
                 f"{_SELECT_ROW} WHERE {where.sql} ORDER BY {order_clause(query)} LIMIT %s OFFSET %s",

@@ -22,10 +22,10 @@ from ..records import CorruptRun
 from .base import BaseRunStore
 from .file import FileRunStore, parse_run_record, read_run_file
 from .postgres import safe_url
-from .rowsql import ROW_COLUMNS, ROW_VERSION, row_values
+from .rowsql import EXTRA_COLUMNS, ROW_COLUMNS, ROW_VERSION, row_values
 
 SCHEMA_SQL = Path(__file__).with_name("postgres_schema.sql").read_text(encoding="utf-8")
-COLUMNS = (*ROW_COLUMNS, "search_text", "created_us", "replay_source_run_id", "document", "row_version")
+COLUMNS = (*ROW_COLUMNS, *EXTRA_COLUMNS, "document", "row_version")
 _UPDATABLE = [column for column in COLUMNS if column != "id"]
 # Ids are unique within a load (file names are, and other sources are de-duplicated first).
 _UPSERT = (

@@ -57,6 +57,10 @@ CREATE TABLE IF NOT EXISTS runs (
     -- casefold(id || E'\n' || input_text || E'\n' || output_text || E'\n' || error_text):
     -- the text search matches rows containing every term.
     search_text text NOT NULL,
+    -- true when redaction (secret-looking keys and values) changes that text: a redacting
+    -- control plane re-checks only these rows' matches. A writer that cannot tell leaves
+    -- the default, which is always safe.
+    search_redacts boolean NOT NULL DEFAULT true,
     -- The whole run exactly as the runtime wrote it (JSON.stringify(run.toJSON())). `json`,
     -- not `jsonb`: jsonb reorders keys and refuses \u0000, and the runtime's views depend
     -- on key order. Cast with document::jsonb for ad-hoc queries. load_runs sets
@@ -66,6 +70,9 @@ CREATE TABLE IF NOT EXISTS runs (
     row_version text NOT NULL DEFAULT '',
     loaded_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- Added after the first release of this schema; a no-op on new tables.
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS search_redacts boolean NOT NULL DEFAULT true;
 
 -- Every sort the UI offers (ties broken on id) and every filter.
 CREATE INDEX IF NOT EXISTS runs_created ON runs ((coalesce(created_at, '')), id);

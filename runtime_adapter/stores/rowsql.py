@@ -19,13 +19,16 @@ from ..comparison import replay_source_of
 from ..formatting import parse_iso
 from ..listing import RunQuery, RunRow, run_row
 from ..records import TIMING_KEYS, Run
+from ..redaction import text_redacts
 
 Dialect = Literal["sqlite", "postgres"]
 
 # Column names are RunRow's field names, in RunRow's order, so a row is rebuilt positionally.
 ROW_COLUMNS: tuple[str, ...] = tuple(field.name for field in fields(RunRow))
 # Derived columns that are not part of RunRow: search haystack, bucketable creation time, replay source.
-EXTRA_COLUMNS: tuple[str, ...] = ("search_text", "created_us", "replay_source_run_id")
+# `search_redacts` flags rows whose searchable text redaction changes: only those need a
+# re-check when a redacting store searches (redaction.text_redacts).
+EXTRA_COLUMNS: tuple[str, ...] = ("search_text", "search_redacts", "created_us", "replay_source_run_id")
 _BOOL_COLUMNS = frozenset(("pending_approval", "pending_pause", "needs_attention"))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_INT64 = 2**63 - 1
@@ -37,7 +40,7 @@ def _fingerprint() -> str:
     here = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
     for relative in ("listing.py", "stores/rowsql.py", "inspectors/incident.py", "inspectors/recovery.py",
-                     "jsvalues.py", "records.py", "comparison.py"):
+                     "jsvalues.py", "records.py", "comparison.py", "redaction.py"):
         path = here / relative
         digest.update(path.read_bytes() if path.exists() else b"")
     return digest.hexdigest()[:16]
@@ -106,6 +109,8 @@ def row_values(run: Run, source: str, *, dialect: Dialect) -> dict[str, Any]:
             value = clean_number(value)
         values[name] = value
     values["search_text"] = clean_text(search_text(row), nul=nul)
+    redacts = text_redacts(row)
+    values["search_redacts"] = redacts if dialect == "postgres" else int(redacts)
     values["created_us"] = created_us(row.created_at)
     values["replay_source_run_id"] = clean_text(replay_source_of(run), nul=nul)
     return values
@@ -195,6 +200,19 @@ def where_clause(query: RunQuery, dialect: Dialect, incident_types: Sequence[str
     if query.created_before:
         parts.append(f"coalesce(created_at, '') < {mark}")
         params.append(query.created_before)
+    if query.text_redacts is not None:
+        if dialect == "sqlite":
+            parts.append(f"search_redacts = {int(query.text_redacts)}")
+        else:
+            parts.append("search_redacts" if query.text_redacts else "NOT search_redacts")
+    if query.exclude_ids:
+        # One parameter however many ids: SQLite caps the number of bound parameters.
+        if dialect == "sqlite":
+            parts.append(f"id NOT IN (SELECT value FROM json_each({mark}))")
+            params.append(json.dumps(sorted(query.exclude_ids)))
+        else:
+            parts.append(f"NOT (id = ANY({mark}))")
+            params.append(sorted(query.exclude_ids))
     if query.text:
         terms = [clean_text(term, nul=dialect == "postgres") or "" for term in query.text.casefold().split()]
         if dialect == "sqlite":

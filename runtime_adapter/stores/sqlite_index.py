@@ -25,11 +25,11 @@ from typing import Any
 
 from ..records import CorruptRun
 from .file import StoreUnavailable, parse_run_record, read_run_file
-from .rowsql import ROW_COLUMNS, ROW_VERSION, row_values
+from .rowsql import EXTRA_COLUMNS, ROW_COLUMNS, ROW_VERSION, row_values
 
 SCHEMA_SQL = (Path(__file__).with_name("index_schema.sql")).read_text(encoding="utf-8")
 SCHEMA_VERSION = hashlib.sha256(f"{SCHEMA_SQL}\x00{ROW_VERSION}".encode()).hexdigest()[:16]
-_RUN_COLUMNS = ("name", *ROW_COLUMNS, "search_text", "created_us", "replay_source_run_id")
+_RUN_COLUMNS = ("name", *ROW_COLUMNS, *EXTRA_COLUMNS)
 _INSERT_RUN = f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) VALUES ({', '.join('?' for _ in _RUN_COLUMNS)})"
 BATCH_FILES = 1000
 # A quick refresh stats only the files likely to change: runs still in progress, unreadable

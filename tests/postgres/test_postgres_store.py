@@ -19,7 +19,7 @@ from runtime_adapter.stores.postgres import PostgresRunStore, safe_url
 from runtime_adapter.stores.registry import open_store
 from tests import conformance
 from tests.factories import run_record
-from tests.parity import assert_store_parity, varied_records, write_run
+from tests.parity import assert_redacted_search_parity, assert_store_parity, varied_records, write_run
 from tests.unit.test_conformance import _mismatches
 
 pytestmark = pytest.mark.postgres
@@ -276,3 +276,28 @@ def test_has_run_answers_from_the_table(runs_dir, load, pg_store):
     assert pg_store.has_run("run-01")
     assert not pg_store.has_run("missing-run")
     assert not pg_store.has_run("../etc/passwd")
+
+
+def test_searches_through_redaction_match_the_slow_reference(tmp_path, load, pg_store):
+    from tests.fixtures.hostile import SECRETS, secret_store
+
+    secret_store(tmp_path / "runs")
+    for record in varied_records():
+        write_run(tmp_path / "runs", record)
+    load(tmp_path / "runs")
+    assert assert_redacted_search_parity(pg_store, [secret.value for secret in SECRETS]) > 100
+
+
+def test_a_runs_table_from_before_the_redaction_flag_is_unavailable_with_a_hint(runs_dir, load, pg_store, empty_db):
+    from runtime_adapter.redaction import RedactingStore
+    from runtime_adapter.stores.postgres_load import create_schema
+
+    load(runs_dir)
+    with psycopg.connect(empty_db, autocommit=True) as connection:
+        connection.execute("ALTER TABLE runs DROP COLUMN search_redacts")
+        try:
+            with pytest.raises(StoreUnavailable, match="older runs table.*load_runs"):
+                RedactingStore(pg_store).query_runs(RunQuery(text="order"))
+        finally:
+            create_schema(connection)  # what load_runs does: the column is back, flagged for re-checks
+    assert RedactingStore(pg_store).query_runs(RunQuery(text="order")).total >= 0

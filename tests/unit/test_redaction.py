@@ -37,6 +37,7 @@ from runtime_adapter.stores.memory import InMemoryRunStore
 from tests.conformance import CONFORMANCE_DIR
 from tests.factories import run_record
 from tests.fixtures.hostile import SECRETS, secret_id, secret_record, secret_store
+from tests.parity import assert_redacted_search_parity, varied_records, write_run
 
 SHAPES = [pytest.param(secret, id=secret.name) for secret in SECRETS]
 
@@ -330,3 +331,38 @@ def test_row_ids_are_kept_while_text_is_redacted():
     assert SECRETS[0].value not in redacted.top_recommendation
     text_fields = ("input_text", "output_text", "error_text", "top_recommendation")
     assert replace(redacted, **{name: getattr(row, name) for name in text_fields}) == row
+
+
+def _secrets_and_plain_runs(directory: Path) -> None:
+    secret_store(directory)
+    for record in varied_records():
+        write_run(directory, record)
+
+
+@pytest.mark.parametrize("kind", ["memory", "indexed"])
+def test_searches_through_redaction_match_the_slow_reference(tmp_path: Path, kind: str):
+    _secrets_and_plain_runs(tmp_path / "runs")
+    if kind == "memory":
+        inner: BaseRunStore = InMemoryRunStore(FileRunStore(tmp_path / "runs").list_runs())
+    else:
+        inner = IndexedFileRunStore(tmp_path / "runs", index_path=tmp_path / "index.sqlite3", background=False)
+    try:
+        assert assert_redacted_search_parity(inner, [secret.value for secret in SECRETS]) > 100
+    finally:
+        inner.close()
+
+
+def test_only_rows_whose_text_redaction_changes_are_flagged_for_a_recheck(tmp_path: Path):
+    _secrets_and_plain_runs(tmp_path / "runs")
+    inner = IndexedFileRunStore(tmp_path / "runs", index_path=tmp_path / "index.sqlite3", background=False)
+    try:
+        flagged = {row.id for row in inner.query_runs(RunQuery(text_redacts=True, limit=1000)).rows}
+        trusted = {row.id for row in inner.query_runs(RunQuery(text_redacts=False, limit=1000)).rows}
+        assert flagged and trusted and not flagged & trusted
+        assert {record["id"] for record in varied_records()} <= trusted  # plain runs are never re-checked
+        for row in inner.rows():
+            assert (row.id in flagged) == (redact_row(row) != row and any(
+                getattr(redact_row(row), name) != getattr(row, name)
+                for name in ("input_text", "output_text", "error_text"))), row.id
+    finally:
+        inner.close()

@@ -481,3 +481,26 @@ def test_an_upload_whose_messages_hold_an_unpaired_surrogate_is_not_a_500(client
                            {"bundle": SimpleUploadedFile("b.json", jsjson.dumps(bundle).encode(), "application/json")})
     assert 400 <= response.status_code < 500
     response.content.decode("utf-8")
+
+
+def test_tree_links_to_hostile_ids_are_the_detail_urls_django_reverses(client, hostile_site):
+    from html.parser import HTMLParser
+
+    from django.urls import reverse
+
+    class Links(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: dict[str, str] = {}
+
+        def handle_starttag(self, tag, attrs):
+            values = dict(attrs)
+            if tag == "a" and values.get("class") == "runid" and "title" in values:
+                self.found[values["title"]] = values["href"]
+
+    parser = Links()
+    parser.feed(client.get(reverse("runs:tree", args=["xss-01"])).content.decode())
+    assert set(HOSTILE_RUN_IDS) <= set(parser.found)
+    for run_id, href in parser.found.items():
+        assert href == reverse("runs:detail", args=[run_id]), run_id
+        assert client.get(href).status_code == 200, run_id
