@@ -24,11 +24,17 @@ SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data
 
 
 def _graph(store: BaseRunStore, run_id: str) -> tuple[LineageGraph, str, int]:
-    nodes, left_out = family_nodes(store, store.get_run(run_id))
-    graph = lineage_graph(nodes, run_id, settings.CONTROLPLANE_LINEAGE_MAX_NODES)
-    dot = to_dot(graph, href=lambda node_id: reverse("runs:detail", args=[node_id]),
-                 more_href=reverse("runs:tree", args=[run_id]))
-    return graph, dot, left_out
+    def compute() -> tuple[LineageGraph, str, int]:
+        nodes, left_out = family_nodes(store, store.get_run(run_id))
+        graph = lineage_graph(nodes, run_id, settings.CONTROLPLANE_LINEAGE_MAX_NODES)
+        dot = to_dot(graph, href=lambda node_id: reverse("runs:detail", args=[node_id]),
+                     more_href=reverse("runs:tree", args=[run_id]))
+        return graph, dot, left_out
+
+    # Cached whole: reading (and redacting) the run and writing a 300-node DOT with a
+    # reverse() per node cost more than drawing the cached SVG.
+    return cached(store, "lineage-graph", (run_id, prefix_key(), str(settings.CONTROLPLANE_LINEAGE_MAX_NODES)),
+                  compute)
 
 
 def _render(dot: str, fmt: str) -> bytes:

@@ -7,10 +7,13 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from controlplane.caching import cached
 from controlplane.stores import store_for
 from runtime_adapter import detail
 from runtime_adapter.inspectors import correlation_for_run, render_tree
@@ -18,7 +21,7 @@ from runtime_adapter.lineage import replay_source
 from runtime_adapter.listing import STATUSES, RunQuery, run_row
 from runtime_adapter.usage import bar_chart, totals, usage_windows
 
-from .common import invalid_page, run_tree, wants_partial
+from .common import invalid_page, prefix_key, run_tree, wants_partial
 from .forms import RunFilterForm, TabForm, TreeForm
 from .tabs import tab_context, tab_links
 
@@ -96,12 +99,21 @@ def run_tree_page(request: HttpRequest, run_id: str) -> HttpResponse:
     if not form.is_valid():
         return invalid_page(request, form)
     store = store_for(request)
-    run = store.get_run(run_id)
-    root_id, tree = run_tree(store, run)
     if form.cleaned_data["format"] == "text":
+        _, tree = run_tree(store, store.get_run(run_id))
         return HttpResponse(render_tree(tree), content_type="text/plain; charset=utf-8")
-    context = {"nav": "runs", "run": run, "root_id": root_id, "tree": tree, "lines": detail.tree_lines(tree),
-               # Node links are the detail URL with the id quoted as reverse() quotes it: one
-               # reverse() for the page instead of one per node.
-               "detail_base": reverse("runs:detail", args=["-"])[:-2]}
+
+    def region() -> tuple[str, bool, str]:
+        root_id, tree = run_tree(store, store.get_run(run_id))
+        html = render_to_string("runs/_tree_list.html", {
+            "run_id": run_id, "lines": detail.tree_lines(tree),
+            # Node links are the detail URL with the id quoted as reverse() quotes it: one
+            # reverse() per tree instead of one per node.
+            "detail_base": reverse("runs:detail", args=["-"])[:-2],
+        })
+        return root_id, tree is not None, html
+
+    # A 500-run tree takes ~100 ms to render: the region is cached per store state.
+    root_id, has_tree, html = cached(store, "tree-region", (run_id, prefix_key()), region)
+    context = {"nav": "runs", "run_id": run_id, "root_id": root_id, "tree": has_tree, "tree_html": mark_safe(html)}
     return render(request, "runs/tree.html", context)

@@ -32,6 +32,7 @@ SCHEMA_VERSION = hashlib.sha256(f"{SCHEMA_SQL}\x00{ROW_VERSION}".encode()).hexdi
 _RUN_COLUMNS = ("name", *ROW_COLUMNS, *EXTRA_COLUMNS)
 _INSERT_RUN = f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) VALUES ({', '.join('?' for _ in _RUN_COLUMNS)})"
 BATCH_FILES = 1000
+PARALLEL_MIN_BATCH = 100  # below this, shipping a batch to a worker costs more than parsing it
 # A quick refresh stats only the files likely to change: runs still in progress, unreadable
 # files (often caught mid-write) and files written in the last few minutes, plus new names
 # when the directory itself changed. The runtime rewrites files in place, so only a full
@@ -399,8 +400,13 @@ class FileIndex:
     def _parsed_batches(self, changed: list[bytes], current: dict[bytes, tuple[int, int]],
                         workers: int) -> Iterator[list[_Parsed]]:
         directory = str(self.directory)
-        batches = [[(name, *current[name]) for name in changed[start : start + BATCH_FILES]]
-                   for start in range(0, len(changed), BATCH_FILES)]
+        size = BATCH_FILES
+        if workers > 1:
+            # Enough batches to keep every worker busy while this process writes, so a
+            # refresh of a thousand files is parallel too, not only a cold build.
+            size = max(PARALLEL_MIN_BATCH, min(BATCH_FILES, -(-len(changed) // (workers * 2))))
+        batches = [[(name, *current[name]) for name in changed[start : start + size]]
+                   for start in range(0, len(changed), size)]
         if workers <= 1 or len(batches) < 2:
             for items in batches:
                 yield _parse_batch(directory, items, self.max_file_bytes)
