@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import get_script_prefix, set_script_prefix
 
-from controlplane.stores import DEFAULT_STORE, store_exists
+from controlplane.stores import DEFAULT_STORE, UPLOAD_PREFIX, forget_store, store_exists
 from runtime_adapter.records import CorruptRun, InvalidRunId, RunNotFound
 from runtime_adapter.stores.file import StoreUnavailable
 from runtime_adapter.stores.registry import UnknownStoreScheme
@@ -52,7 +52,12 @@ class StorePrefixMiddleware:
             return self.get_response(request)
         name, rest = match.groups()
         if not store_exists(name):
-            return render(request, "404.html", {"message": f'No run store is named "{name}".'}, status=404)
+            message = f'No run store is named "{name}".'
+            if name.startswith(UPLOAD_PREFIX):
+                forget_store(name)
+                message = ("No uploaded bundle is open under this link: it was never uploaded here or it has expired "
+                           f"(uploads are kept {settings.CONTROLPLANE_UPLOAD_TTL_HOURS} hours). Upload it again.")
+            return render(request, "404.html", {"message": message}, status=404)
         request.store_name = name  # type: ignore[attr-defined]
         request.path_info = rest
         previous = get_script_prefix()

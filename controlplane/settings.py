@@ -45,6 +45,8 @@ CONTROLPLANE_REDACT_SECRETS = envbool("CONTROLPLANE_REDACT_SECRETS", True)
 CONTROLPLANE_PAGE_SIZE = envint("CONTROLPLANE_PAGE_SIZE", 50, minimum=1)
 CONTROLPLANE_LINEAGE_MAX_NODES = envint("CONTROLPLANE_LINEAGE_MAX_NODES", 300, minimum=10)
 CONTROLPLANE_MAX_UPLOAD_BYTES = envint("CONTROLPLANE_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1024)
+# An uploaded bundle's link works this long (a week: long enough to share an incident); 0 keeps uploads.
+CONTROLPLANE_UPLOAD_TTL_HOURS = envint("CONTROLPLANE_UPLOAD_TTL_HOURS", 168, minimum=0)
 CONTROLPLANE_CACHE_URL = envstr("CONTROLPLANE_CACHE_URL", "")
 # Run pages: Graphviz for lineage graphs, and the cap on runs in a list export.
 CONTROLPLANE_GRAPHVIZ_DOT = envstr("CONTROLPLANE_GRAPHVIZ_DOT", "dot")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,24 @@ def uploaded_bundle_path(name: str) -> Path | None:
     if not token or not token.replace("-", "").replace("_", "").isalnum():
         return None
     path = uploads_dir() / f"{token}.json"
-    return path if path.is_file() else None
+    try:
+        uploaded = path.stat().st_mtime
+    except OSError:
+        return None
+    return None if upload_expired(uploaded) else path
+
+
+def upload_expired(uploaded_at: float) -> bool:
+    hours = settings.CONTROLPLANE_UPLOAD_TTL_HOURS
+    return bool(hours) and time.time() - uploaded_at > hours * 3600
+
+
+def forget_store(name: str) -> None:
+    """Close and drop an opened store (an uploaded bundle that has expired)."""
+    with _lock:
+        store = _stores.pop(name, None)
+    if store is not None:
+        store.close()
 
 
 def store_exists(name: str) -> bool:

@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import get_script_prefix
 from django.views.decorators.http import require_http_methods
 
-from controlplane.stores import DEFAULT_STORE, UPLOAD_PREFIX, uploaded_bundle_path, uploads_dir
+from controlplane.stores import DEFAULT_STORE, UPLOAD_PREFIX, upload_expired, uploaded_bundle_path, uploads_dir
 from incidents.forms import BundleForm
 from runtime_adapter.bundle_check import BundleCheck, check_bundle
 
@@ -31,10 +31,27 @@ def _meta_path(token: str) -> Path:
     return uploads_dir() / f"{token}.meta.json"
 
 
+def remove_expired_uploads() -> int:
+    """Delete uploads (and their descriptions and abandoned partial writes) past the TTL."""
+    removed = 0
+    directory = uploads_dir()
+    if not settings.CONTROLPLANE_UPLOAD_TTL_HOURS or not directory.is_dir():
+        return removed
+    for path in directory.iterdir():
+        try:
+            if path.is_file() and upload_expired(path.stat().st_mtime):
+                path.unlink()
+                removed += path.name.endswith(".json") and not path.name.endswith(".meta.json")
+        except OSError:
+            continue  # another process removed it first
+    return removed
+
+
 def save_bundle(data: bytes, filename: str, check: BundleCheck) -> str:
     """Write the bundle as <token>.json (atomically) beside a small description; return the token."""
     directory = uploads_dir()
     directory.mkdir(parents=True, exist_ok=True)
+    remove_expired_uploads()  # the data directory does not grow with every upload ever made
     token = secrets.token_urlsafe(18)
     meta = {
         "name": os.path.basename(filename or "bundle.json")[:200], "uploadedAt": datetime.now(UTC).isoformat(),

@@ -168,3 +168,35 @@ def test_open_bundle_answers_only_get_head_and_post(client, data_dir):
     assert client.put("/bundles/open/").status_code == 405
     assert client.delete("/bundles/open/").status_code == 405
     assert client.head("/bundles/open/").status_code == 200
+
+
+def _age(data_dir, token: str, hours: float) -> None:
+    import os
+    import time
+
+    then = time.time() - hours * 3600
+    for name in (f"{token}.json", f"{token}.meta.json"):
+        os.utime(data_dir / "uploads" / name, (then, then))
+
+
+def test_an_uploaded_bundle_expires_after_the_ttl_and_is_then_removed(client, data_dir, real_bundle, settings):
+    settings.CONTROLPLANE_UPLOAD_TTL_HOURS = 24
+    old = token_of(upload(client, real_bundle))
+    assert client.get(f"/s/upload-{old}/runs/").status_code == 200
+    _age(data_dir, old, 23)
+    assert client.get(f"/s/upload-{old}/runs/").status_code == 200  # still inside the TTL
+    _age(data_dir, old, 25)
+    expired = client.get(f"/s/upload-{old}/runs/{FAILED_RUN}/")
+    assert expired.status_code == 404 and "expired" in expired.content.decode()
+    assert f"{old}.json" in uploads(data_dir)  # refused at once, deleted by the next upload
+    new = token_of(upload(client, real_bundle))
+    assert uploads(data_dir) == sorted([f"{new}.json", f"{new}.meta.json"])
+
+
+def test_a_ttl_of_zero_keeps_uploads(client, data_dir, real_bundle, settings):
+    settings.CONTROLPLANE_UPLOAD_TTL_HOURS = 0
+    old = token_of(upload(client, real_bundle))
+    _age(data_dir, old, 24 * 365)
+    upload(client, real_bundle)
+    assert client.get(f"/s/upload-{old}/runs/").status_code == 200
+    assert len(uploads(data_dir)) == 4
