@@ -34,7 +34,7 @@ from bench.stores import bench_dir, synthetic_store  # noqa: E402
 from runtime_adapter import jsjson  # noqa: E402
 from runtime_adapter.stores.file import FileRunStore  # noqa: E402
 from runtime_adapter.stores.indexed import IndexedFileRunStore  # noqa: E402
-from runtime_adapter.stores.postgres_load import load_store  # noqa: E402
+from runtime_adapter.stores.postgres_load import default_workers, load_store  # noqa: E402
 from runtime_adapter.stores.sqlite_index import index_path_for  # noqa: E402
 
 PG_SERVER = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
@@ -159,8 +159,9 @@ def incremental_postgres(store_dir: Path, url: str, size: int) -> dict[str, floa
             os.link(source / name, directory / name)
     try:
         # In this process, like the file store's refresh: the command's own start-up is not the store's cost.
-        result = load_store(FileRunStore(only_changed), url, workers=1)
-        load_store(FileRunStore(original), url, workers=1)  # put the originals back
+        # With load_runs' default workers (up to 4, the CPU count here).
+        result = load_store(FileRunStore(only_changed), url, workers=default_workers())
+        load_store(FileRunStore(original), url, workers=default_workers())  # put the originals back
         seconds = result.seconds
     finally:
         for directory in (copy, only_changed, original):

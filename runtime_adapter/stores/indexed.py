@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,16 +21,15 @@ from ..records import Run
 from .base import StoreEntry, check_run_id
 from .file import DEFAULT_MAX_FILE_BYTES, FileRunStore
 from .memo import GenerationMemo
-from .rowsql import ROW_COLUMNS, created_us, order_clause, row_from_db, where_clause
+from .rowsql import ROW_COLUMNS, row_from_db
+from .rowtable import RowTableQueries
 from .sqlite_index import FileIndex, IndexStatus, ProgressCallback, RefreshResult, directory_stamp
 
 if TYPE_CHECKING:
-    from ..listing import RunPage, RunQuery, RunRow
-    from ..usage import UsageBucket
+    from ..listing import RunRow
 
 log = logging.getLogger(__name__)
 
-_SELECT_ROW = f"SELECT {', '.join(ROW_COLUMNS)} FROM runs"
 # A store with at most this many files (a scan takes a few milliseconds) is rescanned on
 # every query, so what a page shows is exactly what is on disk. Counted, not timed: on a
 # busy machine a timed small store would turn "large" and be refreshed behind the page.
@@ -47,7 +45,11 @@ FULL_SCAN_SECONDS = 30.0
 FULL_SCAN_FACTOR = 20.0
 
 
-class IndexedFileRunStore(FileRunStore):
+class IndexedFileRunStore(RowTableQueries, FileRunStore):
+    dialect = "sqlite"
+    listing_order = "name"  # file names as bytes: Node's readdir (strcmp) order
+    sum_function = "total({})"
+
     def __init__(self, directory: str | Path, *, index_path: str | Path, refresh_seconds: float = 0.5,
                  max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, background: bool = True) -> None:
         super().__init__(directory, max_file_bytes=max_file_bytes)
@@ -136,7 +138,7 @@ class IndexedFileRunStore(FileRunStore):
         return connection
 
     @contextmanager
-    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+    def _read(self) -> Iterator[sqlite3.Connection]:
         """One read transaction, so a count and its page agree even while a refresh commits."""
         self.ensure_fresh()
         connection = self._db()
@@ -155,75 +157,18 @@ class IndexedFileRunStore(FileRunStore):
     # Queries -----------------------------------------------------------------------
 
     @staticmethod
-    def _rows(cursor: sqlite3.Cursor) -> list[RunRow]:
-        return [row_from_db(values, dialect="sqlite") for values in cursor]
-
-    @staticmethod
     def _generation(connection: sqlite3.Connection) -> int:
         found = connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(found[0]) if found else 0
 
-    def _errors(self, connection: sqlite3.Connection) -> list[StoreEntry]:
-        def compute() -> list[StoreEntry]:
-            cursor = connection.execute("SELECT name, error FROM files WHERE error IS NOT NULL ORDER BY name")
-            return [StoreEntry(source=_name(name), error=error) for name, error in cursor]
-
-        return self._memo.get(self._generation(connection), ("errors",), compute)
-
-    def query_runs(self, query: RunQuery) -> RunPage:
-        return self._page(query)
-
-    def query_incidents(self, query: RunQuery, incident_types: tuple[str, ...] = ()) -> RunPage:
-        return self._page(replace(query, attention_only=True), incident_types)
-
-    def _page(self, query: RunQuery, incident_types: tuple[str, ...] = ()) -> RunPage:
-        from ..listing import RunPage
-
-        where = where_clause(query, "sqlite", incident_types)
-        with self._snapshot() as db:
-            total = self._memo.get(
-                self._generation(db), ("count", where.sql, tuple(where.params)),
-                lambda: int(db.execute(f"SELECT count(*) FROM runs WHERE {where.sql}", where.params).fetchone()[0]),
-            )
-            rows = self._rows(db.execute(
-                f"{_SELECT_ROW} WHERE {where.sql} ORDER BY {order_clause(query)} LIMIT ? OFFSET ?",
-                [*where.params, max(0, query.limit), max(0, query.offset)],
-            ))
-            errors = self._errors(db)
-        return RunPage(rows=rows, total=total, query=query, errors=errors)
-
-    def list_errors(self) -> list[StoreEntry]:
-        with self._snapshot() as db:
-            return self._errors(db)
-
-    def rows(self) -> list[RunRow]:
-        with self._snapshot() as db:
-            return self._rows(db.execute(f"{_SELECT_ROW} ORDER BY name"))
-
-    def status_counts(self) -> dict[str, int]:
-        with self._snapshot() as db:
-            # First-seen order in listRuns order, as the scanning default builds its dict.
-            return self._memo.get(self._generation(db), ("status_counts",), lambda: dict(
-                db.execute("SELECT status, count(*) FROM runs GROUP BY status ORDER BY min(name)").fetchall()))
-
-    def releases(self) -> list[str]:
-        with self._snapshot() as db:
-            return self._memo.get(self._generation(db), ("releases",), lambda: [release for (release,) in db.execute(
-                "SELECT DISTINCT release FROM runs WHERE coalesce(release, '') != '' ORDER BY release")])
-
-    def related_rows(self, run_id: str) -> dict[str, list[RunRow]]:
-        with self._snapshot() as db:
-            return {
-                "children": self._rows(db.execute(f"{_SELECT_ROW} WHERE parent_run_id = ? ORDER BY name", (run_id,))),
-                "branches": self._rows(
-                    db.execute(f"{_SELECT_ROW} WHERE branch_origin_run_id = ? ORDER BY name", (run_id,))
-                ),
-            }
+    def _error_entries(self, db: sqlite3.Connection) -> list[StoreEntry]:
+        cursor = db.execute("SELECT name, error FROM files WHERE error IS NOT NULL ORDER BY name")
+        return [StoreEntry(source=_name(name), error=error) for name, error in cursor]
 
     def rows_by_id(self, run_ids: list[str]) -> dict[str, RunRow]:
         wanted = list(dict.fromkeys(run_id for run_id in run_ids if isinstance(run_id, str)))
         found: list[tuple[bytes, RunRow]] = []
-        with self._snapshot() as db:
+        with self._read() as db:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
                 cursor = db.execute(
@@ -234,18 +179,12 @@ class IndexedFileRunStore(FileRunStore):
         found.sort(key=lambda item: item[0])
         return {row.id: row for _, row in found}
 
-    def replay_rows(self, run_id: str) -> list[RunRow]:
-        with self._snapshot() as db:
-            return self._rows(db.execute(
-                f"{_SELECT_ROW} WHERE replay_source_run_id = ? AND id != ? ORDER BY name", (run_id, run_id)
-            ))
-
     def rows_with_input(self, input_text: str, *, statuses: tuple[str, ...] = ("completed",),
                         limit: int = 5) -> list[RunRow]:
         if not input_text.strip():
             return []
         status_sql = f" AND runs.status IN ({', '.join('?' for _ in statuses)})" if statuses else ""
-        with self._snapshot() as db:
+        with self._read() as db:
             # Without statistics SQLite walked the status index in date order to skip a sort,
             # reading every completed run when the input was unique: the runs sharing the
             # input's prefix come first (CROSS JOIN keeps that order), then the few are sorted.
@@ -259,33 +198,9 @@ class IndexedFileRunStore(FileRunStore):
                 (input_text, input_text, *statuses, max(0, limit)),
             ))
 
-    def usage_series(self, start: str, end: str, bucket_ms: int) -> list[UsageBucket]:
-        from ..usage import UsageBucket, bucket_bounds
-
-        bounds = bucket_bounds(start, end, bucket_ms)
-        origin = created_us(start)
-        totals: dict[int, tuple[Any, ...]] = {}
-        if bounds and origin is not None:
-            params = (origin, bucket_ms * 1000, start, end, origin)
-            with self._snapshot() as db:
-                totals = self._memo.get(self._generation(db), ("usage", params), lambda: {
-                    values[0]: values[1:] for values in db.execute(
-                        "SELECT (created_us - ?) / ? AS bucket, count(*), total(prompt_tokens),"
-                        " total(completion_tokens), total(total_tokens), total(cost) FROM runs"
-                        " WHERE created_at >= ? AND created_at < ? AND created_us >= ? GROUP BY bucket",
-                        params,
-                    )
-                })
-        return [
-            UsageBucket(start=lo, end=hi, runs=int(found[0]), prompt_tokens=found[1], completion_tokens=found[2],
-                        total_tokens=found[3], cost=found[4])
-            if (found := totals.get(index)) else UsageBucket(start=lo, end=hi)
-            for index, (lo, hi) in enumerate(bounds)
-        ]
-
     def iter_family(self, root_run_id: str) -> Iterator[Run]:
         """The root and its descendants by parentRunId, read from their files in listRuns order."""
-        with self._snapshot() as db:
+        with self._read() as db:
             names = [name for (name,) in db.execute(
                 "WITH RECURSIVE family(id) AS (SELECT id FROM runs WHERE id = ?"
                 " UNION SELECT runs.id FROM runs JOIN family ON runs.parent_run_id = family.id)"

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import replace
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -23,13 +22,11 @@ from ..records import CorruptRun, InvalidRunId, Run, RunNotFound
 from .base import BaseRunStore, StoreEntry, check_run_id
 from .file import StoreUnavailable, parse_run_record
 from .memo import GenerationMemo
-from .rowsql import ROW_COLUMNS, created_us, order_clause, row_from_db, where_clause
+from .rowtable import SELECT_ROW, RowTableQueries
 
 if TYPE_CHECKING:
-    from ..listing import RunPage, RunQuery, RunRow
-    from ..usage import UsageBucket
+    from ..listing import RunRow
 
-_SELECT_ROW = f"SELECT {', '.join(ROW_COLUMNS)} FROM runs"
 _ENTRIES_SQL = (
     "SELECT source, document, error FROM (SELECT source, document::text AS document, NULL AS error FROM runs"
     " UNION ALL SELECT source, NULL, error FROM store_errors) AS entries"
@@ -53,7 +50,11 @@ def safe_url(url: str) -> str:
     return f"postgresql://{credentials}{host or ''}{f':{port}' if port else ''}/{dbname or ''}"
 
 
-class PostgresRunStore(BaseRunStore):
+class PostgresRunStore(RowTableQueries, BaseRunStore):
+    dialect = "postgres"
+    listing_order = 'source COLLATE "C"'  # the runtime's file names, compared bytewise as readdir lists them
+    sum_function = "coalesce(sum({}), 0)"
+
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 5.0,
                  connect_timeout: int = 3, statement_timeout_ms: int = 30_000,
                  reconnect_timeout: float = 10.0) -> None:
@@ -78,6 +79,9 @@ class PostgresRunStore(BaseRunStore):
         connection.execute(f"SET statement_timeout = {int(self._statement_timeout_ms)}")
         connection.autocommit = False
         connection.read_only = True
+
+    def _read(self) -> AbstractContextManager[psycopg.Connection[Any]]:
+        return self.connection()
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
@@ -165,68 +169,13 @@ class PostgresRunStore(BaseRunStore):
     # Listing queries -------------------------------------------------------------------
 
     @staticmethod
-    def _rows(cursor: psycopg.Cursor[Any]) -> list[RunRow]:
-        return [row_from_db(values, dialect="postgres") for values in cursor]
-
-    @staticmethod
     def _generation(db: psycopg.Connection[Any]) -> int:
         found = db.execute("SELECT value FROM store_meta WHERE key = 'generation'").fetchone()
         return int(found[0]) if found else 0
 
-    def _errors(self, db: psycopg.Connection[Any]) -> list[StoreEntry]:
-        def compute() -> list[StoreEntry]:
-            cursor = db.execute('SELECT source, error FROM store_errors ORDER BY source COLLATE "C"')
-            return [StoreEntry(source=source, error=error) for source, error in cursor]
-
-        return self._memo.get(self._generation(db), ("errors",), compute)
-
-    def query_runs(self, query: RunQuery) -> RunPage:
-        return self._page(query)
-
-    def query_incidents(self, query: RunQuery, incident_types: tuple[str, ...] = ()) -> RunPage:
-        return self._page(replace(query, attention_only=True), incident_types)
-
-    def _page(self, query: RunQuery, incident_types: tuple[str, ...] = ()) -> RunPage:
-        from ..listing import RunPage
-
-        where = where_clause(query, "postgres", incident_types)
-        with self.connection() as db:
-            key = ("count", where.sql, tuple(tuple(p) if isinstance(p, list) else p for p in where.params))
-            total = self._memo.get(self._generation(db), key, lambda: int(
-                db.execute(f"SELECT count(*) FROM runs WHERE {where.sql}", where.params).fetchone()[0]))  # type: ignore[index]
-            rows = self._rows(db.execute(
-                f"{_SELECT_ROW} WHERE {where.sql} ORDER BY {order_clause(query)} LIMIT %s OFFSET %s",
-                [*where.params, max(0, query.limit), max(0, query.offset)],
-            ))
-            errors_ = self._errors(db)
-        return RunPage(rows=rows, total=total, query=query, errors=errors_)
-
-    def list_errors(self) -> list[StoreEntry]:
-        with self.connection() as db:
-            return self._errors(db)
-
-    def rows(self) -> list[RunRow]:
-        with self.connection() as db:
-            return self._rows(db.execute(f'{_SELECT_ROW} ORDER BY source COLLATE "C"'))
-
-    def status_counts(self) -> dict[str, int]:
-        with self.connection() as db:
-            return self._memo.get(self._generation(db), ("status_counts",), lambda: dict(db.execute(
-                'SELECT status, count(*) FROM runs GROUP BY status ORDER BY min(source COLLATE "C")').fetchall()))
-
-    def releases(self) -> list[str]:
-        with self.connection() as db:
-            return self._memo.get(self._generation(db), ("releases",), lambda: [release for (release,) in db.execute(
-                "SELECT DISTINCT release FROM runs WHERE coalesce(release, '') != '' ORDER BY release")])
-
-    def related_rows(self, run_id: str) -> dict[str, list[RunRow]]:
-        with self.connection() as db:
-            return {
-                "children": self._rows(db.execute(
-                    f'{_SELECT_ROW} WHERE parent_run_id = %s ORDER BY source COLLATE "C"', (run_id,))),
-                "branches": self._rows(db.execute(
-                    f'{_SELECT_ROW} WHERE branch_origin_run_id = %s ORDER BY source COLLATE "C"', (run_id,))),
-            }
+    def _error_entries(self, db: psycopg.Connection[Any]) -> list[StoreEntry]:
+        cursor = db.execute('SELECT source, error FROM store_errors ORDER BY source COLLATE "C"')
+        return [StoreEntry(source=source, error=error) for source, error in cursor]
 
     def rows_by_id(self, run_ids: list[str]) -> dict[str, RunRow]:
         wanted = list(dict.fromkeys(run_id for run_id in run_ids if isinstance(run_id, str)))
@@ -234,15 +183,8 @@ class PostgresRunStore(BaseRunStore):
             return {}
         with self.connection() as db:
             rows = self._rows(db.execute(
-                f'{_SELECT_ROW} WHERE id = ANY(%s) ORDER BY source COLLATE "C"', (wanted,)))
+                f'{SELECT_ROW} WHERE id = ANY(%s) ORDER BY source COLLATE "C"', (wanted,)))
         return {row.id: row for row in rows}
-
-    def replay_rows(self, run_id: str) -> list[RunRow]:
-        with self.connection() as db:
-            return self._rows(db.execute(
-                f'{_SELECT_ROW} WHERE replay_source_run_id = %s AND id != %s ORDER BY source COLLATE "C"',
-                (run_id, run_id),
-            ))
 
     def rows_with_input(self, input_text: str, *, statuses: tuple[str, ...] = ("completed",),
                         limit: int = 5) -> list[RunRow]:
@@ -252,34 +194,10 @@ class PostgresRunStore(BaseRunStore):
         params: list[Any] = [input_text, input_text, *([list(statuses)] if statuses else []), max(0, limit)]
         with self.connection() as db:
             return self._rows(db.execute(
-                f"{_SELECT_ROW} WHERE substr(input_text, 1, 64) = substr(%s, 1, 64) AND input_text = %s{status_sql}"
+                f"{SELECT_ROW} WHERE substr(input_text, 1, 64) = substr(%s, 1, 64) AND input_text = %s{status_sql}"
                 " ORDER BY coalesce(created_at, '') DESC, id DESC LIMIT %s",
                 params,
             ))
-
-    def usage_series(self, start: str, end: str, bucket_ms: int) -> list[UsageBucket]:
-        from ..usage import UsageBucket, bucket_bounds
-
-        bounds = bucket_bounds(start, end, bucket_ms)
-        origin = created_us(start)
-        totals: dict[int, tuple[Any, ...]] = {}
-        if bounds and origin is not None:
-            params = (origin, bucket_ms * 1000, start, end, origin)
-            with self.connection() as db:
-                totals = self._memo.get(self._generation(db), ("usage", params), lambda: {
-                    int(values[0]): values[1:] for values in db.execute(
-                        "SELECT (created_us - %s) / %s AS bucket, count(*), coalesce(sum(prompt_tokens), 0),"
-                        " coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0), coalesce(sum(cost), 0)"
-                        " FROM runs WHERE created_at >= %s AND created_at < %s AND created_us >= %s GROUP BY bucket",
-                        params,
-                    )
-                })
-        return [
-            UsageBucket(start=lo, end=hi, runs=int(found[0]), prompt_tokens=float(found[1]),
-                        completion_tokens=float(found[2]), total_tokens=float(found[3]), cost=float(found[4]))
-            if (found := totals.get(index)) else UsageBucket(start=lo, end=hi)
-            for index, (lo, hi) in enumerate(bounds)
-        ]
 
     def change_marker(self) -> str:
         with self.connection() as db:

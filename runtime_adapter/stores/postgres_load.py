@@ -36,6 +36,7 @@ _UPSERT = (
     " OR runs.document::text IS DISTINCT FROM excluded.document::text"
 )
 ProgressCallback = Callable[[int, int], None]
+PARALLEL_MIN_BATCH = 100  # below this, shipping a batch to a worker costs more than parsing it
 
 
 @dataclass
@@ -97,6 +98,10 @@ def _items(store: BaseRunStore, workers: int, batch_size: int) -> tuple[int, Ite
     if isinstance(store, FileRunStore):
         names = store.file_names()
         directory, limit = str(store.directory), store.max_file_bytes
+        if workers > 1:
+            # Enough batches for every worker even when a thousand files changed, not only
+            # for a first load.
+            batch_size = max(PARALLEL_MIN_BATCH, min(batch_size, -(-len(names) // (workers * 2))))
         batches = [names[start : start + batch_size] for start in range(0, len(names), batch_size)]
 
         def from_files() -> Iterator[list[_Item]]:

@@ -1,0 +1,129 @@
+"""The listing queries both indexed stores answer from their `runs` table.
+
+The SQLite sidecar index and PostgreSQL hold the same columns (rowsql); only the
+connection, the placeholder, the listing order and a few functions differ, so one
+implementation serves both and their answers cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from .base import BaseRunStore, StoreEntry
+from .memo import GenerationMemo
+from .rowsql import ROW_COLUMNS, Dialect, created_us, order_clause, row_from_db, where_clause
+
+if TYPE_CHECKING:
+    from ..listing import RunPage, RunQuery, RunRow
+    from ..usage import UsageBucket
+
+SELECT_ROW = f"SELECT {', '.join(ROW_COLUMNS)} FROM runs"
+
+
+class RowTableQueries(BaseRunStore):
+    """Mixin: what a page lists, counts and charts, as queries over `runs`.
+
+    A store sets `dialect`, `listing_order` (its runs in the runtime's listRuns
+    order) and `sum_function`, and provides `_read()` (one read transaction), `_generation(db)` (bumped by
+    every change) and `_error_entries(db)`.
+    """
+
+    dialect: Dialect
+    listing_order: str
+    sum_function: str  # a SUM that is 0 over no rows and cannot overflow
+    _memo: GenerationMemo
+
+    def _read(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _generation(self, db: Any) -> int:
+        raise NotImplementedError
+
+    def _error_entries(self, db: Any) -> list[StoreEntry]:
+        raise NotImplementedError
+
+    def _sql(self, sql: str) -> str:
+        # Shared statements are written with `?`; psycopg's placeholder is `%s`.
+        return sql if self.dialect == "sqlite" else sql.replace("?", "%s")
+
+    def _rows(self, cursor: Any) -> list[RunRow]:
+        return [row_from_db(values, dialect=self.dialect) for values in cursor]
+
+    def _errors(self, db: Any) -> list[StoreEntry]:
+        return self._memo.get(self._generation(db), ("errors",), lambda: self._error_entries(db))
+
+    def query_runs(self, query: RunQuery) -> RunPage:
+        return self._page(query)
+
+    def query_incidents(self, query: RunQuery, incident_types: tuple[str, ...] = ()) -> RunPage:
+        return self._page(replace(query, attention_only=True), incident_types)
+
+    def _page(self, query: RunQuery, incident_types: tuple[str, ...] = ()) -> RunPage:
+        from ..listing import RunPage
+
+        where = where_clause(query, self.dialect, incident_types)
+        key = ("count", where.sql, tuple(tuple(p) if isinstance(p, list) else p for p in where.params))
+        with self._read() as db:
+            total = self._memo.get(self._generation(db), key, lambda: int(
+                db.execute(f"SELECT count(*) FROM runs WHERE {where.sql}", where.params).fetchone()[0]))
+            rows = self._rows(db.execute(
+                self._sql(f"{SELECT_ROW} WHERE {where.sql} ORDER BY {order_clause(query)} LIMIT ? OFFSET ?"),
+                [*where.params, max(0, query.limit), max(0, query.offset)],
+            ))
+            errors = self._errors(db)
+        return RunPage(rows=rows, total=total, query=query, errors=errors)
+
+    def list_errors(self) -> list[StoreEntry]:
+        with self._read() as db:
+            return self._errors(db)
+
+    def rows(self) -> list[RunRow]:
+        with self._read() as db:
+            return self._rows(db.execute(f"{SELECT_ROW} ORDER BY {self.listing_order}"))
+
+    def status_counts(self) -> dict[str, int]:
+        with self._read() as db:
+            # First-seen order in listRuns order, as the scanning default builds its dict.
+            return self._memo.get(self._generation(db), ("status_counts",), lambda: dict(db.execute(
+                f"SELECT status, count(*) FROM runs GROUP BY status ORDER BY min({self.listing_order})").fetchall()))
+
+    def releases(self) -> list[str]:
+        with self._read() as db:
+            return self._memo.get(self._generation(db), ("releases",), lambda: [release for (release,) in db.execute(
+                "SELECT DISTINCT release FROM runs WHERE coalesce(release, '') != '' ORDER BY release")])
+
+    def _rows_where(self, condition: str, params: tuple[Any, ...]) -> list[RunRow]:
+        with self._read() as db:
+            return self._rows(db.execute(self._sql(f"{SELECT_ROW} WHERE {condition} ORDER BY {self.listing_order}"),
+                                         params))
+
+    def related_rows(self, run_id: str) -> dict[str, list[RunRow]]:
+        return {"children": self._rows_where("parent_run_id = ?", (run_id,)),
+                "branches": self._rows_where("branch_origin_run_id = ?", (run_id,))}
+
+    def replay_rows(self, run_id: str) -> list[RunRow]:
+        return self._rows_where("replay_source_run_id = ? AND id != ?", (run_id, run_id))
+
+    def usage_series(self, start: str, end: str, bucket_ms: int) -> list[UsageBucket]:
+        from ..usage import UsageBucket, bucket_bounds
+
+        bounds = bucket_bounds(start, end, bucket_ms)
+        origin = created_us(start)
+        totals: dict[int, tuple[Any, ...]] = {}
+        if bounds and origin is not None:
+            params = (origin, bucket_ms * 1000, start, end, origin)
+            sums = ", ".join(self.sum_function.format(column)
+                             for column in ("prompt_tokens", "completion_tokens", "total_tokens", "cost"))
+            sql = self._sql(f"SELECT (created_us - ?) / ? AS bucket, count(*), {sums} FROM runs"
+                            " WHERE created_at >= ? AND created_at < ? AND created_us >= ? GROUP BY bucket")
+            with self._read() as db:
+                totals = self._memo.get(self._generation(db), ("usage", params), lambda: {
+                    int(values[0]): values[1:] for values in db.execute(sql, params)})
+        return [
+            UsageBucket(start=lo, end=hi, runs=int(found[0]), prompt_tokens=float(found[1]),
+                        completion_tokens=float(found[2]), total_tokens=float(found[3]), cost=float(found[4]))
+            if (found := totals.get(index)) else UsageBucket(start=lo, end=hi)
+            for index, (lo, hi) in enumerate(bounds)
+        ]
