@@ -301,3 +301,21 @@ def test_a_runs_table_from_before_the_redaction_flag_is_unavailable_with_a_hint(
         finally:
             create_schema(connection)  # what load_runs does: the column is back, flagged for re-checks
     assert RedactingStore(pg_store).query_runs(RunQuery(text="order")).total >= 0
+
+
+def test_statistics_are_refreshed_after_a_big_load_but_not_for_a_small_update(runs_dir, load, empty_db):
+    def analyzed() -> int:
+        with psycopg.connect(empty_db, autocommit=True) as connection:
+            connection.execute("SELECT pg_stat_clear_snapshot()")
+            return int(connection.execute(
+                "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'runs'").fetchone()[0])
+
+    before = analyzed()
+    assert load(runs_dir).written == len(varied_records())  # everything is new: the planner needs statistics
+    after_first = analyzed()
+    assert after_first == before + 1
+    changed = varied_records()[0]
+    changed["input"] = "one run edited"
+    write_run(runs_dir, changed)
+    assert load(runs_dir).written == 1  # 1 of 40 rows: left to autovacuum
+    assert analyzed() == after_first
