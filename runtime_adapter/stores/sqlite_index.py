@@ -30,6 +30,9 @@ from .rowsql import EXTRA_COLUMNS, ROW_COLUMNS, ROW_VERSION, row_values
 SCHEMA_SQL = (Path(__file__).with_name("index_schema.sql")).read_text(encoding="utf-8")
 SCHEMA_VERSION = hashlib.sha256(f"{SCHEMA_SQL}\x00{ROW_VERSION}".encode()).hexdigest()[:16]
 _RUN_COLUMNS = ("name", *ROW_COLUMNS, *EXTRA_COLUMNS)
+# A stored row as (rowid, id, every other column…, search_text last), to diff against new values.
+_STORED_COLUMNS = tuple(column for column in _RUN_COLUMNS[1:] if column != "search_text") + ("search_text",)
+_SELECT_STORED = f"SELECT rowid, {', '.join(_STORED_COLUMNS)} FROM runs WHERE name = ?"
 _INSERT_RUN = f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) VALUES ({', '.join('?' for _ in _RUN_COLUMNS)})"
 BATCH_FILES = 1000
 PARALLEL_MIN_BATCH = 100  # below this, shipping a batch to a worker costs more than parsing it
@@ -420,41 +423,61 @@ class FileIndex:
                parsed: list[_Parsed], removed: list[bytes], *, search: bool = True) -> None:
         connection.execute("BEGIN IMMEDIATE")
         try:
-            old = [found for name in [*removed, *(item.name for item in parsed)] if (found := connection.execute(
-                "SELECT rowid, search_text FROM runs WHERE name = ?", (name,)).fetchone()) is not None]
+            # A run that is rewritten keeps its row and only the columns that changed are
+            # written: deleting and re-inserting it touched all fourteen indexes (a refresh
+            # of 1,000 rewritten runs spent most of its time there).
+            stored: dict[bytes, tuple[Any, ...]] = {}
+            for name in [*removed, *(item.name for item in parsed)]:
+                found = connection.execute(_SELECT_STORED, (name,)).fetchone()
+                if found is not None:
+                    stored[name] = found
+            updates = [item for item in parsed if item.values is not None and item.name in stored
+                       and stored[item.name][1] == item.values["id"]]
+            updated = {item.name for item in updates}
+            gone = sorted((stored[name][0], stored[name][-1]) for name in stored if name not in updated)
             # FTS5 writes its buffer out whenever a rowid goes backwards, so all deletions go
-            # first in rowid order, then all additions (new rowids only grow): one segment
-            # per batch instead of one per run.
-            old.sort()
-            for rowid, text in old:
-                if search:
-                    # External-content FTS5 forgets a row only when told its old text.
-                    connection.execute("INSERT INTO runs_fts (runs_fts, rowid, search_text) VALUES ('delete', ?, ?)",
-                                       (rowid, text))
+            # first in rowid order, then all additions in rowid order: a few segments per
+            # batch instead of one per run.
+            search_out: list[tuple[int, str]] = list(gone)
+            search_in: list[tuple[int, str]] = []
+            for item in updates:
+                rowid, *old = stored[item.name]
+                values = item.values or {}
+                changed = [column for column, before in zip(_STORED_COLUMNS, old, strict=True)
+                           if before != values[column] or type(before) is not type(values[column])]
+                if not changed:
+                    continue
+                connection.execute(f"UPDATE runs SET {', '.join(f'{c} = ?' for c in changed)} WHERE rowid = ?",
+                                   (*(values[c] for c in changed), rowid))
+                if "search_text" in changed:
+                    search_out.append((rowid, old[-1]))
+                    search_in.append((rowid, values["search_text"]))
+                if "correlation_ids" in changed:
+                    connection.execute("DELETE FROM run_correlations WHERE run = ?", (rowid,))
+                    self._add_correlations(connection, rowid, values["correlation_ids"])
+            for rowid, _ in gone:
                 connection.execute("DELETE FROM run_correlations WHERE run = ?", (rowid,))
                 connection.execute("DELETE FROM runs WHERE rowid = ?", (rowid,))
+            if search:
+                connection.executemany("INSERT INTO runs_fts (runs_fts, rowid, search_text) VALUES ('delete', ?, ?)",
+                                       sorted(search_out))
             for name in removed:
                 connection.execute("DELETE FROM files WHERE name = ?", (name,))
                 known.pop(name, None)
-            added: list[tuple[int, str]] = []
             for item in parsed:
-                if item.values is not None:
+                if item.values is not None and item.name not in updated:
                     cursor = connection.execute(_INSERT_RUN, (item.name, *(item.values[c] for c in _RUN_COLUMNS[1:])))
                     rowid = int(cursor.lastrowid or 0)
-                    added.append((rowid, item.values["search_text"]))
-                    correlations = item.values["correlation_ids"]
-                    if correlations != "[]":
-                        connection.executemany(
-                            "INSERT INTO run_correlations (value, run) VALUES (?, ?)",
-                            [(value, rowid) for value in json.loads(correlations)],
-                        )
+                    search_in.append((rowid, item.values["search_text"]))
+                    self._add_correlations(connection, rowid, item.values["correlation_ids"])
                 connection.execute(
-                    "INSERT OR REPLACE INTO files (name, size, mtime_ns, error) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO files (name, size, mtime_ns, error) VALUES (?, ?, ?, ?) ON CONFLICT (name)"
+                    " DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, error = excluded.error",
                     (item.name, item.size, item.mtime_ns, item.error),
                 )
                 known[item.name] = (item.size, item.mtime_ns)
             if search:
-                connection.executemany("INSERT INTO runs_fts (rowid, search_text) VALUES (?, ?)", sorted(added))
+                connection.executemany("INSERT INTO runs_fts (rowid, search_text) VALUES (?, ?)", sorted(search_in))
             connection.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
             connection.execute("COMMIT")
         except BaseException:
@@ -462,6 +485,12 @@ class FileIndex:
             self._known = None  # what we cached no longer matches the index
             raise
         self._known_generation = int(self._meta(connection, "generation") or 0)
+
+    @staticmethod
+    def _add_correlations(connection: sqlite3.Connection, rowid: int, correlations: str) -> None:
+        if correlations != "[]":
+            connection.executemany("INSERT INTO run_correlations (value, run) VALUES (?, ?)",
+                                   [(value, rowid) for value in json.loads(correlations)])
 
     @staticmethod
     def _set_meta(connection: sqlite3.Connection, **values: Any) -> None:

@@ -412,3 +412,32 @@ def test_a_large_store_alternates_quick_refreshes_and_full_scans(runs_dir, index
         connection.execute("UPDATE meta SET value = 0 WHERE key = 'scanned_at'")
     store.ensure_fresh()
     assert calls == [True, False]
+
+
+def test_rewritten_runs_are_updated_in_place_and_answer_like_a_fresh_index(runs_dir, index_dir, tmp_path):
+    store = indexed(runs_dir, index_dir)
+    store.refresh()
+    with sqlite3.connect(store.index.path) as connection:
+        rowids_before = dict(connection.execute("SELECT id, rowid FROM runs"))
+    records = varied_records()
+    for index, record in enumerate(records):
+        if index % 4 == 0:
+            record["input"] = f"rewritten zebra text {index}"  # search text changes
+        if index % 4 == 1:
+            record["status"] = "failed"
+            record["metadata"]["correlationId"] = f"corr-new-{index}"  # correlations change
+        if index % 4 == 2:
+            record["metadata"]["lineage"]["parentRunId"] = records[0]["id"]  # lineage changes
+        # index % 4 == 3: rewritten with the same content (only the file's mtime moves)
+        write_run(runs_dir, record)
+        stat = (runs_dir / f"{record['id']}.json").stat()
+        os.utime(runs_dir / f"{record['id']}.json", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert store.refresh().read == len(records)
+    with sqlite3.connect(store.index.path) as connection:
+        assert dict(connection.execute("SELECT id, rowid FROM runs")) == rowids_before  # rows kept, not re-inserted
+        connection.execute("INSERT INTO runs_fts (runs_fts, rank) VALUES ('integrity-check', 1)")
+    fresh = indexed(runs_dir, tmp_path / "fresh")
+    assert store.rows() == fresh.rows()
+    assert store.query_runs(RunQuery(text="zebra", limit=100)).total == sum(1 for i in range(len(records)) if i % 4 == 0)
+    assert store.query_runs(RunQuery(correlation_id="corr-new-1")).total == 1
+    assert_store_parity(store, FileRunStore(runs_dir))
