@@ -34,7 +34,7 @@ from bench.stores import bench_dir, synthetic_store  # noqa: E402
 from runtime_adapter import jsjson  # noqa: E402
 from runtime_adapter.stores.file import FileRunStore  # noqa: E402
 from runtime_adapter.stores.indexed import IndexedFileRunStore  # noqa: E402
-from runtime_adapter.stores.postgres_load import default_workers, load_store  # noqa: E402
+from runtime_adapter.stores.postgres_load import create_schema, default_workers, load_store  # noqa: E402
 from runtime_adapter.stores.sqlite_index import index_path_for  # noqa: E402
 
 PG_SERVER = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
@@ -192,6 +192,8 @@ def ensure_postgres(store_dir: Path, size: int, reload: bool) -> tuple[str, floa
             count = connection.execute("SELECT count(*) FROM runs").fetchone()[0]  # type: ignore[index]
         except psycopg.errors.UndefinedTable:
             count = 0
+        if count:
+            create_schema(connection)  # a copy loaded by older code gets new indexes, as load_runs would add them
     if count >= size:
         return url, None, None
     log(f"  loading {size:,} runs into {url} …")
