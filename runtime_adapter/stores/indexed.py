@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..records import Run
 from .base import StoreEntry, check_run_id
+from .dirwatch import DirectoryWatch
 from .file import DEFAULT_MAX_FILE_BYTES, FileRunStore
 from .memo import GenerationMemo
 from .rowsql import ROW_COLUMNS, row_from_db
@@ -63,6 +64,11 @@ class IndexedFileRunStore(RowTableQueries, FileRunStore):
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
         self._memo = GenerationMemo()
+        # Files the directory watch saw change and no refresh of ours has looked at yet.
+        self._watch: DirectoryWatch | None = None
+        self._watch_unavailable = False
+        self._watch_lock = threading.Lock()
+        self._dirty: set[bytes] = set()
 
     # Index maintenance ---------------------------------------------------------------
 
@@ -95,9 +101,10 @@ class IndexedFileRunStore(RowTableQueries, FileRunStore):
             return
         now = time.time()
         scanned_at = float(meta.get("scanned_at") or 0)
-        if now - scanned_at >= max(FULL_SCAN_SECONDS, FULL_SCAN_FACTOR * float(meta["scan_seconds"] or 0)):
+        lost = self._watched_changes()
+        if lost or now - scanned_at >= max(FULL_SCAN_SECONDS, FULL_SCAN_FACTOR * float(meta["scan_seconds"] or 0)):
             quick = False
-        elif now - max(scanned_at, float(meta.get("quick_at") or 0)) >= QUICK_SECONDS or (
+        elif self._dirty or now - max(scanned_at, float(meta.get("quick_at") or 0)) >= QUICK_SECONDS or (
                 directory_stamp(self.directory) != meta.get("directory_stamp")):
             quick = True
         else:
@@ -105,7 +112,39 @@ class IndexedFileRunStore(RowTableQueries, FileRunStore):
         if self.background:
             self._start_worker(quick)
         else:
-            self.index.refresh(budget=self.refresh_seconds, quick=quick)
+            self._refresh_dirty(quick, budget=self.refresh_seconds)
+
+    def _watched_changes(self) -> bool:
+        """Move what the directory watch saw into `_dirty`; True when changes may have been missed."""
+        with self._watch_lock:
+            return self._drain_watch()
+
+    def _drain_watch(self) -> bool:
+        if self._watch is None:
+            if self._watch_unavailable:
+                return False  # no inotify here: the periodic full scan is all there is
+            self._watch = DirectoryWatch.open(self.directory)
+            if self._watch is None:
+                self._watch_unavailable = True
+            # What changed before the watch existed is the periodic full scan's to find.
+            return False
+        names = self._watch.changes()
+        if names is None:  # the queue overflowed, or the directory was moved or replaced
+            self._watch.close()
+            self._watch = None
+            return True
+        if names:
+            with self._lock:
+                self._dirty |= names
+        return False
+
+    def _refresh_dirty(self, quick: bool, budget: float | None) -> None:
+        with self._lock:
+            names = frozenset(self._dirty)
+        result = self.index.refresh(budget=budget, quick=quick, names=names)
+        if not result.skipped and not result.pending:
+            with self._lock:
+                self._dirty -= names
 
     def _meta(self) -> dict[str, Any]:
         return dict(self._db().execute("SELECT key, value FROM meta").fetchall())
@@ -124,7 +163,7 @@ class IndexedFileRunStore(RowTableQueries, FileRunStore):
 
     def _work(self, quick: bool) -> None:
         try:
-            self.index.refresh(budget=None, quick=quick)
+            self._refresh_dirty(quick, budget=None)
         except Exception:  # a background refresh must never take the process down
             log.exception("Refreshing the index of %s failed", self.directory)
 
@@ -149,6 +188,9 @@ class IndexedFileRunStore(RowTableQueries, FileRunStore):
             connection.execute("COMMIT")
 
     def close(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
         # Only references are dropped: closing a connection another thread is using makes
         # CPython's sqlite3 crash (seen: a live-server thread mid-query while a test reset
         # the stores). Each connection is freed once no thread holds it any more.

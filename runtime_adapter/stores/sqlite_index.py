@@ -17,7 +17,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -279,10 +279,12 @@ class FileIndex:
         return self._known
 
     def refresh(self, *, budget: float | None = None, wait: bool = False, workers: int = 1,
-                progress: ProgressCallback | None = None, quick: bool = False) -> RefreshResult:
+                progress: ProgressCallback | None = None, quick: bool = False,
+                names: Collection[bytes] = ()) -> RefreshResult:
         """Bring the index up to date, stopping after `budget` seconds (the rest stays pending).
 
-        `quick` looks only at live and recent files (see LIVE_STATUSES); the default scans all.
+        `quick` looks only at live and recent files (see LIVE_STATUSES) and at `names`
+        (files a directory watch saw change); the default scans all.
         """
         started = time.monotonic()
         self.ensure_schema()
@@ -291,16 +293,17 @@ class FileIndex:
                 return RefreshResult(skipped=True)
             connection = self.connect(readonly=False)
             try:
-                return self._refresh_locked(connection, started, budget, workers, progress, quick)
+                return self._refresh_locked(connection, started, budget, workers, progress, quick, names)
             finally:
                 connection.close()
 
     def _quick_scan(self, connection: sqlite3.Connection, known: dict[bytes, tuple[int, int]],
-                    list_names: bool) -> tuple[dict[bytes, tuple[int, int]], list[bytes]]:
+                    list_names: bool, changed: Collection[bytes] = ()) -> tuple[dict[bytes, tuple[int, int]], list[bytes]]:
         """Stats of the likely-changed files, and known files found gone."""
         marks = ", ".join("?" for _ in LIVE_STATUSES)
         names = {name for (name,) in connection.execute(f"SELECT name FROM runs WHERE status IN ({marks})",
                                                          LIVE_STATUSES)}
+        names.update(changed)
         recent = time.time_ns() - RECENT_SECONDS * 1_000_000_000
         names.update(name for (name,) in connection.execute(
             "SELECT name FROM files WHERE error IS NOT NULL OR mtime_ns >= ? OR mtime_ns < 0", (recent,)))
@@ -325,14 +328,16 @@ class FileIndex:
         return found, sorted(set(removed))
 
     def _refresh_locked(self, connection: sqlite3.Connection, started: float, budget: float | None,
-                        workers: int, progress: ProgressCallback | None, quick: bool = False) -> RefreshResult:
+                        workers: int, progress: ProgressCallback | None, quick: bool = False,
+                        names: Collection[bytes] = ()) -> RefreshResult:
         stamp = directory_stamp(self.directory)
         scanned_at = time.time()
         if self._meta(connection, "bulk"):
             self._restore_secondary(connection)  # a bulk build was interrupted before it finished
         known = self._load_known(connection)
         if quick:
-            current, removed = self._quick_scan(connection, known, stamp != self._meta(connection, "directory_stamp"))
+            current, removed = self._quick_scan(connection, known, stamp != self._meta(connection, "directory_stamp"),
+                                                names)
         else:
             current = self.scan()
             removed = [name for name in known if name not in current]

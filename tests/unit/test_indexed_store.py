@@ -402,7 +402,12 @@ def test_a_large_store_alternates_quick_refreshes_and_full_scans(runs_dir, index
     store.refresh()
     monkeypatch.setattr(indexed_module, "SMALL_STORE_FILES", 0)
     calls = []
-    monkeypatch.setattr(store.index, "refresh", lambda **kwargs: calls.append(kwargs.get("quick")))
+
+    def fake_refresh(**kwargs):
+        calls.append(kwargs.get("quick"))
+        return sqlite_index.RefreshResult()
+
+    monkeypatch.setattr(store.index, "refresh", fake_refresh)
     store.ensure_fresh()  # scanned just now, nothing added: nothing to do
     assert calls == []
     write_run(runs_dir, run_record("added"))
@@ -441,3 +446,52 @@ def test_rewritten_runs_are_updated_in_place_and_answer_like_a_fresh_index(runs_
     assert store.query_runs(RunQuery(text="zebra", limit=100)).total == sum(1 for i in range(len(records)) if i % 4 == 0)
     assert store.query_runs(RunQuery(correlation_id="corr-new-1")).total == 1
     assert_store_parity(store, FileRunStore(runs_dir))
+
+
+def _rewrite_in_place(path: Path, record: dict) -> None:
+    with open(path, "r+", encoding="utf-8") as handle:  # same inode, as Node's fs.writeFile rewrites a run
+        handle.truncate(0)
+        handle.write(jsjson.dumps(record, 2))
+
+
+@pytest.mark.parametrize("watched", [True, False])
+def test_a_finished_run_rewritten_in_place_is_listed_anew_without_waiting_for_a_full_scan(
+        runs_dir, index_dir, monkeypatch, watched):
+    hour_ago = time.time() - 3600
+    for path in runs_dir.iterdir():
+        os.utime(path, (hour_ago, hour_ago))  # finished long ago: not among the runs a quick refresh looks at
+    if not watched:
+        monkeypatch.setattr(indexed_module.DirectoryWatch, "open", classmethod(lambda cls, directory: None))
+    store = indexed(runs_dir, index_dir, background=False)
+    store.refresh()
+    monkeypatch.setattr(indexed_module, "SMALL_STORE_FILES", 0)  # the large-store path: no rescan per query
+    monkeypatch.setattr(indexed_module, "FULL_SCAN_SECONDS", 1e9)
+    assert store.query_runs(RunQuery(text="quokka")).total == 0
+    finished = next(record for record in varied_records() if record["status"] == "completed")
+    finished["output"] = "amended answer: quokka"
+    _rewrite_in_place(runs_dir / f"{finished['id']}.json", finished)
+    found = store.query_runs(RunQuery(text="quokka"))
+    if watched:
+        assert [row.id for row in found.rows] == [finished["id"]]
+    else:  # without inotify the rewrite waits for the next full scan
+        assert found.total == 0
+        store.refresh()
+        assert store.query_runs(RunQuery(text="quokka")).total == 1
+
+
+def test_a_directory_watch_reports_lost_events_when_its_directory_goes(tmp_path):
+    from runtime_adapter.stores.dirwatch import DirectoryWatch
+
+    directory = tmp_path / "runs"
+    directory.mkdir()
+    watch = DirectoryWatch.open(directory)
+    assert watch is not None
+    (directory / "a.json").write_text("{}")
+    (directory / "notes.txt").write_text("x")
+    assert watch.changes() == {b"a.json"}
+    assert watch.changes() == set()
+    for path in directory.iterdir():
+        path.unlink()
+    directory.rmdir()
+    assert watch.changes() is None  # the store then falls back to a full scan
+    watch.close()
