@@ -2,7 +2,8 @@
 
 The marker changes whenever the store may have changed, so a cache never serves a
 stale tree. A payload made from given runs only (a comparison) is keyed by those
-runs' own markers instead, so a store that is being written keeps it. A missing
+runs' own markers instead, and a run tree by its family's marker, so a store that is
+being written keeps them. A missing
 payload is computed by one thread of a process at a time. Local memory by default,
 Redis with CONTROLPLANE_CACHE_URL=redis://….
 """
@@ -44,6 +45,13 @@ def cached_for_runs(store: BaseRunStore, kind: str, run_ids: tuple[str, ...], pa
     if len(markers) != len(run_ids):
         return compute()  # a missing run: compute() raises RunNotFound, and nothing is cached
     return _cached(_key(kind, store.describe(), *markers, kind, *run_ids, "\x1e", *parts), compute)
+
+
+def cached_for_family(store: BaseRunStore, kind: str, run_id: str, parts: tuple[str, ...],
+                      compute: Callable[[], T]) -> T:
+    """`cached` for a payload made from the run tree holding `run_id` (its tree page, say):
+    keyed by that family's marker, it survives writes to every other family."""
+    return _cached(_key(kind, store.describe(), store.family_marker(run_id), kind, run_id, "\x1e", *parts), compute)
 
 
 def _cached(key: str, compute: Callable[[], T]) -> T:

@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.urls import get_script_prefix
 from django.utils.http import content_disposition_header
 
-from controlplane.caching import cached
+from controlplane.caching import cached, cached_for_family
 from runtime_adapter import jsjson
 from runtime_adapter.detail import ancestry, tree_root
 from runtime_adapter.inspectors import build_tree
@@ -71,7 +71,7 @@ def run_tree(store: BaseRunStore, run: Run) -> tuple[str, dict[str, Any] | None]
         tree = build_tree(store.iter_family(root), root)
         return root, tree if isinstance(tree, dict) else None
 
-    return cached(store, "run-tree", (run["id"],), compute)
+    return cached_for_family(store, "run-tree", to_js_string(run["id"]), (), compute)
 
 
 def family_nodes(store: BaseRunStore, run: Run) -> tuple[list[LineageNode], int]:

@@ -13,7 +13,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
-from controlplane.caching import cached
+from controlplane.caching import cached_for_family
 from controlplane.stores import store_for
 from runtime_adapter import detail
 from runtime_adapter.inspectors import correlation_for_run, render_tree
@@ -113,7 +113,8 @@ def run_tree_page(request: HttpRequest, run_id: str) -> HttpResponse:
         })
         return root_id, tree is not None, html
 
-    # A 500-run tree takes ~100 ms to render: the region is cached per store state.
-    root_id, has_tree, html = cached(store, "tree-region", (run_id, prefix_key()), region)
+    # A 500-run tree takes ~100 ms to render (seconds to build when uncached): the region is
+    # cached until a run of this family changes.
+    root_id, has_tree, html = cached_for_family(store, "tree-region", run_id, (prefix_key(),), region)
     context = {"nav": "runs", "run_id": run_id, "root_id": root_id, "tree": has_tree, "tree_html": mark_safe(html)}
     return render(request, "runs/tree.html", context)

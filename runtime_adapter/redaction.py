@@ -499,6 +499,9 @@ class RedactingStore(BaseRunStore):
         marker = self.inner.run_marker(run_id)
         return None if marker is None else f"{'redacted' if self.secrets else 'clean'}:{marker}"
 
+    def family_marker(self, run_id: str) -> str:
+        return f"{'redacted' if self.secrets else 'clean'}:{self.inner.family_marker(run_id)}"
+
     def close(self) -> None:
         self.inner.close()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -208,3 +209,36 @@ def assert_redacted_search_parity(inner: BaseRunStore, secrets: list[str]) -> in
         assert (page.total, [row.id for row in page.rows]) == redacted_search_reference(
             rows, incident_query, incidents=True), term
     return checked
+
+
+def assert_family_markers_follow_their_family(store: BaseRunStore, directory: Path, sync: Any) -> None:
+    """A family's marker moves with any change to its runs and with nothing else.
+
+    `directory` holds the runs `store` serves; `sync()` makes the store see the files
+    again (a refresh, a load).
+    """
+    family = [run_record("fam-root", children=["fam-child"]),
+              run_record("fam-child", parent="fam-root", root="fam-root", children=["fam-grandchild"]),
+              run_record("fam-grandchild", parent="fam-child", root="fam-root")]
+    stranger = run_record("stranger")
+    for record in [*family, stranger]:
+        write_run(directory, record)
+    sync()
+    marker = store.family_marker("fam-grandchild")
+    assert store.family_marker("fam-root") == marker == store.family_marker("fam-child")  # one family, one marker
+    assert store.family_marker("stranger") != marker
+
+    def changed_by(record: dict[str, Any]) -> bool:
+        nonlocal marker
+        path = write_run(directory, record)
+        stat = path.stat()
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+        sync()
+        before, marker = marker, store.family_marker("fam-grandchild")
+        return before != marker
+
+    assert not changed_by({**stranger, "output": "elsewhere"})  # another family's write
+    assert not changed_by(run_record("newcomer"))
+    assert changed_by({**family[2], "output": "grandchild edited"})  # a member rewritten
+    assert changed_by({**family[0], "status": "failed"})  # the root rewritten
+    assert changed_by(run_record("fam-new", parent="fam-child", root="fam-root"))  # a new member

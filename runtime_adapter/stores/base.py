@@ -186,6 +186,15 @@ class BaseRunStore:
         """
         return self.change_marker()
 
+    def family_marker(self, run_id: str) -> str:
+        """A value that changes whenever the run tree holding `run_id` may have changed.
+
+        It covers the run's parent chain and every descendant of each run in it, so a
+        tree cached under it survives writes to other families. The default is the
+        store's marker, which is always safe.
+        """
+        return self.change_marker()
+
     def close(self) -> None:
         pass
 

@@ -54,6 +54,7 @@ class PostgresRunStore(RowTableQueries, BaseRunStore):
     dialect = "postgres"
     listing_order = 'source COLLATE "C"'  # the runtime's file names, compared bytewise as readdir lists them
     sum_function = "coalesce(sum({}), 0)"
+    version_columns = "source, xmin::text, ctid::text"  # any UPDATE writes a new row version
 
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 5.0,
                  connect_timeout: int = 3, statement_timeout_ms: int = 30_000,

@@ -7,6 +7,7 @@ implementation serves both and their answers cannot drift apart.
 
 from __future__ import annotations
 
+import hashlib
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,13 @@ if TYPE_CHECKING:
     from ..usage import UsageBucket
 
 SELECT_ROW = f"SELECT {', '.join(ROW_COLUMNS)} FROM runs"
+# The run's parent chain, then every descendant of every run in it: a superset of what
+# its run tree reads (the tree's root is on the chain), cycles included (UNION stops them).
+FAMILY_CTE = (
+    "WITH RECURSIVE up(id, parent) AS (SELECT id, parent_run_id FROM runs WHERE id = ?"
+    " UNION SELECT runs.id, runs.parent_run_id FROM runs JOIN up ON runs.id = up.parent),"
+    " down(id) AS (SELECT id FROM up UNION SELECT runs.id FROM runs JOIN down ON runs.parent_run_id = down.id)"
+)
 
 
 class RowTableQueries(BaseRunStore):
@@ -43,6 +51,21 @@ class RowTableQueries(BaseRunStore):
 
     def _error_entries(self, db: Any) -> list[StoreEntry]:
         raise NotImplementedError
+
+    # Per run, what moves when its row is rewritten (the family marker hashes them).
+    version_columns: str
+
+    def family_marker(self, run_id: str) -> str:
+        with self._read() as db:
+            found = db.execute(self._sql(
+                f"{FAMILY_CTE} SELECT {self.version_columns} FROM runs WHERE id IN (SELECT id FROM down)"
+                f" ORDER BY {self.listing_order}"), (run_id,)).fetchall()
+        if not found:
+            return self.change_marker()  # not indexed yet: only the whole store's marker is safe
+        digest = hashlib.sha256()
+        for values in found:
+            digest.update(repr(tuple(values)).encode("utf-8", "surrogatepass"))
+        return f"family:{len(found)}:{digest.hexdigest()[:32]}"
 
     def _sql(self, sql: str) -> str:
         # Shared statements are written with `?`; psycopg's placeholder is `%s`.

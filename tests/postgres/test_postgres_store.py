@@ -319,3 +319,11 @@ def test_statistics_are_refreshed_after_a_big_load_but_not_for_a_small_update(ru
     write_run(runs_dir, changed)
     assert load(runs_dir).written == 1  # 1 of 40 rows: left to autovacuum
     assert analyzed() == after_first
+
+
+def test_a_family_marker_moves_with_its_family_only(tmp_path, load, pg_store):
+    from tests.parity import assert_family_markers_follow_their_family
+
+    directory = tmp_path / "family"
+    directory.mkdir()
+    assert_family_markers_follow_their_family(pg_store, directory, lambda: load(directory))

@@ -495,3 +495,10 @@ def test_a_directory_watch_reports_lost_events_when_its_directory_goes(tmp_path)
     directory.rmdir()
     assert watch.changes() is None  # the store then falls back to a full scan
     watch.close()
+
+
+def test_a_family_marker_moves_with_its_family_only(empty_dir, index_dir):
+    from tests.parity import assert_family_markers_follow_their_family
+
+    store = indexed(empty_dir, index_dir, background=False)
+    assert_family_markers_follow_their_family(store, empty_dir, lambda: store.refresh())

@@ -144,3 +144,25 @@ def test_sessions_are_kept_in_redis_when_redis_is_the_cache():
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "controlplane.settings", "CONTROLPLANE_CACHE_URL": REDIS_URL}
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "django.contrib.sessions.backends.cache", result.stderr
+
+
+def test_the_tree_page_survives_writes_to_other_families_and_follows_its_own(client, backend, family, monkeypatch):
+    from runs import common
+
+    builds = []
+    real_build = common.build_tree
+
+    def counting_build(*args, **kwargs):
+        builds.append(1)
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(common, "build_tree", counting_build)
+    assert b"child-a" in client.get("/runs/child-a/tree/").content
+    assert len(builds) == 1
+    (family / "elsewhere.json").write_text(jsjson.dumps(run_record("elsewhere"), 2))  # another family
+    assert client.get("/runs/elsewhere/").status_code == 200  # the store has seen it
+    assert b"child-a" in client.get("/runs/child-a/tree/").content
+    assert len(builds) == 1  # not rebuilt
+    add_child(family, "child-b")
+    assert b"child-b" in client.get("/runs/child-a/tree/").content
+    assert len(builds) == 2
