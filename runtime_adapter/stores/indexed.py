@@ -50,9 +50,9 @@ class IndexedFileRunStore(RowTableQueries, FileRunStore):
     dialect = "sqlite"
     listing_order = "name"  # file names as bytes: Node's readdir (strcmp) order
     sum_function = "total({})"
-    # The file's size and mtime, as the refresh compares them (runs.source is the file name).
-    version_columns = ("name, (SELECT size FROM files WHERE files.name = runs.name),"
-                       " (SELECT mtime_ns FROM files WHERE files.name = runs.name)")
+    # A member's file size and mtime, as the refresh compares them.
+    family_versions_sql = ("SELECT runs.name, files.size, files.mtime_ns FROM runs JOIN files ON files.name = runs.name"
+                           " WHERE runs.id IN (SELECT id FROM down) ORDER BY runs.name")
 
     def __init__(self, directory: str | Path, *, index_path: str | Path, refresh_seconds: float = 0.5,
                  max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, background: bool = True) -> None:

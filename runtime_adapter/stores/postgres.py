@@ -54,7 +54,9 @@ class PostgresRunStore(RowTableQueries, BaseRunStore):
     dialect = "postgres"
     listing_order = 'source COLLATE "C"'  # the runtime's file names, compared bytewise as readdir lists them
     sum_function = "coalesce(sum({}), 0)"
-    version_columns = "source, xmin::text, ctid::text"  # any UPDATE writes a new row version
+    # Any UPDATE writes a new row version: a new xmin and ctid.
+    family_versions_sql = ('SELECT source, xmin::text, ctid::text FROM runs WHERE id IN (SELECT id FROM down)'
+                           ' ORDER BY source COLLATE "C"')
 
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 5.0,
                  connect_timeout: int = 3, statement_timeout_ms: int = 30_000,

@@ -52,19 +52,20 @@ class RowTableQueries(BaseRunStore):
     def _error_entries(self, db: Any) -> list[StoreEntry]:
         raise NotImplementedError
 
-    # Per run, what moves when its row is rewritten (the family marker hashes them).
-    version_columns: str
+    # The family's members with what moves when a row is rewritten, selected from `down`
+    # (the family marker hashes them).
+    family_versions_sql: str
 
     def family_marker(self, run_id: str) -> str:
         with self._read() as db:
-            found = db.execute(self._sql(
-                f"{FAMILY_CTE} SELECT {self.version_columns} FROM runs WHERE id IN (SELECT id FROM down)"
-                f" ORDER BY {self.listing_order}"), (run_id,)).fetchall()
+            # Remembered per store generation: a page view in a quiet store walks no family.
+            found = self._memo.get(self._generation(db), ("family", run_id), lambda: [tuple(values) for values in
+                                   db.execute(self._sql(f"{FAMILY_CTE} {self.family_versions_sql}"), (run_id,))])
         if not found:
             return self.change_marker()  # not indexed yet: only the whole store's marker is safe
         digest = hashlib.sha256()
         for values in found:
-            digest.update(repr(tuple(values)).encode("utf-8", "surrogatepass"))
+            digest.update(repr(values).encode("utf-8", "surrogatepass"))
         return f"family:{len(found)}:{digest.hexdigest()[:32]}"
 
     def _sql(self, sql: str) -> str:
