@@ -106,7 +106,7 @@ def run_tree_page(request: HttpRequest, run_id: str) -> HttpResponse:
     def region() -> tuple[str, bool, str]:
         root_id, tree = run_tree(store, store.get_run(run_id))
         html = render_to_string("runs/_tree_list.html", {
-            "run_id": run_id, "lines": detail.tree_lines(tree),
+            "run_id": run_id, "entries": detail.tree_entries(tree),
             # Node links are the detail URL with the id quoted as reverse() quotes it: one
             # reverse() per tree instead of one per node.
             "detail_base": reverse("runs:detail", args=["-"])[:-2],

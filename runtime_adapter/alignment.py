@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
+from .formatting import clip as clip_text
 from .jsjson import dumps
 from .jsvalues import js_or, prop, to_js_string, truthy
 
@@ -260,7 +261,7 @@ def step_view(step: Any, index: int, clip: int = 160) -> StepView:
         type=to_js_string(js_or(prop(step, "type"), "")),
         status=to_js_string(js_or(prop(step, "status"), "")),
         tool=step_tool(step),
-        output=compact if len(compact) <= clip else compact[: clip - 1] + "…",
+        output=clip_text(compact, clip),
         error=error_text,
         duration_ms=prop(step, "durationMs") if isinstance(step, dict) else None,
     )

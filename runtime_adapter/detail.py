@@ -295,7 +295,7 @@ def tree_items(tree: dict[str, Any] | None) -> list[TreeItem]:
 
 
 @dataclass(frozen=True)
-class TreeLine:
+class TreeEntry:
     """One `tree_items` entry with its text already formatted: a 500-run tree renders
     in one template loop instead of a partial and a dozen filters per node."""
 
@@ -313,18 +313,14 @@ class TreeLine:
     input_title: str = ""
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def tree_entries(tree: dict[str, Any] | None) -> list[TreeEntry]:
+    from .formatting import clip, cost, duration, short_id, status_label, token_count, total_ms
 
-
-def tree_lines(tree: dict[str, Any] | None) -> list[TreeLine]:
-    from .formatting import cost, duration, short_id, status_label, token_count, total_ms
-
-    lines: list[TreeLine] = []
+    entries: list[TreeEntry] = []
     for item in tree_items(tree):
         node = item.node
         if node is None:
-            lines.append(TreeLine(item.kind, item.depth))
+            entries.append(TreeEntry(item.kind, item.depth))
             continue
         metrics = node.get("subtreeMetrics")
         summary = total = title = ""
@@ -343,13 +339,13 @@ def tree_lines(tree: dict[str, Any] | None) -> list[TreeLine]:
         given = node.get("input")
         shown = pretty(given) if given else ""  # as the template's {% if node.input %} did
         run_id, status = node.get("id"), node.get("status")
-        lines.append(TreeLine(
+        entries.append(TreeEntry(
             item.kind, item.depth, id=to_js_string(run_id), short_id=short_id(run_id), status=to_js_string(status),
             status_label=status_label(status),
             cycle=bool(node.get("lineageCycle")), metrics=summary, time_total=total, time_title=title,
-            input_short=_clip(shown, 80), input_title=_clip(shown, 500),
+            input_short=clip(shown, 80), input_title=clip(shown, 500),
         ))
-    return lines
+    return entries
 
 
 def tree_ids(tree: dict[str, Any] | None) -> list[str]:

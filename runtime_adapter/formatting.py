@@ -146,6 +146,11 @@ def status_label(status: Any) -> str:
     return "" if status is None else str(status).replace("_", " ")
 
 
+def clip(text: str, limit: int) -> str:
+    """At most `limit` characters, the last an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def short_id(run_id: Any, limit: int = 22) -> str:
     """Long ids keep their head and tail (`2068a0d3…:replay:1795487059363`)."""
     text = "" if run_id is None else str(run_id)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .formatting import clip
 from .inspectors.tree import tree_lines
 from .jsjson import dumps
 from .jsvalues import js_or, prop, to_js_string, truthy
@@ -31,10 +32,6 @@ _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\u0085\x0b\x0c]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def as_text(value: Any) -> str:
     """A run value as one string: strings as they are, everything else as JSON."""
     if value is None:
@@ -47,7 +44,7 @@ def md_text(value: Any, limit: int = INLINE_LIMIT) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return dumps(value)
     text = _CONTROL.sub("", _LINE_BREAKS.sub(" ", as_text(value))).strip()
-    text = _clip(text, limit)
+    text = clip(text, limit)
     text = _MARKDOWN_SPECIALS.sub(r"\\\1", text)
     text = _BLOCK_START.sub(r"\1\\\2", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -55,7 +52,7 @@ def md_text(value: Any, limit: int = INLINE_LIMIT) -> str:
 
 def md_code(value: Any, limit: int = INLINE_LIMIT) -> str:
     """A code span that no backtick inside can close early."""
-    text = _clip(_CONTROL.sub("", _LINE_BREAKS.sub(" ", as_text(value))), limit)
+    text = clip(_CONTROL.sub("", _LINE_BREAKS.sub(" ", as_text(value))), limit)
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
@@ -65,7 +62,7 @@ def md_code(value: Any, limit: int = INLINE_LIMIT) -> str:
 def md_block(value: Any, language: str = "", limit: int = BLOCK_LIMIT) -> str:
     """A fenced block; the fence is longer than any backtick run in the text."""
     text = _CONTROL.sub("", as_text(value).replace("\r\n", "\n"))
-    text = _clip(text, limit)
+    text = clip(text, limit)
     longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{language}\n{text}\n{fence}"

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .formatting import short_id, status_label
+from .formatting import clip, short_id, status_label
 from .jsvalues import nullish, prop, to_js_string
 from .records import Run, RunStoreError
 
@@ -327,8 +327,8 @@ def dot_quote(value: object, limit: int | None = None) -> str:
     as HTML-like text or an entity by Graphviz.
     """
     text = "" if value is None else str(value)
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1] + "…"
+    if limit is not None:
+        text = clip(text, limit)
     text = _CONTROL.sub("", text.replace("\r\n", "\n"))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
