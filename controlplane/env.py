@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -43,6 +44,18 @@ def envint(name: str, default: int, *, minimum: int | None = None) -> int:
 def envpath(name: str, default: Path) -> Path:
     raw = os.environ.get(name)
     return Path(raw).expanduser().resolve() if raw else default
+
+
+def envdatetime(name: str) -> datetime | None:
+    """An ISO-8601 instant (`2026-11-24T12:00:00Z`), or None when unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an ISO-8601 date and time.") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def envlist(name: str, default: list[str]) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from controlplane.env import envbool, envint, envlist, envpath, envstores, envstr
+from controlplane.env import envbool, envdatetime, envint, envlist, envpath, envstores, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = envpath("CONTROLPLANE_DATA_DIR", BASE_DIR / "var")
@@ -52,6 +52,8 @@ CONTROLPLANE_CACHE_URL = envstr("CONTROLPLANE_CACHE_URL", "")
 CONTROLPLANE_GRAPHVIZ_DOT = envstr("CONTROLPLANE_GRAPHVIZ_DOT", "dot")
 CONTROLPLANE_GRAPHVIZ_TIMEOUT = envint("CONTROLPLANE_GRAPHVIZ_TIMEOUT", 10, minimum=1)
 CONTROLPLANE_EXPORT_MAX_RUNS = envint("CONTROLPLANE_EXPORT_MAX_RUNS", 500, minimum=1)
+# Pins the pages' "now" (relative times, the overview's last day and week); unset, the wall clock.
+CONTROLPLANE_NOW = envdatetime("CONTROLPLANE_NOW")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -13,6 +11,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from controlplane import clock
 from controlplane.caching import cached_for_family
 from controlplane.stores import store_for
 from runtime_adapter import detail
@@ -34,7 +33,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     store = store_for(request)
     counts = store.status_counts()
     windows = []
-    for window in usage_windows(datetime.now(UTC)):
+    for window in usage_windows(clock.now()):
         buckets = store.usage_series(window.start, window.end, window.bucket_ms)
         charts = {metric: bar_chart(buckets, metric) for metric in ("total_tokens", "cost", "runs")}
         windows.append({"window": window, "totals": totals(buckets), "charts": charts})

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ from runtime_adapter.collation import locale_sort_key
 from tests.fixtures import readonly
 
 CONFORMANCE = Path(__file__).resolve().parent.parent.parent / "shared" / "conformance"
+# The conformance corpus was written on 2026-11-24; pages are rendered as of that day, whatever the date.
+PINNED_NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -23,6 +26,11 @@ def _shared_stores_stay_byte_for_byte_unchanged():
     problems = [f"{root}: {change}" for root in roots for change in readonly.changes(before[root], readonly.snapshot(root))]
     if problems:
         pytest.fail("A read-only run store was modified by the test suite:\n" + "\n".join(problems[:50]), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock(settings):
+    settings.CONTROLPLANE_NOW = PINNED_NOW
 
 
 @pytest.fixture(autouse=True)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from django import template
 
+from controlplane import clock
 from runtime_adapter import formatting
 from runtime_adapter.jsjson import dumps
 from runtime_adapter.jsvalues import to_js_string
@@ -64,7 +64,7 @@ def humanize(value: Any) -> str:
 
 @register.filter
 def ago(value: Any) -> str:
-    return formatting.relative_time(value, datetime.now(UTC))
+    return formatting.relative_time(value, clock.now())
 
 
 @register.filter

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from django import template
 
+from controlplane import clock
 from runtime_adapter import formatting
 from runtime_adapter.detail import pretty
 
@@ -15,7 +15,7 @@ register = template.Library()
 
 @register.filter
 def reltime(value: Any) -> str:
-    return formatting.relative_time(value, datetime.now(UTC))
+    return formatting.relative_time(value, clock.now())
 
 
 @register.filter
