@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render, resolve_url
 from django.urls import get_script_prefix, set_script_prefix
 
 from controlplane.stores import DEFAULT_STORE, UPLOAD_PREFIX, forget_store, store_exists
@@ -51,16 +52,15 @@ class StorePrefixMiddleware:
         if not match:
             return self.get_response(request)
         name, rest = match.groups()
-        if not store_exists(name):
-            message = f'No run store is named "{name}".'
-            if name.startswith(UPLOAD_PREFIX):
-                forget_store(name)
-                message = ("No uploaded bundle is open under this link: it was never uploaded here or it has expired "
-                           f"(uploads are kept {settings.CONTROLPLANE_UPLOAD_TTL_HOURS} hours). Upload it again.")
-            return render(request, "404.html", {"message": message}, status=404)
-        request.store_name = name  # type: ignore[attr-defined]
-        request.path_info = rest
         previous = get_script_prefix()
+        request.root_script_prefix = previous  # type: ignore[attr-defined]
+        request.path_info = rest
+        if not store_exists(name):
+            # Answered after authentication (ControlPlaneLoginRequiredMiddleware.process_request), so
+            # an anonymous visitor gets the same login redirect for every name and cannot probe them.
+            request.unknown_store = name  # type: ignore[attr-defined]
+            return self.get_response(request)
+        request.store_name = name  # type: ignore[attr-defined]
         set_script_prefix(f"{previous}s/{name}/")
         try:
             return self.get_response(request)
@@ -70,6 +70,32 @@ class StorePrefixMiddleware:
 
 class ControlPlaneLoginRequiredMiddleware(LoginRequiredMiddleware):
     """Django's login-required middleware, off when CONTROLPLANE_LOGIN_REQUIRED=0."""
+
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
+        """Any /s/<name>/ address: the login redirect when anonymous, known name or not; then unknown → 404."""
+        if not hasattr(request, "root_script_prefix"):
+            return None
+        if settings.CONTROLPLANE_LOGIN_REQUIRED and not request.user.is_authenticated:
+            if is_api(request):
+                return JsonResponse({"error": "Authentication required."}, status=401)
+            login, root = resolve_url(settings.LOGIN_URL), request.root_script_prefix
+            prefix = get_script_prefix()
+            if login.startswith(prefix):  # the site's own login page, outside any store prefix
+                login = root + login[len(prefix):]
+            if login.startswith(root) and request.path_info == "/" + login[len(root):]:
+                # The login page under a store prefix (where signing out lands): the site's own, same `next`.
+                query = request.META.get("QUERY_STRING", "")
+                return HttpResponseRedirect(f"{login}?{query}" if query else login)
+            return redirect_to_login(request.get_full_path(), login)
+        name = getattr(request, "unknown_store", None)
+        if name is None:
+            return None
+        message = f'No run store is named "{name}".'
+        if name.startswith(UPLOAD_PREFIX):
+            forget_store(name)
+            message = ("No uploaded bundle is open under this link: it was never uploaded here or it has expired "
+                       f"(uploads are kept {settings.CONTROLPLANE_UPLOAD_TTL_HOURS} hours). Upload it again.")
+        return error_response(request, 404, message)
 
     def process_view(self, request, view_func, view_args, view_kwargs):  # type: ignore[no-untyped-def]
         if not settings.CONTROLPLANE_LOGIN_REQUIRED:

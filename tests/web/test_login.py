@@ -149,3 +149,40 @@ def test_demo_user_is_a_non_staff_viewer_with_a_private_password_file(client, st
 
 def test_static_files_load_without_a_login(client, store):
     assert client.get("/static/css/app.css").status_code == 200
+
+
+@pytest.mark.parametrize("rest", ["", "runs/", "runs/secret-all/", "incidents/", "api/runs/", "no-such-page/",
+                                  "accounts/login/"])
+def test_anonymous_visitors_get_the_same_answer_for_known_and_unknown_store_names(client, store, rest):
+    store.CONTROLPLANE_STORES = {"alpha": store.CONTROLPLANE_RUN_STORE}
+    known = client.get(f"/s/alpha/{rest}")
+    answers = {}
+    for name in ("no-such-store", "upload-abcdefghijklmnopqrstuvwx"):
+        unknown = client.get(f"/s/{name}/{rest}")
+        answers[name] = (unknown.status_code, unknown.get("Location", "").replace(name, "alpha"), unknown.content)
+    expected = (known.status_code, known.get("Location", ""), known.content)
+    assert answers == {"no-such-store": expected, "upload-abcdefghijklmnopqrstuvwx": expected}
+    assert known.status_code == (401 if rest.startswith("api/") else 302)
+
+
+def test_anonymous_store_links_lead_to_the_sites_own_login_page(client, store):
+    store.CONTROLPLANE_STORES = {"alpha": store.CONTROLPLANE_RUN_STORE}
+    response = client.get("/s/alpha/runs/?q=x")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("login") + "?next=/s/alpha/runs/%3Fq%3Dx"
+
+
+def test_a_signed_in_viewer_learns_that_an_unknown_store_does_not_exist(client, store, viewer):
+    store.CONTROLPLANE_STORES = {"alpha": store.CONTROLPLANE_RUN_STORE}
+    client.force_login(viewer)
+    assert client.get("/s/alpha/runs/").status_code == 200
+    missing = client.get("/s/no-such-store/runs/")
+    assert missing.status_code == 404 and b"No run store is named" in missing.content
+    assert client.get("/s/no-such-store/api/runs/").json() == {"error": 'No run store is named "no-such-store".'}
+
+
+def test_the_login_page_names_no_store_to_anonymous_visitors(client, store):
+    store.CONTROLPLANE_STORES = {"alpha": store.CONTROLPLANE_RUN_STORE, "secret-staging": store.CONTROLPLANE_RUN_STORE}
+    page = client.get(reverse("login"))
+    assert page.status_code == 200
+    assert b"secret-staging" not in page.content and b"/s/alpha/" not in page.content
