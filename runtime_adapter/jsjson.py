@@ -24,8 +24,39 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _INTEGER_KEY_HINT = re.compile(r'"(?:0|[1-9][0-9]*)"\s*:')
 
 
+# How deep arrays and objects may nest in anything read. Node reads deeper documents, but
+# every walk over run content here (text, redaction, templates, DOT, alignment) then stays
+# far from Python's recursion limit, whatever the caller's stack already holds.
+MAX_NESTING = 128
+
+
 class JSONParseError(ValueError):
     """The text is not JSON that `JSON.parse` would accept."""
+
+
+class NestedTooDeep(JSONParseError):
+    """Valid JSON, nested deeper than what the control plane reads."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"nested more than {limit} levels deep, the limit the control plane reads")
+        self.limit = limit
+
+
+def nests_deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays/objects in `value` nest more than `limit` levels (a scalar is 0); no recursion."""
+    if type(value) is not dict and type(value) is not list:
+        return False
+    stack = [(value, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        container, depth = pop()
+        if depth > limit:
+            return True
+        for child in container.values() if type(container) is dict else container:
+            kind = type(child)
+            if kind is dict or kind is list:
+                push((child, depth + 1))
+    return False
 
 
 def _is_integer_key(key: str) -> bool:
@@ -54,8 +85,22 @@ _PLAIN_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 _ORDERED_DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=js_key_order)
 
 
-def loads(text: str | bytes) -> Any:
-    """Parse like `JSON.parse`, keeping JS property order. Raises JSONParseError."""
+def _js_integer(literal: str) -> int | float:
+    # Python refuses int() of more than 4,300 digits; JS reads any literal as a double
+    # (Infinity past 1.8e308), and so do we for literals that long.
+    return int(literal) if len(literal.lstrip("-")) <= 4000 else float(literal)
+
+
+_LONG_NUMBER_DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=js_key_order,
+                                        parse_int=_js_integer)
+
+
+def loads(text: str | bytes, *, max_nesting: int | None = MAX_NESTING) -> Any:
+    """Parse like `JSON.parse`, keeping JS property order. Raises JSONParseError.
+
+    Documents nested deeper than `max_nesting` raise NestedTooDeep; a reader that
+    unwraps a container of runs (a bundle) passes None and checks each run itself.
+    """
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -63,11 +108,19 @@ def loads(text: str | bytes) -> Any:
             raise JSONParseError(f"not UTF-8: {error}") from None
     decoder = _ORDERED_DECODER if _INTEGER_KEY_HINT.search(text) else _PLAIN_DECODER
     try:
-        return decoder.decode(text)
+        try:
+            value = decoder.decode(text)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:
+            value = _LONG_NUMBER_DECODER.decode(text)
     except RecursionError:
-        raise JSONParseError("JSON nested too deeply") from None
+        raise NestedTooDeep(max_nesting or MAX_NESTING) from None
     except json.JSONDecodeError as error:
         raise JSONParseError(f"{error.msg} at line {error.lineno} column {error.colno}") from None
+    if max_nesting is not None and nests_deeper_than(value, max_nesting):
+        raise NestedTooDeep(max_nesting)
+    return value
 
 
 def number_to_string(value: float | int) -> str:

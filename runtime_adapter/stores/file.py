@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..jsjson import JSONParseError, loads
+from ..jsjson import MAX_NESTING, JSONParseError, NestedTooDeep, loads
 from ..records import CorruptRun, Run, RunNotFound, RunStoreError, normalize_run
 from .base import BaseRunStore, StoreEntry, check_run_id
 
@@ -26,7 +26,8 @@ def bytewise_sorted(names: list[str]) -> list[str]:
     return sorted(names, key=lambda name: name.encode("utf-8", "surrogateescape"))
 
 
-def read_run_file(path: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[dict[str, Any], os.stat_result]:
+def read_run_file(path: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+                  max_nesting: int | None = MAX_NESTING) -> tuple[dict[str, Any], os.stat_result]:
     """Read and parse one run file, never following a symlink out of the store.
 
     The runtime rewrites files in place, so a read that races a write is retried
@@ -74,7 +75,9 @@ def read_run_file(path: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tup
             last_reason = "empty file"
         else:
             try:
-                parsed = loads(data)
+                parsed = loads(data, max_nesting=max_nesting)
+            except NestedTooDeep as error:
+                raise CorruptRun(name, str(error)) from None
             except JSONParseError as error:
                 last_reason = f"invalid JSON ({error})"
             else:

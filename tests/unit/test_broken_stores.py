@@ -37,7 +37,7 @@ REASONS = {
     "number": "JSON is a number, not a run object", "string": "JSON is a string, not a run object",
     "mismatch": 'record id "someone-else" does not match its file name', "noid": "record has no string id",
     "numid": "record has no string id", "latin1": "not UTF-8", "nan": "NaN is not valid JSON",
-    "deep": "invalid JSON", "deepobj": "invalid JSON", "oversized": "over the 1,048,576-byte limit",
+    "deep": "nested more than 128 levels deep", "deepobj": "nested more than 128 levels deep", "oversized": "over the 1,048,576-byte limit",
     "link": "symbolic links are not followed", "fifo": "not a regular file", "folder": "not a regular file",
 }
 LIMIT = 1024 * 1024
