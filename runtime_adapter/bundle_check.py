@@ -12,7 +12,7 @@ from typing import Any
 
 from .inspectors.serializer import BUNDLE_FORMAT, validate_trace
 from .jsjson import JSONParseError, loads
-from .jsvalues import prop, to_js_string, truthy
+from .jsvalues import prop, truthy
 from .redaction import clean_text
 from .stores.bundle import InvalidBundle, entries_from_bundle
 
@@ -40,7 +40,7 @@ def _check(data: bytes) -> BundleCheck:
     if not data.strip():
         return BundleCheck(False, ["The file is empty."])
     try:
-        bundle: Any = loads(data)
+        bundle: Any = loads(data, max_nesting=None)  # each run is held to the limit on its own
     except (JSONParseError, UnicodeDecodeError, ValueError) as error:
         return BundleCheck(False, [f"The file is not valid JSON: {error}"])
     if isinstance(bundle, dict) and bundle.get("format") != BUNDLE_FORMAT and "run" in bundle:
@@ -59,7 +59,7 @@ def _check(data: bytes) -> BundleCheck:
         trace_count=len(entries),
         run_count=runs,
         broken=broken,
-        exported_at=to_js_string(exported_at) if truthy(exported_at) and isinstance(exported_at, str) else None,
+        exported_at=clean_text(exported_at) if truthy(exported_at) and isinstance(exported_at, str) else None,
     )
     if not entries:
         check.errors.append("The bundle holds no traces.")

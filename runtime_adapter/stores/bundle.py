@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ..inspectors.serializer import BUNDLE_FORMAT, validate_trace
-from ..records import CorruptRun, Run, RunNotFound, normalize_run
+from ..jsjson import MAX_NESTING, NestedTooDeep, nests_deeper_than
+from ..records import CorruptRun, InvalidRunId, Run, RunNotFound, normalize_run
 from .base import BaseRunStore, StoreEntry, check_run_id
 from .file import DEFAULT_MAX_FILE_BYTES, StoreUnavailable, read_run_file
 
@@ -34,9 +35,18 @@ def entries_from_bundle(bundle: Any, source: str = "bundle") -> list[StoreEntry]
         if not check["valid"]:
             entries.append(StoreEntry(source=label, error="; ".join(check["errors"])))
             continue
+        # A bundle is read whole (`max_nesting=None`): each run meets the limit a run file does.
+        if nests_deeper_than(trace["run"], MAX_NESTING):
+            entries.append(StoreEntry(source=label, error=str(NestedTooDeep(MAX_NESTING))))
+            continue
         run = normalize_run(trace["run"])
         if not isinstance(run["id"], str) or not run["id"]:
             entries.append(StoreEntry(source=label, error="run id is not a string"))
+            continue
+        try:
+            check_run_id(run["id"])
+        except InvalidRunId as error:
+            entries.append(StoreEntry(source=label, error=str(error)))
             continue
         entries.append(StoreEntry(source=label, run=run))
     return entries
@@ -47,12 +57,13 @@ class BundleRunStore(BaseRunStore):
         self.path = Path(path)
         self.url = f"bundle://{self.path.resolve() if self.path.is_absolute() else self.path}"
         try:
-            bundle, stat = read_run_file(self.path, max_bytes=max_file_bytes)
+            bundle, stat = read_run_file(self.path, max_bytes=max_file_bytes, max_nesting=None)
         except FileNotFoundError:
             raise StoreUnavailable(f"Trace bundle {self.path} does not exist.") from None
         except CorruptRun as error:
             raise InvalidBundle(f"Trace bundle {self.path} cannot be read: {error.reason}", [error.reason]) from None
-        self.metadata = bundle.get("metadata")
+        metadata = bundle.get("metadata")
+        self.metadata = None if nests_deeper_than(metadata, MAX_NESTING) else metadata
         self.validation = validate_trace(bundle, allow_bundle=True)
         self._entries = entries_from_bundle(bundle, str(self.path))
         self._by_id: dict[str, Run] = {}

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..jsjson import MAX_NESTING, JSONParseError, NestedTooDeep, loads
-from ..records import CorruptRun, Run, RunNotFound, RunStoreError, normalize_run
+from ..records import CorruptRun, InvalidRunId, Run, RunNotFound, RunStoreError, normalize_run
 from .base import BaseRunStore, StoreEntry, check_run_id
 
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -115,8 +115,14 @@ def parse_run_record(record: dict[str, Any], source: str, *, expected_id: str | 
     run_id = record.get("id")
     if not isinstance(run_id, str) or not run_id:
         raise CorruptRun(source, "record has no string id")
-    if expected_id is not None and run_id != expected_id:
-        raise CorruptRun(source, f'record id "{run_id}" does not match its file name')
+    if expected_id is not None:
+        try:
+            check_run_id(expected_id)
+        except InvalidRunId as error:
+            # The runtime never names a file so; no page could address the run.
+            raise CorruptRun(source, f"the file name is not a run id: {error}") from None
+        if run_id != expected_id:
+            raise CorruptRun(source, f'record id "{run_id}" does not match its file name')
     return normalize_run(record)
 
 
