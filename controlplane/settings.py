@@ -45,6 +45,8 @@ CONTROLPLANE_REDACT_SECRETS = envbool("CONTROLPLANE_REDACT_SECRETS", True)
 CONTROLPLANE_PAGE_SIZE = envint("CONTROLPLANE_PAGE_SIZE", 50, minimum=1)
 CONTROLPLANE_LINEAGE_MAX_NODES = envint("CONTROLPLANE_LINEAGE_MAX_NODES", 300, minimum=10)
 CONTROLPLANE_MAX_UPLOAD_BYTES = envint("CONTROLPLANE_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1024)
+# Every other request body (login, logout, admin forms); refused unread when larger (controlplane.body_limits).
+CONTROLPLANE_MAX_REQUEST_BYTES = envint("CONTROLPLANE_MAX_REQUEST_BYTES", 64 * 1024, minimum=1024)
 # An uploaded bundle's link works this long (a week: long enough to share an incident); 0 keeps uploads.
 CONTROLPLANE_UPLOAD_TTL_HOURS = envint("CONTROLPLANE_UPLOAD_TTL_HOURS", 168, minimum=0)
 CONTROLPLANE_CACHE_URL = envstr("CONTROLPLANE_CACHE_URL", "")
@@ -69,6 +71,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: an oversized body is refused from its Content-Length before anything reads it.
+    "controlplane.body_limits.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, so static files get the policy and framing headers too.
     "controlplane.middleware.ContentSecurityPolicyMiddleware",
@@ -147,7 +151,9 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Form fields: no more than a whole request may hold. Uploaded files over 2.5 MB are
+# spooled to a temporary file rather than held in the worker's memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = CONTROLPLANE_MAX_REQUEST_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # Headers: nosniff, a strict referrer policy and no framing everywhere; HSTS and secure

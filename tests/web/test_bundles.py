@@ -137,8 +137,8 @@ def test_a_single_run_trace_is_refused_with_a_hint(client, data_dir, conformance
 def test_an_upload_over_the_size_limit_is_refused(client, data_dir, settings, real_bundle):
     settings.CONTROLPLANE_MAX_UPLOAD_BYTES = 1024
     response = upload(client, real_bundle)
-    assert response.status_code == 400
-    assert b"limit" in response.content
+    assert response.status_code == 413
+    assert b"over the 1,024-byte limit" in response.content
     assert uploads(data_dir) == []
 
 
