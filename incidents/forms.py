@@ -50,7 +50,7 @@ class IncidentForm(forms.Form):
 class CompareForm(forms.Form):
     left = RunIdField(label="Left run (baseline)")
     right = RunIdField(label="Right run")
-    row = forms.IntegerField(min_value=0, required=False)
+    row = forms.IntegerField(min_value=0, max_value=10_000_000, required=False)
 
 
 class BundleForm(forms.Form):

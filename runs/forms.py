@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
@@ -13,6 +14,23 @@ from runtime_adapter.listing import SORTS, STATUSES, RunQuery, decode_cursor
 STATUS_CHOICES = [(status, status.replace("_", " ")) for status in STATUSES]
 SORT_CHOICES = [(sort, sort) for sort in SORTS]
 ORDER_CHOICES = [("desc", "↓ descending"), ("asc", "↑ ascending")]
+# An offset past any store's size; a larger one (2**63, say) would overflow SQLite's integers.
+MAX_OFFSET = 10**9
+
+
+class InstantField(forms.DateTimeField):
+    """A date and time as a UTC instant; one that UTC cannot hold (year 0 or 10000) is refused."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise forms.ValidationError("This date and time is outside the range of years 1 to 9999 in UTC.") from None
+
+
 FILTER_FIELDS = ("status", "release", "q", "correlation", "created_after", "created_before", "roots", "attention", "sort", "order")
 
 
@@ -21,8 +39,8 @@ class RunFilterForm(forms.Form):
     status = forms.MultipleChoiceField(required=False, choices=STATUS_CHOICES, widget=forms.CheckboxSelectMultiple)
     release = forms.CharField(required=False, max_length=200)
     correlation = forms.CharField(required=False, max_length=500, strip=True, label="Correlation id")
-    created_after = forms.DateTimeField(required=False, label="Created after")
-    created_before = forms.DateTimeField(required=False, label="Created before")
+    created_after = InstantField(required=False, label="Created after")
+    created_before = InstantField(required=False, label="Created before")
     roots = forms.BooleanField(required=False, label="Roots only")
     attention = forms.BooleanField(required=False, label="Needs attention")
     sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
@@ -70,9 +88,12 @@ class ApiRunFilterForm(RunFilterForm):
         if not cursor:
             return None
         try:
-            return decode_cursor(cursor)
+            offset = decode_cursor(cursor)
         except ValueError:
-            raise forms.ValidationError("This cursor was not issued by this API.") from None
+            offset = MAX_OFFSET + 1
+        if offset > MAX_OFFSET:
+            raise forms.ValidationError("This cursor was not issued by this API.")
+        return offset
 
 
 class TabForm(forms.Form):
