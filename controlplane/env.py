@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -56,6 +57,18 @@ def envdatetime(name: str) -> datetime | None:
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not an ISO-8601 date and time.") from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def envorigin(name: str) -> str:
+    """`https://host[:port]` (a trailing slash dropped), or "" when unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") or parts.query \
+            or parts.fragment:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an origin like https://cp.example.com.")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def envlist(name: str, default: list[str]) -> list[str]:

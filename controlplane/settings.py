@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from controlplane.env import envbool, envdatetime, envint, envlist, envpath, envstores, envstr
+from controlplane.env import envbool, envdatetime, envint, envlist, envorigin, envpath, envstores, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = envpath("CONTROLPLANE_DATA_DIR", BASE_DIR / "var")
@@ -30,7 +30,11 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = envbool("CONTROLPLANE_DEBUG", False)
-ALLOWED_HOSTS = envlist("CONTROLPLANE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+# The test client's "testserver" is added by Django's test set-up, never here.
+ALLOWED_HOSTS = envlist("CONTROLPLANE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+# Absolute links in the Markdown incident note start with this origin; unset, they are relative.
+# Never taken from the request's Host header.
+CONTROLPLANE_BASE_URL = envorigin("CONTROLPLANE_BASE_URL")
 CSRF_TRUSTED_ORIGINS = envlist("CONTROLPLANE_CSRF_TRUSTED_ORIGINS", [])
 
 # Runs: read through runtime_adapter, never written.

@@ -52,9 +52,9 @@ def candidates_for(store: BaseRunStore, run_id: str) -> list[Candidate]:
 
 
 def note_links(request: HttpRequest) -> NoteLinks:
+    # The configured origin, never the request's Host header (which a client chooses).
     def absolute(name: str, *args: str, query: dict[str, str] | None = None) -> str:
-        url = reverse(name, args=args) + (f"?{urlencode(query)}" if query else "")
-        return request.build_absolute_uri(url)
+        return settings.CONTROLPLANE_BASE_URL + reverse(name, args=args) + (f"?{urlencode(query)}" if query else "")
 
     return NoteLinks(
         incident=lambda rid: absolute("incidents:detail", rid),

@@ -182,22 +182,42 @@ def test_copy_as_markdown_button_holds_the_note(client, use_store):
     assert copy
     note = copy.group(1)
     assert note.startswith(f"# Incident `{TOOL_FAILURE}`")
-    assert f"http://testserver/incidents/{TOOL_FAILURE}/" in note
+    assert f"- Incident page: /incidents/{TOOL_FAILURE}/\n" in note
     assert "## Recommendations" in note
 
 
-def test_markdown_download_has_recommendations_and_absolute_links(client, use_store):
+def test_markdown_download_has_recommendations_and_absolute_links(client, use_store, settings):
     use_store("s03_failures")
+    settings.CONTROLPLANE_BASE_URL = "https://cp.example.com"
     response = client.get(f"/incidents/{TOOL_FAILURE}/report.md?compare={BASELINE}")
     text = response.content.decode()
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/markdown")
     assert "attachment" in response["Content-Disposition"]
     assert "## Recommendations" in text and "Inspect the last error" in text
-    assert f"http://testserver/incidents/{TOOL_FAILURE}/" in text
-    assert f"(http://testserver/runs/{TOOL_FAILURE}/)" in text
-    assert f"[`{BASELINE}`](http://testserver/incidents/{BASELINE}/)" in text
+    assert f"https://cp.example.com/incidents/{TOOL_FAILURE}/" in text
+    assert f"(https://cp.example.com/runs/{TOOL_FAILURE}/)" in text
+    assert f"[`{BASELINE}`](https://cp.example.com/incidents/{BASELINE}/)" in text
     assert "## Recovery plan (advisory)" in text
+
+
+def test_without_a_base_url_the_markdown_links_are_relative(client, use_store):
+    use_store("s03_failures")
+    text = client.get(f"/incidents/{TOOL_FAILURE}/report.md?compare={BASELINE}").content.decode()
+    assert f"(/runs/{TOOL_FAILURE}/)" in text
+    assert f"[`{BASELINE}`](/incidents/{BASELINE}/)" in text
+    assert "http://" not in text and "https://" not in text
+
+
+@pytest.mark.parametrize("base_url", ["", "https://cp.example.com"])
+def test_the_host_header_never_reaches_the_markdown_links(client, use_store, settings, base_url):
+    use_store("s03_failures")
+    settings.CONTROLPLANE_BASE_URL = base_url
+    settings.ALLOWED_HOSTS = ["*"]  # a permissive host list is where a forged Host header gets through
+    page = client.get(f"/incidents/{TOOL_FAILURE}/", HTTP_HOST="attacker.example").content.decode()
+    note = client.get(f"/incidents/{TOOL_FAILURE}/report.md", HTTP_HOST="attacker.example").content.decode()
+    assert "attacker.example" not in page and "attacker.example" not in note
+    assert f"({base_url}/runs/{TOOL_FAILURE}/)" in note
 
 
 def test_markdown_of_an_unknown_run_is_a_404(client, use_store):
@@ -228,7 +248,7 @@ def test_links_keep_the_named_store_prefix(client, use_store, settings, conforma
     body = response.content.decode()
     assert response.status_code == 200
     assert f'href="/s/failures/runs/{TOOL_FAILURE}/"' in body
-    assert f"http://testserver/s/failures/incidents/{TOOL_FAILURE}/" in body
+    assert f"- Incident page: /s/failures/incidents/{TOOL_FAILURE}/\n" in body
 
 
 def test_incident_page_answers_only_get_and_head(client, use_store):

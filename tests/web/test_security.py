@@ -455,6 +455,27 @@ def test_production_settings_send_hsts_and_secure_cookies(tmp_path):
     assert result.stdout.split() == ["31536000", "True", "True", "True", "True", "False"], result.stderr
 
 
+def test_production_settings_accept_only_the_configured_hosts(tmp_path):
+    code = "from django.conf import settings as s;print(' '.join(s.ALLOWED_HOSTS))"
+    env = {**os.environ, "CONTROLPLANE_SECRET_KEY": "k" * 60, "CONTROLPLANE_DATA_DIR": str(tmp_path),
+           "DJANGO_SETTINGS_MODULE": "controlplane.settings_production"}
+    env.pop("CONTROLPLANE_ALLOWED_HOSTS", None)
+    result = subprocess.run([sys.executable, "-c", f"import django;django.setup();{code}"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.stdout.split() == ["127.0.0.1", "localhost", "[::1]"], result.stderr
+
+
+@pytest.mark.parametrize("value", ["cp.example.com", "ftp://cp.example.com", "https://cp.example.com/x?y=1",
+                                   "https://"])
+def test_a_base_url_that_is_not_an_http_origin_stops_startup(tmp_path, value):
+    env = {**os.environ, "CONTROLPLANE_SECRET_KEY": "k" * 60, "CONTROLPLANE_DATA_DIR": str(tmp_path),
+           "CONTROLPLANE_BASE_URL": value, "DJANGO_SETTINGS_MODULE": "controlplane.settings"}
+    result = subprocess.run([sys.executable, "-c", "import django;django.setup()"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: CONTROLPLANE_BASE_URL={value!r} is not an origin" in result.stderr
+
+
 def test_api_errors_are_json_not_pages(client, secrets_site):
     for url in ("/api/runs/nope/", "/api/runs/a%00b/", "/api/incidents/nope/"):
         response = client.get(url)
