@@ -151,7 +151,7 @@ def unsafe_path(path: str) -> bool:
     return "\x00" in path or "\\" in path or any(segment in (".", "..") for segment in path.split("/"))
 
 
-_TEMPLATES = {400: "400.html", 404: "404.html", 422: "422.html", 503: "503.html"}
+_TEMPLATES = {400: "400.html", 403: "403.html", 404: "404.html", 422: "422.html", 503: "503.html"}
 
 
 def error_response(request: HttpRequest, status: int, message: str, **context: object) -> HttpResponse:

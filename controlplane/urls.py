@@ -4,11 +4,15 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.decorators.http import require_http_methods
 
+from controlplane.login import ThrottledLoginView, admin_login
+
 urlpatterns = [
     # LoginView would treat PUT like POST; only the form's own methods are accepted.
     path("accounts/login/", login_not_required(require_http_methods(["GET", "HEAD", "POST"])(
-        auth_views.LoginView.as_view())), name="login"),
+        ThrottledLoginView.as_view())), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Ahead of the admin's own: one sign-in form for the whole site, and it is throttled.
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("", include("incidents.urls")),
     path("", include("runs.urls")),

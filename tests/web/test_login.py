@@ -115,8 +115,8 @@ def test_session_and_csrf_cookies_are_http_only_and_same_site(client, store, vie
 def test_only_staff_reach_the_admin(client, store, viewer, staff):
     assert client.get("/admin/").status_code == 302
     client.force_login(viewer)
-    refused = client.get("/admin/")
-    assert refused.status_code == 302 and refused["Location"].startswith("/admin/login/")
+    refused = client.get("/admin/", follow=True)
+    assert refused.status_code == 403 and b"staff" in refused.content
     assert client.get("/admin/auth/user/").status_code == 302
     assert client.post("/admin/auth/user/add/", {"username": "x", "password1": "p" * 20,
                                                  "password2": "p" * 20}).status_code == 302
@@ -125,11 +125,30 @@ def test_only_staff_reach_the_admin(client, store, viewer, staff):
     assert client.get("/admin/").status_code == 200
 
 
-def test_a_viewer_cannot_sign_in_to_the_admin(client, store, viewer):
-    response = client.post("/admin/login/", {"username": "viewer", "password": PASSWORD})
-    assert response.status_code == 200
-    assert b"staff account" in response.content
-    assert client.get("/admin/").status_code == 302
+def test_the_admin_has_no_login_form_of_its_own(client, store, viewer, staff):
+    for username in ("viewer", "admin"):
+        response = client.post("/admin/login/", {"username": username, "password": PASSWORD})
+        assert response.status_code == 302 and response["Location"] == reverse("login") + "?next=/admin/"
+        assert client.get("/admin/").status_code == 302
+    page = client.get("/admin/login/?next=/admin/auth/user/")
+    assert page["Location"] == reverse("login") + "?next=/admin/auth/user/"
+    assert b'name="password"' not in page.content
+
+
+@pytest.mark.parametrize("login_required", [True, False])
+def test_anonymous_admin_visitors_land_on_the_sites_login_page(client, store, login_required):
+    store.CONTROLPLANE_LOGIN_REQUIRED = login_required
+    landed = client.get("/admin/", follow=True)
+    assert landed.redirect_chain[-1][0] == reverse("login") + "?next=/admin/"
+    assert landed.status_code == 200 and b'action="/accounts/login/"' in landed.content
+
+
+def test_staff_sign_in_on_the_site_and_reach_the_admin(client, store, staff):
+    response = client.post(reverse("login") + "?next=/admin/",
+                           {"username": "admin", "password": PASSWORD, "next": "/admin/"}, follow=True)
+    assert response.redirect_chain[-1][0] == "/admin/" and response.status_code == 200
+    assert client.get("/admin/login/?next=/admin/auth/user/")["Location"] == "/admin/auth/user/"
+    assert client.get("/admin/login/?next=https://evil.example/")["Location"] == "/admin/"
 
 
 def test_demo_user_is_a_non_staff_viewer_with_a_private_password_file(client, store, capsys):
@@ -186,3 +205,55 @@ def test_the_login_page_names_no_store_to_anonymous_visitors(client, store):
     page = client.get(reverse("login"))
     assert page.status_code == 200
     assert b"secret-staging" not in page.content and b"/s/alpha/" not in page.content
+
+
+def fail_login(client, username: str, address: str = "10.0.0.1", password: str = "wrong-password"):
+    return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+def test_repeated_failed_logins_lock_that_account_from_that_address(client, store, viewer):
+    for _ in range(5):
+        assert fail_login(client, "viewer").status_code == 200
+    locked = fail_login(client, "viewer", password=PASSWORD)  # even the right password now
+    assert locked.status_code == 429
+    assert b"Too many failed sign-in attempts" in locked.content and b"try again in 15 minutes" in locked.content
+    assert client.get(reverse("runs:list")).status_code == 302
+    assert fail_login(client, "viewer", address="10.0.0.2", password=PASSWORD).status_code == 302
+
+
+def test_a_locked_account_does_not_lock_other_accounts_from_that_address(client, store, viewer, staff):
+    for _ in range(6):
+        fail_login(client, "viewer")
+    assert fail_login(client, "admin", password=PASSWORD).status_code == 302
+
+
+def test_one_address_failing_across_many_accounts_is_locked(client, store, viewer, settings):
+    settings.CONTROLPLANE_LOGIN_MAX_FAILURES_PER_ADDRESS = 8
+    for index in range(8):
+        assert fail_login(client, f"guess-{index}").status_code == 200
+    assert fail_login(client, "viewer", password=PASSWORD).status_code == 429
+    assert fail_login(client, "viewer", address="10.0.0.9", password=PASSWORD).status_code == 302
+
+
+def test_the_lock_lifts_after_the_configured_minutes(client, store, viewer, settings, monkeypatch):
+    import time
+
+    settings.CONTROLPLANE_LOGIN_MAX_FAILURES = 2
+    settings.CONTROLPLANE_LOGIN_LOCKOUT_MINUTES = 3
+    fail_login(client, "viewer")
+    fail_login(client, "viewer")
+    locked = fail_login(client, "viewer", password=PASSWORD)
+    assert locked.status_code == 429 and b"try again in 3 minutes" in locked.content
+    later = time.time() + 3 * 60 + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert fail_login(client, "viewer", password=PASSWORD).status_code == 302
+
+
+def test_signing_in_clears_the_accounts_failures(client, store, viewer):
+    for _ in range(4):
+        fail_login(client, "viewer")
+    assert fail_login(client, "viewer", password=PASSWORD).status_code == 302
+    client.post(reverse("logout"))
+    for _ in range(4):
+        assert fail_login(client, "viewer").status_code == 200
+    assert fail_login(client, "viewer", password=PASSWORD).status_code == 302
