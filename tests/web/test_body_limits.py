@@ -41,6 +41,14 @@ def send_headers_only(url: str, request_head: str, body_start: bytes = b"--x\r\n
                 answer += chunk
         except TimeoutError:
             pytest.fail(f"no answer within {timeout} s: the server is waiting for the body; got {answer[:200]!r}")
+        # The rest of the answer's body, if it came in later packets (the server may then wait
+        # for the request body it never read, so the connection is not closed for us).
+        sock.settimeout(1)
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except TimeoutError:
+            pass
         return answer
 
 
