@@ -6,14 +6,22 @@ CONTROLPLANE_DATA_DIR, and Django's own tables live in SQLite beside it.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
+from controlplane.datadir import check_apart, private_dir, private_file
 from controlplane.env import envbool, envdatetime, envint, envlist, envorigin, envpath, envstores, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = envpath("CONTROLPLANE_DATA_DIR", BASE_DIR / "var")
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+# Runs: read through runtime_adapter, never written.
+CONTROLPLANE_RUN_STORE = envstr("CONTROLPLANE_RUN_STORE", (DATA_DIR / "demo-runs").as_uri())
+CONTROLPLANE_STORES = envstores("CONTROLPLANE_STORES")
+# Before anything is written: the data directory is never in, around or equal to a run directory.
+check_apart(DATA_DIR, [CONTROLPLANE_RUN_STORE, *CONTROLPLANE_STORES.values()])
+for _directory in (DATA_DIR, DATA_DIR / "index", DATA_DIR / "uploads"):
+    private_dir(_directory)
 
 
 def _secret_key() -> str:
@@ -23,8 +31,8 @@ def _secret_key() -> str:
     # Generated once per data directory, so sessions survive restarts without a key in the repo.
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+        with os.fdopen(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
     return key_file.read_text().strip()
 
 
@@ -37,9 +45,6 @@ ALLOWED_HOSTS = envlist("CONTROLPLANE_ALLOWED_HOSTS", ["127.0.0.1", "localhost",
 CONTROLPLANE_BASE_URL = envorigin("CONTROLPLANE_BASE_URL")
 CSRF_TRUSTED_ORIGINS = envlist("CONTROLPLANE_CSRF_TRUSTED_ORIGINS", [])
 
-# Runs: read through runtime_adapter, never written.
-CONTROLPLANE_RUN_STORE = envstr("CONTROLPLANE_RUN_STORE", (DATA_DIR / "demo-runs").as_uri())
-CONTROLPLANE_STORES = envstores("CONTROLPLANE_STORES")
 CONTROLPLANE_STORE_BACKENDS: dict[str, str] = {}
 CONTROLPLANE_MAX_RUN_FILE_BYTES = envint("CONTROLPLANE_MAX_RUN_FILE_BYTES", 20 * 1024 * 1024, minimum=1024)
 CONTROLPLANE_FILE_INDEX = envbool("CONTROLPLANE_FILE_INDEX", True)
@@ -123,6 +128,8 @@ DATABASES = {
         "NAME": envpath("CONTROLPLANE_DB_PATH", DATA_DIR / "controlplane.sqlite3"),
     }
 }
+# Users and sessions: created owner-only before Django first opens it.
+private_file(DATABASES["default"]["NAME"])
 
 
 def _caches() -> dict[str, dict[str, object]]:

@@ -12,6 +12,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from controlplane.datadir import check_apart
 from runtime_adapter.redaction import RedactingStore
 from runtime_adapter.stores.base import BaseRunStore
 from runtime_adapter.stores.registry import open_store, register_backend
@@ -71,6 +72,7 @@ def store_exists(name: str) -> bool:
 def store_options(url: str) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if url.startswith("file:"):
+        check_apart(settings.DATA_DIR, [url])  # settings changed since startup (or in tests)
         options["max_file_bytes"] = settings.CONTROLPLANE_MAX_RUN_FILE_BYTES
         if settings.CONTROLPLANE_FILE_INDEX:
             from runtime_adapter.stores.registry import _local_path

@@ -113,6 +113,19 @@ def _parse_batch(directory: str, items: list[tuple[bytes, int, int]], max_bytes:
     return [parse_file(directory, name, max_bytes, size, mtime) for name, size, mtime in items]
 
 
+def private_database(path: Path) -> None:
+    """Create the index owner-only (0600 in a 0700 folder) before SQLite does, which gives its -wal
+    and -shm files the database's mode: the index holds every run's searchable text."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
+    for existing, mode in ((path.parent, 0o700), (path, 0o600), (Path(f"{path}-wal"), 0o600),
+                           (Path(f"{path}-shm"), 0o600)):
+        try:
+            os.chmod(existing, mode)  # made by an earlier version, before indexes were private
+        except (FileNotFoundError, PermissionError):
+            continue
+
+
 def directory_stamp(directory: Path) -> str | None:
     """Directory mtime and size: they move when a file is added, removed or renamed."""
     try:
@@ -148,7 +161,7 @@ class FileIndex:
     def ensure_schema(self) -> None:
         if self._ready:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_database(self.path)
         if self.path.exists():
             # The common case needs no lock: a reader must not wait for a long build.
             probe = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -220,7 +233,7 @@ class FileIndex:
             if not self.index._thread_lock.acquire(blocking=self.wait):
                 return self
             try:
-                self.index.lock_path.parent.mkdir(parents=True, exist_ok=True)
+                self.index.lock_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 self._fd = os.open(self.index.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
                 fcntl.flock(self._fd, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
             except BlockingIOError:
