@@ -61,6 +61,9 @@ CONTROLPLANE_LINEAGE_MAX_NODES = envint("CONTROLPLANE_LINEAGE_MAX_NODES", 300, m
 CONTROLPLANE_MAX_UPLOAD_BYTES = envint("CONTROLPLANE_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1024)
 # Every other request body (login, logout, admin forms); refused unread when larger (controlplane.body_limits).
 CONTROLPLANE_MAX_REQUEST_BYTES = envint("CONTROLPLANE_MAX_REQUEST_BYTES", 64 * 1024, minimum=1024)
+# Uploaded bundles are indexed on disk: at most this many traces each, this many bytes in all.
+CONTROLPLANE_MAX_UPLOAD_RUNS = envint("CONTROLPLANE_MAX_UPLOAD_RUNS", 100_000, minimum=1)
+CONTROLPLANE_MAX_UPLOAD_STORAGE_BYTES = envint("CONTROLPLANE_MAX_UPLOAD_STORAGE_BYTES", 2 * 1024**3, minimum=1024)
 # An uploaded bundle's link works this long (a week: long enough to share an incident); 0 keeps uploads.
 CONTROLPLANE_UPLOAD_TTL_HOURS = envint("CONTROLPLANE_UPLOAD_TTL_HOURS", 168, minimum=0)
 CONTROLPLANE_CACHE_URL = envstr("CONTROLPLANE_CACHE_URL", "")

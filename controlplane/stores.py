@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from controlplane.datadir import check_apart
 from runtime_adapter.redaction import RedactingStore
 from runtime_adapter.stores.base import BaseRunStore
+from runtime_adapter.stores.bundle_index import IndexedBundleRunStore
 from runtime_adapter.stores.registry import open_store, register_backend
 
 DEFAULT_STORE = "default"
@@ -33,6 +34,7 @@ def store_names() -> list[str]:
 
 
 UPLOAD_PREFIX = "upload-"
+UPLOAD_SUFFIX = ".sqlite3"  # see runtime_adapter.stores.bundle_index
 
 
 def uploads_dir() -> Path:
@@ -40,11 +42,11 @@ def uploads_dir() -> Path:
 
 
 def uploaded_bundle_path(name: str) -> Path | None:
-    """An uploaded bundle is an ephemeral store named `upload-<token>`, read from the data dir."""
+    """An uploaded bundle is an ephemeral store named `upload-<token>`: its index file in the data dir."""
     token = name[len(UPLOAD_PREFIX):] if name.startswith(UPLOAD_PREFIX) else ""
     if not token or not token.replace("-", "").replace("_", "").isalnum():
         return None
-    path = uploads_dir() / f"{token}.json"
+    path = uploads_dir() / f"{token}{UPLOAD_SUFFIX}"
     try:
         uploaded = path.stat().st_mtime
     except OSError:
@@ -95,8 +97,12 @@ def get_run_store(name: str | None = None) -> BaseRunStore:
             for scheme, dotted in settings.CONTROLPLANE_STORE_BACKENDS.items():
                 register_backend(scheme, dotted)
             upload = uploaded_bundle_path(name)
-            url = upload.as_uri().replace("file:", "bundle:", 1) if upload else store_urls()[name]
-            store = open_store(url, **store_options(url))
+            if upload is not None:
+                # Indexed once at upload; every worker opens the file, none holds the bundle.
+                store = IndexedBundleRunStore(upload, redact_rows=settings.CONTROLPLANE_REDACT_SECRETS)
+            else:
+                url = store_urls()[name]
+                store = open_store(url, **store_options(url))
             # Always wrapped: unpaired surrogates are scrubbed even when secrets are shown,
             # since they cannot be encoded in a response (see runtime_adapter.redaction).
             store = RedactingStore(store, secrets=settings.CONTROLPLANE_REDACT_SECRETS)

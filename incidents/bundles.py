@@ -1,30 +1,45 @@
 """Open a trace bundle: upload it once, then browse it as a read-only store `upload-<token>`.
 
-The file is saved in the control plane's own data directory (never a run store),
-and every page under /s/upload-<token>/ reads it through BundleRunStore.
+The upload is checked and converted into an index file in the control plane's own data
+directory (never a run store) by a child process (`runtime_adapter.bundle_check`), and
+every page under /s/upload-<token>/ reads that file through IndexedBundleRunStore.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import get_script_prefix
 from django.views.decorators.http import require_http_methods
 
-from controlplane.stores import DEFAULT_STORE, UPLOAD_PREFIX, upload_expired, uploaded_bundle_path, uploads_dir
+from controlplane.datadir import private_dir
+from controlplane.stores import (
+    DEFAULT_STORE,
+    UPLOAD_PREFIX,
+    UPLOAD_SUFFIX,
+    upload_expired,
+    uploaded_bundle_path,
+    uploads_dir,
+)
 from incidents.forms import BundleForm
-from runtime_adapter.bundle_check import BundleCheck, check_bundle
+from runtime_adapter.bundle_check import BundleCheck
 
-# Multipart framing around the file; a body larger than the limit plus this is refused unread.
-_MULTIPART_SLACK = 64 * 1024
+log = logging.getLogger(__name__)
+# A bundle as large as the upload limit converts in well under a minute; this only stops a runaway.
+INDEX_TIMEOUT_SECONDS = 600
 
 
 def _meta_path(token: str) -> Path:
@@ -32,36 +47,115 @@ def _meta_path(token: str) -> Path:
 
 
 def remove_expired_uploads() -> int:
-    """Delete uploads (and their descriptions and abandoned partial writes) past the TTL."""
+    """Delete uploads (their index, description and abandoned partial writes) past the TTL.
+
+    Bundles saved as JSON by earlier versions can no longer be opened and go at once.
+    """
     removed = 0
     directory = uploads_dir()
-    if not settings.CONTROLPLANE_UPLOAD_TTL_HOURS or not directory.is_dir():
+    if not directory.is_dir():
         return removed
     for path in directory.iterdir():
+        legacy = path.suffix == ".json" and not path.name.endswith(".meta.json")
         try:
-            if path.is_file() and upload_expired(path.stat().st_mtime):
+            if path.is_file() and (legacy or (settings.CONTROLPLANE_UPLOAD_TTL_HOURS
+                                              and upload_expired(path.stat().st_mtime))):
                 path.unlink()
-                removed += path.name.endswith(".json") and not path.name.endswith(".meta.json")
+                removed += path.name.endswith(UPLOAD_SUFFIX) and not path.name.startswith(".")
         except OSError:
             continue  # another process removed it first
     return removed
 
 
-def save_bundle(data: bytes, filename: str, check: BundleCheck) -> str:
-    """Write the bundle as <token>.json (atomically) beside a small description; return the token."""
+def uploads_size() -> int:
+    """Bytes the uploads directory holds, in-progress conversions included."""
+    total = 0
     directory = uploads_dir()
-    directory.mkdir(parents=True, exist_ok=True)
+    if directory.is_dir():
+        for path in directory.iterdir():
+            try:
+                total += path.stat().st_size
+            except OSError:
+                continue
+    return total
+
+
+def _storage_refusal(used: int, needed: int) -> BundleCheck:
+    limit = settings.CONTROLPLANE_MAX_UPLOAD_STORAGE_BYTES
+    ttl = settings.CONTROLPLANE_UPLOAD_TTL_HOURS
+    kept = f"uploads are deleted {ttl} hours after they were made" if ttl else "uploads are kept until removed"
+    return BundleCheck(False, [
+        f"There is no room for this bundle: uploaded bundles use {filesizeformat(used)} of the "
+        f"{filesizeformat(limit)} allowed (CONTROLPLANE_MAX_UPLOAD_STORAGE_BYTES)"
+        + (f" and this one needs {filesizeformat(needed)}" if needed else "")
+        + f"; {kept}. Try again later or ask an administrator to raise the limit."])
+
+
+def _index(upload: UploadedFile, target: Path) -> BundleCheck:
+    """Stream the upload to a child process that checks it and writes its index to `target`."""
+    command = [sys.executable, "-m", "runtime_adapter.bundle_check", str(target),
+               "--redact-rows", str(int(settings.CONTROLPLANE_REDACT_SECRETS)),
+               "--max-traces", str(settings.CONTROLPLANE_MAX_UPLOAD_RUNS)]
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          cwd=settings.BASE_DIR) as child:
+        assert child.stdin is not None
+        try:
+            for chunk in upload.chunks():
+                child.stdin.write(chunk)
+        except BrokenPipeError:
+            pass  # the child stopped reading: its exit status and stderr say why
+        try:
+            out, err = child.communicate(timeout=INDEX_TIMEOUT_SECONDS)  # closes stdin
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
+            return BundleCheck(False, [f"Indexing the bundle took over {INDEX_TIMEOUT_SECONDS} s and was stopped."])
+    try:
+        if child.returncode == 0:
+            return BundleCheck(**json.loads(out))
+    except (ValueError, TypeError):
+        pass
+    log.error("Indexing an uploaded bundle failed (exit %s): %s", child.returncode, err.decode("utf-8", "replace")[-4000:])
+    return BundleCheck(False, ["The bundle could not be indexed (an internal error; the server log has details)."])
+
+
+def open_upload(upload: UploadedFile) -> tuple[BundleCheck, str | None]:
+    """Check and index an upload; return the check and, when it opened, the new store's token."""
+    directory = private_dir(uploads_dir())
     remove_expired_uploads()  # the data directory does not grow with every upload ever made
+    used = uploads_size()
+    if used >= settings.CONTROLPLANE_MAX_UPLOAD_STORAGE_BYTES:
+        return _storage_refusal(used, 0), None
     token = secrets.token_urlsafe(18)
+    target = directory / f"{token}{UPLOAD_SUFFIX}"
+    try:
+        check = _index(upload, target)
+        if check.ok:
+            # Counted once the index exists, with every other upload on disk at that moment:
+            # of two uploads finishing together, the later count sees both.
+            size, used = target.stat().st_size, uploads_size()
+            if used > settings.CONTROLPLANE_MAX_UPLOAD_STORAGE_BYTES:
+                check = _storage_refusal(used - size, size)
+    except BaseException:
+        _discard(target)
+        raise
+    if not check.ok:
+        _discard(target)
+        return check, None
     meta = {
-        "name": os.path.basename(filename or "bundle.json")[:200], "uploadedAt": datetime.now(UTC).isoformat(),
-        "traces": check.trace_count, "runs": check.run_count, "broken": len(check.broken), "exportedAt": check.exported_at,
+        "name": os.path.basename(upload.name or "bundle.json")[:200], "uploadedAt": datetime.now(UTC).isoformat(),
+        "traces": check.trace_count, "runs": check.run_count, "broken": len(check.broken),
+        "exportedAt": check.exported_at,
     }
-    _meta_path(token).write_text(json.dumps(meta), encoding="utf-8")
-    partial = directory / f".partial-{token}"
-    partial.write_bytes(data)
-    os.replace(partial, directory / f"{token}.json")
-    return token
+    with open(os.open(_meta_path(token), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), "w",
+              encoding="utf-8") as file:
+        file.write(json.dumps(meta))
+    return check, token
+
+
+def _discard(target: Path) -> None:
+    target.unlink(missing_ok=True)
+    target.with_name(f".partial-{target.name}").unlink(missing_ok=True)
 
 
 def uploaded_bundle_info(store_name: str) -> dict[str, Any] | None:
@@ -92,20 +186,16 @@ def _page(request: HttpRequest, form: BundleForm, check: BundleCheck | None = No
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def open_bundle(request: HttpRequest) -> HttpResponse:
+    # Bodies over the limit never get here: controlplane.body_limits refuses them unread.
     max_bytes = settings.CONTROLPLANE_MAX_UPLOAD_BYTES
     if request.method != "POST":
         return _page(request, BundleForm(max_bytes=max_bytes))
-    if int(request.META.get("CONTENT_LENGTH") or 0) > max_bytes + _MULTIPART_SLACK:
-        form = BundleForm(max_bytes=max_bytes)
-        return _page(request, form, BundleCheck(False, [f"The upload is larger than the {max_bytes:,}-byte limit."]), 400)
     form = BundleForm(request.POST, request.FILES, max_bytes=max_bytes)
     posted = request.FILES.get("bundle")
     if not form.is_valid():
         return _page(request, form, status=400, filename=posted.name if posted else None)
     upload = form.cleaned_data["bundle"]
-    data = upload.read()
-    check = check_bundle(data)
-    if not check.ok:
+    check, token = open_upload(upload)
+    if token is None:
         return _page(request, form, check, 400, filename=upload.name)
-    token = save_bundle(data, upload.name, check)
     return redirect(f"{_root_prefix(request)}s/{UPLOAD_PREFIX}{token}/runs/")

@@ -2,19 +2,30 @@
 
 The same rules `BundleRunStore` applies, run on the bytes before anything is saved:
 a bundle opens when at least one of its traces is readable; broken traces become
-error rows of the store instead of hiding the rest.
+error rows of the store instead of hiding the rest. `index_upload` checks a bundle and
+writes the index file an uploaded bundle is browsed from; the control plane runs it as
+`python -m runtime_adapter.bundle_check INDEX_PATH --redact-rows 0|1 --max-traces N < bundle.json`, in a
+process of its own, so a web worker neither holds the parsed bundle nor stalls its
+other threads while a large one is converted.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .inspectors.serializer import BUNDLE_FORMAT, validate_trace
 from .jsjson import JSONParseError, loads
 from .jsvalues import prop, truthy
 from .redaction import clean_text
+from .stores.base import StoreEntry
 from .stores.bundle import InvalidBundle, entries_from_bundle
+from .stores.bundle_index import write_bundle_index
 
 
 @dataclass
@@ -30,26 +41,45 @@ class BundleCheck:
 
 def check_bundle(data: bytes) -> BundleCheck:
     """Check an upload; messages quote the file, so they are cleaned like run content."""
-    check = _check(data)
+    return _cleaned(_check(data, None)[0])
+
+
+def index_upload(data: bytes, index_path: str | Path, *, redact_rows: bool,
+                 max_traces: int | None = None, workers: int = 1) -> BundleCheck:
+    """Check an upload and, when it opens, write its index file (`stores.bundle_index`)."""
+    check, entries, bundle = _check(data, max_traces)
+    if check.ok:
+        metadata = bundle.get("metadata")
+        write_bundle_index(entries, index_path, redact_rows=redact_rows, workers=workers,
+                           metadata=metadata if isinstance(metadata, dict) else {})
+    return _cleaned(check)
+
+
+def _cleaned(check: BundleCheck) -> BundleCheck:
     for name in ("errors", "warnings", "broken"):
         setattr(check, name, [clean_text(message) for message in getattr(check, name)])
     return check
 
 
-def _check(data: bytes) -> BundleCheck:
+def _check(data: bytes, max_traces: int | None) -> tuple[BundleCheck, list[StoreEntry], Any]:
     if not data.strip():
-        return BundleCheck(False, ["The file is empty."])
+        return BundleCheck(False, ["The file is empty."]), [], None
     try:
         bundle: Any = loads(data, max_nesting=None)  # each run is held to the limit on its own
     except (JSONParseError, UnicodeDecodeError, ValueError) as error:
-        return BundleCheck(False, [f"The file is not valid JSON: {error}"])
+        return BundleCheck(False, [f"The file is not valid JSON: {error}"]), [], None
     if isinstance(bundle, dict) and bundle.get("format") != BUNDLE_FORMAT and "run" in bundle:
-        return BundleCheck(False, ["This is a single-run trace, not a trace bundle; export a bundle instead."])
+        return BundleCheck(False, ["This is a single-run trace, not a trace bundle; export a bundle instead."]), [], None
+    traces = bundle.get("traces") if isinstance(bundle, dict) else None
+    if max_traces is not None and isinstance(traces, list) and len(traces) > max_traces:
+        return BundleCheck(False, [f"The bundle holds {len(traces):,} traces; at most {max_traces:,} can be opened "
+                                   "here (CONTROLPLANE_MAX_UPLOAD_RUNS). Export a smaller bundle."],
+                           trace_count=len(traces)), [], None
     validation = validate_trace(bundle, allow_bundle=True)
     try:
         entries = entries_from_bundle(bundle, "upload")
     except InvalidBundle as error:
-        return BundleCheck(False, list(error.errors) or [str(error)], validation["warnings"])
+        return BundleCheck(False, list(error.errors) or [str(error)], validation["warnings"]), [], None
     broken = [f"{entry.source}: {entry.error}" for entry in entries if entry.run is None]
     runs = len(entries) - len(broken)
     exported_at = prop(bundle, "exportedAt")
@@ -66,4 +96,21 @@ def _check(data: bytes) -> BundleCheck:
     elif not runs:
         check.errors.append(f"None of the bundle's {len(entries)} traces can be read.")
         check.errors.extend(broken)
-    return check
+    return check, entries, bundle
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Check a trace bundle read from stdin and write its index file.")
+    parser.add_argument("index", type=Path, help="where to write the index (nothing is written unless it opens)")
+    parser.add_argument("--max-traces", type=int, default=None)
+    parser.add_argument("--redact-rows", type=int, choices=(0, 1), required=True)
+    parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1))
+    args = parser.parse_args(argv)
+    check = index_upload(sys.stdin.buffer.read(), args.index, redact_rows=bool(args.redact_rows),
+                         max_traces=args.max_traces, workers=args.workers)
+    sys.stdout.write(json.dumps(asdict(check)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -10,6 +10,7 @@ from django.test import Client
 from runtime_adapter import jsjson
 from runtime_adapter.inspectors import export_bundle, export_run
 from runtime_adapter.stores.registry import open_store
+from tests.factories import run_record
 from tests.html import assert_valid_html
 
 FAILED_RUN = "5034dc9b-ef7d-4c02-be78-51bd354d3674"
@@ -62,11 +63,14 @@ def test_a_real_bundle_opens_as_its_own_store(client, data_dir, real_bundle):
     response = upload(client, real_bundle, "inc-42.json")
     assert response.status_code == 302
     token = token_of(response)
-    assert f"{token}.json" in uploads(data_dir)
-    assert (data_dir / "uploads" / f"{token}.json").read_bytes() == real_bundle
+    assert uploads(data_dir) == sorted([f"{token}.meta.json", f"{token}.sqlite3"])
+    folder = data_dir / "uploads"
+    assert [oct(path.stat().st_mode & 0o777) for path in (folder, *sorted(folder.iterdir()))] == ["0o700", "0o600", "0o600"]
     listing = client.get(response["Location"])
     assert listing.status_code == 200
     assert FAILED_RUN.encode() in listing.content
+    run = client.get(f"/s/upload-{token}/runs/{FAILED_RUN}/")
+    assert run.status_code == 200 and FAILED_RUN.encode() in run.content
 
 
 def test_the_uploaded_stores_incident_pages_work(client, data_dir, real_bundle):
@@ -175,7 +179,7 @@ def _age(data_dir, token: str, hours: float) -> None:
     import time
 
     then = time.time() - hours * 3600
-    for name in (f"{token}.json", f"{token}.meta.json"):
+    for name in (f"{token}.sqlite3", f"{token}.meta.json"):
         os.utime(data_dir / "uploads" / name, (then, then))
 
 
@@ -188,9 +192,9 @@ def test_an_uploaded_bundle_expires_after_the_ttl_and_is_then_removed(client, da
     _age(data_dir, old, 25)
     expired = client.get(f"/s/upload-{old}/runs/{FAILED_RUN}/")
     assert expired.status_code == 404 and "expired" in expired.content.decode()
-    assert f"{old}.json" in uploads(data_dir)  # refused at once, deleted by the next upload
+    assert f"{old}.sqlite3" in uploads(data_dir)  # refused at once, deleted by the next upload
     new = token_of(upload(client, real_bundle))
-    assert uploads(data_dir) == sorted([f"{new}.json", f"{new}.meta.json"])
+    assert uploads(data_dir) == sorted([f"{new}.sqlite3", f"{new}.meta.json"])
 
 
 def test_a_ttl_of_zero_keeps_uploads(client, data_dir, real_bundle, settings):
@@ -200,3 +204,83 @@ def test_a_ttl_of_zero_keeps_uploads(client, data_dir, real_bundle, settings):
     upload(client, real_bundle)
     assert client.get(f"/s/upload-{old}/runs/").status_code == 200
     assert len(uploads(data_dir)) == 4
+
+
+def small_bundle(count: int, *, broken_every: int = 0) -> bytes:
+    traces = []
+    for index in range(count):
+        run = run_record(f"run-{index:05d}", status=("completed", "failed")[index % 2],
+                         created=f"2026-11-2{index % 4}T10:00:00.000Z", input=f"question {index}")
+        traces.append(export_run(run, exported_at="2026-11-24T00:00:00.000Z"))
+        if broken_every and index % broken_every == 0:
+            traces.append({"format": "agnostic-agents-run-trace", "run": {"id": f"broken-{index}"}})
+    bundle = export_bundle([], exported_at="2026-11-24T00:00:00.000Z")
+    bundle["traces"] = traces
+    return jsjson.dumps(bundle).encode()
+
+
+def test_a_worker_opening_an_uploaded_bundle_keeps_far_less_memory_than_the_bundle(client, data_dir):
+    # A bundle used to be parsed whole into every worker that opened it and kept there
+    # (~630 MB per worker for 100k runs); now a worker opens its index file.
+    import gc
+    import tracemalloc
+
+    from controlplane.stores import reset_stores
+
+    data = small_bundle(3000)
+    prefix = f"/s/upload-{token_of(upload(client, data))}"
+    client.get(f"{prefix}/runs/")
+    reset_stores()  # as a worker that has not opened this bundle yet
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        page = client.get(f"{prefix}/runs/", {"status": "failed", "q": "question 2999"})
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert page.status_code == 200 and b"run-02999" in page.content
+    assert kept < len(data) / 4, f"the worker kept {kept:,} bytes for a {len(data):,}-byte bundle"
+
+
+def test_an_uploaded_bundle_pages_through_all_its_runs_and_shows_broken_traces(client, data_dir):
+    prefix = f"/s/upload-{token_of(upload(client, small_bundle(120, broken_every=50)))}"
+    first = client.get(f"{prefix}/runs/", {"sort": "created", "order": "asc"}).content.decode()
+    assert "traces[1]" in first and "traces[52]" in first and "traces[103]" in first
+    last = client.get(f"{prefix}/runs/", {"page": 3, "sort": "created", "order": "asc"}).content.decode()
+    assert "Page 3 of 3" in last and "run-00119" in last and "run-00000" not in last
+    assert client.get(f"{prefix}/runs/run-00119/").status_code == 200
+    found = client.get(f"{prefix}/runs/", {"q": "question 117"}).content.decode()
+    assert "run-00117" in found and "run-00116" not in found
+
+
+def test_a_bundle_with_more_traces_than_the_limit_is_refused_with_the_limit_named(client, data_dir, settings):
+    settings.CONTROLPLANE_MAX_UPLOAD_RUNS = 50
+    response = upload(client, small_bundle(51))
+    assert response.status_code == 400
+    assert "The bundle holds 51 traces; at most 50 can be opened here (CONTROLPLANE_MAX_UPLOAD_RUNS)." in \
+        response.content.decode()
+    assert uploads(data_dir) == []
+    assert upload(client, small_bundle(50)).status_code == 302
+
+
+def test_uploads_stop_at_the_storage_limit_with_a_clear_message(client, data_dir, settings, real_bundle):
+    first = token_of(upload(client, real_bundle))
+    used = sum((data_dir / "uploads" / name).stat().st_size for name in uploads(data_dir))
+    settings.CONTROLPLANE_MAX_UPLOAD_STORAGE_BYTES = used + 1024
+    response = upload(client, real_bundle)
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "There is no room for this bundle" in body and "CONTROLPLANE_MAX_UPLOAD_STORAGE_BYTES" in body
+    assert uploads(data_dir) == sorted([f"{first}.meta.json", f"{first}.sqlite3"])  # nothing left behind
+    assert client.get(f"/s/upload-{first}/runs/").status_code == 200
+
+
+def test_a_run_id_repeated_in_a_bundle_is_an_error_row_after_the_first(client, data_dir, conformance_store_url):
+    runs = open_store(conformance_store_url("s03_failures")).list_runs()
+    bundle = export_bundle([runs[0], runs[1], runs[0]])
+    prefix = f"/s/upload-{token_of(upload(client, jsjson.dumps(bundle).encode()))}"
+    listing = client.get(f"{prefix}/runs/").content.decode()
+    assert "traces[2]" in listing and "is also traces[0]" in listing
+    assert listing.count(f'href="{prefix}/runs/{runs[0]["id"]}/"') == 1
