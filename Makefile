@@ -33,7 +33,7 @@ serve: demo-store
 
 test: setup
 	scripts/ensure-system-packages.sh --browser
-	scripts/ensure-postgres.sh
+	scripts/ensure-services.sh
 	$(PY) -m pytest
 
 lint: setup
