@@ -314,7 +314,7 @@ def test_the_list_of_a_broken_store_shows_every_unreadable_file_as_an_error_row(
     ("corrupt", "invalid JSON"), ("truncated", "invalid JSON"), ("empty", "empty file"), ("blank", "empty file"),
     ("array", "not a run object"), ("null", "not a run object"), ("mismatch", "does not match its file name"),
     ("noid", "no string id"), ("numid", "no string id"), ("latin1", "not UTF-8"), ("nan", "invalid JSON"),
-    ("deep", "invalid JSON"), ("deepobj", "invalid JSON"), ("oversized", "limit"),
+    ("deep", "nested more than 128 levels"), ("deepobj", "nested more than 128 levels"), ("oversized", "limit"),
     ("link", "symbolic links are not followed"), ("fifo", "not a regular file"), ("folder", "not a regular file"),
 ])
 def test_each_broken_run_is_a_clear_422_page_and_api_error(client, broken_site, run_id, reason):
