@@ -7,6 +7,8 @@ function accepts whatever a run record holds (None, strings, numbers) and never 
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -151,13 +153,48 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def short_id(run_id: Any, limit: int = 22) -> str:
-    """Long ids keep their head and tail (`2068a0d3…:replay:1795487059363`)."""
+# Control, format (bidi overrides and isolates, zero-width characters) and line/paragraph
+# separators: in an id they would reorder or hide what an operator reads.
+_UNSEEN = frozenset(("Cc", "Cf", "Cs", "Zl", "Zp"))
+_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+_ESCAPE = re.compile(r"\\(?:u\{[0-9a-f]+\}|u[0-9a-f]{4}|[ntr])")
+
+
+def _escape(char: str) -> str:
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\u{{{code:x}}}"
+
+
+def visible_id(run_id: Any) -> str:
+    r"""An id as the eye should read it: invisible and direction characters as JS escapes.
+
+    An id holding U+202E then `gnp.exe` shows as `\u202egnp.exe`, not as `exe.png`; links and
+    copy buttons keep the real id.
+    """
     text = "" if run_id is None else str(run_id)
+    if text.isprintable():  # the common case, in C: no control, format or separator character but " "
+        return text
+    return "".join(_escape(char) if unicodedata.category(char) in _UNSEEN else char for char in text)
+
+
+def _cut(text: str, index: int, *, forward: bool) -> int:
+    """Move a cut at `index` out of an escape it would split: past its end, or back to its start."""
+    if "\\" in text:
+        for match in _ESCAPE.finditer(text):
+            if match.start() < index < match.end():
+                return match.end() if forward else match.start()
+    return index
+
+
+def short_id(run_id: Any, limit: int = 22) -> str:
+    """Long ids keep their head and tail (`2068a0d3…:replay:1795487059363`), escaped as visible_id shows them."""
+    text = visible_id(run_id)
     if len(text) <= limit:
         return text
     head, colon, rest = text.partition(":")
     if colon and len(rest) < limit:
-        return f"{head[:8]}…:{rest}"
+        return f"{head[:_cut(head, 8, forward=True)]}…:{rest}"
     tail = max(4, limit - 10)
-    return f"{text[:8]}…{text[-tail:]}"
+    return f"{text[:_cut(text, 8, forward=True)]}…{text[_cut(text, len(text) - tail, forward=False):]}"

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .formatting import clip
+from .formatting import clip, visible_id
 from .inspectors.tree import tree_lines
 from .jsjson import dumps
 from .jsvalues import js_or, prop, to_js_string, truthy
@@ -59,6 +59,11 @@ def md_code(value: Any, limit: int = INLINE_LIMIT) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+def md_id(value: Any) -> str:
+    """An id in a code span, invisible and direction characters shown as escapes (formatting.visible_id)."""
+    return md_code(visible_id(value) if isinstance(value, str) else value)
+
+
 def md_block(value: Any, language: str = "", limit: int = BLOCK_LIMIT) -> str:
     """A fenced block; the fence is longer than any backtick run in the text."""
     text = _CONTROL.sub("", as_text(value).replace("\r\n", "\n"))
@@ -75,8 +80,8 @@ def md_url(url: str) -> str:
     return url
 
 
-def md_link(label_code: Any, url: str) -> str:
-    return f"[{md_code(label_code)}]({md_url(url)})"
+def md_link(run_id: Any, url: str) -> str:
+    return f"[{md_id(run_id)}]({md_url(url)})"
 
 
 @dataclass(frozen=True)
@@ -150,7 +155,7 @@ def incident_markdown(report: dict[str, Any], plan: dict[str, Any], links: NoteL
                       compare_to: str | None = None) -> str:
     run_id = to_js_string(report["runId"])
     lines = [
-        f"# Incident {md_code(run_id)}: {md_text(report['status'])}",
+        f"# Incident {md_id(run_id)}: {md_text(report['status'])}",
         "",
         f"- Incident type: **{md_text(plan['incidentType'])}**",
         f"- Recommended action: **{md_text(plan['recommendedAction'])}**",
@@ -173,12 +178,12 @@ def incident_markdown(report: dict[str, Any], plan: dict[str, Any], links: NoteL
         for step in failed:
             error = prop(step, "error")
             message = js_or(prop(error, "message"), prop(error, "name"), "")
-            lines.append(f"- {md_code(js_or(prop(step, 'id'), '?'))} ({md_text(js_or(prop(step, 'type'), 'step'))})"
+            lines.append(f"- {md_id(js_or(prop(step, 'id'), '?'))} ({md_text(js_or(prop(step, 'type'), 'step'))})"
                          + (f": {md_text(message)}" if truthy(message) else ""))
     checkpoint = report.get("lastCheckpoint")
     if truthy(checkpoint):
         lines += ["", "## Last checkpoint", ""]
-        lines.append(f"- {md_code(js_or(prop(checkpoint, 'id'), '?'))} {md_text(js_or(prop(checkpoint, 'label'), ''))}"
+        lines.append(f"- {md_id(js_or(prop(checkpoint, 'id'), '?'))} {md_text(js_or(prop(checkpoint, 'label'), ''))}"
                      f" ({md_text(js_or(prop(checkpoint, 'status'), ''))}) {md_text(js_or(prop(checkpoint, 'timestamp'), ''))}")
     approval = report.get("pendingApproval")
     if truthy(approval):

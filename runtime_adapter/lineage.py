@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .formatting import clip, short_id, status_label
+from .formatting import clip, short_id, status_label, visible_id
 from .jsvalues import nullish, prop, to_js_string
 from .records import Run, RunStoreError
 
@@ -336,7 +336,8 @@ def dot_quote(value: object, limit: int | None = None) -> str:
 
 
 def _title(node: LineageNode) -> str:
-    return node.id if not node.input_text else f"{node.id}\n{node.input_text}"
+    shown = visible_id(node.id)
+    return shown if not node.input_text else f"{shown}\n{node.input_text}"
 
 
 def node_lines(node: LineageNode) -> list[str]:

@@ -58,6 +58,11 @@ def short_id(value: Any) -> str:
 
 
 @register.filter
+def visible_id(value: Any) -> str:
+    return formatting.visible_id(value)
+
+
+@register.filter
 def humanize(value: Any) -> str:
     return "" if value is None else str(value).replace("_", " ")
 

@@ -49,6 +49,11 @@ def shortid(value: Any) -> str:
 
 
 @register.filter
+def visibleid(value: Any) -> str:
+    return formatting.visible_id(value)
+
+
+@register.filter
 def timings_total(value: Any) -> float:
     return formatting.total_ms(value)
 

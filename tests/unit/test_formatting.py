@@ -63,3 +63,22 @@ def test_total_ms_and_percent():
     assert formatting.total_ms({"modelMs": 10, "toolMs": 5.5, "bogus": "x"}) == 15.5
     assert formatting.total_ms(None) == 0
     assert formatting.percent(5, 20) == 25 and formatting.percent(5, 0) == 0 and formatting.percent(50, 20) == 100
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("\u202egnp.exe", "\\u202egnp.exe"),
+    ("ad\u200bmin\u2066x\u2069", "ad\\u200bmin\\u2066x\\u2069"),
+    ("line\nbreak\ttab\r;\x00\x7f", "line\\nbreak\\ttab\\r;\\u0000\\u007f"),
+    ("tag\U000e0041\u2028", "tag\\u{e0041}\\u2028"),
+    ("2068a0d3-4277:replay:1795487059363", "2068a0d3-4277:replay:1795487059363"),
+    ("café 🚀 ids stay", "café 🚀 ids stay"),
+    (None, ""),
+])
+def test_visible_id_shows_invisible_and_direction_characters_as_escapes(value, expected):
+    assert formatting.visible_id(value) == expected
+
+
+def test_short_id_clips_the_visible_id():
+    assert formatting.short_id("\u202egnp.exe") == "\\u202egnp.exe"
+    assert formatting.short_id("invoice-2026-11-24-final\u202egnp.exe").endswith("…\\u202egnp.exe")
+    assert formatting.short_id("abcdef\u202egnp-and-a-long-tail-of-text").startswith("abcdef\\u202e…")
