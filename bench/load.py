@@ -50,7 +50,7 @@ from bench.faults import REWRITE_MARK, Cluster, Prober, WriterConfig, break_link
 from bench.server import ROOT, Server  # noqa: E402
 from bench.stores import bench_dir, synthetic_store  # noqa: E402
 from runtime_adapter.stores.indexed import FULL_SCAN_FACTOR, FULL_SCAN_SECONDS  # noqa: E402
-from runtime_adapter.stores.sqlite_index import SCHEMA_VERSION, index_path_for  # noqa: E402
+from runtime_adapter.stores.sqlite_index import index_path_for, schema_version  # noqa: E402
 
 MARK_503 = "Run store unavailable"
 RECOVERY_TARGET_S = 5.0
@@ -398,7 +398,7 @@ def seed_index(store_dir: Path, copy: Path, data_dir: Path, size: int) -> str:
         origin = sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True, timeout=30)
         try:
             meta = dict(origin.execute("SELECT key, value FROM meta").fetchall())
-            if meta.get("schema") != SCHEMA_VERSION or not meta.get("complete") or meta.get("bulk"):
+            if meta.get("schema") != schema_version(True) or not meta.get("complete") or meta.get("bulk"):
                 return "cold"
             destination = sqlite3.connect(target)
             try:

@@ -134,7 +134,8 @@ def incremental_file(store_dir: Path, data_dir: Path, size: int, workers: int) -
         source = Path(f"{source_index}{suffix}")
         if source.exists():
             shutil.copyfile(source, f"{target_index}{suffix}")
-    store = IndexedFileRunStore(copy, index_path=target_index, background=False)
+    # Rows of redacted runs, as servers index them with redaction on (the default).
+    store = IndexedFileRunStore(copy, index_path=target_index, background=False, redact_rows=True)
     try:
         # As `manage.py index_runs` does it (its --workers defaults to the CPU count).
         result = store.refresh(workers=workers)
@@ -160,8 +161,8 @@ def incremental_postgres(store_dir: Path, url: str, size: int) -> dict[str, floa
     try:
         # In this process, like the file store's refresh: the command's own start-up is not the store's cost.
         # With load_runs' default workers (up to 4, the CPU count here).
-        result = load_store(FileRunStore(only_changed), url, workers=default_workers())
-        load_store(FileRunStore(original), url, workers=default_workers())  # put the originals back
+        result = load_store(FileRunStore(only_changed), url, workers=default_workers(), redact_rows=True)
+        load_store(FileRunStore(original), url, workers=default_workers(), redact_rows=True)  # put the originals back
         seconds = result.seconds
     finally:
         for directory in (copy, only_changed, original):

@@ -83,6 +83,10 @@ def store_options(url: str) -> dict[str, Any]:
             # The index lives in the control plane's data directory; the run directory stays read-only.
             options["index_path"] = index_path_for(settings.DATA_DIR, _local_path(url))
             options["refresh_seconds"] = settings.CONTROLPLANE_INDEX_REFRESH_SECONDS
+            options["redact_rows"] = settings.CONTROLPLANE_REDACT_SECRETS
+    elif url.startswith(("postgresql:", "postgres:")):
+        # Stores that keep listing rows keep those of redacted runs when pages are redacted.
+        options["redact_rows"] = settings.CONTROLPLANE_REDACT_SECRETS
     return options
 
 

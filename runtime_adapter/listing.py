@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -205,10 +205,6 @@ class RunQuery:
     descending: bool = True
     offset: int = 0
     limit: int = 50
-    # Internal, never from a URL: how RedactingStore searches an index without
-    # re-checking every match (see RedactingStore._search).
-    text_redacts: bool | None = None  # only rows whose searchable text redaction changes (or not)
-    exclude_ids: frozenset[str] = frozenset()
 
     def next_page(self) -> RunQuery:
         return replace(self, offset=self.offset + self.limit)
@@ -262,13 +258,6 @@ def matches(row: RunRow, query: RunQuery) -> bool:
         return False
     if query.created_before and (row.created_at or "") >= query.created_before:
         return False
-    if query.exclude_ids and row.id in query.exclude_ids:
-        return False
-    if query.text_redacts is not None:
-        from .redaction import text_redacts
-
-        if text_redacts(row) != query.text_redacts:
-            return False
     if query.text:
         needle = query.text.casefold()
         haystack = "\n".join((row.id, row.input_text, row.output_text, row.error_text)).casefold()
@@ -287,15 +276,19 @@ def sort_value(row: RunRow, sort: str) -> Any:
     return row.created_at or ""
 
 
-def scan_query(entries: Iterable[StoreEntry], query: RunQuery) -> RunPage:
-    """Answer a query by reading every run: the reference semantics, fine for small stores."""
+def scan_query(entries: Iterable[StoreEntry], query: RunQuery,
+               row_of: Callable[[Run, str], RunRow] = run_row) -> RunPage:
+    """Answer a query by reading every run: the reference semantics, fine for small stores.
+
+    `row_of` makes each run's row (`redaction.redacted_row` when what is shown is redacted).
+    """
     rows: list[RunRow] = []
     errors: list[StoreEntry] = []
     for entry in entries:
         if entry.run is None:
             errors.append(entry)
             continue
-        row = run_row(entry.run, entry.source)
+        row = row_of(entry.run, entry.source)
         if matches(row, query):
             rows.append(row)
     # Ties break on id so pages never overlap.

@@ -1,20 +1,24 @@
 """Secret redaction before display and export.
 
-Keys mirror the runtime's `RuntimeEventRedactor` (src/runtime/RuntimeEventRedactor.js):
-a fixed list compared case-insensitively, plus any key containing "token", "secret"
-or "password". On top of that, strings anywhere in a run are scanned for values that
-look like credentials (bearer tokens, `sk-…` keys, JWTs, AWS and GitHub keys, private
-key blocks, passwords in URLs, `password=…` pairs and `"apiKey": "…"` inside JSON text).
+Keys: the runtime's `RuntimeEventRedactor` list (src/runtime/RuntimeEventRedactor.js),
+plus the header and configuration names it misses, compared without case or separators
+(`apiKey` = `api_key` = `API-KEY`; see `is_sensitive_key`). Values: strings anywhere in a
+run are scanned for credentials by shape (bearer tokens, `sk-…` keys, JWTs, cloud and
+chat keys, webhook URLs, private key blocks, passwords in URLs and command lines) and for
+`key=value` / `"key": value` pairs under sensitive keys, objects and arrays included.
 
 Two deliberate departures from the runtime, so every inspector keeps working:
 - structure is kept: under a sensitive key a string becomes the marker, but objects
   and arrays are walked (every string and number inside is redacted) instead of being
   replaced whole. `metrics.tokenUsage` contains "token", yet its numbers are counts,
   so token-count keys keep their numbers.
-- identifiers are never rewritten: the run id, status, timestamps and lineage, and
-  values of id keys (`id`, `runId`, `stepId`, `checkpointId`…) stay as stored, so links,
-  trees and diffs still line up. A key that the runtime's rule marks sensitive is
-  redacted even when it ends in "Id" (`tokenId`).
+- the run's own id, status, timestamps and lineage are never rewritten, so links, trees
+  and diffs still line up. Other ids (`requestId`, step and checkpoint ids) are text like
+  any other: an ordinary id passes unchanged, a credential-shaped one is redacted.
+
+Listing rows (`redacted_row`) are the rows of redacted runs, so what a list shows, what
+a text search or correlation filter matches and what an index stores are the same
+redacted text: a search never reads the unredacted run.
 
 `RedactingStore` wraps every store controlplane.stores opens: with `secrets` from
 CONTROLPLANE_REDACT_SECRETS (on by default), and always scrubbing unpaired surrogates.
@@ -32,7 +36,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .jsjson import JSONParseError, dumps, loads
 from .records import CorruptRun, Run
 from .stores.base import BaseRunStore, StoreEntry
 
@@ -42,17 +45,22 @@ if TYPE_CHECKING:
 
 REPLACEMENT = "[REDACTED]"
 
-# RuntimeEventRedactor's default `sensitiveKeys`, lower-cased as it compares them.
-SENSITIVE_KEYS = frozenset({
-    "authorization", "apikey", "api_key", "auth", "authtoken", "password", "secret", "token",
-    "accesstoken", "refreshtoken", "sessiontoken", "ssn", "email", "phone",
-})
-SENSITIVE_FRAGMENTS = ("token", "secret", "password")
-
 # Run fields that identify or place a run; never rewritten (they are not free text).
 _RUN_KEYS_KEPT = frozenset({"id", "status", "timestamps"})
-# Id keys whose values link records together (steps, checkpoints, runs, tool calls).
-_ID_KEY = re.compile(r"(?:^|run|step|checkpoint|toolcall|call|workflow|span|trace|request|correlation)ids?$")
+# Keys compare lower-cased with separators removed: apiKey = api_key = API-KEY = "api key".
+_KEY_SEPARATORS = str.maketrans("", "", "-_. ")
+# RuntimeEventRedactor's default `sensitiveKeys`, then the header and configuration names
+# it misses (x-api-key, Proxy-Authorization, Cookie, passwd, private_key…).
+SENSITIVE_KEYS = frozenset({
+    "authorization", "apikey", "auth", "authtoken", "password", "secret", "token", "accesstoken", "refreshtoken",
+    "sessiontoken", "ssn", "email", "phone",
+    "pwd", "passwd", "passphrase", "cookie", "setcookie", "signature", "credential", "credentials", "privatekey",
+})
+# The runtime's "any key containing token, secret or password", and more of the same kind.
+SENSITIVE_FRAGMENTS = ("token", "secret", "password", "passwd", "passphrase", "apikey", "privatekey", "credential",
+                       "cookie", "authorization")
+# oauth, basicAuth, DB_PWD, X-Hub-Signature (but not authContext or signatureVersion).
+SENSITIVE_SUFFIXES = ("auth", "pwd", "signature")
 _COUNT_KEY = re.compile(r"tokens$|token_?usage|token_?counts?$|_tokens_")
 
 # Every pattern starts only where a run of token characters starts (the lookbehind), so a
@@ -60,9 +68,25 @@ _COUNT_KEY = re.compile(r"tokens$|token_?usage|token_?counts?$|_tokens_")
 # only when one of its lower-case needles is in the text: listing pages redact thousands
 # of rows, and `in` is far cheaper than a regular expression that finds nothing.
 _EDGE = r"(?<![A-Za-z0-9_-])"
-_TOKEN_PATTERNS: tuple[tuple[tuple[str, ...], re.Pattern[str], str], ...] = (
+# A value that runs to its closing quote when quoted (group `quote`), else to the next space.
+_ARG = r"(?P<quote>['\"])?(?(quote)[^'\"\n]{1,200}|[^\s'\"]{1,200})"
+# user:password@ in URLs: keep the user so the operator still sees which account. The
+# password may hold "/" and "@"; it ends at the last "@" before the host.
+_URL_PASSWORD = re.compile(
+    r"(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,20}://[^\s/:@\"'<>]{0,200}:)(?!\d{1,5}(?:[/?#\"'\s]|$))"
+    r"[^\s\"'<>\\]{1,200}?@(?=[^@\s/?#\"'<>\\]*(?:[/?#\"'<>\\\s]|$))")
+
+
+def _aws_keys(match: re.Match[str]) -> str:
+    return REPLACEMENT if match["gap"] is None else f"{REPLACEMENT}{match['gap']}{REPLACEMENT}"
+
+
+_Replacement = str | Callable[[re.Match[str]], str]
+_TOKEN_PATTERNS: tuple[tuple[tuple[str, ...], re.Pattern[str], _Replacement], ...] = (
+    # PEM, OpenSSH, PGP (…PRIVATE KEY BLOCK…) and SSH2 ("---- BEGIN …") blocks, to the end when unterminated.
     (("private key",),
-     re.compile(r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----|$)"),
+     re.compile(r"-{3,}\s?BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY[A-Z0-9 ]{0,20}-{3,}[\s\S]*?"
+                r"(?:-{3,}\s?END [A-Z0-9 ]{0,40}PRIVATE KEY[A-Z0-9 ]{0,20}-{3,}|$)"),
      REPLACEMENT),
     # "Bearer of bad news" stays: a credential has a digit or punctuation, or is long.
     (("bearer", "token"),
@@ -71,37 +95,56 @@ _TOKEN_PATTERNS: tuple[tuple[tuple[str, ...], re.Pattern[str], str], ...] = (
     (("sk-",), re.compile(_EDGE + r"sk-[A-Za-z0-9_-]{16,}"), REPLACEMENT),
     (("k_live_", "k_test_"), re.compile(_EDGE + r"[rsp]k_(?:live|test)_[A-Za-z0-9]{10,}"), REPLACEMENT),
     (("eyj",), re.compile(_EDGE + r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), REPLACEMENT),
-    (("akia", "asia", "abia", "acca"), re.compile(_EDGE + r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
-     REPLACEMENT),
+    # An access key id, and the 40-character secret key written after it (maybe behind a label).
+    (("akia", "asia", "abia", "acca"),
+     re.compile(_EDGE + r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])"
+                r"(?:(?P<gap>[^A-Za-z0-9\n]{1,10}(?:[A-Za-z_-]{1,30}[^A-Za-z0-9\n]{1,10})?)"
+                r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=]))?"),
+     _aws_keys),
     (("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
      re.compile(_EDGE + r"(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})"), REPLACEMENT),
     (("xox",), re.compile(_EDGE + r"xox[abposr]-[A-Za-z0-9-]{10,}"), REPLACEMENT),
     (("aiza",), re.compile(_EDGE + r"AIza[0-9A-Za-z_-]{30,}"), REPLACEMENT),
     (("glpat-", "hf_", "npm_"),
      re.compile(_EDGE + r"(?:glpat-[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36,})"), REPLACEMENT),
-    # user:password@ in URLs: keep the user so the operator still sees which account.
-    (("://",), re.compile(r"(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,20}://[^\s/:@]{0,200}:)[^\s/@]{1,200}@"),
-     r"\1" + REPLACEMENT + "@"),
+    # Webhook URLs are credentials: whoever has one can post.
+    (("hooks.slack.com",),
+     re.compile(r"(?i:(hooks\.slack\.com/(?:services|workflows|triggers)/))[A-Za-z0-9_/-]{8,}"), r"\1" + REPLACEMENT),
+    (("discord",), re.compile(r"(?i:(discord(?:app)?\.com/api/webhooks/))[0-9]{5,}/[A-Za-z0-9_-]{10,}"),
+     r"\1" + REPLACEMENT),
+    (("://",), _URL_PASSWORD, r"\1" + REPLACEMENT + "@"),
+    # Passwords on command lines: curl -u user:pw, sshpass -p pw, mysql -ppw (not "-p db", which prompts).
+    (("curl",), re.compile(r"(\s(?:-u|--user)(?:\s+|=)(?P<quote>['\"])?[^\s:'\"]{1,100}:)"
+                           r"(?(quote)[^'\"\n]{1,200}|[^\s'\"]{1,200})"), r"\1" + REPLACEMENT),
+    (("sshpass",), re.compile(r"(sshpass\s+-p\s*)" + _ARG), r"\1\g<quote>" + REPLACEMENT),
+    (("mysql",), re.compile(r"(mysql(?:dump|admin|import|show|check)?\b[^\n]{0,200}?\s-p)" + _ARG),
+     r"\1\g<quote>" + REPLACEMENT),
 )
-# Words every sensitive key contains (see is_sensitive_key and _TEXT_KEY_EXTRAS).
-_PAIR_NEEDLES = ("token", "secret", "passw", "pwd", "api", "auth", "ssn", "mail", "phone", "credential", "private")
+# Words every sensitive key contains, in any spelling (see is_sensitive_key): "pass" covers
+# pass_word, "api" api-key, "private" private_key.
+_PAIR_NEEDLES = ("token", "secret", "pass", "pwd", "api", "auth", "ssn", "mail", "phone", "credential", "private",
+                 "cookie", "signature")
 # "apiKey": "…" inside JSON text (escaped quotes included), checked against the key rule.
 _JSON_PAIR = re.compile(r'"(?P<key>[^"\\]{1,80})"(?P<sep>\s{0,3}:\s{0,3}")(?P<value>(?:[^"\\]|\\.)*+)(?P<end>"|$)')
+# "auth": {…}, 'password': […], \"token\": {…} (JSON, escaped JSON, Python reprs): the key's whole value goes.
+_NESTED_KEY = re.compile(r"(?P<q>\\*[\"'])(?P<key>[A-Za-z0-9_ .$@-]{1,80}?)(?P=q)\s{0,3}[:=]\s{0,3}[\[{]")
+_NESTED_TOKEN = re.compile(r"(\\*)([\"'\[\]{}])")
 # password=…, Authorization: Bearer …, 'secret': '…' in free text; the key is checked in code.
-# A bare colon (`email:send`, `token:read`) is a scope name, not a pair.
 _Q = r"(?:\\?[\"'])"  # a quote, maybe escaped: JSON text inside a JSON string is common in tool args
 _TEXT_PAIR = re.compile(
-    _EDGE + r"(?P<key>[A-Za-z0-9_-]{0,40}?(?:token|secret|passw|pwd|api[_-]?key|auth|ssn|e-?mail|phone|credential"
-    r"|private[_-]?key)[A-Za-z0-9_-]{0,40})"
+    _EDGE + r"(?P<key>[A-Za-z0-9_-]{0,40}?(?:token|secret|pass|pwd|api[_-]?key|auth|ssn|e-?mail|phone|credential"
+    r"|private[_-]?key|cookie|signature)[A-Za-z0-9_-]{0,40})"
     r"(?P<sep>" + _Q + r"?\s{0,3}=\s{0,3}" + _Q + r"?|" + _Q + r"\s{0,3}:\s{0,3}" + _Q + r"?|\s{0,3}:\s{1,3}" + _Q
-    + r"?|:" + _Q + r")"
+    + r"?|:" + _Q + r"|:)"
     # A quoted value runs to its closing quote (spaces included); a bare one to the next separator.
     r"(?P<value>(?<=\\\")(?:[^\"\\]|\\[^\"])*+|(?<=\")(?:[^\"\\]|\\.)*+|(?<=')[^'\n]*+"
     r"|(?:(?:bearer|basic|token|digest)\s+)?(?!\{|\[(?!REDACTED\]))[^\s\"'&,;\\]+)",
     re.IGNORECASE,
 )
-_TEXT_KEY_EXTRAS = ("e-mail", "apikey", "api_key", "api-key", "authorization", "passwd", "pwd", "credential", "privatekey",
-                    "private_key", "private-key")
+# A bare colon (`email:send`, `token:read`, `secrets:write`) is a scope name, not a pair,
+# except after a password-like key or before an authorization scheme (`Authorization:Basic …`).
+_BARE_COLON_KEYS = ("password", "passwd", "passphrase", "pwd", "apikey")
+_SCHEME = re.compile(r"(?:bearer|basic|token|digest)\s", re.IGNORECASE)
 
 
 # Every word a sensitive key or a credential pattern needs (see the patterns above).
@@ -112,14 +155,20 @@ _ANY_NEEDLE = re.compile("|".join(re.escape(needle) for needle in _ALL_NEEDLES))
 
 
 def is_sensitive_key(key: object) -> bool:
-    """The runtime's `_isSensitiveKey`: listed keys, or containing token/secret/password."""
+    """The runtime's `_isSensitiveKey`, widened: listed keys, keys containing token, secret,
+    password and the like, and keys ending in auth, pwd or signature; any case and separators."""
     text = str(key)
     return _remembered_sensitive(text) if len(text) <= _CACHED_KEY_LENGTH else _sensitive(text)
 
 
+def _normal_key(key: str) -> str:
+    return key.lower().translate(_KEY_SEPARATORS)
+
+
 def _sensitive(key: str) -> bool:
-    normalized = key.lower()
-    return normalized in SENSITIVE_KEYS or any(fragment in normalized for fragment in SENSITIVE_FRAGMENTS)
+    normalized = _normal_key(key)
+    return (normalized in SENSITIVE_KEYS or any(fragment in normalized for fragment in SENSITIVE_FRAGMENTS)
+            or normalized.endswith(SENSITIVE_SUFFIXES))
 
 
 # Key rules are pure functions of the key, and runs repeat the same few hundred keys
@@ -134,22 +183,6 @@ def is_count_key(key: object) -> bool:
     return bool(_COUNT_KEY.search(str(key).lower()))
 
 
-def _is_id_key(key: str) -> bool:
-    return _remembered_id_key(key) if len(key) <= _CACHED_KEY_LENGTH else _id_key(key)
-
-
-def _id_key(key: str) -> bool:
-    return bool(_ID_KEY.search(key.lower()))
-
-
-_remembered_id_key = functools.lru_cache(maxsize=4096)(_id_key)
-
-
-def _text_key_is_sensitive(key: str) -> bool:
-    lowered = key.lower()
-    return is_sensitive_key(lowered) or any(extra in lowered for extra in _TEXT_KEY_EXTRAS)
-
-
 def _json_pair(match: re.Match[str]) -> str:
     if not is_sensitive_key(match["key"]) or match["value"] == REPLACEMENT:
         return match[0]
@@ -157,12 +190,67 @@ def _json_pair(match: re.Match[str]) -> str:
 
 
 def _text_pair(match: re.Match[str]) -> str:
-    key, value = match["key"], match["value"]
-    if not _text_key_is_sensitive(key) or value.endswith(REPLACEMENT):
+    key, value, sep = match["key"], match["value"], match["sep"]
+    if not is_sensitive_key(key) or value.endswith(REPLACEMENT):
+        return match[0]
+    if sep == ":" and not (any(word in _normal_key(key) for word in _BARE_COLON_KEYS)
+                           or ("authorization" in _normal_key(key) and _SCHEME.match(value))):
         return match[0]
     if is_count_key(key) and value.rstrip("}])").replace(".", "", 1).isdigit():
         return match[0]
-    return f"{key}{match['sep']}{REPLACEMENT}"
+    return f"{key}{sep}{REPLACEMENT}"
+
+
+def _quote_level(backslashes: int) -> int | None:
+    """How many times JSON text was escaped when its quotes carry this many backslashes (0, 1, 3, 7…)."""
+    level = 0
+    while backslashes:
+        if backslashes % 2 == 0:
+            return None
+        backslashes, level = (backslashes - 1) // 2, level + 1
+    return level
+
+
+def _delimits(backslashes: int, level: int | None) -> bool:
+    """Whether a quote behind this many backslashes opens or closes a string at `level`."""
+    if level is None:
+        return False  # an odd escape: brackets are counted as if there were no strings
+    for _ in range(level):
+        if backslashes % 2 == 0:
+            return False
+        backslashes = (backslashes - 1) // 2
+    return backslashes % 2 == 0
+
+
+def _value_end(text: str, start: int, quote: str, level: int | None) -> int:
+    """Where the object or array opening at `start` closes (brackets in its strings skipped); the end if never."""
+    depth, in_string = 0, False
+    for token in _NESTED_TOKEN.finditer(text, start):
+        char = token[2]
+        if char in "\"'":
+            if char == quote and _delimits(len(token[1]), level):
+                in_string = not in_string
+        elif not in_string:
+            depth += 1 if char in "[{" else -1
+            if depth == 0:
+                return token.end()
+    return len(text)
+
+
+def _redact_nested(text: str) -> str:
+    """Objects and arrays under sensitive keys in JSON-like text, each replaced whole by a quoted marker."""
+    parts: list[str] = []
+    done = searched = 0
+    while (match := _NESTED_KEY.search(text, searched)) is not None:
+        opening = match.end() - 1
+        if not is_sensitive_key(match["key"]):
+            searched = opening  # keys inside this value are looked at too
+            continue
+        quote = match["q"]
+        end = _value_end(text, opening, quote[-1], _quote_level(len(quote) - 1))
+        parts += [text[done:opening], quote, REPLACEMENT, quote]
+        done = searched = end
+    return "".join(parts) + text[done:] if parts else text
 
 
 def _has_pairs(lowered: str) -> bool:
@@ -186,10 +274,12 @@ def redact_text(text: str) -> str:
     # Which patterns can match: each runs only when one of its needles is present.
     present = {needle for needle in _ALL_NEEDLES if needle in lowered}
     for needles, pattern, replacement in _TOKEN_PATTERNS:
-        if not present.isdisjoint(needles):
+        if not present.isdisjoint(needles) and (pattern is not _URL_PASSWORD or "@" in text):
             text = pattern.sub(replacement, text)
     if present.isdisjoint(_PAIR_NEEDLES) or (":" not in lowered and "=" not in lowered):
         return text
+    if ("{" in text or "[" in text) and ('"' in text or "'" in text):
+        text = _redact_nested(text)
     if '"' in text:
         text = _JSON_PAIR.sub(_json_pair, text)
     return _TEXT_PAIR.sub(_text_pair, text)
@@ -231,11 +321,9 @@ def _redact_key(key: str, taken: dict[str, Any], secrets: bool) -> str:
 _PLAIN, _SECRET, _COUNTS = 0, 1, 2
 
 
-def _leaf(value: Any, mode: int, keep: bool, secrets: bool) -> Any:
+def _leaf(value: Any, mode: int, secrets: bool) -> Any:
     if isinstance(value, str):
-        if mode != _PLAIN:
-            return REPLACEMENT
-        return scrub(value) if keep else clean_text(value, secrets=secrets)
+        return REPLACEMENT if mode != _PLAIN else clean_text(value, secrets=secrets)
     if mode == _SECRET and isinstance(value, (int, float)) and not isinstance(value, bool):
         return REPLACEMENT  # phone numbers and PINs are stored as numbers too
     return value
@@ -249,34 +337,30 @@ def redact_value(value: Any, *, secrets: bool = True, sensitive: bool = False) -
     """
     root_mode = _SECRET if sensitive and secrets else _PLAIN
     if not isinstance(value, (dict, list)):
-        return _leaf(value, root_mode, False, secrets)
+        return _leaf(value, root_mode, secrets)
     root: Any = {} if isinstance(value, dict) else []
-    # (source, copy, mode, keep): `keep` marks a list of ids (`childRunIds`, `completedStepIds`).
-    stack: list[tuple[Any, Any, int, bool]] = [(value, root, root_mode, False)]
+    stack: list[tuple[Any, Any, int]] = [(value, root, root_mode)]
     while stack:
-        source, target, mode, keep_items = stack.pop()
+        source, target, mode = stack.pop()
         is_dict = isinstance(source, dict)
         for key, item in (source.items() if is_dict else enumerate(source)):
-            child_mode, keep = mode, keep_items
+            child_mode = mode
             if is_dict:
                 if secrets and mode == _PLAIN and is_sensitive_key(key):
                     child_mode = _COUNTS if is_count_key(key) else _SECRET
-                keep = isinstance(key, str) and _is_id_key(key)
                 if mode == _PLAIN and isinstance(key, str):
                     key = _redact_key(key, target, secrets)
             if isinstance(item, (dict, list)):
                 copy: Any = {} if isinstance(item, dict) else []
-                stack.append((item, copy, child_mode, keep))
+                stack.append((item, copy, child_mode))
                 item = copy
             else:
-                item = _leaf(item, child_mode, keep, secrets)
+                item = _leaf(item, child_mode, secrets)
             if is_dict:
                 target[key] = item
             else:
                 target.append(item)
     return root
-
-
 
 
 def _clean_already(value: Any) -> bool:
@@ -286,10 +370,15 @@ def _clean_already(value: Any) -> bool:
     events of a long run) instead of a Python call per string.
     """
     text = json.dumps(value, ensure_ascii=False, check_circular=False)
-    lowered = text.lower()
-    if any(needle in lowered for needle in _ALL_NEEDLES):
+    if _ANY_NEEDLE.search(text.lower()):
         return False
     return text.isascii() or not _SURROGATE.search(text)
+
+
+def _unscrubbed(value: Any) -> bool:
+    """True when some key or string in `value` holds an unpaired surrogate (what `scrub` replaces)."""
+    text = json.dumps(value, ensure_ascii=False, check_circular=False)
+    return not text.isascii() and bool(_SURROGATE.search(text))
 
 
 def redact_run(run: Run, *, secrets: bool = True) -> Run:
@@ -311,56 +400,52 @@ def redact_run(run: Run, *, secrets: bool = True) -> Run:
     return redacted
 
 
-def redact_flat_text(text: str, *, secrets: bool = True) -> str:
-    """Listing text (a string, or a JSON value flattened and maybe truncated by `text_of`).
+# `listing.run_row` reads these parts of a run whole; of the rest it reads the last error,
+# the last checkpoint's id, the failed steps' id and type, a few metadata keys and metrics,
+# whether an approval or pause is pending (and the pause's stage), and only how many events
+# and tool calls there are.
+_ROW_SECTIONS = ("id", "status", "input", "output", "timestamps")
+_ROW_METADATA = ("lineage", "release", "releaseLabel", "correlation", "correlationId", "traceId", "requestId")
+_ROW_METRICS = ("tokenUsage", "cost", "timings")
+_ROW_STEP_KEYS = ("id", "type", "status")
 
-    JSON that parses is redacted by structure, so `{"auth": {"user": …}}` loses the
-    whole object; truncated JSON falls back to the text patterns.
+
+def _only(value: Any, keys: tuple[str, ...]) -> Any:
+    return {key: value[key] for key in keys if key in value} if isinstance(value, dict) else value
+
+
+def _row_view(run: Run) -> Run:
+    """The parts of `run` its listing row is made of. The rest (often megabytes of checkpoint
+    snapshots and events) is left out: redacting it would change nothing in the row."""
+    view = {key: run[key] for key in _ROW_SECTIONS}
+    view["metadata"] = _only(run["metadata"], _ROW_METADATA)
+    view["metrics"] = _only(run["metrics"], _ROW_METRICS)
+    view["pendingApproval"] = _only(run["pendingApproval"], ())  # an object is truthy whatever it holds
+    view["pendingPause"] = _only(run["pendingPause"], ("stage",))
+    view["steps"] = [_only(step, _ROW_STEP_KEYS) if isinstance(step, dict) and step.get("status") == "failed" else None
+                     for step in run["steps"]]
+    for key in ("events", "toolCalls"):
+        view[key] = [None] * len(run[key])
+    errors, checkpoints = run["errors"], run["checkpoints"]
+    view["errors"] = [*([None] * (len(errors) - 1)), errors[-1]] if errors else []
+    view["checkpoints"] = [*([None] * (len(checkpoints) - 1)), _only(checkpoints[-1], ("id",))] if checkpoints else []
+    return view
+
+
+def redacted_row(run: Run, source: str = "", *, secrets: bool = True) -> RunRow:
+    """The listing row of `run` as it is shown: `run_row(redact_run(run))`, made from the parts a row reads.
+
+    Lists show it, text searches and correlation filters match it, and indexes store it, so
+    nothing a viewer can query holds text that redaction hides.
     """
-    text = scrub(text)
-    if not secrets or not text or not may_hold_secret(text):
-        return text
-    if text[:1] in "{[":
-        try:
-            parsed = loads(text)
-        except JSONParseError:
-            pass
-        else:
-            redacted = redact_value(parsed)
-            return text if redacted == parsed else dumps(redacted)
-    return redact_text(text)
+    from .listing import run_row
 
-
-_ROW_TEXT = ("input_text", "output_text", "error_text")
-_ROW_FREE_TEXT = ("release", "top_recommendation")
-
-
-def redact_row(row: RunRow, *, secrets: bool = True) -> RunRow:
-    """A listing row with the same cleaning as its run: ids kept, text redacted."""
-    changes: dict[str, Any] = {}
-    for name in row.__dataclass_fields__:
-        value = getattr(row, name)
-        if name in _ROW_TEXT:
-            cleaned: Any = redact_flat_text(value, secrets=secrets)
-        elif name in _ROW_FREE_TEXT and isinstance(value, str):
-            cleaned = clean_text(value, secrets=secrets)
-        elif name == "correlation_ids":
-            cleaned = [clean_text(item, secrets=secrets) for item in value]
-        elif isinstance(value, str):
-            cleaned = scrub(value)
-        elif isinstance(value, dict):
-            cleaned = {scrub(key): item for key, item in value.items()}
-        else:
-            continue
-        if cleaned is not value and cleaned != value:
-            changes[name] = cleaned
-    return replace(row, **changes) if changes else row
-
-
-def text_redacts(row: RunRow) -> bool:
-    """Whether redaction changes what a text search sees of a row (`listing.matches`' haystack)."""
-    return scrub(row.id) != row.id or any(redact_flat_text(text) != text for text in
-                                          (row.input_text, row.output_text, row.error_text))
+    view = _row_view(run)
+    # Token counts are numbers either way (a row reads nothing else there): the rest decides.
+    checked = {**view, "metrics": {key: value for key, value in view["metrics"].items() if key != "tokenUsage"}}
+    if (_clean_already(checked) if secrets else not _unscrubbed(checked)) and scrub(source) == source:
+        return run_row(view, source)  # what redaction would return unchanged
+    return run_row(redact_run(view, secrets=secrets), scrub(source))
 
 
 def redact_entry(entry: StoreEntry, *, secrets: bool = True) -> StoreEntry:
@@ -376,24 +461,38 @@ class RedactingStore(BaseRunStore):
     With `secrets` on, credentials are redacted; always, unpaired surrogates are
     scrubbed. Attributes of the wrapped store are not forwarded: callers go through
     the port, so no data reaches a page around the redaction.
+
+    Listing rows are rows of redacted runs (`redacted_row`). A store that keeps rows (an
+    index, a database) must have made them with the same setting and answers listing
+    queries itself; for a store that makes rows from its runs on every query (the scanning
+    defaults), the rows are made and queried here, from its runs, so a search never
+    reads unredacted text.
     """
 
-    # Rows are fetched in chunks of this size when a text search must be re-checked.
-    SEARCH_CHUNK = 5000
-
     def __init__(self, store: BaseRunStore, *, secrets: bool = True) -> None:
+        if store.row_redaction is not None and store.row_redaction != secrets:
+            raise ValueError(
+                f"The run store {store.describe()} keeps listing rows made with redaction "
+                f"{'on' if store.row_redaction else 'off'}; open it with redact_rows={secrets} to show it with "
+                f"redaction {'on' if secrets else 'off'}.")
         self.inner = store
         self.secrets = secrets
         self.url = store.url
+        self._scans = store.row_redaction is None
 
-    def _row(self, row: RunRow) -> RunRow:
-        return redact_row(row, secrets=self.secrets)
-
-    def _rows(self, rows: list[RunRow]) -> list[RunRow]:
-        return [redact_row(row, secrets=self.secrets) for row in rows]
+    def _row_of(self, run: Run, source: str) -> RunRow:
+        return redacted_row(run, source, secrets=self.secrets)
 
     def _entry(self, entry: StoreEntry) -> StoreEntry:
         return redact_entry(entry, secrets=self.secrets)
+
+    def _errors_cleaned(self, page: RunPage) -> RunPage:
+        return replace(page, errors=[self._entry(entry) for entry in page.errors])
+
+    def _scanned(self) -> Iterator[StoreEntry]:
+        """The inner store's entries with error reasons cleaned; runs are left for `_row_of`."""
+        for entry in self.inner.iter_entries():
+            yield entry if entry.run is not None else self._entry(entry)
 
     def get_run(self, run_id: str) -> Run:
         try:
@@ -416,79 +515,56 @@ class RedactingStore(BaseRunStore):
         for run in self.inner.iter_family(root_run_id):
             yield redact_run(run, secrets=self.secrets)
 
+    # Listing: the inner store's own rows when it keeps redacted ones, else the
+    # port's scanning defaults over rows made here.
+
     def query_runs(self, query: RunQuery) -> RunPage:
-        if query.text and self.secrets:
-            return self._search(query, self.inner.query_runs)
-        page = self.inner.query_runs(query)
-        return replace(page, rows=self._rows(page.rows), errors=[self._entry(entry) for entry in page.errors])
+        if self._scans:
+            from .listing import scan_query
+
+            return scan_query(self._scanned(), query, self._row_of)
+        return self._errors_cleaned(self.inner.query_runs(query))
 
     def query_incidents(self, query: RunQuery, incident_types: tuple[str, ...] = ()) -> RunPage:
-        if query.text and self.secrets:
-            return self._search(replace(query, attention_only=True),
-                                lambda chunk: self.inner.query_incidents(chunk, incident_types))
-        page = self.inner.query_incidents(query, incident_types)
-        return replace(page, rows=self._rows(page.rows), errors=[self._entry(entry) for entry in page.errors])
-
-    def _search(self, query: RunQuery, fetch: Callable[[RunQuery], RunPage]) -> RunPage:
-        # The inner store matches text against unredacted rows; trusting it would let a
-        # search for "sk-a", "sk-ab"… confirm a secret letter by letter. Only rows whose
-        # searchable text redaction changes can be wrong matches (indexes flag them when
-        # they index a run), so those are re-checked against their redacted row and the
-        # ones that no longer match are excluded from the page query.
-        from .listing import RunQuery, matches
-
-        text_only = RunQuery(text=query.text)
-        rejected: set[str] = set()
-        offset = 0
-        while True:
-            chunk = fetch(replace(query, text_redacts=True, offset=offset, limit=self.SEARCH_CHUNK))
-            rejected.update(row.id for row in chunk.rows if not matches(self._row(row), text_only))
-            offset += self.SEARCH_CHUNK
-            if not chunk.rows or offset >= chunk.total:
-                break
-        page = fetch(replace(query, exclude_ids=frozenset(rejected)) if rejected else query)
-        return replace(page, query=query, rows=self._rows(page.rows),
-                       errors=[self._entry(entry) for entry in page.errors])
+        if self._scans:
+            return BaseRunStore.query_incidents(self, query, incident_types)
+        return self._errors_cleaned(self.inner.query_incidents(query, incident_types))
 
     def rows(self) -> list[RunRow]:
-        return self._rows(self.inner.rows())
+        if self._scans:
+            return [self._row_of(entry.run, entry.source) for entry in self.inner.iter_entries()
+                    if entry.run is not None]
+        return self.inner.rows()
 
     def status_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for status, count in self.inner.status_counts().items():
-            key = scrub(status)
-            counts[key] = counts.get(key, 0) + count
-        return counts
+        return BaseRunStore.status_counts(self) if self._scans else self.inner.status_counts()
 
     def releases(self) -> list[str]:
-        return sorted({clean_text(release, secrets=self.secrets) for release in self.inner.releases()})
+        return BaseRunStore.releases(self) if self._scans else self.inner.releases()
 
     def usage_series(self, start: str, end: str, bucket_ms: int) -> list[UsageBucket]:
-        return self.inner.usage_series(start, end, bucket_ms)  # counts and sums only
+        return self.inner.usage_series(start, end, bucket_ms)  # counts and sums of what is never redacted
 
     def related_rows(self, run_id: str) -> dict[str, list[RunRow]]:
-        return {kind: self._rows(rows) for kind, rows in self.inner.related_rows(run_id).items()}
+        return BaseRunStore.related_rows(self, run_id) if self._scans else self.inner.related_rows(run_id)
 
     def rows_by_id(self, run_ids: list[str]) -> dict[str, RunRow]:
-        return {scrub(run_id): self._row(row) for run_id, row in self.inner.rows_by_id(run_ids).items()}
+        return BaseRunStore.rows_by_id(self, run_ids) if self._scans else self.inner.rows_by_id(run_ids)
 
     def replay_rows(self, run_id: str) -> list[RunRow]:
-        return self._rows(self.inner.replay_rows(run_id))
+        if not self._scans:
+            return self.inner.replay_rows(run_id)
+        from .comparison import replay_source_of
+
+        return [self._row_of(entry.run, entry.source) for entry in self.inner.iter_entries()
+                if entry.run is not None and entry.run["id"] != run_id and replay_source_of(entry.run) == run_id]
 
     def rows_with_input(self, input_text: str, *, statuses: tuple[str, ...] = ("completed",),
                         limit: int = 5) -> list[RunRow]:
-        # `input_text` comes from a redacted run, the inner store holds the original text:
-        # search for what survived redaction, then compare the redacted rows exactly.
-        if REPLACEMENT not in input_text:
-            found = self._rows(self.inner.rows_with_input(input_text, statuses=statuses, limit=limit))
-            return [row for row in found if row.input_text == input_text]
-        from .listing import RunQuery
-
-        searchable = " ".join(input_text.replace(REPLACEMENT, " ").split())
-        if not searchable:
-            return []
-        query = RunQuery(statuses=statuses, text=searchable, sort="created", descending=True, limit=200)
-        return [row for row in self.query_runs(query).rows if row.input_text == input_text][:limit]
+        # `input_text` is a redacted row's; so are the rows it is compared with.
+        if self._scans:
+            return BaseRunStore.rows_with_input(self, input_text, statuses=statuses, limit=limit)
+        return self.inner.rows_with_input(input_text, statuses=statuses, limit=limit)
 
     def change_marker(self) -> str:
         # Derived payloads are cached by marker: a redacted tree must never be served

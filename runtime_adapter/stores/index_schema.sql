@@ -53,7 +53,7 @@ CREATE TABLE IF NOT EXISTS runs (
     source TEXT NOT NULL,
     timings TEXT NOT NULL,          -- JSON object
     search_text TEXT NOT NULL,      -- case-folded "id\ninput\noutput\nerror", what listing.matches searches
-    search_redacts INTEGER NOT NULL,  -- 1 when redaction changes that text (redaction.text_redacts)
+    redacted INTEGER NOT NULL,      -- 1 when the row is of the redacted run (every row, when the index is)
     created_us INTEGER,             -- createdAt in microseconds since the epoch, for usage buckets
     replay_source_run_id TEXT
 );

@@ -55,12 +55,16 @@ class IndexedFileRunStore(RowTableQueries, FileRunStore):
                            " WHERE runs.id IN (SELECT id FROM down) ORDER BY runs.name")
 
     def __init__(self, directory: str | Path, *, index_path: str | Path, refresh_seconds: float = 0.5,
-                 max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, background: bool = True) -> None:
+                 max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, background: bool = True,
+                 redact_rows: bool = False) -> None:
+        """`redact_rows`: the index keeps rows of redacted runs (what a `RedactingStore` with
+        secrets on shows), so its text search never reads unredacted text."""
         super().__init__(directory, max_file_bytes=max_file_bytes)
         index_path = Path(index_path).resolve()
         if index_path.is_relative_to(self.directory.resolve()):
             raise ValueError(f"The index {index_path} must not be inside the run directory {self.directory}.")
-        self.index = FileIndex(self.directory, index_path, max_file_bytes=max_file_bytes)
+        self.index = FileIndex(self.directory, index_path, max_file_bytes=max_file_bytes, redact_rows=redact_rows)
+        self.row_redaction = redact_rows
         self.refresh_seconds = refresh_seconds
         self.background = background
         self._local = threading.local()

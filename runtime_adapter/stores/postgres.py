@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -60,8 +60,11 @@ class PostgresRunStore(RowTableQueries, BaseRunStore):
 
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 5.0,
                  connect_timeout: int = 3, statement_timeout_ms: int = 30_000,
-                 reconnect_timeout: float = 10.0) -> None:
+                 reconnect_timeout: float = 10.0, redact_rows: bool = False) -> None:
+        """`redact_rows`: serve listing rows only from a table whose rows are all of redacted runs
+        (`load_runs` with redaction on), so no search or filter reads unredacted text."""
         self.url = safe_url(url)
+        self.row_redaction = redact_rows
         self._conninfo = url
         self._statement_timeout_ms = statement_timeout_ms
         self._pool_lock = threading.Lock()
@@ -83,8 +86,20 @@ class PostgresRunStore(RowTableQueries, BaseRunStore):
         connection.autocommit = False
         connection.read_only = True
 
-    def _read(self) -> AbstractContextManager[psycopg.Connection[Any]]:
-        return self.connection()
+    @contextmanager
+    def _read(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection for listing queries, once the rows are known to be made for this store's setting."""
+        with self.connection() as db:
+            # An index probe: rows written by a loader (or a writer) with the other setting.
+            if db.execute("SELECT EXISTS (SELECT 1 FROM runs WHERE redacted = %s)",
+                          (not self.row_redaction,)).fetchone()[0]:  # type: ignore[index]
+                wanted = "on" if self.row_redaction else "off"
+                raise StoreUnavailable(
+                    f"Some rows of the PostgreSQL run store {self.url} were loaded with redaction "
+                    f"{'off' if self.row_redaction else 'on'}; run `manage.py load_runs` with "
+                    f"CONTROLPLANE_REDACT_SECRETS={'1' if self.row_redaction else '0'} (redaction {wanted}, "
+                    "as this control plane) to rewrite them.")
+            yield db
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
@@ -184,7 +199,7 @@ class PostgresRunStore(RowTableQueries, BaseRunStore):
         wanted = list(dict.fromkeys(run_id for run_id in run_ids if isinstance(run_id, str)))
         if not wanted:
             return {}
-        with self.connection() as db:
+        with self._read() as db:
             rows = self._rows(db.execute(
                 f'{SELECT_ROW} WHERE id = ANY(%s) ORDER BY source COLLATE "C"', (wanted,)))
         return {row.id: row for row in rows}
@@ -195,7 +210,7 @@ class PostgresRunStore(RowTableQueries, BaseRunStore):
             return []
         status_sql = " AND status = ANY(%s)" if statuses else ""
         params: list[Any] = [input_text, input_text, *([list(statuses)] if statuses else []), max(0, limit)]
-        with self.connection() as db:
+        with self._read() as db:
             return self._rows(db.execute(
                 f"{SELECT_ROW} WHERE substr(input_text, 1, 64) = substr(%s, 1, 64) AND input_text = %s{status_sql}"
                 " ORDER BY coalesce(created_at, '') DESC, id DESC LIMIT %s",

@@ -22,7 +22,7 @@ from ..records import CorruptRun
 from .base import BaseRunStore
 from .file import FileRunStore, parse_run_record, read_run_file
 from .postgres import safe_url
-from .rowsql import EXTRA_COLUMNS, ROW_COLUMNS, ROW_VERSION, row_values
+from .rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_values, row_version
 
 SCHEMA_SQL = Path(__file__).with_name("postgres_schema.sql").read_text(encoding="utf-8")
 COLUMNS = (*ROW_COLUMNS, *EXTRA_COLUMNS, "document", "row_version")
@@ -31,7 +31,7 @@ _UPDATABLE = [column for column in COLUMNS if column != "id"]
 _UPSERT = (
     f"INSERT INTO runs ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM runs_staging"
     f" ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _UPDATABLE)}, loaded_at = now()"
-    " WHERE runs.row_version IS DISTINCT FROM excluded.row_version"
+    " WHERE runs.row_version IS DISTINCT FROM excluded.row_version OR runs.redacted IS DISTINCT FROM excluded.redacted"
     " OR runs.source IS DISTINCT FROM excluded.source"
     " OR runs.document::text IS DISTINCT FROM excluded.document::text"
 )
@@ -74,7 +74,7 @@ def _raw_text(path: Path, stat: os.stat_result) -> str | None:
     return data.decode("utf-8")
 
 
-def _file_item(directory: str, name: str, max_bytes: int) -> _Item | None:
+def _file_item(directory: str, name: str, max_bytes: int, redact: bool) -> _Item | None:
     path = Path(directory) / name
     try:
         record, stat = read_run_file(path, max_bytes=max_bytes)
@@ -83,18 +83,18 @@ def _file_item(directory: str, name: str, max_bytes: int) -> _Item | None:
         return None
     except CorruptRun as error:
         return _Item(name, None, error.reason)
-    values = row_values(run, name, dialect="postgres")
+    values = row_values(run, name, dialect="postgres", redact=redact)
     # The record exactly as the runtime wrote it; re-serialised (as JSON.stringify would)
     # only if the file was rewritten since it was parsed.
     values["document"] = _raw_text(path, stat) or dumps(record)
     return _Item(name, values, None)
 
 
-def _file_batch(directory: str, names: list[str], max_bytes: int) -> list[_Item]:
-    return [item for name in names if (item := _file_item(directory, name, max_bytes)) is not None]
+def _file_batch(directory: str, names: list[str], max_bytes: int, redact: bool) -> list[_Item]:
+    return [item for name in names if (item := _file_item(directory, name, max_bytes, redact)) is not None]
 
 
-def _items(store: BaseRunStore, workers: int, batch_size: int) -> tuple[int, Iterator[list[_Item]]]:
+def _items(store: BaseRunStore, workers: int, batch_size: int, redact: bool) -> tuple[int, Iterator[list[_Item]]]:
     """How many records the source holds, and its items in batches, in listing order."""
     if isinstance(store, FileRunStore):
         names = store.file_names()
@@ -108,10 +108,11 @@ def _items(store: BaseRunStore, workers: int, batch_size: int) -> tuple[int, Ite
         def from_files() -> Iterator[list[_Item]]:
             if workers <= 1 or len(batches) < 2:
                 for batch in batches:
-                    yield _file_batch(directory, batch, limit)
+                    yield _file_batch(directory, batch, limit, redact)
                 return
             with ProcessPoolExecutor(max_workers=workers) as pool:
-                yield from pool.map(_file_batch, [directory] * len(batches), batches, [limit] * len(batches))
+                yield from pool.map(_file_batch, [directory] * len(batches), batches, [limit] * len(batches),
+                                    [redact] * len(batches))
 
         return len(names), from_files()
 
@@ -127,7 +128,7 @@ def _items(store: BaseRunStore, workers: int, batch_size: int) -> tuple[int, Ite
                 seen.add(entry.run["id"])
                 # Named like the file the runtime would write, so the listing order is the same.
                 source = f"{entry.run['id']}.json"
-                values = row_values(entry.run, source, dialect="postgres")
+                values = row_values(entry.run, source, dialect="postgres", redact=redact)
                 values["document"] = dumps(entry.run)
                 batch.append(_Item(source, values, None))
             if len(batch) >= batch_size:
@@ -154,7 +155,13 @@ def create_schema(connection: psycopg.Connection[Any]) -> None:
 
 
 def load_store(store: BaseRunStore, target_url: str, *, batch_size: int = 1000, workers: int = 1,
-               prune: bool = False, progress: ProgressCallback | None = None) -> LoadResult:
+               prune: bool = False, progress: ProgressCallback | None = None, redact_rows: bool = False) -> LoadResult:
+    """Copy `store` into the database at `target_url`.
+
+    `redact_rows` writes the rows of redacted runs (listing text, correlation ids, search text),
+    as a control plane with redaction on needs them (see PostgresRunStore); the documents are
+    always the runs as written. Rows made with the other setting are rewritten.
+    """
     started = time.monotonic()
     result = LoadResult()
     with psycopg.connect(target_url, autocommit=True, application_name="load_runs") as connection:
@@ -166,12 +173,12 @@ def load_store(store: BaseRunStore, target_url: str, *, batch_size: int = 1000, 
         # The planner's estimate: free, and close enough to decide whether to ANALYZE.
         rows_before = int(connection.execute(
             "SELECT reltuples FROM pg_class WHERE oid = 'runs'::regclass").fetchone()[0])  # type: ignore[index]
-        total, batches = _items(store, workers, batch_size)
+        total, batches = _items(store, workers, batch_size, redact_rows)
         if progress is not None:
             progress(0, total)
         done = 0
         for batch in batches:
-            result.written += _write_batch(connection, batch)
+            result.written += _write_batch(connection, batch, row_version(redact_rows))
             result.runs += sum(1 for item in batch if item.values is not None)
             result.errors += sum(1 for item in batch if item.values is None)
             done += len(batch)
@@ -194,7 +201,7 @@ def load_store(store: BaseRunStore, target_url: str, *, batch_size: int = 1000, 
     return result
 
 
-def _write_batch(connection: psycopg.Connection[Any], batch: list[_Item]) -> int:
+def _write_batch(connection: psycopg.Connection[Any], batch: list[_Item], version: str) -> int:
     runs = [item for item in batch if item.values is not None]
     broken = [item for item in batch if item.values is None]
     with connection.transaction():
@@ -202,7 +209,7 @@ def _write_batch(connection: psycopg.Connection[Any], batch: list[_Item]) -> int
         with connection.cursor().copy(f"COPY runs_staging ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             for item in runs:
                 values = item.values or {}
-                values["row_version"] = ROW_VERSION
+                values["row_version"] = version
                 copy.write_row([values[column] for column in COLUMNS])
         written = connection.execute(_UPSERT).rowcount
         with connection.cursor().copy("COPY loaded_sources (source) FROM STDIN") as copy:

@@ -57,10 +57,10 @@ CREATE TABLE IF NOT EXISTS runs (
     -- casefold(id || E'\n' || input_text || E'\n' || output_text || E'\n' || error_text):
     -- the text search matches rows containing every term.
     search_text text NOT NULL,
-    -- true when redaction (secret-looking keys and values) changes that text: a redacting
-    -- control plane re-checks only these rows' matches. A writer that cannot tell leaves
-    -- the default, which is always safe.
-    search_redacts boolean NOT NULL DEFAULT true,
+    -- true when the row is that of the redacted run (rowsql.row_values(..., redact=True)): its
+    -- text, correlation ids and search text hold nothing redaction hides. A control plane with
+    -- redaction on lists only tables whose rows all are; load_runs writes them so by default.
+    redacted boolean NOT NULL DEFAULT false,
     -- The whole run exactly as the runtime wrote it (JSON.stringify(run.toJSON())). `json`,
     -- not `jsonb`: jsonb reorders keys and refuses \u0000, and the runtime's views depend
     -- on key order. Cast with document::jsonb for ad-hoc queries. load_runs sets
@@ -71,8 +71,11 @@ CREATE TABLE IF NOT EXISTS runs (
     loaded_at timestamptz NOT NULL DEFAULT now()
 );
 
--- Added after the first release of this schema; a no-op on new tables.
-ALTER TABLE runs ADD COLUMN IF NOT EXISTS search_redacts boolean NOT NULL DEFAULT true;
+-- Changes since the first release of this schema; no-ops on new tables. Rows from before
+-- `redacted` count as unredacted until load_runs rewrites them.
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS redacted boolean NOT NULL DEFAULT false;
+DROP INDEX IF EXISTS runs_search_redacts;
+ALTER TABLE runs DROP COLUMN IF EXISTS search_redacts;
 
 -- Every sort the UI offers (ties broken on id) and every filter.
 CREATE INDEX IF NOT EXISTS runs_created ON runs ((coalesce(created_at, '')), id);
@@ -92,9 +95,9 @@ CREATE INDEX IF NOT EXISTS runs_created_us ON runs (created_us);
 CREATE INDEX IF NOT EXISTS runs_input_prefix ON runs ((substr(input_text, 1, 64)));
 CREATE INDEX IF NOT EXISTS runs_correlation_ids ON runs USING gin (correlation_ids);
 CREATE INDEX IF NOT EXISTS runs_search ON runs USING gin (search_text gin_trgm_ops);
--- A redacting control plane re-checks the matches among these rows only; most runs are not
--- flagged, so this index is small and spares rechecking every match on the heap.
-CREATE INDEX IF NOT EXISTS runs_search_redacts ON runs USING gin (search_text gin_trgm_ops) WHERE search_redacts;
+-- Whether any row was made with the other redaction setting: one probe per listing query
+-- (B-tree deduplication keeps an index of two values tiny).
+CREATE INDEX IF NOT EXISTS runs_redacted ON runs (redacted);
 
 -- Records that could not be read as runs (bad JSON, id not matching the file name...),
 -- listed beside the runs so one bad file never hides the rest.

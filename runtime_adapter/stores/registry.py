@@ -30,6 +30,7 @@ def _file_store(url: str, **options: Any) -> BaseRunStore:
 
     options.pop("index_path", None)
     options.pop("refresh_seconds", None)
+    options.pop("redact_rows", None)  # rows are made on every query, by whoever wraps the store
     return FileRunStore(_local_path(url), **options)
 
 

@@ -19,16 +19,15 @@ from ..comparison import replay_source_of
 from ..formatting import parse_iso
 from ..listing import RunQuery, RunRow, run_row
 from ..records import TIMING_KEYS, Run
-from ..redaction import text_redacts
+from ..redaction import redacted_row
 
 Dialect = Literal["sqlite", "postgres"]
 
 # Column names are RunRow's field names, in RunRow's order, so a row is rebuilt positionally.
 ROW_COLUMNS: tuple[str, ...] = tuple(field.name for field in fields(RunRow))
-# Derived columns that are not part of RunRow: search haystack, bucketable creation time, replay source.
-# `search_redacts` flags rows whose searchable text redaction changes: only those need a
-# re-check when a redacting store searches (redaction.text_redacts).
-EXTRA_COLUMNS: tuple[str, ...] = ("search_text", "search_redacts", "created_us", "replay_source_run_id")
+# Derived columns that are not part of RunRow: search haystack, whether the row is of the redacted run,
+# bucketable creation time, replay source.
+EXTRA_COLUMNS: tuple[str, ...] = ("search_text", "redacted", "created_us", "replay_source_run_id")
 _BOOL_COLUMNS = frozenset(("pending_approval", "pending_pause", "needs_attention"))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_INT64 = 2**63 - 1
@@ -47,6 +46,11 @@ def _fingerprint() -> str:
 
 
 ROW_VERSION = _fingerprint()
+
+
+def row_version(redact: bool) -> str:
+    """Which code made a row, and with which redaction setting: a change of either recomputes it."""
+    return f"{ROW_VERSION}:{'redacted' if redact else 'raw'}"
 
 
 def search_text(row: RunRow) -> str:
@@ -89,9 +93,14 @@ def clean_number(value: Any) -> Any:
     return value
 
 
-def row_values(run: Run, source: str, *, dialect: Dialect) -> dict[str, Any]:
-    """Every column of one run, ready to bind (lists and dicts as the dialect stores them)."""
-    row = run_row(run, source)
+def row_values(run: Run, source: str, *, dialect: Dialect, redact: bool = False) -> dict[str, Any]:
+    """Every column of one run, ready to bind (lists and dicts as the dialect stores them).
+
+    With `redact`, the row is that of the redacted run (`redaction.redacted_row`): its text, its
+    correlation ids and the search text made of them hold nothing redaction hides, so searches
+    and filters over them cannot confirm a secret.
+    """
+    row = redacted_row(run, source) if redact else run_row(run, source)
     values: dict[str, Any] = {}
     nul = dialect == "postgres"
     for name in ROW_COLUMNS:
@@ -109,8 +118,7 @@ def row_values(run: Run, source: str, *, dialect: Dialect) -> dict[str, Any]:
             value = clean_number(value)
         values[name] = value
     values["search_text"] = clean_text(search_text(row), nul=nul)
-    redacts = text_redacts(row)
-    values["search_redacts"] = redacts if dialect == "postgres" else int(redacts)
+    values["redacted"] = redact if dialect == "postgres" else int(redact)
     values["created_us"] = created_us(row.created_at)
     values["replay_source_run_id"] = clean_text(replay_source_of(run), nul=nul)
     return values
@@ -200,19 +208,6 @@ def where_clause(query: RunQuery, dialect: Dialect, incident_types: Sequence[str
     if query.created_before:
         parts.append(f"coalesce(created_at, '') < {mark}")
         params.append(query.created_before)
-    if query.text_redacts is not None:
-        if dialect == "sqlite":
-            parts.append(f"search_redacts = {int(query.text_redacts)}")
-        else:
-            parts.append("search_redacts" if query.text_redacts else "NOT search_redacts")
-    if query.exclude_ids:
-        # One parameter however many ids: SQLite caps the number of bound parameters.
-        if dialect == "sqlite":
-            parts.append(f"id NOT IN (SELECT value FROM json_each({mark}))")
-            params.append(json.dumps(sorted(query.exclude_ids)))
-        else:
-            parts.append(f"NOT (id = ANY({mark}))")
-            params.append(sorted(query.exclude_ids))
     if query.text:
         terms = [clean_text(term, nul=dialect == "postgres") or "" for term in query.text.casefold().split()]
         if dialect == "sqlite":

@@ -25,10 +25,18 @@ from typing import Any
 
 from ..records import CorruptRun
 from .file import StoreUnavailable, parse_run_record, read_run_file
-from .rowsql import EXTRA_COLUMNS, ROW_COLUMNS, ROW_VERSION, row_values
+from .rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_values, row_version
 
 SCHEMA_SQL = (Path(__file__).with_name("index_schema.sql")).read_text(encoding="utf-8")
-SCHEMA_VERSION = hashlib.sha256(f"{SCHEMA_SQL}\x00{ROW_VERSION}".encode()).hexdigest()[:16]
+
+
+def schema_version(redact: bool) -> str:
+    """The schema, the row code and the redaction setting: a change of any rebuilds the index."""
+    return hashlib.sha256(f"{SCHEMA_SQL}\x00{row_version(redact)}".encode()).hexdigest()[:16]
+
+
+SCHEMA_VERSION = schema_version(False)  # an index of unredacted rows (row_redaction False)
+
 _RUN_COLUMNS = ("name", *ROW_COLUMNS, *EXTRA_COLUMNS)
 # A stored row as (rowid, id, every other column…, search_text last), to diff against new values.
 _STORED_COLUMNS = tuple(column for column in _RUN_COLUMNS[1:] if column != "search_text") + ("search_text",)
@@ -95,7 +103,7 @@ class _Parsed:
     gone: bool = False
 
 
-def parse_file(directory: str, name: bytes, max_bytes: int, size: int, mtime_ns: int) -> _Parsed:
+def parse_file(directory: str, name: bytes, max_bytes: int, size: int, mtime_ns: int, redact: bool) -> _Parsed:
     """Read one run file into index values or an error (module-level so worker processes can run it)."""
     text_name = os.fsdecode(name)
     try:
@@ -106,11 +114,12 @@ def parse_file(directory: str, name: bytes, max_bytes: int, size: int, mtime_ns:
     except CorruptRun as error:
         # A read that raced a rewrite is marked so the next refresh reads the file again.
         return _Parsed(name, size, -1 if error.reason == _RACED else mtime_ns, None, error.reason)
-    return _Parsed(name, stat.st_size, stat.st_mtime_ns, row_values(run, text_name, dialect="sqlite"), None)
+    return _Parsed(name, stat.st_size, stat.st_mtime_ns, row_values(run, text_name, dialect="sqlite", redact=redact),
+                   None)
 
 
-def _parse_batch(directory: str, items: list[tuple[bytes, int, int]], max_bytes: int) -> list[_Parsed]:
-    return [parse_file(directory, name, max_bytes, size, mtime) for name, size, mtime in items]
+def _parse_batch(directory: str, items: list[tuple[bytes, int, int]], max_bytes: int, redact: bool) -> list[_Parsed]:
+    return [parse_file(directory, name, max_bytes, size, mtime, redact) for name, size, mtime in items]
 
 
 def private_database(path: Path) -> None:
@@ -136,9 +145,13 @@ def directory_stamp(directory: Path) -> str | None:
 
 
 class FileIndex:
-    def __init__(self, directory: Path, path: Path, *, max_file_bytes: int) -> None:
+    """`redact_rows`: rows are those of the redacted runs (see rowsql.row_values), all of them."""
+
+    def __init__(self, directory: Path, path: Path, *, max_file_bytes: int, redact_rows: bool = False) -> None:
         self.directory = directory
         self.path = path
+        self.redact_rows = redact_rows
+        self.schema_version = schema_version(redact_rows)
         self.lock_path = path.with_suffix(".lock")
         self.max_file_bytes = max_file_bytes
         self._thread_lock = threading.Lock()
@@ -167,7 +180,7 @@ class FileIndex:
             probe = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             try:
                 probe.execute("PRAGMA busy_timeout = 30000")
-                if self._meta(probe, "schema") == SCHEMA_VERSION:
+                if self._meta(probe, "schema") == self.schema_version:
                     self._ready = True
                     return
             finally:
@@ -178,13 +191,13 @@ class FileIndex:
                 connection.execute("PRAGMA busy_timeout = 30000")
                 connection.execute("PRAGMA journal_mode = WAL")
                 version = self._meta(connection, "schema")
-                if version != SCHEMA_VERSION:
+                if version != self.schema_version:
                     # Generations keep counting across a rebuild, so no cache mistakes old answers for new.
                     generation = int(self._meta(connection, "generation") or 0) + 1
                     self._drop_all(connection)
                     connection.executescript(SCHEMA_SQL)
                     connection.execute("BEGIN IMMEDIATE")
-                    for key, value in (("schema", SCHEMA_VERSION), ("generation", generation), ("complete", 0),
+                    for key, value in (("schema", self.schema_version), ("generation", generation), ("complete", 0),
                                        ("directory", str(self.directory.resolve()))):
                         connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
                     connection.execute("COMMIT")
@@ -430,12 +443,12 @@ class FileIndex:
                    for start in range(0, len(changed), size)]
         if workers <= 1 or len(batches) < 2:
             for items in batches:
-                yield _parse_batch(directory, items, self.max_file_bytes)
+                yield _parse_batch(directory, items, self.max_file_bytes, self.redact_rows)
             return
         # A cold build parses in worker processes; this process only writes, in file order.
         with ProcessPoolExecutor(max_workers=workers) as pool:
             yield from pool.map(_parse_batch, [directory] * len(batches), batches,
-                                [self.max_file_bytes] * len(batches))
+                                [self.max_file_bytes] * len(batches), [self.redact_rows] * len(batches))
 
     def _write(self, connection: sqlite3.Connection, known: dict[bytes, tuple[int, int]],
                parsed: list[_Parsed], removed: list[bytes], *, search: bool = True) -> None:

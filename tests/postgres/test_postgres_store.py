@@ -278,29 +278,69 @@ def test_has_run_answers_from_the_table(runs_dir, load, pg_store):
     assert not pg_store.has_run("../etc/passwd")
 
 
-def test_searches_through_redaction_match_the_slow_reference(tmp_path, load, pg_store):
+def test_searches_through_redaction_match_the_scanning_reference(tmp_path, load, empty_db):
+    from runtime_adapter.redaction import RedactingStore
     from tests.fixtures.hostile import SECRETS, secret_store
 
     secret_store(tmp_path / "runs")
     for record in varied_records():
         write_run(tmp_path / "runs", record)
-    load(tmp_path / "runs")
-    assert assert_redacted_search_parity(pg_store, [secret.value for secret in SECRETS]) > 100
+    load(tmp_path / "runs", redact_rows=True)
+    store = PostgresRunStore(empty_db, redact_rows=True)
+    try:
+        redacting, reference = RedactingStore(store), RedactingStore(FileRunStore(tmp_path / "runs"))
+        assert assert_redacted_search_parity(redacting, reference, [secret.value for secret in SECRETS[::3]]) > 100
+        assert assert_store_parity(redacting, reference) > 100
+    finally:
+        store.close()
 
 
-def test_a_runs_table_from_before_the_redaction_flag_is_unavailable_with_a_hint(runs_dir, load, pg_store, empty_db):
-    from runtime_adapter.redaction import RedactingStore
+def test_rows_loaded_with_redaction_hold_no_secret_in_any_listing_column(tmp_path, load, empty_db):
+    from tests.fixtures.hostile import SECRETS, secret_store
+
+    secret_store(tmp_path / "runs")
+    load(tmp_path / "runs", redact_rows=True)
+    with psycopg.connect(empty_db, autocommit=True) as connection:
+        listed = "\n".join(str(values) for values in connection.execute(
+            "SELECT input_text, output_text, error_text, search_text, correlation_ids, top_recommendation, release"
+            " FROM runs"))
+        documents = "\n".join(document for (document,) in connection.execute("SELECT document::text FROM runs"))
+    assert [secret.name for secret in SECRETS if secret.value in listed] == []
+    assert SECRETS[0].value in documents  # the runs themselves are kept as written
+
+
+def test_a_redacting_store_refuses_rows_loaded_with_the_other_setting_with_a_hint(runs_dir, load, empty_db):
+    load(runs_dir)  # redaction off
+    redacting = PostgresRunStore(empty_db, redact_rows=True)
+    try:
+        with pytest.raises(StoreUnavailable, match="loaded with redaction off.*load_runs.*REDACT_SECRETS=1"):
+            redacting.query_runs(RunQuery(text="order"))
+        assert redacting.get_run("run-01")["id"] == "run-01"  # a run's own page still opens
+        load(runs_dir, redact_rows=True)  # every row is rewritten for the new setting
+        assert redacting.query_runs(RunQuery(text="order")).total > 0
+    finally:
+        redacting.close()
+
+
+def test_a_runs_table_from_before_the_redaction_flag_is_unavailable_with_a_hint(runs_dir, load, empty_db):
     from runtime_adapter.stores.postgres_load import create_schema
 
-    load(runs_dir)
+    load(runs_dir, redact_rows=True)
+    store = PostgresRunStore(empty_db, redact_rows=True)
     with psycopg.connect(empty_db, autocommit=True) as connection:
-        connection.execute("ALTER TABLE runs DROP COLUMN search_redacts")
+        connection.execute("ALTER TABLE runs DROP COLUMN redacted")
         try:
             with pytest.raises(StoreUnavailable, match="older runs table.*load_runs"):
-                RedactingStore(pg_store).query_runs(RunQuery(text="order"))
+                store.query_runs(RunQuery(text="order"))
         finally:
-            create_schema(connection)  # what load_runs does: the column is back, flagged for re-checks
-    assert RedactingStore(pg_store).query_runs(RunQuery(text="order")).total >= 0
+            create_schema(connection)  # what load_runs does: the column is back, every row unredacted
+    try:
+        with pytest.raises(StoreUnavailable, match="load_runs"):
+            store.query_runs(RunQuery(text="order"))
+        load(runs_dir, redact_rows=True)
+        assert store.query_runs(RunQuery(text="order")).total >= 0
+    finally:
+        store.close()
 
 
 def test_statistics_are_refreshed_after_a_big_load_but_not_for_a_small_update(runs_dir, load, empty_db):

@@ -9,6 +9,7 @@ from argparse import ArgumentParser
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from runs.management.commands.index_runs import ProgressBar
@@ -39,6 +40,8 @@ class Command(BaseCommand):
             result = load_store(
                 source, target, batch_size=max(1, options["batch_size"]), workers=max(1, options["workers"]),
                 prune=options["prune"], progress=ProgressBar("load", self.stderr._out),  # type: ignore[attr-defined]
+                # Rows of redacted runs when the web shows redacted runs: searches then never read secrets.
+                redact_rows=settings.CONTROLPLANE_REDACT_SECRETS,
             )
         except (RunStoreError, OSError) as error:
             raise CommandError(str(error)) from None
