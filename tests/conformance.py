@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from runtime_adapter import jsjson
 from runtime_adapter.inspectors import (
     build_tree,
@@ -35,8 +37,22 @@ Case = tuple[str, str, str]
 
 
 def scenarios() -> list[str]:
+    """The corpus's scenario names; a placeholder that fails its tests when the corpus is missing."""
     golden = CONFORMANCE_DIR / "golden"
-    return sorted(path.stem for path in golden.glob("*.json")) if golden.is_dir() else []
+    names = sorted(path.stem for path in golden.glob("*.json")) if golden.is_dir() else []
+    return names or [MISSING]
+
+
+MISSING = "<conformance corpus missing>"
+
+
+def require_corpus(path: Path | None = None) -> Path:
+    """Fail (never skip) a test whose corpus file or folder is absent, saying where it should be."""
+    path = path or CONFORMANCE_DIR
+    if not path.exists():
+        pytest.fail(f"The conformance corpus is missing: expected {path} (shared/conformance beside this checkout, "
+                    "or set CONTROLPLANE_CONFORMANCE_DIR).", pytrace=False)
+    return path
 
 
 def _load(path: Path) -> Any:

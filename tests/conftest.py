@@ -2,15 +2,15 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from controlplane.stores import reset_stores
 from runtime_adapter.collation import locale_sort_key
+from tests.conformance import CONFORMANCE_DIR, require_corpus
 from tests.fixtures import readonly
 
-CONFORMANCE = Path(__file__).resolve().parent.parent.parent / "shared" / "conformance"
+CONFORMANCE = CONFORMANCE_DIR
 # The conformance corpus was written on 2026-11-24; pages are rendered as of that day, whatever the date.
 PINNED_NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -45,8 +45,6 @@ def _fresh_caches():
 def conformance_store_url():
     def url(scenario: str) -> str:
         path = CONFORMANCE / "stores" / scenario
-        if not path.is_dir():
-            pytest.skip(f"conformance store {scenario} is not present")
-        return path.as_uri()
+        return require_corpus(path).as_uri()
 
     return url

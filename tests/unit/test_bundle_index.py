@@ -55,9 +55,9 @@ def test_rows_computed_in_worker_processes_are_the_same(tmp_path, monkeypatch):
     assert [(e.source, e.error) for e in indexed.list_errors()] == [(e.source, e.error) for e in whole.list_errors()]
 
 
-@pytest.mark.skipif(not conformance.scenarios(), reason="conformance corpus not found")
 @pytest.mark.parametrize("scenario", conformance.scenarios()[:6])
 def test_conformance_runs_come_back_byte_for_byte(tmp_path, scenario):
+    conformance.require_corpus(conformance.CONFORMANCE_DIR / "stores" / scenario)
     from runtime_adapter.stores.file import FileRunStore
 
     runs = FileRunStore(conformance.CONFORMANCE_DIR / "stores" / scenario).list_runs()

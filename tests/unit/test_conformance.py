@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import difflib
-import os
 
 import pytest
 
-from tests.conformance import CONFORMANCE_DIR, golden_cases, plan_cases, scenarios
+from tests.conformance import golden_cases, plan_cases, require_corpus, scenarios
 
 SCENARIOS = scenarios()
-
-
-def _missing() -> None:
-    message = f"conformance corpus not found at {CONFORMANCE_DIR}"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def _mismatches(cases) -> tuple[int, list[str]]:
@@ -30,23 +22,20 @@ def _mismatches(cases) -> tuple[int, list[str]]:
 
 
 def test_corpus_is_present():
-    if not SCENARIOS:
-        _missing()
+    require_corpus()
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS or ["<absent>"])
+@pytest.mark.parametrize("scenario", SCENARIOS)
 def test_golden_payloads_match(scenario):
-    if not SCENARIOS:
-        _missing()
+    require_corpus()
     count, failures = _mismatches(golden_cases(scenario))
     assert count > 0
     assert not failures, f"{len(failures)}/{count} golden cases differ:\n" + "\n".join(failures[:5])
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS or ["<absent>"])
+@pytest.mark.parametrize("scenario", SCENARIOS)
 def test_recovery_plans_and_correlations_match(scenario):
-    if not SCENARIOS:
-        _missing()
+    require_corpus()
     count, failures = _mismatches(plan_cases(scenario))
     assert count > 0
     assert not failures, f"{len(failures)}/{count} plan cases differ:\n" + "\n".join(failures[:5])

@@ -9,6 +9,7 @@ from runtime_adapter.incident_markdown import NoteLinks, incident_markdown, md_b
 from runtime_adapter.inspectors import create_incident_report, plan_from_report, render_tree
 from runtime_adapter.inspectors.tree import tree_lines
 from runtime_adapter.stores.memory import InMemoryRunStore
+from tests.conformance import require_corpus
 from tests.conftest import CONFORMANCE
 from tests.factories import run_record
 
@@ -102,8 +103,7 @@ def test_links_with_parentheses_stay_one_link():
 @pytest.mark.parametrize("scenario", ["s05_delegation_tree", "s10_edge_cases", "s04_branch_replay"])
 def test_tree_lines_reproduce_the_rendered_tree(scenario):
     path = CONFORMANCE / "golden" / f"{scenario}.json"
-    if not path.exists():
-        pytest.skip("conformance corpus is not present")
+    require_corpus(path)
     golden = json.loads(path.read_text())
     for entry in golden["reports"]:
         report = entry["report"]

@@ -26,7 +26,6 @@ from tests.parity import assert_store_parity, varied_records, write_run
 from tests.unit.test_conformance import _mismatches
 
 SCENARIOS = conformance.scenarios()
-needs_corpus = pytest.mark.skipif(not SCENARIOS, reason="conformance corpus not found")
 
 
 def indexed(directory: Path, index_dir: Path, **options) -> IndexedFileRunStore:
@@ -76,16 +75,15 @@ def test_every_listing_query_matches_the_scanning_store(runs_dir, index_dir):
     assert checks > 100
 
 
-@needs_corpus
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_every_listing_query_matches_on_the_conformance_stores(scenario, index_dir):
-    directory = conformance.CONFORMANCE_DIR / "stores" / scenario
+    directory = conformance.require_corpus(conformance.CONFORMANCE_DIR / "stores" / scenario)
     assert_store_parity(indexed(directory, index_dir), FileRunStore(directory))
 
 
-@needs_corpus
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_golden_payloads_match_through_the_index(scenario, index_dir, monkeypatch):
+    conformance.require_corpus(conformance.CONFORMANCE_DIR / "golden" / f"{scenario}.json")
     def store(directory: Path) -> IndexedFileRunStore:
         return indexed(Path(directory), index_dir)
 

@@ -142,8 +142,8 @@ def test_lineage_cycles_do_not_hang_the_graph():
     to_dot(graph, href, "/t/")
 
 
-@pytest.mark.skipif(not shutil.which("dot"), reason="Graphviz is not installed")
 def test_place_turns_the_graphviz_layout_into_boxes_and_paths():
+    assert shutil.which("dot"), "Graphviz's dot is missing: make test installs Debian's graphviz"
     graph = lineage_graph(family_nodes(family(), "root"), "child")
     layout = place(graphviz_render.layout(to_dot(graph, href, "/t/")), graph)
     assert {node.run_id for node in layout.nodes} == {"root", "child", "branch", "root:replay:1"}

@@ -30,6 +30,7 @@ from runtime_adapter import (
 from runtime_adapter.records import RUN_KEYS, normalize_run
 from runtime_adapter.synthetic import BIG_TREE_SIZE, MEDIUM_TREE_SIZE, dumps_run, generate_runs, write_store
 from runtime_adapter.synthetic.plan import plan
+from tests.conformance import require_corpus
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 COUNT = 400
@@ -98,8 +99,7 @@ def test_dumps_run_matches_jsjson_on_awkward_values():
 
 
 def test_dumps_run_matches_jsjson_on_the_conformance_corpus():
-    if not CONFORMANCE.is_dir():
-        pytest.skip("conformance stores are not present")
+    require_corpus(CONFORMANCE)
     for path in sorted(CONFORMANCE.glob("*/*.json")):
         run = normalize_run(jsjson.loads(path.read_bytes()))
         assert dumps_run(run) == jsjson.dumps(run, 2), path.name

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from tests.conformance import require_corpus
 from tests.conftest import CONFORMANCE
 from tests.html import assert_valid_html
 from tests.web.runs_support import DELEGATION, REPLAY, body, htmx, runs_settings, scenario, tmp_runs  # noqa: F401
@@ -16,8 +17,7 @@ GRANDCHILD = "0a6d0137-ec06-4cc6-b136-a9a53f40d189"
 
 def golden_trees(name: str) -> dict[str, str]:
     path = CONFORMANCE / "golden" / f"{name}.json"
-    if not path.exists():
-        pytest.skip("conformance goldens are not present")
+    require_corpus(path)
     golden = json.loads(path.read_text())
     return {entry["rootRunId"]: entry["rendered"] for entry in golden["treesByRootRunId"] if entry["inStore"]}
 
