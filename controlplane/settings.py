@@ -185,9 +185,25 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
+# Error pages, reports and log lines go through the pages' redaction (controlplane.error_reports):
+# the DEBUG error page would otherwise print unredacted runs from its stack frames.
+DEFAULT_EXCEPTION_REPORTER = "controlplane.error_reports.RedactingExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "controlplane.error_reports.RedactingExceptionReporterFilter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact": {"()": "controlplane.error_reports.RedactingLogFilter"}},
+    "formatters": {"server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}",
+                              "style": "{"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact"]},
+        "server": {"class": "logging.StreamHandler", "filters": ["redact"], "formatter": "server"},
+    },
     "root": {"handlers": ["console"], "level": envstr("CONTROLPLANE_LOG_LEVEL", "WARNING")},
+    # Django's own handlers write unfiltered (its console prints DEBUG tracebacks, runserver
+    # prints request lines with their query strings): its loggers write through these instead.
+    "loggers": {
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+    },
 }
