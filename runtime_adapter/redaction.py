@@ -71,10 +71,10 @@ _EDGE = r"(?<![A-Za-z0-9_-])"
 # A value that runs to its closing quote when quoted (group `quote`), else to the next space.
 _ARG = r"(?P<quote>['\"])?(?(quote)[^'\"\n]{1,200}|[^\s'\"]{1,200})"
 # user:password@ in URLs: keep the user so the operator still sees which account. The
-# password may hold "/" and "@"; it ends at the last "@" before the host.
+# password may hold "/" and "@"; it ends at the last "@" before the host (never past another "://").
 _URL_PASSWORD = re.compile(
     r"(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,20}://[^\s/:@\"'<>]{0,200}:)(?!\d{1,5}(?:[/?#\"'\s]|$))"
-    r"[^\s\"'<>\\]{1,200}?@(?=[^@\s/?#\"'<>\\]*(?:[/?#\"'<>\\\s]|$))")
+    r"(?:(?!://)[^\s\"'<>\\]){1,200}?@(?=[^@\s/?#\"'<>\\]*(?:[/?#\"'<>\\\s]|$))")
 
 
 def _aws_keys(match: re.Match[str]) -> str:
@@ -537,7 +537,13 @@ class RedactingStore(BaseRunStore):
         return self.inner.rows()
 
     def status_counts(self) -> dict[str, int]:
-        return BaseRunStore.status_counts(self) if self._scans else self.inner.status_counts()
+        if not self._scans:
+            return self.inner.status_counts()
+        counts: dict[str, int] = {}
+        for status, count in self.inner.status_counts().items():  # statuses are never redacted
+            key = scrub(status)
+            counts[key] = counts.get(key, 0) + count
+        return counts
 
     def releases(self) -> list[str]:
         return BaseRunStore.releases(self) if self._scans else self.inner.releases()

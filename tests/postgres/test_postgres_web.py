@@ -28,7 +28,7 @@ def test_a_postgresql_store_and_a_file_store_are_served_side_by_side(client, web
         run_record("pg-child", parent="pg-root", root="pg-root", status="failed",
                    errors=[{"name": "ToolError", "message": "mirrored failure"}]),
     ])
-    load(source)
+    load(source, redact_rows=True)  # as load_runs writes them for a control plane that redacts
     web.CONTROLPLANE_STORES = {"prod": empty_db, "local": write_store(tmp_path / "local", [run_record("file-run")])}
     listing = client.get("/s/prod/runs/")
     assert listing.status_code == 200
@@ -40,6 +40,18 @@ def test_a_postgresql_store_and_a_file_store_are_served_side_by_side(client, web
         assert response.status_code == 200, path
     assert b"mirrored failure" in client.get("/s/prod/incidents/pg-child/").content
     assert b"file-run" in client.get("/s/local/runs/").content
+
+
+def test_rows_loaded_without_redaction_make_the_list_a_503_page_that_says_what_to_run(client, web, load, empty_db,
+                                                                                      tmp_path):
+    load(write_store(tmp_path / "raw", [run_record("raw-run", input="loaded with redaction off")]))
+    web.CONTROLPLANE_RUN_STORE = empty_db
+    listing = client.get("/runs/", {"q": "redaction"})
+    assert listing.status_code == 503
+    assert b"load_runs" in listing.content and b"CONTROLPLANE_REDACT_SECRETS=1" in listing.content
+    assert client.get("/api/runs/raw-run/trace/").status_code == 200  # a run's trace reads only the document
+    web.CONTROLPLANE_REDACT_SECRETS = False
+    assert client.get("/runs/", {"q": "redaction"}).status_code == 200
 
 
 def test_a_database_that_is_down_is_a_503_page(client, web):

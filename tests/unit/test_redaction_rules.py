@@ -342,3 +342,15 @@ def test_a_redacting_store_refuses_an_index_made_for_the_other_setting(tmp_path)
     inner = IndexedFileRunStore(tmp_path / "runs", index_path=tmp_path / "index.sqlite3", background=False)
     with pytest.raises(ValueError, match="redact"):
         RedactingStore(inner, secrets=True)
+
+
+def test_the_new_patterns_take_linear_time_on_hostile_megabytes():
+    import time
+
+    hostile = ['"password": [' * 170_000, '"a": {' * 170_000, '"token": {}, ' * 100_000, "a://b:" * 350_000 + "@",
+               "curl -u a:" * 200_000, "mysql -p" * 200_000, "AKIAZ7Q4M2XW9LPT3KBN " * 100_000, "password:" * 250_000,
+               "'" * 1_000_000 + "password: {", '\\"auth\\": {' * 100_000, "sshpass -p " * 200_000]
+    started = time.monotonic()
+    for text in hostile:
+        redact_text(text)
+    assert time.monotonic() - started < 15
