@@ -16,8 +16,8 @@ from controlplane.caching import cached_for_family
 from controlplane.stores import store_for
 from runtime_adapter import detail
 from runtime_adapter.inspectors import correlation_for_run, render_tree
-from runtime_adapter.lineage import replay_source
 from runtime_adapter.listing import STATUSES, RunQuery, run_row
+from runtime_adapter.records import replay_source
 from runtime_adapter.usage import bar_chart, totals, usage_windows
 
 from .common import invalid_page, prefix_key, run_tree, wants_partial

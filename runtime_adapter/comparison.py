@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .jsvalues import prop, truthy
-from .records import Run
+from .jsvalues import prop
+from .records import Run, replay_source
 
 if TYPE_CHECKING:
     from .listing import RunRow
@@ -33,15 +33,6 @@ class Candidate:
     @property
     def id(self) -> str:
         return self.row.id
-
-
-def replay_source_of(run: Run) -> str | None:
-    """The run this one replays: metadata.replay.sourceRunId, else metadata.replaySourceRunId."""
-    metadata = run["metadata"]
-    for value in (prop(metadata.get("replay"), "sourceRunId"), metadata.get("replaySourceRunId")):
-        if isinstance(value, str) and truthy(value):
-            return value
-    return None
 
 
 def _lineage_id(run: Run, key: str) -> str | None:
@@ -77,7 +68,7 @@ def comparison_candidates(store: BaseRunStore, run: Run, input_text: str | None 
     run_id: str = run["id"]
     origin = _lineage_id(run, "branchOriginRunId")
     parent = _lineage_id(run, "parentRunId")
-    source = replay_source_of(run)
+    source = replay_source(run)
     by_id = store.rows_by_id([rid for rid in (origin, source) if rid])
     related: list[tuple[str, list[RunRow]]] = [
         ("branch origin", [by_id[origin]] if origin in by_id else []),

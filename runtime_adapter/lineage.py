@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .formatting import clip, short_id, status_label, visible_id
 from .jsvalues import nullish, prop, to_js_string
-from .records import Run, RunStoreError
+from .records import Run, RunStoreError, replay_source
 
 if TYPE_CHECKING:
     from .listing import RunRow
@@ -88,11 +88,6 @@ def _text(value: Any) -> str | None:
         return None
     text = to_js_string(value)
     return text or None
-
-
-def replay_source(run: Run) -> str | None:
-    metadata = run["metadata"]
-    return _text(prop(metadata.get("replay"), "sourceRunId")) or _text(metadata.get("replaySourceRunId"))
 
 
 def checkpoint_labels(run: Run) -> dict[tuple[str, str], str]:

@@ -46,6 +46,18 @@ class CorruptRun(RunStoreError):
         self.reason = reason
 
 
+def replay_source(run: Run) -> str | None:
+    """The run this one replays: metadata.replay.sourceRunId, else metadata.replaySourceRunId.
+
+    Only a non-empty string names a run; any other value is not an id and is passed over.
+    """
+    metadata = run["metadata"]
+    for value in (prop(metadata.get("replay"), "sourceRunId"), metadata.get("replaySourceRunId")):
+        if isinstance(value, str) and truthy(value):
+            return value
+    return None
+
+
 def _now_iso() -> str:
     now = datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .records import CorruptRun, Run
+from .records import CorruptRun, Run, replay_source
 from .stores.base import BaseRunStore, StoreEntry
 
 if TYPE_CHECKING:
@@ -560,10 +560,9 @@ class RedactingStore(BaseRunStore):
     def replay_rows(self, run_id: str) -> list[RunRow]:
         if not self._scans:
             return self.inner.replay_rows(run_id)
-        from .comparison import replay_source_of
 
         return [self._row_of(entry.run, entry.source) for entry in self.inner.iter_entries()
-                if entry.run is not None and entry.run["id"] != run_id and replay_source_of(entry.run) == run_id]
+                if entry.run is not None and entry.run["id"] != run_id and replay_source(entry.run) == run_id]
 
     def rows_with_input(self, input_text: str, *, statuses: tuple[str, ...] = ("completed",),
                         limit: int = 5) -> list[RunRow]:

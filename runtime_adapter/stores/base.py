@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..records import InvalidRunId, Run, RunNotFound
+from ..records import InvalidRunId, Run, RunNotFound, replay_source
 
 if TYPE_CHECKING:
     from ..listing import RunPage, RunQuery, RunRow
@@ -130,15 +130,14 @@ class BaseRunStore:
         """Replays of `run_id`: runs whose metadata.replay.sourceRunId or metadata.replaySourceRunId is it.
 
         Not in RunRow, so this default reads every run; indexed stores should answer it
-        from an index of `runtime_adapter.comparison.replay_source_of(run)`.
+        from an index of `runtime_adapter.records.replay_source(run)`.
         """
-        from ..comparison import replay_source_of
         from ..listing import run_row
 
         return [
             run_row(entry.run, entry.source)
             for entry in self.iter_entries()
-            if entry.run is not None and entry.run["id"] != run_id and replay_source_of(entry.run) == run_id
+            if entry.run is not None and entry.run["id"] != run_id and replay_source(entry.run) == run_id
         ]
 
     def rows_with_input(self, input_text: str, *, statuses: tuple[str, ...] = ("completed",), limit: int = 5) -> list[RunRow]:

@@ -15,10 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from ..comparison import replay_source_of
 from ..formatting import parse_iso
 from ..listing import RunQuery, RunRow, run_row
-from ..records import TIMING_KEYS, Run
+from ..records import TIMING_KEYS, Run, replay_source
 from ..redaction import redacted_row
 
 Dialect = Literal["sqlite", "postgres"]
@@ -120,7 +119,7 @@ def row_values(run: Run, source: str, *, dialect: Dialect, redact: bool = False)
     values["search_text"] = clean_text(search_text(row), nul=nul)
     values["redacted"] = redact if dialect == "postgres" else int(redact)
     values["created_us"] = created_us(row.created_at)
-    values["replay_source_run_id"] = clean_text(replay_source_of(run), nul=nul)
+    values["replay_source_run_id"] = clean_text(replay_source(run), nul=nul)
     return values
 
 

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from runtime_adapter.comparison import comparison_candidates, merge_candidates, replay_source_of
+from runtime_adapter.comparison import comparison_candidates, merge_candidates
 from runtime_adapter.listing import run_row
+from runtime_adapter.records import replay_source
 from runtime_adapter.stores.memory import InMemoryRunStore
 from tests.factories import run_record
 
@@ -77,9 +78,9 @@ def test_relations_are_merged_for_a_run_reached_twice():
 
 def test_replay_source_prefers_the_replay_metadata():
     run = run_record("r", metadata={"replay": {"sourceRunId": "a"}, "replaySourceRunId": "b"})
-    assert replay_source_of(run) == "a"
-    assert replay_source_of(run_record("p", metadata={"replaySourceRunId": "b"})) == "b"
-    assert replay_source_of(run_record("plain")) is None
+    assert replay_source(run) == "a"
+    assert replay_source(run_record("p", metadata={"replaySourceRunId": "b"})) == "b"
+    assert replay_source(run_record("plain")) is None
 
 
 def test_candidates_in_the_branch_and_replay_conformance_store(conformance_store_url):
