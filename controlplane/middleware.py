@@ -14,7 +14,7 @@ from django.urls import get_script_prefix, set_script_prefix
 
 from controlplane.stores import DEFAULT_STORE, UPLOAD_PREFIX, forget_store, store_exists
 from runtime_adapter.records import CorruptRun, InvalidRunId, RunNotFound
-from runtime_adapter.stores.file import StoreUnavailable
+from runtime_adapter.records import StoreUnavailable
 from runtime_adapter.stores.registry import UnknownStoreScheme
 
 _STORE_PREFIX = re.compile(r"^/s/([A-Za-z0-9_-]+)(/.*)$")

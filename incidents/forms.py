@@ -8,7 +8,7 @@ from django import forms
 
 from runtime_adapter.listing import STATUSES
 from runtime_adapter.records import InvalidRunId
-from runtime_adapter.stores.base import check_run_id
+from runtime_adapter.records import check_run_id
 
 # Every value DistributedRecoveryPlanner's classifyIncident can return.
 INCIDENT_TYPES = (

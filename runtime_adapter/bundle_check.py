@@ -22,8 +22,8 @@ from typing import Any
 from .inspectors.serializer import BUNDLE_FORMAT, validate_trace
 from .jsjson import JSONParseError, loads
 from .jsvalues import prop, truthy
+from .records import StoreEntry
 from .redaction import clean_text
-from .stores.base import StoreEntry
 from .stores.bundle import InvalidBundle, entries_from_bundle
 from .stores.bundle_index import write_bundle_index
 

@@ -18,8 +18,7 @@ from .inspectors.incident import failed_steps, recommendations_for
 from .inspectors.recovery import classify_incident, plan_steps, recovery_policy
 from .jsjson import dumps
 from .jsvalues import js_or, last, prop, to_js_string, truthy
-from .records import Run
-from .stores.base import StoreEntry
+from .records import Run, StoreEntry
 
 TEXT_LIMIT = 2000
 ATTENTION_STATUSES = ("failed", "waiting_for_approval", "paused")

@@ -17,8 +17,8 @@ from .inspectors import (
     validate_trace,
 )
 from .jsvalues import UNDEFINED
-from .records import CorruptRun, Run, RunNotFound
-from .stores.base import BaseRunStore, StoreEntry, check_run_id
+from .records import CorruptRun, Run, RunNotFound, StoreEntry, check_run_id
+from .stores.base import BaseRunStore
 
 
 class RequestError(ValueError):

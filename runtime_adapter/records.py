@@ -7,6 +7,7 @@ inspector works on JSON-shaped data and its output is ready to serialise.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +45,37 @@ class CorruptRun(RunStoreError):
         super().__init__(f"{source}: {reason}")
         self.source = source
         self.reason = reason
+
+
+class StoreUnavailable(RunStoreError):
+    """The store itself cannot be read (missing directory, no permission, database down)."""
+
+
+MAX_RUN_ID_BYTES = 250  # a file name is at most 255 bytes, and ".json" takes five
+
+
+@dataclass(frozen=True)
+class StoreEntry:
+    """One listing row: a run, or the reason the record behind `source` could not be read."""
+
+    source: str
+    run: Run | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.run is not None
+
+
+def check_run_id(run_id: object) -> str:
+    """Refuse ids that are not a plain file name before any file is touched."""
+    if not isinstance(run_id, str) or not run_id:
+        raise InvalidRunId("A run id must be a non-empty string.")
+    if run_id in (".", "..") or any(ch in run_id for ch in ("/", "\\", "\x00")):
+        raise InvalidRunId(f"Run id {run_id!r} is not a plain file name.")
+    if len(run_id.encode("utf-8", "surrogatepass")) > MAX_RUN_ID_BYTES:
+        raise InvalidRunId("Run id is too long.")
+    return run_id
 
 
 def replay_source(run: Run) -> str | None:

@@ -36,8 +36,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .records import CorruptRun, Run, replay_source
-from .stores.base import BaseRunStore, StoreEntry
+from .records import CorruptRun, Run, StoreEntry, replay_source
+from .stores.base import BaseRunStore
 
 if TYPE_CHECKING:
     from .listing import RunPage, RunQuery, RunRow

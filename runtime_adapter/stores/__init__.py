@@ -1,6 +1,7 @@
-from .base import BaseRunStore, StoreEntry, check_run_id
+from ..records import StoreEntry, StoreUnavailable, check_run_id
+from .base import BaseRunStore
 from .bundle import BundleRunStore, InvalidBundle
-from .file import FileRunStore, StoreUnavailable
+from .file import FileRunStore
 from .memory import InMemoryRunStore
 from .registry import UnknownStoreScheme, open_store, register_backend
 

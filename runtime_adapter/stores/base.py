@@ -3,41 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..records import InvalidRunId, Run, RunNotFound, replay_source
+from ..records import InvalidRunId, Run, RunNotFound, StoreEntry, replay_source
 
 if TYPE_CHECKING:
     from ..listing import RunPage, RunQuery, RunRow
     from ..usage import UsageBucket
-
-MAX_RUN_ID_BYTES = 250  # a file name is at most 255 bytes, and ".json" takes five
-
-
-@dataclass(frozen=True)
-class StoreEntry:
-    """One listing row: a run, or the reason the record behind `source` could not be read."""
-
-    source: str
-    run: Run | None = None
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.run is not None
-
-
-def check_run_id(run_id: object) -> str:
-    """Refuse ids that are not a plain file name before any file is touched."""
-    if not isinstance(run_id, str) or not run_id:
-        raise InvalidRunId("A run id must be a non-empty string.")
-    if run_id in (".", "..") or any(ch in run_id for ch in ("/", "\\", "\x00")):
-        raise InvalidRunId(f"Run id {run_id!r} is not a plain file name.")
-    if len(run_id.encode("utf-8", "surrogatepass")) > MAX_RUN_ID_BYTES:
-        raise InvalidRunId("Run id is too long.")
-    return run_id
-
 
 class BaseRunStore:
     """Read-only access to durable runs. Adapters never write to the store.

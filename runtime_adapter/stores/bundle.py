@@ -9,9 +9,18 @@ from typing import Any
 
 from ..inspectors.serializer import BUNDLE_FORMAT, validate_trace
 from ..jsjson import MAX_NESTING, NestedTooDeep, nests_deeper_than
-from ..records import CorruptRun, InvalidRunId, Run, RunNotFound, normalize_run
-from .base import BaseRunStore, StoreEntry, check_run_id
-from .file import DEFAULT_MAX_FILE_BYTES, StoreUnavailable, read_run_file
+from ..records import (
+    CorruptRun,
+    InvalidRunId,
+    Run,
+    RunNotFound,
+    StoreEntry,
+    StoreUnavailable,
+    check_run_id,
+    normalize_run,
+)
+from .base import BaseRunStore
+from .file import DEFAULT_MAX_FILE_BYTES, read_run_file
 
 
 class InvalidBundle(StoreUnavailable):

@@ -22,9 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..jsjson import JSONParseError, loads
-from ..records import CorruptRun, Run, RunNotFound, normalize_run
-from .base import StoreEntry, check_run_id
-from .file import StoreUnavailable
+from ..records import CorruptRun, Run, RunNotFound, StoreEntry, StoreUnavailable, check_run_id, normalize_run
 from .memo import GenerationMemo
 from .rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_from_db, row_values
 from .rowtable import RowTableQueries

@@ -10,15 +10,20 @@ from pathlib import Path
 from typing import Any
 
 from ..jsjson import MAX_NESTING, JSONParseError, NestedTooDeep, loads
-from ..records import CorruptRun, InvalidRunId, Run, RunNotFound, RunStoreError, normalize_run
-from .base import BaseRunStore, StoreEntry, check_run_id
+from ..records import (
+    CorruptRun,
+    InvalidRunId,
+    Run,
+    RunNotFound,
+    StoreEntry,
+    StoreUnavailable,
+    check_run_id,
+    normalize_run,
+)
+from .base import BaseRunStore
 
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
 _READ_ATTEMPTS = 3
-
-
-class StoreUnavailable(RunStoreError):
-    """The store itself cannot be read (missing directory, no permission, database down)."""
 
 
 def bytewise_sorted(names: list[str]) -> list[str]:

@@ -17,8 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..records import Run
-from .base import StoreEntry, check_run_id
+from ..records import Run, StoreEntry, check_run_id
 from .dirwatch import DirectoryWatch
 from .file import DEFAULT_MAX_FILE_BYTES, FileRunStore
 from .memo import GenerationMemo

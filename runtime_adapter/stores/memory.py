@@ -6,8 +6,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..jsjson import dumps, loads
-from ..records import Run, RunNotFound, normalize_run
-from .base import BaseRunStore, StoreEntry, check_run_id
+from ..records import Run, RunNotFound, StoreEntry, check_run_id, normalize_run
+from .base import BaseRunStore
 
 
 class InMemoryRunStore(BaseRunStore):

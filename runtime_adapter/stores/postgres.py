@@ -18,9 +18,9 @@ from psycopg import conninfo, errors
 from psycopg_pool import ConnectionPool
 
 from ..jsjson import JSONParseError, loads
-from ..records import CorruptRun, InvalidRunId, Run, RunNotFound
-from .base import BaseRunStore, StoreEntry, check_run_id
-from .file import StoreUnavailable, parse_run_record
+from ..records import CorruptRun, InvalidRunId, Run, RunNotFound, StoreEntry, StoreUnavailable, check_run_id
+from .base import BaseRunStore
+from .file import parse_run_record
 from .memo import GenerationMemo
 from .rowtable import SELECT_ROW, RowTableQueries
 

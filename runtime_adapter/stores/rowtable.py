@@ -12,7 +12,8 @@ from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .base import BaseRunStore, StoreEntry
+from ..records import StoreEntry
+from .base import BaseRunStore
 from .memo import GenerationMemo
 from .rowsql import ROW_COLUMNS, Dialect, created_us, order_clause, row_from_db, where_clause
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..records import CorruptRun
-from .file import StoreUnavailable, parse_run_record, read_run_file
+from ..records import CorruptRun, StoreUnavailable
+from .file import parse_run_record, read_run_file
 from .rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_values, row_version
 
 SCHEMA_SQL = (Path(__file__).with_name("index_schema.sql")).read_text(encoding="utf-8")

@@ -16,9 +16,9 @@ from runtime_adapter import jsjson
 from runtime_adapter.inspectors import build_tree, render_tree
 from runtime_adapter.jsjson import JSONParseError
 from runtime_adapter.listing import RunQuery
-from runtime_adapter.records import CorruptRun, InvalidRunId, RunNotFound
-from runtime_adapter.stores.base import BaseRunStore, check_run_id
-from runtime_adapter.stores.file import FileRunStore, StoreUnavailable, read_run_file
+from runtime_adapter.records import CorruptRun, InvalidRunId, RunNotFound, StoreUnavailable, check_run_id
+from runtime_adapter.stores.base import BaseRunStore
+from runtime_adapter.stores.file import FileRunStore, read_run_file
 from runtime_adapter.stores.indexed import IndexedFileRunStore
 from tests.factories import run_record
 from tests.fixtures.hostile import (

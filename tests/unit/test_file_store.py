@@ -5,8 +5,8 @@ import os
 import pytest
 
 from runtime_adapter import jsjson
-from runtime_adapter.records import InvalidRunId, RunNotFound
-from runtime_adapter.stores.file import FileRunStore, StoreUnavailable
+from runtime_adapter.records import InvalidRunId, RunNotFound, StoreUnavailable
+from runtime_adapter.stores.file import FileRunStore
 from tests.factories import run_record
 
 

@@ -18,9 +18,8 @@ from runtime_adapter.inspectors import build_tree, diff_traces, import_bundle, r
 from runtime_adapter.inspectors.serializer import BUNDLE_FORMAT, RUN_FORMAT, SCHEMA_VERSION, InvalidTrace
 from runtime_adapter.jsjson import JSONParseError
 from runtime_adapter.listing import run_row
-from runtime_adapter.records import RUN_KEYS, InvalidRunId, normalize_run
+from runtime_adapter.records import RUN_KEYS, InvalidRunId, check_run_id, normalize_run
 from runtime_adapter.redaction import REPLACEMENT, is_count_key, is_sensitive_key, redact_run, redact_text, redact_value
-from runtime_adapter.stores.base import check_run_id
 from runtime_adapter.stores.bundle import InvalidBundle, entries_from_bundle
 from tests.factories import run_record
 from tests.fixtures.hostile import within

@@ -13,11 +13,11 @@ import pytest
 
 from runtime_adapter import jsjson
 from runtime_adapter.listing import RunQuery
-from runtime_adapter.records import CorruptRun
+from runtime_adapter.records import CorruptRun, StoreUnavailable
 from runtime_adapter.stores import file as file_module
 from runtime_adapter.stores import indexed as indexed_module
 from runtime_adapter.stores import sqlite_index
-from runtime_adapter.stores.file import FileRunStore, StoreUnavailable
+from runtime_adapter.stores.file import FileRunStore
 from runtime_adapter.stores.indexed import IndexedFileRunStore
 from runtime_adapter.stores.sqlite_index import index_path_for
 from tests import conformance

@@ -18,7 +18,7 @@ from runtime_adapter.inspectors import (
     summarize,
 )
 from runtime_adapter.listing import RunQuery, run_row
-from runtime_adapter.records import CorruptRun, normalize_run
+from runtime_adapter.records import CorruptRun, StoreEntry, normalize_run
 from runtime_adapter.redaction import (
     REPLACEMENT,
     RedactingStore,
@@ -29,7 +29,7 @@ from runtime_adapter.redaction import (
     redacted_row,
     scrub,
 )
-from runtime_adapter.stores.base import BaseRunStore, StoreEntry
+from runtime_adapter.stores.base import BaseRunStore
 from runtime_adapter.stores.file import FileRunStore
 from runtime_adapter.stores.indexed import IndexedFileRunStore
 from runtime_adapter.stores.memory import InMemoryRunStore
