@@ -14,9 +14,8 @@ import re
 import secrets
 from typing import Any
 
-from .jsvalues import UNDEFINED
+from .jsvalues import MAX_SAFE_INTEGER, UNDEFINED, number_to_string
 
-_MAX_SAFE = 2**53
 _ARRAY_INDEX_MAX = 2**32 - 2
 _INTEGER_KEY = re.compile(r"0|[1-9][0-9]*")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -123,42 +122,6 @@ def loads(text: str | bytes, *, max_nesting: int | None = MAX_NESTING) -> Any:
     return value
 
 
-def number_to_string(value: float | int) -> str:
-    """`Number.prototype.toString()` for a finite or non-finite number."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int) and -_MAX_SAFE <= value <= _MAX_SAFE:
-        return str(value)
-    value = float(value)
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    if value == 0:
-        return "0"
-    if value < 0:
-        return "-" + number_to_string(-value)
-    mantissa, _, exponent = repr(value).partition("e")
-    whole, _, fraction = mantissa.partition(".")
-    raw_digits = whole + (fraction if fraction != "0" else "")
-    # value == 0.<digits> * 10**point, the form ECMAScript's algorithm starts from.
-    point = len(whole) + int(exponent or 0)
-    significant = raw_digits.lstrip("0")
-    point -= len(raw_digits) - len(significant)
-    digits = significant.rstrip("0")
-    count = len(digits)
-    if count <= point <= 21:
-        return digits + "0" * (point - count)
-    if 0 < point <= 21:
-        return digits[:point] + "." + digits[point:]
-    if -6 < point <= 0:
-        return "0." + "0" * (-point) + digits
-    power = point - 1
-    sign = "+" if power >= 0 else "-"
-    head = digits[0] + ("." + digits[1:] if count > 1 else "")
-    return f"{head}e{sign}{abs(power)}"
-
-
 def _prepare(value: Any, odd_numbers: dict[str, str], nonce: str) -> Any:
     """Copy a value into what Python's encoder prints like JS, noting numbers it cannot."""
     if isinstance(value, dict):
@@ -172,13 +135,13 @@ def _prepare(value: Any, odd_numbers: dict[str, str], nonce: str) -> Any:
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
     if isinstance(value, int):
-        if -_MAX_SAFE <= value <= _MAX_SAFE:
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
             return value
         value = float(value)
     if isinstance(value, float):
         if not math.isfinite(value):
             return None
-        if value.is_integer() and abs(value) <= _MAX_SAFE:
+        if value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
             return int(value)
         text = number_to_string(value)
         if text == repr(value):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+MAX_SAFE_INTEGER = 2**53
+
 
 class _Undefined:
     """JS `undefined`: a missing property. Dropped from objects, `null` in arrays."""
@@ -104,10 +106,44 @@ def _to_number(value: Any) -> float | int:
     return math.nan
 
 
+def number_to_string(value: float | int) -> str:
+    """`Number.prototype.toString()` for a finite or non-finite number."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int) and -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        return str(value)
+    value = float(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0:
+        return "0"
+    if value < 0:
+        return "-" + number_to_string(-value)
+    mantissa, _, exponent = repr(value).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    raw_digits = whole + (fraction if fraction != "0" else "")
+    # value == 0.<digits> * 10**point, the form ECMAScript's algorithm starts from.
+    point = len(whole) + int(exponent or 0)
+    significant = raw_digits.lstrip("0")
+    point -= len(raw_digits) - len(significant)
+    digits = significant.rstrip("0")
+    count = len(digits)
+    if count <= point <= 21:
+        return digits + "0" * (point - count)
+    if 0 < point <= 21:
+        return digits[:point] + "." + digits[point:]
+    if -6 < point <= 0:
+        return "0." + "0" * (-point) + digits
+    power = point - 1
+    sign = "+" if power >= 0 else "-"
+    head = digits[0] + ("." + digits[1:] if count > 1 else "")
+    return f"{head}e{sign}{abs(power)}"
+
+
 def to_js_string(value: Any) -> str:
     """`String(value)` for JSON values."""
-    from .jsjson import number_to_string
-
     if value is None:
         return "null"
     if value is UNDEFINED:

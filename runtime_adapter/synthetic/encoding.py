@@ -6,7 +6,7 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from ..jsjson import dumps as js_dumps
-from ..jsjson import number_to_string
+from ..jsvalues import number_to_string
 
 
 def dumps_run(value: Any) -> str:
