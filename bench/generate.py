@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from runtime_adapter.synthetic import write_store  # noqa: E402
+from write_side.synthetic import write_store  # noqa: E402
 
 
 class Progress:

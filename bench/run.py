@@ -34,8 +34,8 @@ from bench.stores import bench_dir, synthetic_store  # noqa: E402
 from runtime_adapter import jsjson  # noqa: E402
 from runtime_adapter.stores.file import FileRunStore  # noqa: E402
 from runtime_adapter.stores.indexed import IndexedFileRunStore  # noqa: E402
-from runtime_adapter.stores.postgres_load import create_schema, default_workers, load_store  # noqa: E402
 from runtime_adapter.stores.sqlite_index import index_path_for  # noqa: E402
+from write_side.postgres_load import create_schema, default_workers, load_store  # noqa: E402
 
 PG_SERVER = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/14")

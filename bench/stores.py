@@ -13,7 +13,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from runtime_adapter.synthetic import write_store  # noqa: E402
+from write_side.synthetic import write_store  # noqa: E402
 
 BIG_RUN_STEPS = 5000
 

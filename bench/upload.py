@@ -3,7 +3,7 @@
     python bench/upload.py [--runs 100000] [--bundles 1] [--shape small|synthetic] [--keep]
 
 `small` traces are a few hundred bytes each (100k runs make a ~30 MB bundle, the shape
-of issue 9's report); `synthetic` ones come from runtime_adapter.synthetic (~30 KB each,
+of issue 9's report); `synthetic` ones come from write_side.synthetic (~30 KB each,
 so use a few thousand). gunicorn runs one worker with four threads, login off, in a
 scratch data directory that is deleted afterwards (with the bundle) unless --keep.
 Prints one JSON object: seconds per upload and page, and the worker's resident memory.
@@ -56,7 +56,7 @@ def small_runs(count: int) -> list[dict[str, Any]]:
 
 
 def synthetic_runs(count: int) -> list[dict[str, Any]]:
-    from runtime_adapter.synthetic import generate_runs
+    from write_side.synthetic import generate_runs
 
     return list(itertools.islice(generate_runs(count), count))
 

@@ -10,8 +10,8 @@ from runtime_adapter import jsjson
 from runtime_adapter.comparison import comparison_candidates
 from runtime_adapter.inspectors import export_bundle
 from runtime_adapter.stores.file import FileRunStore
-from runtime_adapter.synthetic import write_store
 from tests.browser.conftest import screenshot
+from write_side.synthetic import write_store
 
 pytestmark = pytest.mark.browser
 

@@ -12,8 +12,8 @@ import pytest
 from django.core.cache import cache
 from playwright.sync_api import expect
 
-from runtime_adapter.synthetic import write_store
 from tests.browser.conftest import screenshot
+from write_side.synthetic import write_store
 
 pytestmark = pytest.mark.browser
 

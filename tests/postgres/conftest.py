@@ -18,8 +18,8 @@ import pytest
 
 from runtime_adapter.stores.base import BaseRunStore
 from runtime_adapter.stores.postgres import PostgresRunStore
-from runtime_adapter.stores.postgres_load import LoadResult, create_schema, load_store
 from runtime_adapter.stores.registry import open_store
+from write_side.postgres_load import LoadResult, create_schema, load_store
 
 SERVER = os.environ.get("CONTROLPLANE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 

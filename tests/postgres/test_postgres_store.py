@@ -322,7 +322,7 @@ def test_a_redacting_store_refuses_rows_loaded_with_the_other_setting_with_a_hin
 
 
 def test_a_runs_table_from_before_the_redaction_flag_is_unavailable_with_a_hint(runs_dir, load, empty_db):
-    from runtime_adapter.stores.postgres_load import create_schema
+    from write_side.postgres_load import create_schema
 
     load(runs_dir, redact_rows=True)
     store = PostgresRunStore(empty_db, redact_rows=True)

@@ -335,8 +335,8 @@ def _secrets_and_plain_runs(directory: Path) -> None:
 
 
 def test_a_redacted_row_is_the_row_of_the_redacted_run(tmp_path: Path):
-    from runtime_adapter.synthetic.plan import generate_runs
     from tests.fixtures.hostile import hostile_store
+    from write_side.synthetic.plan import generate_runs
 
     _secrets_and_plain_runs(tmp_path / "secrets")
     hostile_store(tmp_path / "hostile")

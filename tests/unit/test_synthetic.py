@@ -28,9 +28,9 @@ from runtime_adapter import (
     validate_trace,
 )
 from runtime_adapter.records import RUN_KEYS, normalize_run
-from runtime_adapter.synthetic import BIG_TREE_SIZE, MEDIUM_TREE_SIZE, dumps_run, generate_runs, write_store
-from runtime_adapter.synthetic.plan import plan
 from tests.conformance import require_corpus
+from write_side.synthetic import BIG_TREE_SIZE, MEDIUM_TREE_SIZE, dumps_run, generate_runs, write_store
+from write_side.synthetic.plan import plan
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 COUNT = 400

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from runtime_adapter.synthetic import write_store
+from write_side.synthetic import write_store
 
 
 def _moment(value: str) -> datetime:

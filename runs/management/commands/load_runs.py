@@ -14,8 +14,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from runs.management.commands.index_runs import ProgressBar
 from runtime_adapter.records import RunStoreError
-from runtime_adapter.stores.postgres_load import default_workers, describe_target, load_store
 from runtime_adapter.stores.registry import open_store
+from write_side.postgres_load import default_workers, describe_target, load_store
 
 
 class Command(BaseCommand):

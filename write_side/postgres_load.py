@@ -17,14 +17,15 @@ from typing import Any
 
 import psycopg
 
-from ..jsjson import dumps
-from ..records import CorruptRun
-from .base import BaseRunStore
-from .file import FileRunStore, parse_run_record, read_run_file
-from .postgres import safe_url
-from .rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_values, row_version
+from runtime_adapter.jsjson import dumps
+from runtime_adapter.records import CorruptRun
+from runtime_adapter.stores import postgres
+from runtime_adapter.stores.base import BaseRunStore
+from runtime_adapter.stores.file import FileRunStore, parse_run_record, read_run_file
+from runtime_adapter.stores.postgres import safe_url
+from runtime_adapter.stores.rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_values, row_version
 
-SCHEMA_SQL = Path(__file__).with_name("postgres_schema.sql").read_text(encoding="utf-8")
+SCHEMA_SQL = Path(postgres.__file__).with_name("postgres_schema.sql").read_text(encoding="utf-8")
 COLUMNS = (*ROW_COLUMNS, *EXTRA_COLUMNS, "document", "row_version")
 _UPDATABLE = [column for column in COLUMNS if column != "id"]
 # Ids are unique within a load (file names are, and other sources are de-duplicated first).
