@@ -15,9 +15,10 @@ import re
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import get_script_prefix
-from django.utils.html import escape
+
+from controlplane.http import api_error, error_page
 
 # Multipart framing around the uploaded file (boundaries, headers, the CSRF token field).
 MULTIPART_SLACK = 64 * 1024
@@ -44,12 +45,12 @@ class BodySizeLimitMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         raw_length = request.META.get("CONTENT_LENGTH") or ""
         if request.META.get("HTTP_TRANSFER_ENCODING") and not raw_length:
-            return _refuse(request, 411, "Length Required",
+            return _refuse(request, 411,
                            "A request body must be sent with a Content-Length header, not chunked.")
         try:
             length = int(raw_length or 0)
         except ValueError:
-            return _refuse(request, 400, "Bad Request", "The Content-Length header is not a number.")
+            return _refuse(request, 400, "The Content-Length header is not a number.")
         limit = body_limit(request.path_info)
         if length > limit:
             if _unprefixed(request.path_info) == UPLOAD_PATH:
@@ -57,17 +58,15 @@ class BodySizeLimitMiddleware:
                            "limit for trace bundles (CONTROLPLANE_MAX_UPLOAD_BYTES). Nothing was read.")
             else:
                 message = f"This address accepts request bodies up to {limit:,} bytes; this one is {length:,}."
-            return _refuse(request, 413, "Content too large", message)
+            return _refuse(request, 413, message)
         return self.get_response(request)
 
 
-def _refuse(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
-    # Answered before sessions, CSRF and templates run: a self-contained page that needs none of them.
+def _refuse(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    # Answered before sessions and CSRF run: the error page without the request's context.
     if _unprefixed(request.path_info).startswith("/api/"):
-        return JsonResponse({"error": message}, status=status)
-    back = ""
+        return api_error(status, message)
     if _unprefixed(request.path_info) == UPLOAD_PATH:
-        back = f'<p><a href="{escape(get_script_prefix())}bundles/open/">Open another bundle</a></p>'
-    page = (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{status} · {title}</title></head>'
-            f"<body><h1>{status} · {title}</h1><p>{escape(message)}</p>{back}</body></html>\n")
-    return HttpResponse(page, status=status, content_type="text/html; charset=utf-8")
+        return error_page(None, status, message, back_url=f"{get_script_prefix()}bundles/open/",
+                          back_text="Open another bundle")
+    return error_page(None, status, message)

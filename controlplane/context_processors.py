@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from controlplane.stores import store_names
+from controlplane.uploads import uploaded_bundle_info
 
 
 def controlplane(request: HttpRequest) -> dict[str, Any]:
@@ -13,12 +14,6 @@ def controlplane(request: HttpRequest) -> dict[str, Any]:
         "store_name": getattr(request, "store_name", "default"),
         "store_names": store_names(),
         "login_required": settings.CONTROLPLANE_LOGIN_REQUIRED,
-        "open_bundle": _open_bundle(request),
+        # What the banner says when the page reads an uploaded bundle (store `upload-<token>`).
+        "open_bundle": uploaded_bundle_info(getattr(request, "store_name", "default")),
     }
-
-
-def _open_bundle(request: HttpRequest) -> dict[str, Any] | None:
-    """What the banner says when the page reads an uploaded bundle (store `upload-<token>`)."""
-    from incidents.bundles import uploaded_bundle_info
-
-    return uploaded_bundle_info(getattr(request, "store_name", "default"))

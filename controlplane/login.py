@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from controlplane.middleware import error_response
+from controlplane.http import error_response
 
 
 def _counters(request: HttpRequest, username: str) -> list[tuple[str, int]]:

@@ -8,13 +8,14 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import render, resolve_url
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import resolve_url
 from django.urls import get_script_prefix, set_script_prefix
 
-from controlplane.stores import DEFAULT_STORE, UPLOAD_PREFIX, forget_store, store_exists
-from runtime_adapter.records import CorruptRun, InvalidRunId, RunNotFound
-from runtime_adapter.records import StoreUnavailable
+from controlplane.http import api_error, error_response, is_api
+from controlplane.stores import DEFAULT_STORE, forget_store, store_exists
+from controlplane.uploads import UPLOAD_PREFIX
+from runtime_adapter.records import CorruptRun, InvalidRunId, RunNotFound, StoreUnavailable
 from runtime_adapter.stores.registry import UnknownStoreScheme
 
 _STORE_PREFIX = re.compile(r"^/s/([A-Za-z0-9_-]+)(/.*)$")
@@ -30,10 +31,6 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "frame-ancestors 'none'",
     "form-action 'self'",
 ])
-
-
-def is_api(request: HttpRequest) -> bool:
-    return request.path_info.startswith("/api/")
 
 
 class StorePrefixMiddleware:
@@ -77,7 +74,7 @@ class ControlPlaneLoginRequiredMiddleware(LoginRequiredMiddleware):
             return None
         if settings.CONTROLPLANE_LOGIN_REQUIRED and not request.user.is_authenticated:
             if is_api(request):
-                return JsonResponse({"error": "Authentication required."}, status=401)
+                return api_error(401, "Authentication required.")
             login, root = resolve_url(settings.LOGIN_URL), request.root_script_prefix
             prefix = get_script_prefix()
             if login.startswith(prefix):  # the site's own login page, outside any store prefix
@@ -104,7 +101,7 @@ class ControlPlaneLoginRequiredMiddleware(LoginRequiredMiddleware):
 
     def handle_no_permission(self, request, view_func):  # type: ignore[no-untyped-def]
         if is_api(request):
-            return JsonResponse({"error": "Authentication required."}, status=401)
+            return api_error(401, "Authentication required.")
         return super().handle_no_permission(request, view_func)
 
 
@@ -150,12 +147,3 @@ class StoreErrorMiddleware:
 def unsafe_path(path: str) -> bool:
     return "\x00" in path or "\\" in path or any(segment in (".", "..") for segment in path.split("/"))
 
-
-_TEMPLATES = {400: "400.html", 403: "403.html", 404: "404.html", 422: "422.html", 503: "503.html"}
-
-
-def error_response(request: HttpRequest, status: int, message: str, **context: object) -> HttpResponse:
-    if is_api(request):
-        return JsonResponse({"error": message, **{k: v for k, v in context.items() if v is not None}}, status=status)
-    template = _TEMPLATES.get(status, "400.html")
-    return render(request, template, {"message": message, "status": status, **context}, status=status)

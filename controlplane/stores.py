@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +11,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from controlplane.datadir import check_apart
+from controlplane.uploads import uploaded_bundle_path
 from runtime_adapter.redaction import RedactingStore
 from runtime_adapter.stores.base import BaseRunStore
 from runtime_adapter.stores.bundle_index import IndexedBundleRunStore
@@ -31,32 +30,6 @@ def store_urls() -> dict[str, str]:
 
 def store_names() -> list[str]:
     return list(store_urls())
-
-
-UPLOAD_PREFIX = "upload-"
-UPLOAD_SUFFIX = ".sqlite3"  # see runtime_adapter.stores.bundle_index
-
-
-def uploads_dir() -> Path:
-    return Path(settings.DATA_DIR) / "uploads"
-
-
-def uploaded_bundle_path(name: str) -> Path | None:
-    """An uploaded bundle is an ephemeral store named `upload-<token>`: its index file in the data dir."""
-    token = name[len(UPLOAD_PREFIX):] if name.startswith(UPLOAD_PREFIX) else ""
-    if not token or not token.replace("-", "").replace("_", "").isalnum():
-        return None
-    path = uploads_dir() / f"{token}{UPLOAD_SUFFIX}"
-    try:
-        uploaded = path.stat().st_mtime
-    except OSError:
-        return None
-    return None if upload_expired(uploaded) else path
-
-
-def upload_expired(uploaded_at: float) -> bool:
-    hours = settings.CONTROLPLANE_UPLOAD_TTL_HOURS
-    return bool(hours) and time.time() - uploaded_at > hours * 3600
 
 
 def forget_store(name: str) -> None:

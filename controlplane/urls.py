@@ -19,5 +19,6 @@ urlpatterns = [
 ]
 
 handler400 = "controlplane.views.bad_request"
+handler403 = "controlplane.views.permission_denied"
 handler404 = "controlplane.views.page_not_found"
 handler500 = "controlplane.views.server_error"

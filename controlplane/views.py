@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.template import loader
 
-from controlplane.middleware import error_response, is_api
+from controlplane.http import api_error, error_response, is_api
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return error_response(request, 400, "The request was not understood.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(request, 403, "You are not allowed to see this page.")
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -18,6 +22,6 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if is_api(request):
-        return JsonResponse({"error": "Internal error."}, status=500)
+        return api_error(500, "Internal error.")
     # No context processors: the failure may be in one of them.
     return HttpResponse(loader.get_template("500.html").render(), status=500)

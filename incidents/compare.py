@@ -10,9 +10,9 @@ from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from controlplane.caching import cached_for_runs
+from controlplane.http import partial_or_page
 from controlplane.stores import store_for
 from incidents.forms import CompareForm
-from incidents.views import wants_partial
 from runtime_adapter.alignment import compare_steps, divergences, run_header
 from runtime_adapter.inspectors import diff_traces
 from runtime_adapter.stores.base import BaseRunStore
@@ -43,4 +43,4 @@ def compare(request: HttpRequest) -> HttpResponse:
         return render(request, "incidents/compare.html", {"nav": "compare", "form": form}, status=400)
     data = form.cleaned_data
     context = {"nav": "compare", "form": form, **comparison(store_for(request), data["left"], data["right"], data["row"] or 0)}
-    return render(request, "incidents/_compare_steps.html" if wants_partial(request) else "incidents/compare.html", context)
+    return partial_or_page(request, "incidents/_compare_steps.html", "incidents/compare.html", context)

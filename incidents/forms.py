@@ -6,9 +6,8 @@ from typing import Any
 
 from django import forms
 
-from runtime_adapter.listing import STATUSES
-from runtime_adapter.records import InvalidRunId
-from runtime_adapter.records import check_run_id
+from runtime_adapter.records import InvalidRunId, check_run_id
+from runtime_adapter.rows import STATUSES
 
 # Every value DistributedRecoveryPlanner's classifyIncident can return.
 INCIDENT_TYPES = (
@@ -66,11 +65,3 @@ class BundleForm(forms.Form):
             raise forms.ValidationError(f"The file is {upload.size:,} bytes; the limit is {self.max_bytes:,} bytes.")
         return upload
 
-
-def form_errors(form: forms.Form) -> str:
-    """All of a form's errors as one sentence for a 400 page or JSON body."""
-    parts = []
-    for field, errors in form.errors.items():
-        label = field if field != "__all__" else ""
-        parts.append(f"{label}: {' '.join(errors)}" if label else " ".join(errors))
-    return "; ".join(parts)

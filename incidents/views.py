@@ -7,44 +7,23 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from controlplane.caching import cached
-from controlplane.middleware import error_response
+from controlplane.http import invalid_parameters, partial_or_page
 from controlplane.stores import store_for
-from incidents.forms import IncidentForm, QueueForm, form_errors
+from incidents.forms import IncidentForm, QueueForm
+from incidents.reports import incident_payloads
 from runtime_adapter.comparison import Candidate, comparison_candidates
 from runtime_adapter.incident_markdown import NoteLinks, incident_markdown
-from runtime_adapter.inspectors import create_incident_report, plan_from_report
 from runtime_adapter.inspectors.tree import tree_lines
-from runtime_adapter.listing import RunQuery
+from runtime_adapter.rows import RunQuery
 from runtime_adapter.stores.base import BaseRunStore
 
 TREE_LINES_SHOWN = 300
-
-
-def wants_partial(request: HttpRequest) -> bool:
-    """An htmx swap gets its region; a history restore (htmx cache miss) needs the whole page."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request
-
-
-def invalid(request: HttpRequest, form: Any) -> HttpResponse:
-    return error_response(request, 400, f"Invalid parameters: {form_errors(form)}")
-
-
-def incident_payloads(store: BaseRunStore, run_id: str, compare_to: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """`createReport` and `createPlan` for one request, computed once per store version."""
-
-    def compute() -> tuple[dict[str, Any], dict[str, Any]]:
-        report = create_incident_report(store, run_id, compare_to)
-        return report, plan_from_report(report, compare_to)
-
-    return cached(store, "incident", (run_id, compare_to or ""), compute)
 
 
 def candidates_for(store: BaseRunStore, run_id: str) -> list[Candidate]:
@@ -68,7 +47,7 @@ def note_links(request: HttpRequest) -> NoteLinks:
 def queue(request: HttpRequest) -> HttpResponse:
     form = QueueForm(request.GET)
     if not form.is_valid():
-        return invalid(request, form)
+        return invalid_parameters(request, form)
     size = settings.CONTROLPLANE_PAGE_SIZE
     number = form.cleaned_data["page"] or 1
     status, kind = form.cleaned_data["status"], form.cleaned_data["type"]
@@ -78,7 +57,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "nav": "incidents", "form": form, "page": page, "number": number,
         "pages": max(1, math.ceil(page.total / size)), "filtered": bool(status or kind),
     }
-    return render(request, "incidents/_queue_table.html" if wants_partial(request) else "incidents/queue.html", context)
+    return partial_or_page(request, "incidents/_queue_table.html", "incidents/queue.html", context)
 
 
 def _incident_context(request: HttpRequest, run_id: str, compare_to: str | None) -> dict[str, Any]:
@@ -98,16 +77,16 @@ def _incident_context(request: HttpRequest, run_id: str, compare_to: str | None)
 def detail(request: HttpRequest, run_id: str) -> HttpResponse:
     form = IncidentForm(request.GET)
     if not form.is_valid():
-        return invalid(request, form)
+        return invalid_parameters(request, form)
     context = _incident_context(request, run_id, form.cleaned_data["compare"] or None)
-    return render(request, "incidents/_incident_analysis.html" if wants_partial(request) else "incidents/incident.html", context)
+    return partial_or_page(request, "incidents/_incident_analysis.html", "incidents/incident.html", context)
 
 
 @require_safe
 def report_markdown(request: HttpRequest, run_id: str) -> HttpResponse:
     form = IncidentForm(request.GET)
     if not form.is_valid():
-        return invalid(request, form)
+        return invalid_parameters(request, form)
     compare_to = form.cleaned_data["compare"] or None
     report, plan = incident_payloads(store_for(request), run_id, compare_to)
     response = HttpResponse(incident_markdown(report, plan, note_links(request), compare_to),

@@ -6,13 +6,13 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
+from controlplane.http import api_error, invalid_parameters, json_response
 from controlplane.stores import store_for
 from runtime_adapter.detail import tree_ids
 from runtime_adapter.inspectors import build_tree, correlation_for_run, export_bundle, export_run, summarize
-from runtime_adapter.listing import RunRow
+from runtime_adapter.rows import RunRow
 
-from .common import invalid_json, json_response, root_of
-from .exports import EXPORTED_FOR
+from .common import EXPORTED_FOR, root_of
 from .forms import ApiRunFilterForm, ApiTreeForm, BundleForm
 
 MAX_BUNDLE_IDS = 500
@@ -39,7 +39,7 @@ def row_payload(row: RunRow) -> dict[str, object]:
 def run_list(request: HttpRequest) -> HttpResponse:
     form = ApiRunFilterForm(request.GET)
     if not form.is_valid():
-        return invalid_json(form)
+        return invalid_parameters(request, form)
     limit = form.cleaned_data["limit"] or settings.CONTROLPLANE_PAGE_SIZE
     page = store_for(request).query_runs(form.query(limit, offset=form.cleaned_data["cursor"] or 0))
     return json_response({
@@ -59,7 +59,7 @@ def run_summary(request: HttpRequest, run_id: str) -> HttpResponse:
 def run_tree(request: HttpRequest, run_id: str) -> HttpResponse:
     form = ApiTreeForm(request.GET)
     if not form.is_valid():
-        return invalid_json(form)
+        return invalid_parameters(request, form)
     store = store_for(request)
     run = store.get_run(run_id)
     tree_root = root_of(run) if form.cleaned_data["root"] else run["id"]
@@ -80,7 +80,7 @@ def run_correlation(request: HttpRequest, run_id: str) -> HttpResponse:
 def bundle(request: HttpRequest) -> HttpResponse:
     form = BundleForm(request.GET)
     if not form.is_valid():
-        return invalid_json(form)
+        return invalid_parameters(request, form)
     store = store_for(request)
     if form.cleaned_data["root"]:
         root = store.get_run(form.cleaned_data["root"])
@@ -89,6 +89,6 @@ def bundle(request: HttpRequest) -> HttpResponse:
     else:
         ids = form.run_ids
         if len(ids) > MAX_BUNDLE_IDS:
-            return json_response({"error": f"At most {MAX_BUNDLE_IDS} run ids per bundle."}, status=400)
+            return api_error(400, f"At most {MAX_BUNDLE_IDS} run ids per bundle.")
     runs = [store.get_run(run_id) for run_id in ids]
     return json_response(export_bundle(runs, {"exportedFor": EXPORTED_FOR}))

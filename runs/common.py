@@ -1,13 +1,11 @@
-"""Small response helpers and the store reads several run views share."""
+"""Downloads, file names and the cached store reads several run views share."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from django import forms
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpResponse
 from django.urls import get_script_prefix
 from django.utils.http import content_disposition_header
 
@@ -20,18 +18,7 @@ from runtime_adapter.lineage import LineageNode, load_family
 from runtime_adapter.records import Run
 from runtime_adapter.stores.base import BaseRunStore
 
-from .forms import form_errors
-
-
-def wants_partial(request: HttpRequest) -> bool:
-    """An htmx swap gets its region; a history restore (cache miss) needs the whole page."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request
-
-
-def json_response(payload: Any, status: int = 200) -> HttpResponse:
-    """JSON exactly as the runtime's JSON.stringify writes it (Django's JsonResponse is not)."""
-    return HttpResponse(jsjson.dumps(payload), content_type="application/json", status=status)
+EXPORTED_FOR = "agent-run-control-plane"
 
 
 def download(payload: Any, filename: str) -> HttpResponse:
@@ -43,20 +30,6 @@ def download(payload: Any, filename: str) -> HttpResponse:
 def file_stem(run_id: str) -> str:
     """A run id as a portable file-name stem (ids may hold `:` and anything else)."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("._")[:120] or "run"
-
-
-def invalid_page(request: HttpRequest, form: forms.Form) -> HttpResponse:
-    problems = [f"{name}: {'; '.join(messages)}" if name != "__all__" else "; ".join(messages)
-                for name, messages in form_errors(form).items()]
-    message = "Invalid parameters — " + " · ".join(problems)
-    return render(request, "400.html", {"message": message, "status": 400}, status=400)
-
-
-def invalid_json(form: forms.Form) -> HttpResponse:
-    errors = form_errors(form)
-    first = next(iter(errors.items()), ("", ["invalid"]))
-    field = "" if first[0] == "__all__" else f"{first[0]}: "
-    return json_response({"error": f"Invalid parameter {field}{first[1][0]}", "fields": errors}, status=400)
 
 
 def root_of(run: Run) -> str:

@@ -6,15 +6,13 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
-from controlplane.middleware import error_response
+from controlplane.http import error_response, invalid_parameters
 from controlplane.stores import store_for
 from runtime_adapter.detail import tree_ids
 from runtime_adapter.inspectors import export_bundle, export_partial_run, export_run
 
-from .common import download, family_nodes, file_stem, invalid_page, run_tree
+from .common import EXPORTED_FOR, download, family_nodes, file_stem, run_tree
 from .forms import PartialExportForm, RunFilterForm
-
-EXPORTED_FOR = "agent-run-control-plane"
 
 
 @require_safe
@@ -27,7 +25,7 @@ def trace(request: HttpRequest, run_id: str) -> HttpResponse:
 def partial_trace(request: HttpRequest, run_id: str) -> HttpResponse:
     form = PartialExportForm(request.GET)
     if not form.is_valid():
-        return invalid_page(request, form)
+        return invalid_parameters(request, form)
     run = store_for(request).get_run(run_id)
     checkpoint = form.cleaned_data["checkpoint"] or None
     try:
@@ -55,7 +53,7 @@ def list_bundle(request: HttpRequest) -> HttpResponse:
     """The runs of a filtered list, newest first, capped at CONTROLPLANE_EXPORT_MAX_RUNS."""
     form = RunFilterForm(request.GET)
     if not form.is_valid():
-        return invalid_page(request, form)
+        return invalid_parameters(request, form)
     store = store_for(request)
     cap = settings.CONTROLPLANE_EXPORT_MAX_RUNS
     page = store.query_runs(form.query(cap, offset=0))

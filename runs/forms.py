@@ -9,7 +9,7 @@ from django import forms
 from django.http import QueryDict
 
 from runtime_adapter.formatting import iso_ms
-from runtime_adapter.listing import SORTS, STATUSES, RunQuery, decode_cursor
+from runtime_adapter.rows import SORTS, STATUSES, RunQuery, decode_cursor
 
 STATUS_CHOICES = [(status, status.replace("_", " ")) for status in STATUSES]
 SORT_CHOICES = [(sort, sort) for sort in SORTS]
@@ -144,6 +144,3 @@ def filter_querystring(params: QueryDict, **changes: Any) -> str:
     encoded = query.urlencode()
     return f"?{encoded}" if encoded else ""
 
-
-def form_errors(form: forms.Form) -> dict[str, list[str]]:
-    return {field: [str(message) for message in messages] for field, messages in form.errors.items()}

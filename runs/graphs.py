@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from controlplane.caching import cached
+from controlplane.http import partial_or_page
 from controlplane.stores import store_for
 from runtime_adapter import graphviz_render
 from runtime_adapter.graphviz_render import GraphvizUnavailable
 from runtime_adapter.lineage import LineageGraph, lineage_graph, place, to_dot
 from runtime_adapter.stores.base import BaseRunStore
 
-from .common import family_nodes, file_stem, prefix_key, wants_partial
+from .common import family_nodes, file_stem, prefix_key
 
 CONTENT_TYPES = {"svg": "image/svg+xml", "png": "image/png", "dot": "text/vnd.graphviz; charset=utf-8"}
 # A Graphviz SVG opened on its own may not run anything, whatever its labels say.
@@ -55,8 +55,7 @@ def lineage_panel(request: HttpRequest, run_id: str) -> HttpResponse:
                                    timeout=settings.CONTROLPLANE_GRAPHVIZ_TIMEOUT), graph))
     except GraphvizUnavailable as error:
         context["problem"] = str(error)
-    template = "runs/_lineage_graph.html" if wants_partial(request) else "runs/lineage.html"
-    return render(request, template, context)
+    return partial_or_page(request, "runs/_lineage_graph.html", "runs/lineage.html", context)
 
 
 @require_safe

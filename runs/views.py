@@ -13,14 +13,16 @@ from django.views.decorators.vary import vary_on_headers
 
 from controlplane import clock
 from controlplane.caching import cached_for_family
+from controlplane.http import invalid_parameters, partial_or_page, wants_partial
 from controlplane.stores import store_for
 from runtime_adapter import detail
 from runtime_adapter.inspectors import correlation_for_run, render_tree
-from runtime_adapter.listing import STATUSES, RunQuery, run_row
+from runtime_adapter.listing import run_row
 from runtime_adapter.records import replay_source
+from runtime_adapter.rows import STATUSES, RunQuery
 from runtime_adapter.usage import bar_chart, totals, usage_windows
 
-from .common import invalid_page, prefix_key, run_tree, wants_partial
+from .common import prefix_key, run_tree
 from .forms import RunFilterForm, TabForm, TreeForm
 from .tabs import tab_context, tab_links
 
@@ -46,8 +48,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "recent": store.query_runs(RunQuery(sort="updated", limit=OVERVIEW_ROWS)),
         "usage": windows,
     }
-    template = "runs/_overview_live.html" if wants_partial(request) else "runs/overview.html"
-    return render(request, template, context)
+    return partial_or_page(request, "runs/_overview_live.html", "runs/overview.html", context)
 
 
 @require_safe
@@ -55,7 +56,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 def run_list(request: HttpRequest) -> HttpResponse:
     form = RunFilterForm(request.GET)
     if not form.is_valid():
-        return invalid_page(request, form)
+        return invalid_parameters(request, form)
     store = store_for(request)
     size = settings.CONTROLPLANE_PAGE_SIZE
     page = store.query_runs(form.query(size))
@@ -65,8 +66,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
         "shown_from": page.query.offset + 1, "shown_to": page.query.offset + len(page.rows),
         "export_cap": settings.CONTROLPLANE_EXPORT_MAX_RUNS,
     }
-    template = "runs/_list_table.html" if wants_partial(request) else "runs/list.html"
-    return render(request, template, context)
+    return partial_or_page(request, "runs/_list_table.html", "runs/list.html", context)
 
 
 @require_safe
@@ -74,7 +74,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
 def run_detail(request: HttpRequest, run_id: str, tab: str = "steps") -> HttpResponse:
     form = TabForm(request.GET)
     if not form.is_valid():
-        return invalid_page(request, form)
+        return invalid_parameters(request, form)
     store = store_for(request)
     run = store.get_run(run_id)
     context = {"run": run, "tabs": tab_links(run),
@@ -96,7 +96,7 @@ def run_detail(request: HttpRequest, run_id: str, tab: str = "steps") -> HttpRes
 def run_tree_page(request: HttpRequest, run_id: str) -> HttpResponse:
     form = TreeForm(request.GET)
     if not form.is_valid():
-        return invalid_page(request, form)
+        return invalid_parameters(request, form)
     store = store_for(request)
     if form.cleaned_data["format"] == "text":
         _, tree = run_tree(store, store.get_run(run_id))

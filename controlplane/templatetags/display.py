@@ -1,0 +1,80 @@
+"""The one template-filter library: one-line filters over runtime_adapter.formatting, and the `<time>` element."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from controlplane import clock
+from runtime_adapter import formatting
+from runtime_adapter.detail import pretty
+from runtime_adapter.jsjson import dumps
+from runtime_adapter.jsvalues import to_js_string
+
+register = template.Library()
+
+
+@register.filter
+def reltime(value: Any) -> str:
+    return formatting.relative_time(value, clock.now())
+
+
+@register.filter
+def abstime(value: Any) -> str:
+    return formatting.absolute_time(value)
+
+
+@register.filter
+def duration(value: Any) -> str:
+    return formatting.duration(value)
+
+
+@register.filter
+def tokens(value: Any) -> str:
+    return formatting.token_count(value)
+
+
+@register.filter
+def cost(value: Any) -> str:
+    return formatting.cost(value)
+
+
+@register.filter
+def statuslabel(value: Any) -> str:
+    return formatting.status_label(value)
+
+
+@register.filter
+def shortid(value: Any) -> str:
+    return formatting.short_id(value)
+
+
+@register.filter
+def visibleid(value: Any) -> str:
+    return formatting.visible_id(value)
+
+
+@register.filter
+def prettyjson(value: Any) -> str:
+    return pretty(value)
+
+
+@register.filter
+def js_text(value: Any) -> str:
+    """Strings as they are, other values the way the runtime would print them."""
+    if isinstance(value, str):
+        return value
+    return dumps(value) if isinstance(value, (dict, list)) else to_js_string(value)
+
+
+@register.filter
+def timing_label(name: Any) -> str:
+    """`modelMs` → `model time`."""
+    text = str(name)
+    return f"{text[:-2]} time" if text.endswith("Ms") and len(text) > 2 else text
+
+
+@register.inclusion_tag("_time.html")
+def when(value: Any) -> dict[str, Any]:
+    return {"value": value}
