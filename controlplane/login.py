@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+import unicodedata
 from typing import Any
 
 from django.conf import settings
@@ -28,7 +29,9 @@ from controlplane.http import error_response
 
 def _counters(request: HttpRequest, username: str) -> list[tuple[str, int]]:
     address = request.META.get("REMOTE_ADDR", "")
-    account = hashlib.sha256(f"{username.strip().casefold()}\x00{address}".encode()).hexdigest()[:32]
+    # As the form reads it (NFKC, like UsernameField): "ｄｅｍｏ" signs in as "demo", so it counts as "demo".
+    account = hashlib.sha256(f"{unicodedata.normalize('NFKC', username).strip().casefold()}\x00{address}"
+                             .encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return [(f"login-failures:account:{account}", settings.CONTROLPLANE_LOGIN_MAX_FAILURES),
             (f"login-failures:address:{hashlib.sha256(address.encode()).hexdigest()[:32]}",
              settings.CONTROLPLANE_LOGIN_MAX_FAILURES_PER_ADDRESS)]

@@ -98,9 +98,11 @@ MIDDLEWARE = [
     "controlplane.middleware.StorePrefixMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before CSRF: its check reads a POST body, so an anonymous upload would be read (up to
+    # CONTROLPLANE_MAX_UPLOAD_BYTES) before the login redirect.
     "controlplane.middleware.ControlPlaneLoginRequiredMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "controlplane.middleware.StoreErrorMiddleware",

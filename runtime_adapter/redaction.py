@@ -393,11 +393,24 @@ def redact_run(run: Run, *, secrets: bool = True) -> Run:
     redacted: Run = redact_value(run, secrets=secrets)
     if secrets:
         for key in _RUN_KEYS_KEPT & run.keys():
-            redacted[key] = redact_value(run[key], secrets=False)
+            redacted[key] = _kept_section(run[key]) if key == "timestamps" else _kept_value(run[key])
         metadata = run.get("metadata")
         if isinstance(metadata, dict) and "lineage" in metadata and isinstance(redacted.get("metadata"), dict):
-            redacted["metadata"]["lineage"] = redact_value(metadata["lineage"], secrets=False)
+            redacted["metadata"]["lineage"] = _kept_section(metadata["lineage"])
     return redacted
+
+
+def _kept_value(value: Any) -> Any:
+    """An id, status or instant is kept (only scrubbed); an object or array in its place is content, redacted."""
+    return redact_value(value) if isinstance(value, (dict, list)) else redact_value(value, secrets=False)
+
+
+def _kept_section(value: Any) -> Any:
+    """`timestamps` or `metadata.lineage`: their instants and ids kept, anything else redacted."""
+    if not isinstance(value, dict):
+        return _kept_value(value)
+    return {key: [_kept_value(item) for item in entry] if isinstance(entry, list) else _kept_value(entry)
+            for key, entry in value.items()}
 
 
 # `listing.run_row` reads these parts of a run whole; of the rest it reads the last error,

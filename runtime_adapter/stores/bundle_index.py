@@ -75,8 +75,9 @@ def write_bundle_index(entries: Iterable[StoreEntry], path: str | os.PathLike[st
         if entry.run is None:
             errors.append((position, entry.source, entry.error or ""))
         elif entry.run["id"] in first_use:
-            errors.append((position, entry.source,
-                           f'run id "{entry.run["id"]}" is also {first_use[entry.run["id"]]}; only that one is shown'))
+            # Quoted as JSON: an id may hold a lone surrogate, which SQLite cannot store.
+            errors.append((position, entry.source, f'run id {json.dumps(entry.run["id"])} is also '
+                           f'{first_use[entry.run["id"]]}; only that one is shown'))
         else:
             first_use[entry.run["id"]] = entry.source
             runs.append((position, entry))
