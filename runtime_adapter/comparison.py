@@ -13,7 +13,7 @@ from .jsvalues import prop
 from .records import Run, replay_source
 
 if TYPE_CHECKING:
-    from .listing import RunRow
+    from .rows import RunRow
     from .stores.base import BaseRunStore
 
 SIBLING_LIMIT = 10

@@ -19,7 +19,7 @@ from .jsvalues import nullish, prop, to_js_string
 from .records import Run, RunStoreError, replay_source
 
 if TYPE_CHECKING:
-    from .listing import RunRow
+    from .rows import RunRow
     from .stores.base import BaseRunStore
 
 STATUS_COLOURS = {
@@ -169,7 +169,7 @@ def load_family(store: BaseRunStore, root_id: str, *, limit: int = FAMILY_LIMIT)
     run are read whole: runs linked to no other member (to find what they replay) and
     branch origins (for their checkpoint labels), at most READ_LIMIT of each.
     """
-    from .listing import RunQuery
+    from .rows import RunQuery
 
     page = store.query_runs(RunQuery(correlation_id=root_id, sort="created", descending=False, limit=limit))
     rows = [row for row in page.rows if row.id == root_id or row.root_run_id == root_id]

@@ -40,8 +40,7 @@ from .records import CorruptRun, Run, StoreEntry, replay_source
 from .stores.base import BaseRunStore
 
 if TYPE_CHECKING:
-    from .listing import RunPage, RunQuery, RunRow
-    from .usage import UsageBucket
+    from .rows import RunPage, RunQuery, RunRow, UsageBucket
 
 REPLACEMENT = "[REDACTED]"
 

@@ -10,26 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from .formatting import iso_ms, parse_iso
-
-if TYPE_CHECKING:
-    from .listing import RunRow
+from .rows import RunRow, UsageBucket
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
-
-
-@dataclass(frozen=True)
-class UsageBucket:
-    start: str
-    end: str
-    runs: int = 0
-    prompt_tokens: float = 0
-    completion_tokens: float = 0
-    total_tokens: float = 0
-    cost: float = 0
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 from runtime_adapter import jsjson
 from runtime_adapter.inspectors import build_tree
-from runtime_adapter.listing import SORTS, STATUSES, RunQuery
+from runtime_adapter.rows import SORTS, STATUSES, RunQuery
 from runtime_adapter.stores.base import BaseRunStore
 from tests.factories import run_record
 

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 from ..records import InvalidRunId, Run, RunNotFound, StoreEntry, replay_source
 
 if TYPE_CHECKING:
-    from ..listing import RunPage, RunQuery, RunRow
-    from ..usage import UsageBucket
+    from ..rows import RunPage, RunQuery, RunRow, UsageBucket
 
 class BaseRunStore:
     """Read-only access to durable runs. Adapters never write to the store.
@@ -114,7 +113,7 @@ class BaseRunStore:
 
     def rows_with_input(self, input_text: str, *, statuses: tuple[str, ...] = ("completed",), limit: int = 5) -> list[RunRow]:
         """The newest runs whose `RunRow.input_text` equals `input_text` exactly."""
-        from ..listing import RunQuery
+        from ..rows import RunQuery
 
         if not input_text.strip():
             return []
@@ -128,7 +127,7 @@ class BaseRunStore:
         """
         from dataclasses import replace
 
-        from ..listing import RunPage
+        from ..rows import RunPage
 
         query = replace(query, attention_only=True)
         if not incident_types:

@@ -29,7 +29,7 @@ from .rowtable import RowTableQueries
 from .sqlite_index import SCHEMA_SQL
 
 if TYPE_CHECKING:
-    from ..listing import RunRow
+    from ..rows import RunRow
 
 _INDEX_SQL = re.findall(r"CREATE INDEX IF NOT EXISTS [^;]+;", SCHEMA_SQL)
 _TABLES_SQL = re.sub(r"CREATE INDEX IF NOT EXISTS [^;]+;", "", SCHEMA_SQL)

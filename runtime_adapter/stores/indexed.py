@@ -26,7 +26,7 @@ from .rowtable import RowTableQueries
 from .sqlite_index import FileIndex, IndexStatus, ProgressCallback, RefreshResult, directory_stamp
 
 if TYPE_CHECKING:
-    from ..listing import RunRow
+    from ..rows import RunRow
 
 log = logging.getLogger(__name__)
 

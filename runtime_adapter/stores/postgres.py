@@ -25,7 +25,7 @@ from .memo import GenerationMemo
 from .rowtable import SELECT_ROW, RowTableQueries
 
 if TYPE_CHECKING:
-    from ..listing import RunRow
+    from ..rows import RunRow
 
 _ENTRIES_SQL = (
     "SELECT source, document, error FROM (SELECT source, document::text AS document, NULL AS error FROM runs"

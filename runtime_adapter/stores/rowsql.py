@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..formatting import parse_iso
-from ..listing import RunQuery, RunRow, run_row
+from ..listing import run_row
 from ..records import TIMING_KEYS, Run, replay_source
 from ..redaction import redacted_row
+from ..rows import RunQuery, RunRow
 
 Dialect = Literal["sqlite", "postgres"]
 

@@ -18,8 +18,7 @@ from .memo import GenerationMemo
 from .rowsql import ROW_COLUMNS, Dialect, created_us, order_clause, row_from_db, where_clause
 
 if TYPE_CHECKING:
-    from ..listing import RunPage, RunQuery, RunRow
-    from ..usage import UsageBucket
+    from ..rows import RunPage, RunQuery, RunRow, UsageBucket
 
 SELECT_ROW = f"SELECT {', '.join(ROW_COLUMNS)} FROM runs"
 # The run's parent chain, then every descendant of every run in it: a superset of what
@@ -86,7 +85,7 @@ class RowTableQueries(BaseRunStore):
         return self._page(replace(query, attention_only=True), incident_types)
 
     def _page(self, query: RunQuery, incident_types: tuple[str, ...] = ()) -> RunPage:
-        from ..listing import RunPage
+        from ..rows import RunPage
 
         where = where_clause(query, self.dialect, incident_types)
         key = ("count", where.sql, tuple(tuple(p) if isinstance(p, list) else p for p in where.params))
@@ -132,7 +131,8 @@ class RowTableQueries(BaseRunStore):
         return self._rows_where("replay_source_run_id = ? AND id != ?", (run_id, run_id))
 
     def usage_series(self, start: str, end: str, bucket_ms: int) -> list[UsageBucket]:
-        from ..usage import UsageBucket, bucket_bounds
+        from ..rows import UsageBucket
+        from ..usage import bucket_bounds
 
         bounds = bucket_bounds(start, end, bucket_ms)
         origin = created_us(start)

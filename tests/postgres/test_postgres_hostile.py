@@ -7,8 +7,8 @@ import json
 import psycopg
 import pytest
 
-from runtime_adapter.listing import RunQuery
 from runtime_adapter.records import CorruptRun
+from runtime_adapter.rows import RunQuery
 from tests.factories import run_record
 from tests.web.test_hostile_store import HOSTILE, nested
 

@@ -11,8 +11,8 @@ import pytest
 from django.core.management import call_command
 
 from runtime_adapter import jsjson
-from runtime_adapter.listing import RunQuery
 from runtime_adapter.records import CorruptRun, RunNotFound, StoreEntry, StoreUnavailable
+from runtime_adapter.rows import RunQuery
 from runtime_adapter.stores.file import FileRunStore
 from runtime_adapter.stores.postgres import PostgresRunStore, safe_url
 from runtime_adapter.stores.registry import open_store

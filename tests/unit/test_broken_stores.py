@@ -15,8 +15,8 @@ import pytest
 from runtime_adapter import jsjson
 from runtime_adapter.inspectors import build_tree, render_tree
 from runtime_adapter.jsjson import JSONParseError
-from runtime_adapter.listing import RunQuery
 from runtime_adapter.records import CorruptRun, InvalidRunId, RunNotFound, StoreUnavailable, check_run_id
+from runtime_adapter.rows import RunQuery
 from runtime_adapter.stores.base import BaseRunStore
 from runtime_adapter.stores.file import FileRunStore, read_run_file
 from runtime_adapter.stores.indexed import IndexedFileRunStore

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from runtime_adapter import jsjson
-from runtime_adapter.listing import RunQuery
 from runtime_adapter.records import CorruptRun, StoreUnavailable
+from runtime_adapter.rows import RunQuery
 from runtime_adapter.stores import file as file_module
 from runtime_adapter.stores import indexed as indexed_module
 from runtime_adapter.stores import sqlite_index

@@ -17,7 +17,7 @@ from runtime_adapter.inspectors import (
     render_tree,
     summarize,
 )
-from runtime_adapter.listing import RunQuery, run_row
+from runtime_adapter.listing import run_row
 from runtime_adapter.records import CorruptRun, StoreEntry, normalize_run
 from runtime_adapter.redaction import (
     REPLACEMENT,
@@ -29,6 +29,7 @@ from runtime_adapter.redaction import (
     redacted_row,
     scrub,
 )
+from runtime_adapter.rows import RunQuery
 from runtime_adapter.stores.base import BaseRunStore
 from runtime_adapter.stores.file import FileRunStore
 from runtime_adapter.stores.indexed import IndexedFileRunStore

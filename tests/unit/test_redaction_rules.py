@@ -13,7 +13,7 @@ import pytest
 
 from runtime_adapter import jsjson
 from runtime_adapter.inspectors import correlation_for_run
-from runtime_adapter.listing import RunQuery, run_row
+from runtime_adapter.listing import run_row
 from runtime_adapter.redaction import (
     REPLACEMENT,
     RedactingStore,
@@ -22,6 +22,7 @@ from runtime_adapter.redaction import (
     redact_text,
     redact_value,
 )
+from runtime_adapter.rows import RunQuery
 from runtime_adapter.stores.base import BaseRunStore
 from runtime_adapter.stores.file import FileRunStore
 from runtime_adapter.stores.indexed import IndexedFileRunStore

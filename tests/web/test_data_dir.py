@@ -18,7 +18,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from controlplane.stores import get_run_store
-from runtime_adapter.listing import RunQuery
+from runtime_adapter.rows import RunQuery
 from runtime_adapter.stores.indexed import IndexedFileRunStore
 from runtime_adapter.stores.sqlite_index import index_path_for
 from tests.factories import run_record

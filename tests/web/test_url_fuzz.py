@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import incidents.forms
 import runs.forms
-from runtime_adapter.listing import encode_cursor
+from runtime_adapter.rows import encode_cursor
 from tests.fixtures.crawl import _kwarg_sets, named_patterns
 
 RUN_ID, OTHER_ID = "child-1", "root-1"

@@ -1,0 +1,120 @@
+"""The read model: a run's listing row, a list query and its page, usage buckets, cursors.
+
+Plain data with no behaviour beyond paging; derived columns are computed in
+`runtime_adapter.listing` and stores answer queries with these types.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from .records import StoreEntry
+
+ATTENTION_STATUSES = ("failed", "waiting_for_approval", "paused")
+SORTS = ("created", "updated", "duration", "cost")
+STATUSES = ("pending", "running", "waiting_for_approval", "paused", "completed", "failed", "cancelled")
+
+
+@dataclass
+class RunRow:
+    id: str
+    status: str
+    input_text: str
+    output_text: str
+    error_text: str
+    created_at: str | None
+    updated_at: str | None
+    ended_at: str | None
+    duration_ms: float | None
+    prompt_tokens: float
+    completion_tokens: float
+    total_tokens: float
+    cost: float
+    release: str | None
+    root_run_id: str
+    parent_run_id: str | None
+    branch_origin_run_id: str | None
+    branch_checkpoint_id: str | None
+    correlation_ids: list[str]
+    step_count: int
+    event_count: int
+    tool_call_count: int
+    error_count: int
+    child_count: int
+    pending_approval: bool
+    pending_pause: bool
+    needs_attention: bool
+    incident_type: str | None
+    recommended_action: str | None
+    top_recommendation: str | None
+    source: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RunQuery:
+    """A validated list request. Times are ISO-8601 strings compared as the runtime writes them."""
+
+    statuses: tuple[str, ...] = ()
+    release: str | None = None
+    text: str | None = None
+    correlation_id: str | None = None
+    created_after: str | None = None
+    created_before: str | None = None
+    roots_only: bool = False
+    attention_only: bool = False
+    sort: str = "created"
+    descending: bool = True
+    offset: int = 0
+    limit: int = 50
+
+    def next_page(self) -> RunQuery:
+        return replace(self, offset=self.offset + self.limit)
+
+
+@dataclass
+class RunPage:
+    rows: list[RunRow]
+    total: int
+    query: RunQuery
+    errors: list[StoreEntry] = field(default_factory=list)
+
+    @property
+    def has_next(self) -> bool:
+        return self.query.offset + len(self.rows) < self.total
+
+    @property
+    def next_cursor(self) -> str | None:
+        return encode_cursor(self.query.offset + self.query.limit) if self.has_next else None
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The offset inside an opaque cursor; ValueError when it was not made by us."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise ValueError("invalid cursor") from None
+    if not text.startswith("o:") or not text[2:].isdigit():
+        raise ValueError("invalid cursor")
+    return int(text[2:])
+
+
+@dataclass(frozen=True)
+class UsageBucket:
+    start: str
+    end: str
+    runs: int = 0
+    prompt_tokens: float = 0
+    completion_tokens: float = 0
+    total_tokens: float = 0
+    cost: float = 0
