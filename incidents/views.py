@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import secrets
 from typing import Any
 
 from django.conf import settings
@@ -30,10 +31,13 @@ def candidates_for(store: BaseRunStore, run_id: str) -> list[Candidate]:
     return cached(store, "comparison-candidates", (run_id,), lambda: comparison_candidates(store, store.get_run(run_id)))
 
 
-def note_links(request: HttpRequest) -> NoteLinks:
-    # The configured origin, never the request's Host header (which a client chooses).
+def note_links(request: HttpRequest, origin: str = "") -> NoteLinks:
+    # The configured origin, never the request's Host header (which a client chooses);
+    # without one, `origin` (a placeholder the copy button swaps for the page's origin) or relative.
+    base = settings.CONTROLPLANE_BASE_URL or origin
+
     def absolute(name: str, *args: str, query: dict[str, str] | None = None) -> str:
-        return settings.CONTROLPLANE_BASE_URL + reverse(name, args=args) + (f"?{urlencode(query)}" if query else "")
+        return base + reverse(name, args=args) + (f"?{urlencode(query)}" if query else "")
 
     return NoteLinks(
         incident=lambda rid: absolute("incidents:detail", rid),
@@ -64,11 +68,14 @@ def _incident_context(request: HttpRequest, run_id: str, compare_to: str | None)
     store = store_for(request)
     report, plan = incident_payloads(store, run_id, compare_to)
     lines = tree_lines(report["runTree"])
+    # The copied note's links are absolute: the browser puts its own origin where this stands.
+    origin = "" if settings.CONTROLPLANE_BASE_URL else f"origin-{secrets.token_hex(8)}"
     return {
         "nav": "incidents", "run_id": report["runId"], "report": report, "plan": plan, "compare_to": compare_to,
         "candidates": candidates_for(store, run_id), "tree_lines": lines[:TREE_LINES_SHOWN],
         "tree_hidden": max(0, len(lines) - TREE_LINES_SHOWN),
-        "markdown": incident_markdown(report, plan, note_links(request), compare_to),
+        "markdown": incident_markdown(report, plan, note_links(request, origin), compare_to),
+        "markdown_origin": origin,
     }
 
 

@@ -7,6 +7,9 @@
     if (!button) return;
     event.preventDefault();
     var text = button.getAttribute("data-copy");
+    // Links copied out of the page (an incident note) get the page's own origin.
+    var origin = button.getAttribute("data-copy-origin");
+    if (origin) text = text.split(origin).join(window.location.origin);
     var done = function () {
       var label = button.textContent;
       button.textContent = "copied";
