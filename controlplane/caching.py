@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from django.core.cache import cache
 
-from runtime_adapter.stores.base import BaseRunStore
+from runtime_adapter.scanning import RunStore
 
 T = TypeVar("T")
 TIMEOUT_SECONDS = 600
@@ -25,7 +25,7 @@ _computing: set[str] = set()
 _computing_changed = threading.Condition()
 
 
-def cache_key(store: BaseRunStore, kind: str, *parts: str) -> str:
+def cache_key(store: RunStore, kind: str, *parts: str) -> str:
     return _key(kind, store.describe(), store.change_marker(), kind, *parts)
 
 
@@ -34,11 +34,11 @@ def _key(kind: str, *parts: str) -> str:
     return f"cp:{kind}:{hashlib.sha256(raw.encode('utf-8', 'surrogatepass')).hexdigest()}"
 
 
-def cached(store: BaseRunStore, kind: str, parts: tuple[str, ...], compute: Callable[[], T]) -> T:
+def cached(store: RunStore, kind: str, parts: tuple[str, ...], compute: Callable[[], T]) -> T:
     return _cached(cache_key(store, kind, *parts), compute)
 
 
-def cached_for_runs(store: BaseRunStore, kind: str, run_ids: tuple[str, ...], parts: tuple[str, ...],
+def cached_for_runs(store: RunStore, kind: str, run_ids: tuple[str, ...], parts: tuple[str, ...],
                     compute: Callable[[], T]) -> T:
     """`cached` for a payload computed from the runs `run_ids` and nothing else in the store."""
     markers = [marker for run_id in run_ids if (marker := store.run_marker(run_id)) is not None]
@@ -47,7 +47,7 @@ def cached_for_runs(store: BaseRunStore, kind: str, run_ids: tuple[str, ...], pa
     return _cached(_key(kind, store.describe(), *markers, kind, *run_ids, "\x1e", *parts), compute)
 
 
-def cached_for_family(store: BaseRunStore, kind: str, run_id: str, parts: tuple[str, ...],
+def cached_for_family(store: RunStore, kind: str, run_id: str, parts: tuple[str, ...],
                       compute: Callable[[], T]) -> T:
     """`cached` for a payload made from the run tree holding `run_id` (its tree page, say):
     keyed by that family's marker, it survives writes to every other family."""

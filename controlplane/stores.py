@@ -13,13 +13,13 @@ from django.http import HttpRequest
 from controlplane.datadir import check_apart
 from controlplane.uploads import uploaded_bundle_path
 from runtime_adapter.redaction import RedactingStore
-from runtime_adapter.stores.base import BaseRunStore
+from runtime_adapter.scanning import RunStore
 from runtime_adapter.stores.bundle_index import IndexedBundleRunStore
 from runtime_adapter.stores.registry import open_store, register_backend
 
 DEFAULT_STORE = "default"
 _lock = threading.Lock()
-_stores: dict[str, BaseRunStore] = {}
+_stores: dict[str, RunStore] = {}
 
 
 def store_urls() -> dict[str, str]:
@@ -63,7 +63,7 @@ def store_options(url: str) -> dict[str, Any]:
     return options
 
 
-def get_run_store(name: str | None = None) -> BaseRunStore:
+def get_run_store(name: str | None = None) -> RunStore:
     name = name or DEFAULT_STORE
     store = _stores.get(name)
     if store is not None:
@@ -87,7 +87,7 @@ def get_run_store(name: str | None = None) -> BaseRunStore:
     return store
 
 
-def store_for(request: HttpRequest) -> BaseRunStore:
+def store_for(request: HttpRequest) -> RunStore:
     return get_run_store(getattr(request, "store_name", None))
 
 

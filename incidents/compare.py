@@ -15,10 +15,10 @@ from controlplane.stores import store_for
 from incidents.forms import CompareForm
 from runtime_adapter.alignment import compare_steps, divergences, run_header
 from runtime_adapter.inspectors import diff_traces
-from runtime_adapter.stores.base import BaseRunStore
+from runtime_adapter.scanning import RunStore
 
 
-def comparison(store: BaseRunStore, left_id: str, right_id: str, row: int) -> dict[str, Any]:
+def comparison(store: RunStore, left_id: str, right_id: str, row: int) -> dict[str, Any]:
     """Everything the page shows; cached, as reading two long runs dominates the request."""
 
     def compute() -> dict[str, Any]:

@@ -6,10 +6,10 @@ from typing import Any
 
 from controlplane.caching import cached
 from runtime_adapter.inspectors import create_incident_report, plan_from_report
-from runtime_adapter.stores.base import BaseRunStore
+from runtime_adapter.scanning import RunStore
 
 
-def incident_payloads(store: BaseRunStore, run_id: str, compare_to: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+def incident_payloads(store: RunStore, run_id: str, compare_to: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """`createReport` and `createPlan` for one request, computed once per store version."""
 
     def compute() -> tuple[dict[str, Any], dict[str, Any]]:

@@ -22,12 +22,12 @@ from runtime_adapter.comparison import Candidate, comparison_candidates
 from runtime_adapter.incident_markdown import NoteLinks, incident_markdown
 from runtime_adapter.inspectors.tree import tree_lines
 from runtime_adapter.rows import RunQuery
-from runtime_adapter.stores.base import BaseRunStore
+from runtime_adapter.scanning import RunStore
 
 TREE_LINES_SHOWN = 300
 
 
-def candidates_for(store: BaseRunStore, run_id: str) -> list[Candidate]:
+def candidates_for(store: RunStore, run_id: str) -> list[Candidate]:
     return cached(store, "comparison-candidates", (run_id,), lambda: comparison_candidates(store, store.get_run(run_id)))
 
 

@@ -16,7 +16,7 @@ from runtime_adapter.inspectors import build_tree
 from runtime_adapter.jsvalues import js_or, to_js_string
 from runtime_adapter.lineage import LineageNode, load_family
 from runtime_adapter.records import Run
-from runtime_adapter.stores.base import BaseRunStore
+from runtime_adapter.scanning import RunStore
 
 EXPORTED_FOR = "agent-run-control-plane"
 
@@ -36,7 +36,7 @@ def root_of(run: Run) -> str:
     return to_js_string(js_or(run["metadata"]["lineage"].get("rootRunId"), run["id"]))
 
 
-def run_tree(store: BaseRunStore, run: Run) -> tuple[str, dict[str, Any] | None]:
+def run_tree(store: RunStore, run: Run) -> tuple[str, dict[str, Any] | None]:
     """(root id, build_tree node) of the tree that holds `run`, cached per store state."""
 
     def compute() -> tuple[str, dict[str, Any] | None]:
@@ -47,7 +47,7 @@ def run_tree(store: BaseRunStore, run: Run) -> tuple[str, dict[str, Any] | None]
     return cached_for_family(store, "run-tree", to_js_string(run["id"]), (), compute)
 
 
-def family_nodes(store: BaseRunStore, run: Run) -> tuple[list[LineageNode], int]:
+def family_nodes(store: RunStore, run: Run) -> tuple[list[LineageNode], int]:
     """The lineage family of `run` (see runtime_adapter.lineage.load_family), cached."""
     root = root_of(run)
     return cached(store, "lineage-family", (root,), lambda: load_family(store, root))

@@ -14,7 +14,7 @@ from controlplane.stores import store_for
 from runtime_adapter import graphviz_render
 from runtime_adapter.graphviz_render import GraphvizUnavailable
 from runtime_adapter.lineage import LineageGraph, lineage_graph, place, to_dot
-from runtime_adapter.stores.base import BaseRunStore
+from runtime_adapter.scanning import RunStore
 
 from .common import family_nodes, file_stem, prefix_key
 
@@ -23,7 +23,7 @@ CONTENT_TYPES = {"svg": "image/svg+xml", "png": "image/png", "dot": "text/vnd.gr
 SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; sandbox"
 
 
-def _graph(store: BaseRunStore, run_id: str) -> tuple[LineageGraph, str, int]:
+def _graph(store: RunStore, run_id: str) -> tuple[LineageGraph, str, int]:
     def compute() -> tuple[LineageGraph, str, int]:
         nodes, left_out = family_nodes(store, store.get_run(run_id))
         graph = lineage_graph(nodes, run_id, settings.CONTROLPLANE_LINEAGE_MAX_NODES)

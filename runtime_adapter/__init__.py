@@ -17,9 +17,10 @@ from .inspectors import (
     summarize,
     validate_trace,
 )
+from .port import BaseRunStore
 from .records import CorruptRun, InvalidRunId, Run, RunNotFound, RunStoreError, normalize_run
+from .scanning import RunStore
 from .stores import (
-    BaseRunStore,
     BundleRunStore,
     FileRunStore,
     InMemoryRunStore,
@@ -31,7 +32,7 @@ from .stores import (
 
 __all__ = [
     "BaseRunStore", "BundleRunStore", "CorruptRun", "FileRunStore", "InMemoryRunStore", "InvalidRunId", "Run",
-    "RunNotFound", "RunStoreError", "StoreEntry", "StoreUnavailable", "build_tree", "correlation_for_run",
+    "RunNotFound", "RunStore", "RunStoreError", "StoreEntry", "StoreUnavailable", "build_tree", "correlation_for_run",
     "create_incident_report", "create_recovery_plan", "diff_traces", "export_bundle", "export_partial_run",
     "export_run", "import_bundle", "normalize_run", "open_store", "register_backend", "render_tree", "summarize",
     "validate_trace",

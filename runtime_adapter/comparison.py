@@ -14,7 +14,7 @@ from .records import Run, replay_source
 
 if TYPE_CHECKING:
     from .rows import RunRow
-    from .stores.base import BaseRunStore
+    from .scanning import RunStore
 
 SIBLING_LIMIT = 10
 SAME_INPUT_LIMIT = 1
@@ -61,7 +61,7 @@ def _newest(rows: list[RunRow], limit: int) -> list[RunRow]:
     return sorted(rows, key=lambda row: (row.created_at or "", row.id), reverse=True)[:limit]
 
 
-def comparison_candidates(store: BaseRunStore, run: Run, input_text: str | None = None) -> list[Candidate]:
+def comparison_candidates(store: RunStore, run: Run, input_text: str | None = None) -> list[Candidate]:
     """Runs worth comparing `run` with, each labelled with how it relates to `run`."""
     from .listing import text_of
 

@@ -20,7 +20,7 @@ from .records import Run, RunStoreError, replay_source
 
 if TYPE_CHECKING:
     from .rows import RunRow
-    from .stores.base import BaseRunStore
+    from .scanning import RunStore
 
 STATUS_COLOURS = {
     "completed": "#1f8a4c",
@@ -162,7 +162,7 @@ def family_nodes(runs: Iterable[Run], root_id: str) -> list[LineageNode]:
     )
 
 
-def load_family(store: BaseRunStore, root_id: str, *, limit: int = FAMILY_LIMIT) -> tuple[list[LineageNode], int]:
+def load_family(store: RunStore, root_id: str, *, limit: int = FAMILY_LIMIT) -> tuple[list[LineageNode], int]:
     """The family of `root_id` from a store's listing index, and how many of its runs were left out.
 
     Rows come from one query (runs whose id or rootRunId is the root). Only two kinds of

@@ -18,17 +18,17 @@ from .inspectors import (
 )
 from .jsvalues import UNDEFINED
 from .records import CorruptRun, Run, RunNotFound, StoreEntry, check_run_id
-from .stores.base import BaseRunStore
+from .scanning import RunStore
 
 
 class RequestError(ValueError):
     """A batch request that is malformed (missing field, wrong type, unknown op)."""
 
 
-class SnapshotStore(BaseRunStore):
+class SnapshotStore(RunStore):
     """Reads a store's entries once and answers every later call from memory (batch mode)."""
 
-    def __init__(self, store: BaseRunStore) -> None:
+    def __init__(self, store: RunStore) -> None:
         self.url = store.url
         self._store = store
         self._entries: list[StoreEntry] | None = None
@@ -70,13 +70,13 @@ def _text(request: dict[str, Any], key: str, required: bool = True) -> str | Non
     return value
 
 
-def tree(store: BaseRunStore, root_run_id: str | None = None) -> Any:
+def tree(store: RunStore, root_run_id: str | None = None) -> Any:
     if root_run_id:
         return build_tree(store.iter_family(root_run_id), root_run_id)
     return build_tree(store.iter_runs())
 
 
-def bundle(store: BaseRunStore, run_ids: list[str] | None = None, metadata: Any = None) -> dict[str, Any]:
+def bundle(store: RunStore, run_ids: list[str] | None = None, metadata: Any = None) -> dict[str, Any]:
     runs = [store.get_run(run_id) for run_id in run_ids] if run_ids else store.list_runs()
     return export_bundle(runs, metadata)
 
@@ -90,7 +90,7 @@ def _run_ids(request: dict[str, Any]) -> list[str] | None:
     return run_ids
 
 
-OPERATIONS: dict[str, Callable[[BaseRunStore, dict[str, Any]], Any]] = {
+OPERATIONS: dict[str, Callable[[RunStore, dict[str, Any]], Any]] = {
     "summary": lambda store, r: summarize(store.get_run(_text(r, "runId"))),  # type: ignore[arg-type]
     "tree": lambda store, r: tree(store, _text(r, "rootRunId", False)),
     "render": lambda store, r: render_tree(tree(store, _text(r, "rootRunId", False)), r.get("includeStatus", True) is not False),
@@ -103,7 +103,7 @@ OPERATIONS: dict[str, Callable[[BaseRunStore, dict[str, Any]], Any]] = {
 }
 
 
-def run_operation(store: BaseRunStore, request: Any) -> Any:
+def run_operation(store: RunStore, request: Any) -> Any:
     if not isinstance(request, dict):
         raise RequestError("A request must be a JSON object.")
     op = request.get("op")

@@ -37,7 +37,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .records import CorruptRun, Run, StoreEntry, replay_source
-from .stores.base import BaseRunStore
+from .scanning import RunStore
 
 if TYPE_CHECKING:
     from .rows import RunPage, RunQuery, RunRow, UsageBucket
@@ -467,7 +467,7 @@ def redact_entry(entry: StoreEntry, *, secrets: bool = True) -> StoreEntry:
     return StoreEntry(source=source, error=clean_text(entry.error, secrets=secrets) if entry.error else entry.error)
 
 
-class RedactingStore(BaseRunStore):
+class RedactingStore(RunStore):
     """A store whose every answer, runs and listing rows alike, is safe to show.
 
     With `secrets` on, credentials are redacted; always, unpaired surrogates are
@@ -481,7 +481,7 @@ class RedactingStore(BaseRunStore):
     reads unredacted text.
     """
 
-    def __init__(self, store: BaseRunStore, *, secrets: bool = True) -> None:
+    def __init__(self, store: RunStore, *, secrets: bool = True) -> None:
         if store.row_redaction is not None and store.row_redaction != secrets:
             raise ValueError(
                 f"The run store {store.describe()} keeps listing rows made with redaction "
@@ -539,7 +539,7 @@ class RedactingStore(BaseRunStore):
 
     def query_incidents(self, query: RunQuery, incident_types: tuple[str, ...] = ()) -> RunPage:
         if self._scans:
-            return BaseRunStore.query_incidents(self, query, incident_types)
+            return RunStore.query_incidents(self, query, incident_types)
         return self._errors_cleaned(self.inner.query_incidents(query, incident_types))
 
     def rows(self) -> list[RunRow]:
@@ -558,16 +558,16 @@ class RedactingStore(BaseRunStore):
         return counts
 
     def releases(self) -> list[str]:
-        return BaseRunStore.releases(self) if self._scans else self.inner.releases()
+        return RunStore.releases(self) if self._scans else self.inner.releases()
 
     def usage_series(self, start: str, end: str, bucket_ms: int) -> list[UsageBucket]:
         return self.inner.usage_series(start, end, bucket_ms)  # counts and sums of what is never redacted
 
     def related_rows(self, run_id: str) -> dict[str, list[RunRow]]:
-        return BaseRunStore.related_rows(self, run_id) if self._scans else self.inner.related_rows(run_id)
+        return RunStore.related_rows(self, run_id) if self._scans else self.inner.related_rows(run_id)
 
     def rows_by_id(self, run_ids: list[str]) -> dict[str, RunRow]:
-        return BaseRunStore.rows_by_id(self, run_ids) if self._scans else self.inner.rows_by_id(run_ids)
+        return RunStore.rows_by_id(self, run_ids) if self._scans else self.inner.rows_by_id(run_ids)
 
     def replay_rows(self, run_id: str) -> list[RunRow]:
         if not self._scans:
@@ -580,7 +580,7 @@ class RedactingStore(BaseRunStore):
                         limit: int = 5) -> list[RunRow]:
         # `input_text` is a redacted row's; so are the rows it is compared with.
         if self._scans:
-            return BaseRunStore.rows_with_input(self, input_text, statuses=statuses, limit=limit)
+            return RunStore.rows_with_input(self, input_text, statuses=statuses, limit=limit)
         return self.inner.rows_with_input(input_text, statuses=statuses, limit=limit)
 
     def change_marker(self) -> str:

@@ -1,7 +1,7 @@
 """Token and cost totals per time bucket, for the overview's small charts.
 
 A run counts in the bucket holding its `createdAt`. `bucket_rows` is the reference
-semantics behind `BaseRunStore.usage_series`; indexed stores answer the same
+semantics behind `RunStore.usage_series`; indexed stores answer the same
 question with one GROUP BY and must agree with it.
 """
 

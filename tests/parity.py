@@ -17,7 +17,7 @@ from typing import Any
 from runtime_adapter import jsjson
 from runtime_adapter.inspectors import build_tree
 from runtime_adapter.rows import SORTS, STATUSES, RunQuery
-from runtime_adapter.stores.base import BaseRunStore
+from runtime_adapter.scanning import RunStore
 from tests.factories import run_record
 
 
@@ -111,7 +111,7 @@ def _buckets_equal(left: list[Any], right: list[Any]) -> bool:
     return True
 
 
-def assert_store_parity(indexed: BaseRunStore, reference: BaseRunStore, *, trees: bool = True) -> int:
+def assert_store_parity(indexed: RunStore, reference: RunStore, *, trees: bool = True) -> int:
     """Compare `indexed` with `reference` on every listing query; returns how many checks ran."""
     rows = reference.rows()
     assert indexed.rows() == rows
@@ -175,7 +175,7 @@ def _found(page: Any) -> tuple[int, list[Any]]:
     return page.total, [replace(row, source="") for row in page.rows]
 
 
-def assert_redacted_search_parity(store: BaseRunStore, reference: BaseRunStore, secrets: list[str]) -> int:
+def assert_redacted_search_parity(store: RunStore, reference: RunStore, secrets: list[str]) -> int:
     """Every search of `store` (a RedactingStore) equals the scanning `reference`, and no part of a secret matches."""
     checked = 0
     for term in search_terms(secrets):
@@ -192,7 +192,7 @@ def assert_redacted_search_parity(store: BaseRunStore, reference: BaseRunStore, 
     return checked
 
 
-def assert_family_markers_follow_their_family(store: BaseRunStore, directory: Path, sync: Any) -> None:
+def assert_family_markers_follow_their_family(store: RunStore, directory: Path, sync: Any) -> None:
     """A family's marker moves with any change to its runs and with nothing else.
 
     `directory` holds the runs `store` serves; `sync()` makes the store see the files

@@ -19,8 +19,8 @@ import psycopg
 
 from runtime_adapter.jsjson import dumps
 from runtime_adapter.records import CorruptRun
+from runtime_adapter.scanning import RunStore
 from runtime_adapter.stores import postgres
-from runtime_adapter.stores.base import BaseRunStore
 from runtime_adapter.stores.file import FileRunStore, parse_run_record, read_run_file
 from runtime_adapter.stores.postgres import safe_url
 from runtime_adapter.stores.rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_values, row_version
@@ -95,7 +95,7 @@ def _file_batch(directory: str, names: list[str], max_bytes: int, redact: bool) 
     return [item for name in names if (item := _file_item(directory, name, max_bytes, redact)) is not None]
 
 
-def _items(store: BaseRunStore, workers: int, batch_size: int, redact: bool) -> tuple[int, Iterator[list[_Item]]]:
+def _items(store: RunStore, workers: int, batch_size: int, redact: bool) -> tuple[int, Iterator[list[_Item]]]:
     """How many records the source holds, and its items in batches, in listing order."""
     if isinstance(store, FileRunStore):
         names = store.file_names()
@@ -155,7 +155,7 @@ def create_schema(connection: psycopg.Connection[Any]) -> None:
         pass
 
 
-def load_store(store: BaseRunStore, target_url: str, *, batch_size: int = 1000, workers: int = 1,
+def load_store(store: RunStore, target_url: str, *, batch_size: int = 1000, workers: int = 1,
                prune: bool = False, progress: ProgressCallback | None = None, redact_rows: bool = False) -> LoadResult:
     """Copy `store` into the database at `target_url`.
 

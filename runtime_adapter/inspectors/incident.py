@@ -11,7 +11,7 @@ from .summary import summarize
 from .tree import build_tree, render_tree
 
 if TYPE_CHECKING:
-    from ..stores.base import BaseRunStore
+    from ..port import BaseRunStore
 
 
 def failed_steps(run: Run) -> list[Any]:

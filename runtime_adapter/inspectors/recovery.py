@@ -11,7 +11,7 @@ from ..jsvalues import js_or, prop, to_js_string, truthy
 from .incident import create_incident_report
 
 if TYPE_CHECKING:
-    from ..stores.base import BaseRunStore
+    from ..port import BaseRunStore
 
 REPLAY_STAGES = ("replay", "workflow_replay")
 

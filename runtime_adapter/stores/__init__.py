@@ -1,12 +1,11 @@
 from ..records import StoreEntry, StoreUnavailable, check_run_id
-from .base import BaseRunStore
 from .bundle import BundleRunStore, InvalidBundle
 from .file import FileRunStore
 from .memory import InMemoryRunStore
 from .registry import UnknownStoreScheme, open_store, register_backend
 
 __all__ = [
-    "BaseRunStore", "BundleRunStore", "FileRunStore", "InMemoryRunStore", "InvalidBundle",
+    "BundleRunStore", "FileRunStore", "InMemoryRunStore", "InvalidBundle",
     "StoreEntry", "StoreUnavailable", "UnknownStoreScheme", "check_run_id", "open_store",
     "register_backend",
 ]

@@ -19,7 +19,7 @@ from ..records import (
     check_run_id,
     normalize_run,
 )
-from .base import BaseRunStore
+from ..scanning import RunStore
 from .file import DEFAULT_MAX_FILE_BYTES, read_run_file
 
 
@@ -61,7 +61,7 @@ def entries_from_bundle(bundle: Any, source: str = "bundle") -> list[StoreEntry]
     return entries
 
 
-class BundleRunStore(BaseRunStore):
+class BundleRunStore(RunStore):
     def __init__(self, path: str | os.PathLike[str], *, max_file_bytes: int = 10 * DEFAULT_MAX_FILE_BYTES) -> None:
         self.path = Path(path)
         self.url = f"bundle://{self.path.resolve() if self.path.is_absolute() else self.path}"

@@ -20,7 +20,7 @@ from ..records import (
     check_run_id,
     normalize_run,
 )
-from .base import BaseRunStore
+from ..scanning import RunStore
 
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
 _READ_ATTEMPTS = 3
@@ -131,7 +131,7 @@ def parse_run_record(record: dict[str, Any], source: str, *, expected_id: str | 
     return normalize_run(record)
 
 
-class FileRunStore(BaseRunStore):
+class FileRunStore(RunStore):
     def __init__(self, directory: str | os.PathLike[str], *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> None:
         self.directory = Path(directory)
         self.max_file_bytes = max_file_bytes

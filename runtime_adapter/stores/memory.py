@@ -7,10 +7,10 @@ from typing import Any
 
 from ..jsjson import dumps, loads
 from ..records import Run, RunNotFound, StoreEntry, check_run_id, normalize_run
-from .base import BaseRunStore
+from ..scanning import RunStore
 
 
-class InMemoryRunStore(BaseRunStore):
+class InMemoryRunStore(RunStore):
     """Keeps each run as JSON text and parses it on every read.
 
     Like a store that reads files, each read returns new objects (inspectors may

@@ -19,7 +19,7 @@ from psycopg_pool import ConnectionPool
 
 from ..jsjson import JSONParseError, loads
 from ..records import CorruptRun, InvalidRunId, Run, RunNotFound, StoreEntry, StoreUnavailable, check_run_id
-from .base import BaseRunStore
+from ..scanning import RunStore
 from .file import parse_run_record
 from .memo import GenerationMemo
 from .rowtable import SELECT_ROW, RowTableQueries
@@ -50,7 +50,7 @@ def safe_url(url: str) -> str:
     return f"postgresql://{credentials}{host or ''}{f':{port}' if port else ''}/{dbname or ''}"
 
 
-class PostgresRunStore(RowTableQueries, BaseRunStore):
+class PostgresRunStore(RowTableQueries, RunStore):
     dialect = "postgres"
     listing_order = 'source COLLATE "C"'  # the runtime's file names, compared bytewise as readdir lists them
     sum_function = "coalesce(sum({}), 0)"

@@ -12,16 +12,16 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..records import RunStoreError
-from .base import BaseRunStore
+from ..scanning import RunStore
 
-StoreFactory = Callable[..., BaseRunStore]
+StoreFactory = Callable[..., RunStore]
 
 
 class UnknownStoreScheme(RunStoreError, ValueError):
     pass
 
 
-def _file_store(url: str, **options: Any) -> BaseRunStore:
+def _file_store(url: str, **options: Any) -> RunStore:
     if options.get("index_path"):
         from .indexed import IndexedFileRunStore
 
@@ -34,19 +34,19 @@ def _file_store(url: str, **options: Any) -> BaseRunStore:
     return FileRunStore(_local_path(url), **options)
 
 
-def _bundle_store(url: str, **options: Any) -> BaseRunStore:
+def _bundle_store(url: str, **options: Any) -> RunStore:
     from .bundle import BundleRunStore
 
     return BundleRunStore(_local_path(url), **options)
 
 
-def _postgres_store(url: str, **options: Any) -> BaseRunStore:
+def _postgres_store(url: str, **options: Any) -> RunStore:
     from .postgres import PostgresRunStore
 
     return PostgresRunStore(url, **options)
 
 
-def _memory_store(url: str, **options: Any) -> BaseRunStore:
+def _memory_store(url: str, **options: Any) -> RunStore:
     from .memory import InMemoryRunStore
 
     return InMemoryRunStore(url=url, **options)
@@ -89,7 +89,7 @@ def _resolve(factory: StoreFactory | str) -> StoreFactory:
     return resolved  # type: ignore[no-any-return]
 
 
-def open_store(url: str, **options: Any) -> BaseRunStore:
+def open_store(url: str, **options: Any) -> RunStore:
     if "://" not in url:
         raise UnknownStoreScheme(f"Run store {url!r} is not a URL; use file:///path/to/runs.")
     scheme = url.split("://", 1)[0].lower()

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..records import StoreEntry
-from .base import BaseRunStore
+from ..scanning import RunStore
 from .memo import GenerationMemo
 from .rowsql import ROW_COLUMNS, Dialect, created_us, order_clause, row_from_db, where_clause
 
@@ -30,7 +30,7 @@ FAMILY_CTE = (
 )
 
 
-class RowTableQueries(BaseRunStore):
+class RowTableQueries(RunStore):
     """Mixin: what a page lists, counts and charts, as queries over `runs`.
 
     A store sets `dialect`, `listing_order` (its runs in the runtime's listRuns

@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from runtime_adapter.stores.base import BaseRunStore
+from runtime_adapter.scanning import RunStore
 from runtime_adapter.stores.postgres import PostgresRunStore
 from runtime_adapter.stores.registry import open_store
 from write_side.postgres_load import LoadResult, create_schema, load_store
@@ -60,8 +60,8 @@ def empty_db(pg_url: str) -> str:
 
 @pytest.fixture
 def load(empty_db: str) -> Callable[..., LoadResult]:
-    def load_source(source: str | Path | BaseRunStore, **options) -> LoadResult:
-        store = source if isinstance(source, BaseRunStore) else open_store(
+    def load_source(source: str | Path | RunStore, **options) -> LoadResult:
+        store = source if isinstance(source, RunStore) else open_store(
             source if isinstance(source, str) else Path(source).as_uri())
         return load_store(store, empty_db, **options)
 

@@ -17,7 +17,7 @@ from runtime_adapter.inspectors import build_tree, render_tree
 from runtime_adapter.jsjson import JSONParseError
 from runtime_adapter.records import CorruptRun, InvalidRunId, RunNotFound, StoreUnavailable, check_run_id
 from runtime_adapter.rows import RunQuery
-from runtime_adapter.stores.base import BaseRunStore
+from runtime_adapter.scanning import RunStore
 from runtime_adapter.stores.file import FileRunStore, read_run_file
 from runtime_adapter.stores.indexed import IndexedFileRunStore
 from tests.factories import run_record
@@ -48,11 +48,11 @@ def open_broken(request, tmp_path):
     """A broken store opened plainly or through the SQLite index."""
     directory = tmp_path / "runs"
     broken_store(directory, oversized_bytes=LIMIT + 1000)
-    stores: list[BaseRunStore] = []
+    stores: list[RunStore] = []
 
-    def opener() -> BaseRunStore:
+    def opener() -> RunStore:
         if request.param == "file":
-            store: BaseRunStore = FileRunStore(directory, max_file_bytes=LIMIT)
+            store: RunStore = FileRunStore(directory, max_file_bytes=LIMIT)
         else:
             store = IndexedFileRunStore(directory, index_path=tmp_path / "index.sqlite3", max_file_bytes=LIMIT,
                                         background=False)

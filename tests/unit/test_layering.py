@@ -1,19 +1,18 @@
-"""runtime_adapter is pure Python: no module in it imports Django."""
+"""The layer contract in pyproject.toml ([tool.importlinter]) holds: every import points one way.
 
-import ast
+import-linter sees imports inside functions and under TYPE_CHECKING too, so neither is a
+way around a circle. `make test` runs this with the rest of the suite.
+"""
+
+import subprocess
+import sys
 from pathlib import Path
 
-ADAPTER = Path(__file__).resolve().parents[2] / "runtime_adapter"
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_runtime_adapter_never_imports_django():
-    offenders = []
-    for path in ADAPTER.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            offenders += [f"{path.name}: {name}" for name in names if name.split(".")[0] in ("django", "runs", "incidents", "controlplane")]
-    assert offenders == []
+def test_every_layer_contract_is_kept():
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "0 broken" in result.stdout

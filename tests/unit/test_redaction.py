@@ -30,7 +30,7 @@ from runtime_adapter.redaction import (
     scrub,
 )
 from runtime_adapter.rows import RunQuery
-from runtime_adapter.stores.base import BaseRunStore
+from runtime_adapter.scanning import RunStore
 from runtime_adapter.stores.file import FileRunStore
 from runtime_adapter.stores.indexed import IndexedFileRunStore
 from runtime_adapter.stores.memory import InMemoryRunStore
@@ -220,7 +220,7 @@ def secrets_store() -> InMemoryRunStore:
     return InMemoryRunStore([*records, child, replay], errors=[broken])
 
 
-def all_text(store: BaseRunStore) -> str:
+def all_text(store: RunStore) -> str:
     parts = [jsjson.dumps(run) for run in store.list_runs()]
     parts += [entry.error or "" for entry in store.list_errors()]
     parts += [jsjson.dumps(row.as_dict()) for row in store.rows()]
@@ -249,7 +249,7 @@ def test_no_store_answer_carries_a_secret(secrets_store):
 def test_every_port_method_is_redacted_or_built_on_redacted_ones():
     # A method added to the port later must be wrapped here too, or it would bypass redaction.
     derived = {"iter_runs", "list_runs"}
-    port = {name for name in vars(BaseRunStore) if not name.startswith("_") and callable(getattr(BaseRunStore, name))}
+    port = {name for name in vars(RunStore) if not name.startswith("_") and callable(getattr(RunStore, name))}
     missing = {name for name in port - derived if name not in vars(RedactingStore)}
     assert missing == set()
 
@@ -353,7 +353,7 @@ def test_searches_through_redaction_match_the_scanning_reference(tmp_path: Path,
     _secrets_and_plain_runs(tmp_path / "runs")
     reference = RedactingStore(FileRunStore(tmp_path / "runs"))
     if kind == "memory":
-        inner: BaseRunStore = InMemoryRunStore(FileRunStore(tmp_path / "runs").list_runs())
+        inner: RunStore = InMemoryRunStore(FileRunStore(tmp_path / "runs").list_runs())
     else:
         inner = IndexedFileRunStore(tmp_path / "runs", index_path=tmp_path / "index.sqlite3", background=False,
                                     redact_rows=True)

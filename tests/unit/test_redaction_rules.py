@@ -23,7 +23,7 @@ from runtime_adapter.redaction import (
     redact_value,
 )
 from runtime_adapter.rows import RunQuery
-from runtime_adapter.stores.base import BaseRunStore
+from runtime_adapter.scanning import RunStore
 from runtime_adapter.stores.file import FileRunStore
 from runtime_adapter.stores.indexed import IndexedFileRunStore
 from runtime_adapter.stores.memory import InMemoryRunStore
@@ -225,7 +225,7 @@ def _redacting(tmp_path: Path, records: list[dict[str, object]], kind: str, *, s
     directory.mkdir(exist_ok=True)
     for record in records:
         write_run(directory, record)
-    inner: BaseRunStore
+    inner: RunStore
     if kind == "memory":
         inner = InMemoryRunStore(FileRunStore(directory).list_runs())
     elif kind == "file":

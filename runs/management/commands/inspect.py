@@ -12,7 +12,7 @@ from controlplane.stores import get_run_store
 from runtime_adapter import jsjson
 from runtime_adapter.operations import RequestError, SnapshotStore, run_operation
 from runtime_adapter.records import RunStoreError
-from runtime_adapter.stores.base import BaseRunStore
+from runtime_adapter.scanning import RunStore
 from runtime_adapter.stores.registry import open_store
 
 
@@ -77,7 +77,7 @@ class Command(BaseCommand):
             return {"op": op, "trace": jsjson.loads(data), "allowBundle": not options["no_bundle"]}
         raise RequestError(f"Unknown op {op!r}.")
 
-    def _batch(self, store: BaseRunStore) -> None:
+    def _batch(self, store: RunStore) -> None:
         snapshot = SnapshotStore(store)
         for line in sys.stdin:
             if not line.strip():
