@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,10 @@ def _check(data: bytes, max_traces: int | None) -> tuple[BundleCheck, list[Store
     return check, entries, bundle
 
 
+_PARSE_RECURSION_LIMIT = 20_000
+_PARSE_STACK_BYTES = 512 * 1024 * 1024  # virtual: only the pages a deep parse touches are used
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Check a trace bundle read from stdin and write its index file.")
     parser.add_argument("index", type=Path, help="where to write the index (nothing is written unless it opens)")
@@ -106,9 +111,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redact-rows", type=int, choices=(0, 1), required=True)
     parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1))
     args = parser.parse_args(argv)
-    check = index_upload(sys.stdin.buffer.read(), args.index, redact_rows=bool(args.redact_rows),
-                         max_traces=args.max_traces, workers=args.workers)
-    sys.stdout.write(json.dumps(asdict(check)))
+    data = sys.stdin.buffer.read()
+    outcome: list[BundleCheck | BaseException] = []
+
+    def work() -> None:
+        try:
+            outcome.append(index_upload(data, args.index, redact_rows=bool(args.redact_rows),
+                                        max_traces=args.max_traces, workers=args.workers))
+        except BaseException as error:  # re-raised below, in the main thread
+            outcome.append(error)
+
+    # This process does nothing else: parse the whole bundle with room for runs nested far
+    # deeper than the 128 levels a run may have, so such a run is one error row, not a refused upload.
+    sys.setrecursionlimit(_PARSE_RECURSION_LIMIT)
+    threading.stack_size(_PARSE_STACK_BYTES)
+    worker = threading.Thread(target=work, name="bundle-parse")
+    worker.start()
+    worker.join()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    sys.stdout.write(json.dumps(asdict(outcome[0])))
     return 0
 
 

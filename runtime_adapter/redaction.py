@@ -118,6 +118,10 @@ _TOKEN_PATTERNS: tuple[tuple[tuple[str, ...], re.Pattern[str], _Replacement], ..
     (("sshpass",), re.compile(r"(sshpass\s+-p\s*)" + _ARG), r"\1\g<quote>" + REPLACEMENT),
     (("mysql",), re.compile(r"(mysql(?:dump|admin|import|show|check)?\b[^\n]{0,200}?\s-p)" + _ARG),
      r"\1\g<quote>" + REPLACEMENT),
+    # A secret flag's value after a space: --password pw, --with-token pw, --api-key pw, docker login -p pw.
+    (("--",), re.compile(r"(\s--?[A-Za-z-]{0,30}(?:password|passwd|token|secret|api-?key)\s+)(?!-)" + _ARG),
+     r"\1\g<quote>" + REPLACEMENT),
+    (("docker",), re.compile(r"(docker\s+login\b[^\n]{0,200}?\s-p\s+)(?!-)" + _ARG), r"\1\g<quote>" + REPLACEMENT),
 )
 # Words every sensitive key contains, in any spelling (see is_sensitive_key): "pass" covers
 # pass_word, "api" api-key, "private" private_key.
@@ -164,10 +168,14 @@ def _normal_key(key: str) -> str:
     return key.lower().translate(_KEY_SEPARATORS)
 
 
+# "pass" as the key's last word (DB_PASS, smtp-pass, smtpPass), never inside one (bypass, compass).
+_PASS_WORD = re.compile(r"(?:^|[-_. ])(?i:pass)$|(?<=[A-Za-z0-9])Pass$")
+
+
 def _sensitive(key: str) -> bool:
     normalized = _normal_key(key)
     return (normalized in SENSITIVE_KEYS or any(fragment in normalized for fragment in SENSITIVE_FRAGMENTS)
-            or normalized.endswith(SENSITIVE_SUFFIXES))
+            or normalized.endswith(SENSITIVE_SUFFIXES) or bool(_PASS_WORD.search(key)))
 
 
 # Key rules are pure functions of the key, and runs repeat the same few hundred keys
@@ -342,8 +350,24 @@ def redact_value(value: Any, *, secrets: bool = True, sensitive: bool = False) -
     while stack:
         source, target, mode = stack.pop()
         is_dict = isinstance(source, dict)
+        # Headers as name/value pairs ({"name": "Authorization", "value": …}, or a list of
+        # [name, value] lists): the value is as secret as it would be under that name as a key.
+        paired = secrets and mode == _PLAIN and is_dict and _names_a_secret(source)
+        pairs = secrets and mode == _PLAIN and not is_dict and _is_pair_list(source)
         for key, item in (source.items() if is_dict else enumerate(source)):
             child_mode = mode
+            if paired and key == "value":
+                child_mode = _SECRET
+            if pairs and _names_a_secret(item):
+                name, value = item
+                pair: list[Any] = [_leaf(name, _PLAIN, secrets), None]
+                if isinstance(value, (dict, list)):
+                    pair[1] = {} if isinstance(value, dict) else []
+                    stack.append((value, pair[1], _SECRET))
+                else:
+                    pair[1] = _leaf(value, _SECRET, secrets)
+                target.append(pair)
+                continue
             if is_dict:
                 if secrets and mode == _PLAIN and is_sensitive_key(key):
                     child_mode = _COUNTS if is_count_key(key) else _SECRET
@@ -360,6 +384,20 @@ def redact_value(value: Any, *, secrets: bool = True, sensitive: bool = False) -
             else:
                 target.append(item)
     return root
+
+
+def _names_a_secret(container: Any) -> bool:
+    if isinstance(container, dict):
+        name = container.get("name", container.get("key"))
+        return "value" in container and isinstance(name, str) and is_sensitive_key(name) and not is_count_key(name)
+    return (isinstance(container, list) and len(container) == 2 and isinstance(container[0], str)
+            and is_sensitive_key(container[0]) and not is_count_key(container[0]))
+
+
+def _is_pair_list(items: list[Any]) -> bool:
+    """[["Authorization", "Basic …"], ["Accept", "…"]]: every item a [name, value] list."""
+    return bool(items) and all(isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
+                               for item in items)
 
 
 def _clean_already(value: Any) -> bool:

@@ -38,7 +38,7 @@ def _fingerprint() -> str:
     # rows computed by the old code are stale, so indexes rebuild and loads re-upsert.
     here = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
-    for relative in ("listing.py", "stores/rowsql.py", "inspectors/incident.py", "inspectors/recovery.py",
+    for relative in ("listing.py", "rows.py", "stores/rowsql.py", "inspectors/incident.py", "inspectors/recovery.py",
                      "jsvalues.py", "records.py", "comparison.py", "redaction.py"):
         path = here / relative
         digest.update(path.read_bytes() if path.exists() else b"")
