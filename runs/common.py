@@ -47,7 +47,7 @@ def run_tree(store: RunStore, run: Run) -> tuple[str, dict[str, Any] | None]:
     return cached_for_family(store, "run-tree", to_js_string(run["id"]), (), compute)
 
 
-def family_nodes(store: RunStore, run: Run) -> tuple[list[LineageNode], int]:
+def cached_family(store: RunStore, run: Run) -> tuple[list[LineageNode], int]:
     """The lineage family of `run` (see runtime_adapter.lineage.load_family), cached."""
     root = root_of(run)
     return cached(store, "lineage-family", (root,), lambda: load_family(store, root))

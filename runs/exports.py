@@ -11,7 +11,7 @@ from controlplane.stores import store_for
 from runtime_adapter.detail import tree_ids
 from runtime_adapter.inspectors import export_bundle, export_partial_run, export_run
 
-from .common import EXPORTED_FOR, download, family_nodes, file_stem, run_tree
+from .common import EXPORTED_FOR, cached_family, download, file_stem, run_tree
 from .forms import PartialExportForm, RunFilterForm
 
 
@@ -41,7 +41,7 @@ def run_bundle(request: HttpRequest, run_id: str) -> HttpResponse:
     store = store_for(request)
     run = store.get_run(run_id)
     root_id, tree = run_tree(store, run)
-    nodes, _ = family_nodes(store, run)
+    nodes, _ = cached_family(store, run)
     ids = list(dict.fromkeys([*tree_ids(tree), *(node.id for node in nodes)]))
     runs = [store.get_run(member) for member in ids]
     metadata = {"exportedFor": EXPORTED_FOR, "rootRunId": root_id, "runId": run_id, "runCount": len(runs)}

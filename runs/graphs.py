@@ -16,7 +16,7 @@ from runtime_adapter.graphviz_render import GraphvizUnavailable
 from runtime_adapter.lineage import LineageGraph, lineage_graph, place, to_dot
 from runtime_adapter.scanning import RunStore
 
-from .common import family_nodes, file_stem, prefix_key
+from .common import cached_family, file_stem, prefix_key
 
 CONTENT_TYPES = {"svg": "image/svg+xml", "png": "image/png", "dot": "text/vnd.graphviz; charset=utf-8"}
 # A Graphviz SVG opened on its own may not run anything, whatever its labels say.
@@ -25,7 +25,7 @@ SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data
 
 def _graph(store: RunStore, run_id: str) -> tuple[LineageGraph, str, int]:
     def compute() -> tuple[LineageGraph, str, int]:
-        nodes, left_out = family_nodes(store, store.get_run(run_id))
+        nodes, left_out = cached_family(store, store.get_run(run_id))
         graph = lineage_graph(nodes, run_id, settings.CONTROLPLANE_LINEAGE_MAX_NODES)
         dot = to_dot(graph, href=lambda node_id: reverse("runs:detail", args=[node_id]),
                      more_href=reverse("runs:tree", args=[run_id]))
