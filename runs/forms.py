@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
-from django.http import QueryDict
 
 from runtime_adapter.formatting import iso_ms
 from runtime_adapter.rows import SORTS, STATUSES, RunQuery, decode_cursor
@@ -131,16 +130,4 @@ class BundleForm(forms.Form):
             if part.strip():
                 seen.setdefault(part.strip(), None)
         return list(seen)
-
-
-def filter_querystring(params: QueryDict, **changes: Any) -> str:
-    """The current filters with some values replaced (None drops a key), as `?a=b&…`."""
-    query = params.copy()
-    for key, value in changes.items():
-        if value is None:
-            query.pop(key, None)
-        else:
-            query[key] = str(value)
-    encoded = query.urlencode()
-    return f"?{encoded}" if encoded else ""
 

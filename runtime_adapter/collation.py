@@ -28,7 +28,3 @@ except ImportError:  # pragma: no cover - requirements.txt installs it
 def locale_sort_key(text: str) -> object:
     return _sort_key(text)
 
-
-def locale_compare(left: str, right: str) -> int:
-    a, b = locale_sort_key(left), locale_sort_key(right)
-    return int((a > b) - (a < b))  # type: ignore[operator]

@@ -7,7 +7,7 @@ Every candidate comes from a store query (`rows_by_id`, `related_rows`, `replay_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .jsvalues import prop
 from .records import Run, replay_source
@@ -86,9 +86,3 @@ def comparison_candidates(store: RunStore, run: Run, input_text: str | None = No
     related.append(("same input, completed", same_input[:SAME_INPUT_LIMIT]))
     return merge_candidates(run_id, related)
 
-
-def candidate_payload(candidates: list[Candidate]) -> list[dict[str, Any]]:
-    return [
-        {"runId": c.id, "relations": list(c.relations), "status": c.row.status, "createdAt": c.row.created_at}
-        for c in candidates
-    ]

@@ -135,12 +135,6 @@ def total_ms(timings: Any) -> float:
     return sum(number for number in map(_number, timings.values()) if number is not None)
 
 
-def percent(part: Any, whole: Any) -> float:
-    """`part` as a percentage of `whole`, clamped to 0–100 (bar widths)."""
-    numerator, denominator = _number(part), _number(whole)
-    if numerator is None or denominator is None or denominator <= 0:
-        return 0.0
-    return max(0.0, min(100.0, numerator * 100 / denominator))
 
 
 def status_label(status: Any) -> str:

@@ -72,11 +72,6 @@ def prop(obj: Any, key: str) -> Any:
     return UNDEFINED
 
 
-def length_or_zero(value: Any) -> int:
-    """`value?.length || 0`: arrays and strings have a length, everything else 0."""
-    if isinstance(value, (list, str)):
-        return len(value)
-    return 0
 
 
 def last(items: Any) -> Any:
