@@ -16,6 +16,7 @@ from .inspectors.recovery import classify_incident, plan_steps, recovery_policy
 from .jsjson import dumps
 from .jsvalues import js_or, last, prop, to_js_string, truthy
 from .records import Run, StoreEntry
+from .redaction import clean_already, redact_run, scrub, unscrubbed
 from .rows import ATTENTION_STATUSES, RunPage, RunQuery, RunRow
 
 TEXT_LIMIT = 2000
@@ -183,7 +184,7 @@ def scan_query(entries: Iterable[StoreEntry], query: RunQuery,
                row_of: Callable[[Run, str], RunRow] = run_row) -> RunPage:
     """Answer a query by reading every run: the reference semantics, fine for small stores.
 
-    `row_of` makes each run's row (`redaction.redacted_row` when what is shown is redacted).
+    `row_of` makes each run's row (`listing.redacted_row` when what is shown is redacted).
     """
     rows: list[RunRow] = []
     errors: list[StoreEntry] = []
@@ -199,3 +200,49 @@ def scan_query(entries: Iterable[StoreEntry], query: RunQuery,
     rows.sort(key=lambda row: sort_value(row, query.sort), reverse=query.descending)
     page = rows[query.offset : query.offset + query.limit]
     return RunPage(rows=page, total=len(rows), query=query, errors=errors)
+
+
+# `listing.run_row` reads these parts of a run whole; of the rest it reads the last error,
+# the last checkpoint's id, the failed steps' id and type, a few metadata keys and metrics,
+# whether an approval or pause is pending (and the pause's stage), and only how many events
+# and tool calls there are.
+_ROW_SECTIONS = ("id", "status", "input", "output", "timestamps")
+_ROW_METADATA = ("lineage", "release", "releaseLabel", "correlation", "correlationId", "traceId", "requestId")
+_ROW_METRICS = ("tokenUsage", "cost", "timings")
+_ROW_STEP_KEYS = ("id", "type", "status")
+
+
+def _only(value: Any, keys: tuple[str, ...]) -> Any:
+    return {key: value[key] for key in keys if key in value} if isinstance(value, dict) else value
+
+
+def _row_view(run: Run) -> Run:
+    """The parts of `run` its listing row is made of. The rest (often megabytes of checkpoint
+    snapshots and events) is left out: redacting it would change nothing in the row."""
+    view = {key: run[key] for key in _ROW_SECTIONS}
+    view["metadata"] = _only(run["metadata"], _ROW_METADATA)
+    view["metrics"] = _only(run["metrics"], _ROW_METRICS)
+    view["pendingApproval"] = _only(run["pendingApproval"], ())  # an object is truthy whatever it holds
+    view["pendingPause"] = _only(run["pendingPause"], ("stage",))
+    view["steps"] = [_only(step, _ROW_STEP_KEYS) if isinstance(step, dict) and step.get("status") == "failed" else None
+                     for step in run["steps"]]
+    for key in ("events", "toolCalls"):
+        view[key] = [None] * len(run[key])
+    errors, checkpoints = run["errors"], run["checkpoints"]
+    view["errors"] = [*([None] * (len(errors) - 1)), errors[-1]] if errors else []
+    view["checkpoints"] = [*([None] * (len(checkpoints) - 1)), _only(checkpoints[-1], ("id",))] if checkpoints else []
+    return view
+
+
+def redacted_row(run: Run, source: str = "", *, secrets: bool = True) -> RunRow:
+    """The listing row of `run` as it is shown: `run_row(redact_run(run))`, made from the parts a row reads.
+
+    Lists show it, text searches and correlation filters match it, and indexes store it, so
+    nothing a viewer can query holds text that redaction hides.
+    """
+    view = _row_view(run)
+    # Token counts are numbers either way (a row reads nothing else there): the rest decides.
+    checked = {**view, "metrics": {key: value for key, value in view["metrics"].items() if key != "tokenUsage"}}
+    if (clean_already(checked) if secrets else not unscrubbed(checked)) and scrub(source) == source:
+        return run_row(view, source)  # what redaction would return unchanged
+    return run_row(redact_run(view, secrets=secrets), scrub(source))

@@ -25,7 +25,7 @@ class BaseRunStore:
     url: str = ""
     # How the listing rows this store keeps were made: None when it makes them from its runs
     # on every query (the scanning reference), True or False when it keeps rows of its
-    # runs redacted with secrets on or off (`redaction.redacted_row`), as an index does.
+    # runs redacted with secrets on or off (`listing.redacted_row`), as an index does.
     row_redaction: bool | None = None
 
     def get_run(self, run_id: str) -> Run:

@@ -16,15 +16,9 @@ Two deliberate departures from the runtime, so every inspector keeps working:
   and diffs still line up. Other ids (`requestId`, step and checkpoint ids) are text like
   any other: an ordinary id passes unchanged, a credential-shaped one is redacted.
 
-Listing rows (`redacted_row`) are the rows of redacted runs, so what a list shows, what
-a text search or correlation filter matches and what an index stores are the same
-redacted text: a search never reads the unredacted run.
-
-`RedactingStore` wraps every store controlplane.stores opens: with `secrets` from
-CONTROLPLANE_REDACT_SECRETS (on by default), and always scrubbing unpaired surrogates.
-Pages, the JSON API, exports, the Markdown note and `manage.py inspect` on the configured
-store all read through it. `manage.py inspect --store URL` opens the URL directly and
-prints the runtime-exact, unredacted payloads (the conformance tests compare those).
+These are the rules only. Listing rows of redacted runs are `listing.redacted_row`, and
+`stores.redacting.RedactingStore` wraps every store controlplane.stores opens, so pages,
+the API, exports, searches and indexes all read redacted runs and rows.
 """
 
 from __future__ import annotations
@@ -32,15 +26,10 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from .records import CorruptRun, Run, StoreEntry, replay_source
-from .scanning import RunStore
-
-if TYPE_CHECKING:
-    from .rows import RunPage, RunQuery, RunRow, UsageBucket
+from .records import Run, StoreEntry
 
 REPLACEMENT = "[REDACTED]"
 
@@ -400,7 +389,7 @@ def _is_pair_list(items: list[Any]) -> bool:
                                for item in items)
 
 
-def _clean_already(value: Any) -> bool:
+def clean_already(value: Any) -> bool:
     """True when redaction cannot change `value`: no key or string in it holds a needle or a surrogate.
 
     One C-level dump and a few substring scans decide it for a whole section (the 10,000
@@ -412,7 +401,7 @@ def _clean_already(value: Any) -> bool:
     return text.isascii() or not _SURROGATE.search(text)
 
 
-def _unscrubbed(value: Any) -> bool:
+def unscrubbed(value: Any) -> bool:
     """True when some key or string in `value` holds an unpaired surrogate (what `scrub` replaces)."""
     text = json.dumps(value, ensure_ascii=False, check_circular=False)
     return not text.isascii() and bool(_SURROGATE.search(text))
@@ -423,7 +412,7 @@ def redact_run(run: Run, *, secrets: bool = True) -> Run:
     if secrets:
         # Sections that redaction would leave as they are are shared, not walked.
         clean = {key for key, value in run.items()
-                 if isinstance(value, (list, dict)) and value and _clean_already(value)}
+                 if isinstance(value, (list, dict)) and value and clean_already(value)}
         if clean:
             rest = redact_run({key: value for key, value in run.items() if key not in clean}, secrets=True)
             return {key: run[key] if key in clean else rest[key] for key in run}
@@ -450,191 +439,8 @@ def _kept_section(value: Any) -> Any:
             for key, entry in value.items()}
 
 
-# `listing.run_row` reads these parts of a run whole; of the rest it reads the last error,
-# the last checkpoint's id, the failed steps' id and type, a few metadata keys and metrics,
-# whether an approval or pause is pending (and the pause's stage), and only how many events
-# and tool calls there are.
-_ROW_SECTIONS = ("id", "status", "input", "output", "timestamps")
-_ROW_METADATA = ("lineage", "release", "releaseLabel", "correlation", "correlationId", "traceId", "requestId")
-_ROW_METRICS = ("tokenUsage", "cost", "timings")
-_ROW_STEP_KEYS = ("id", "type", "status")
-
-
-def _only(value: Any, keys: tuple[str, ...]) -> Any:
-    return {key: value[key] for key in keys if key in value} if isinstance(value, dict) else value
-
-
-def _row_view(run: Run) -> Run:
-    """The parts of `run` its listing row is made of. The rest (often megabytes of checkpoint
-    snapshots and events) is left out: redacting it would change nothing in the row."""
-    view = {key: run[key] for key in _ROW_SECTIONS}
-    view["metadata"] = _only(run["metadata"], _ROW_METADATA)
-    view["metrics"] = _only(run["metrics"], _ROW_METRICS)
-    view["pendingApproval"] = _only(run["pendingApproval"], ())  # an object is truthy whatever it holds
-    view["pendingPause"] = _only(run["pendingPause"], ("stage",))
-    view["steps"] = [_only(step, _ROW_STEP_KEYS) if isinstance(step, dict) and step.get("status") == "failed" else None
-                     for step in run["steps"]]
-    for key in ("events", "toolCalls"):
-        view[key] = [None] * len(run[key])
-    errors, checkpoints = run["errors"], run["checkpoints"]
-    view["errors"] = [*([None] * (len(errors) - 1)), errors[-1]] if errors else []
-    view["checkpoints"] = [*([None] * (len(checkpoints) - 1)), _only(checkpoints[-1], ("id",))] if checkpoints else []
-    return view
-
-
-def redacted_row(run: Run, source: str = "", *, secrets: bool = True) -> RunRow:
-    """The listing row of `run` as it is shown: `run_row(redact_run(run))`, made from the parts a row reads.
-
-    Lists show it, text searches and correlation filters match it, and indexes store it, so
-    nothing a viewer can query holds text that redaction hides.
-    """
-    from .listing import run_row
-
-    view = _row_view(run)
-    # Token counts are numbers either way (a row reads nothing else there): the rest decides.
-    checked = {**view, "metrics": {key: value for key, value in view["metrics"].items() if key != "tokenUsage"}}
-    if (_clean_already(checked) if secrets else not _unscrubbed(checked)) and scrub(source) == source:
-        return run_row(view, source)  # what redaction would return unchanged
-    return run_row(redact_run(view, secrets=secrets), scrub(source))
-
-
 def redact_entry(entry: StoreEntry, *, secrets: bool = True) -> StoreEntry:
     source = scrub(entry.source)
     if entry.run is not None:
         return StoreEntry(source=source, run=redact_run(entry.run, secrets=secrets))
     return StoreEntry(source=source, error=clean_text(entry.error, secrets=secrets) if entry.error else entry.error)
-
-
-class RedactingStore(RunStore):
-    """A store whose every answer, runs and listing rows alike, is safe to show.
-
-    With `secrets` on, credentials are redacted; always, unpaired surrogates are
-    scrubbed. Attributes of the wrapped store are not forwarded: callers go through
-    the port, so no data reaches a page around the redaction.
-
-    Listing rows are rows of redacted runs (`redacted_row`). A store that keeps rows (an
-    index, a database) must have made them with the same setting and answers listing
-    queries itself; for a store that makes rows from its runs on every query (the scanning
-    defaults), the rows are made and queried here, from its runs, so a search never
-    reads unredacted text.
-    """
-
-    def __init__(self, store: RunStore, *, secrets: bool = True) -> None:
-        if store.row_redaction is not None and store.row_redaction != secrets:
-            raise ValueError(
-                f"The run store {store.describe()} keeps listing rows made with redaction "
-                f"{'on' if store.row_redaction else 'off'}; open it with redact_rows={secrets} to show it with "
-                f"redaction {'on' if secrets else 'off'}.")
-        self.inner = store
-        self.secrets = secrets
-        self.url = store.url
-        self._scans = store.row_redaction is None
-
-    def _row_of(self, run: Run, source: str) -> RunRow:
-        return redacted_row(run, source, secrets=self.secrets)
-
-    def _entry(self, entry: StoreEntry) -> StoreEntry:
-        return redact_entry(entry, secrets=self.secrets)
-
-    def _errors_cleaned(self, page: RunPage) -> RunPage:
-        return replace(page, errors=[self._entry(entry) for entry in page.errors])
-
-    def _scanned(self) -> Iterator[StoreEntry]:
-        """The inner store's entries with error reasons cleaned; runs are left for `_row_of`."""
-        for entry in self.inner.iter_entries():
-            yield entry if entry.run is not None else self._entry(entry)
-
-    def get_run(self, run_id: str) -> Run:
-        try:
-            return redact_run(self.inner.get_run(run_id), secrets=self.secrets)
-        except CorruptRun as error:
-            # The reason can quote the record ("record id "…" does not match").
-            raise CorruptRun(scrub(error.source), clean_text(error.reason, secrets=self.secrets)) from None
-
-    def has_run(self, run_id: str) -> bool:
-        return self.inner.has_run(run_id)
-
-    def iter_entries(self) -> Iterator[StoreEntry]:
-        for entry in self.inner.iter_entries():
-            yield self._entry(entry)
-
-    def list_errors(self) -> list[StoreEntry]:
-        return [self._entry(entry) for entry in self.inner.list_errors()]
-
-    def iter_family(self, root_run_id: str) -> Iterator[Run]:
-        for run in self.inner.iter_family(root_run_id):
-            yield redact_run(run, secrets=self.secrets)
-
-    # Listing: the inner store's own rows when it keeps redacted ones, else the
-    # port's scanning defaults over rows made here.
-
-    def query_runs(self, query: RunQuery) -> RunPage:
-        if self._scans:
-            from .listing import scan_query
-
-            return scan_query(self._scanned(), query, self._row_of)
-        return self._errors_cleaned(self.inner.query_runs(query))
-
-    def query_incidents(self, query: RunQuery, incident_types: tuple[str, ...] = ()) -> RunPage:
-        if self._scans:
-            return RunStore.query_incidents(self, query, incident_types)
-        return self._errors_cleaned(self.inner.query_incidents(query, incident_types))
-
-    def rows(self) -> list[RunRow]:
-        if self._scans:
-            return [self._row_of(entry.run, entry.source) for entry in self.inner.iter_entries()
-                    if entry.run is not None]
-        return self.inner.rows()
-
-    def status_counts(self) -> dict[str, int]:
-        if not self._scans:
-            return self.inner.status_counts()
-        counts: dict[str, int] = {}
-        for status, count in self.inner.status_counts().items():  # statuses are never redacted
-            key = scrub(status)
-            counts[key] = counts.get(key, 0) + count
-        return counts
-
-    def releases(self) -> list[str]:
-        return RunStore.releases(self) if self._scans else self.inner.releases()
-
-    def usage_series(self, start: str, end: str, bucket_ms: int) -> list[UsageBucket]:
-        return self.inner.usage_series(start, end, bucket_ms)  # counts and sums of what is never redacted
-
-    def related_rows(self, run_id: str) -> dict[str, list[RunRow]]:
-        return RunStore.related_rows(self, run_id) if self._scans else self.inner.related_rows(run_id)
-
-    def rows_by_id(self, run_ids: list[str]) -> dict[str, RunRow]:
-        return RunStore.rows_by_id(self, run_ids) if self._scans else self.inner.rows_by_id(run_ids)
-
-    def replay_rows(self, run_id: str) -> list[RunRow]:
-        if not self._scans:
-            return self.inner.replay_rows(run_id)
-
-        return [self._row_of(entry.run, entry.source) for entry in self.inner.iter_entries()
-                if entry.run is not None and entry.run["id"] != run_id and replay_source(entry.run) == run_id]
-
-    def rows_with_input(self, input_text: str, *, statuses: tuple[str, ...] = ("completed",),
-                        limit: int = 5) -> list[RunRow]:
-        # `input_text` is a redacted row's; so are the rows it is compared with.
-        if self._scans:
-            return RunStore.rows_with_input(self, input_text, statuses=statuses, limit=limit)
-        return self.inner.rows_with_input(input_text, statuses=statuses, limit=limit)
-
-    def change_marker(self) -> str:
-        # Derived payloads are cached by marker: a redacted tree must never be served
-        # for an unredacted store of the same URL, or the other way round.
-        return f"{'redacted' if self.secrets else 'clean'}:{self.inner.change_marker()}"
-
-    def run_marker(self, run_id: str) -> str | None:
-        marker = self.inner.run_marker(run_id)
-        return None if marker is None else f"{'redacted' if self.secrets else 'clean'}:{marker}"
-
-    def family_marker(self, run_id: str) -> str:
-        return f"{'redacted' if self.secrets else 'clean'}:{self.inner.family_marker(run_id)}"
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def describe(self) -> str:
-        return self.inner.describe()

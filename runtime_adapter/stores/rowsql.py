@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..formatting import parse_iso
-from ..listing import run_row
+from ..listing import redacted_row, run_row
 from ..records import TIMING_KEYS, Run, replay_source
-from ..redaction import redacted_row
 from ..rows import RunQuery, RunRow
 
 Dialect = Literal["sqlite", "postgres"]
@@ -96,7 +95,7 @@ def clean_number(value: Any) -> Any:
 def row_values(run: Run, source: str, *, dialect: Dialect, redact: bool = False) -> dict[str, Any]:
     """Every column of one run, ready to bind (lists and dicts as the dialect stores them).
 
-    With `redact`, the row is that of the redacted run (`redaction.redacted_row`): its text, its
+    With `redact`, the row is that of the redacted run (`listing.redacted_row`): its text, its
     correlation ids and the search text made of them hold nothing redaction hides, so searches
     and filters over them cannot confirm a secret.
     """

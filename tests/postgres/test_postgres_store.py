@@ -278,7 +278,7 @@ def test_has_run_answers_from_the_table(runs_dir, load, pg_store):
 
 
 def test_searches_through_redaction_match_the_scanning_reference(tmp_path, load, empty_db):
-    from runtime_adapter.redaction import RedactingStore
+    from runtime_adapter.stores.redacting import RedactingStore
     from tests.fixtures.hostile import SECRETS, secret_store
 
     secret_store(tmp_path / "runs")

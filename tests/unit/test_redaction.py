@@ -17,16 +17,14 @@ from runtime_adapter.inspectors import (
     render_tree,
     summarize,
 )
-from runtime_adapter.listing import run_row
+from runtime_adapter.listing import redacted_row, run_row
 from runtime_adapter.records import CorruptRun, StoreEntry, normalize_run
 from runtime_adapter.redaction import (
     REPLACEMENT,
-    RedactingStore,
     is_sensitive_key,
     redact_run,
     redact_text,
     redact_value,
-    redacted_row,
     scrub,
 )
 from runtime_adapter.rows import RunQuery
@@ -34,6 +32,7 @@ from runtime_adapter.scanning import RunStore
 from runtime_adapter.stores.file import FileRunStore
 from runtime_adapter.stores.indexed import IndexedFileRunStore
 from runtime_adapter.stores.memory import InMemoryRunStore
+from runtime_adapter.stores.redacting import RedactingStore
 from tests.conformance import CONFORMANCE_DIR
 from tests.factories import run_record
 from tests.fixtures.hostile import SECRETS, secret_id, secret_record, secret_store

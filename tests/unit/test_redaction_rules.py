@@ -16,7 +16,6 @@ from runtime_adapter.inspectors import correlation_for_run
 from runtime_adapter.listing import run_row
 from runtime_adapter.redaction import (
     REPLACEMENT,
-    RedactingStore,
     is_sensitive_key,
     redact_run,
     redact_text,
@@ -27,6 +26,7 @@ from runtime_adapter.scanning import RunStore
 from runtime_adapter.stores.file import FileRunStore
 from runtime_adapter.stores.indexed import IndexedFileRunStore
 from runtime_adapter.stores.memory import InMemoryRunStore
+from runtime_adapter.stores.redacting import RedactingStore
 from tests.factories import run_record
 from tests.parity import write_run
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 from runtime_adapter import jsjson
-from runtime_adapter.redaction import RedactingStore
 from runtime_adapter.stores.file import FileRunStore
 from runtime_adapter.stores.memory import InMemoryRunStore
+from runtime_adapter.stores.redacting import RedactingStore
 from tests.factories import run_record
 
 
