@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 from ..jsjson import JSONParseError, loads
 from ..records import CorruptRun, Run, RunNotFound, StoreEntry, StoreUnavailable, check_run_id, normalize_run
 from .memo import GenerationMemo
-from .rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_from_db, row_values
+from .rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_values
 from .rowtable import RowTableQueries
-from .sqlite_index import SCHEMA_SQL
+from .sqlite_index import SCHEMA_SQL, select_rows_by_id
 
 if TYPE_CHECKING:
     from ..rows import RunRow
@@ -216,16 +216,7 @@ class IndexedBundleRunStore(RowTableQueries):
     # Listing queries the mixin leaves to each store ----------------------------------
 
     def rows_by_id(self, run_ids: list[str]) -> dict[str, RunRow]:
-        wanted = list(dict.fromkeys(run_id for run_id in run_ids if isinstance(run_id, str)))
-        found: list[tuple[int, RunRow]] = []
-        db = self._db()
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            cursor = db.execute(f"SELECT name, {_COLUMNS} FROM runs WHERE id IN ({', '.join('?' for _ in chunk)})",
-                                chunk)
-            found.extend((values[0], row_from_db(values[1:], dialect="sqlite")) for values in cursor)
-        found.sort(key=lambda item: item[0])
-        return {row.id: row for _, row in found}
+        return select_rows_by_id(self._db(), run_ids)
 
     def rows_with_input(self, input_text: str, *, statuses: tuple[str, ...] = ("completed",),
                         limit: int = 5) -> list[RunRow]:

@@ -21,9 +21,9 @@ from ..records import Run, StoreEntry, check_run_id
 from .dirwatch import DirectoryWatch
 from .file import DEFAULT_MAX_FILE_BYTES, FileRunStore
 from .memo import GenerationMemo
-from .rowsql import ROW_COLUMNS, row_from_db
+from .rowsql import ROW_COLUMNS
 from .rowtable import RowTableQueries
-from .sqlite_index import FileIndex, IndexStatus, ProgressCallback, RefreshResult, directory_stamp
+from .sqlite_index import FileIndex, IndexStatus, ProgressCallback, RefreshResult, directory_stamp, select_rows_by_id
 
 if TYPE_CHECKING:
     from ..rows import RunRow
@@ -214,18 +214,8 @@ class IndexedFileRunStore(RowTableQueries, FileRunStore):
         return [StoreEntry(source=_name(name), error=error) for name, error in cursor]
 
     def rows_by_id(self, run_ids: list[str]) -> dict[str, RunRow]:
-        wanted = list(dict.fromkeys(run_id for run_id in run_ids if isinstance(run_id, str)))
-        found: list[tuple[bytes, RunRow]] = []
         with self._read() as db:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                cursor = db.execute(
-                    f"SELECT name, {', '.join(ROW_COLUMNS)} FROM runs WHERE id IN ({', '.join('?' for _ in chunk)})",
-                    chunk,
-                )
-                found.extend((values[0], row_from_db(values[1:], dialect="sqlite")) for values in cursor)
-        found.sort(key=lambda item: item[0])
-        return {row.id: row for _, row in found}
+            return select_rows_by_id(db, run_ids)
 
     def rows_with_input(self, input_text: str, *, statuses: tuple[str, ...] = ("completed",),
                         limit: int = 5) -> list[RunRow]:

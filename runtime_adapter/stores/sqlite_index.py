@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from ..records import CorruptRun, StoreUnavailable
+from ..rows import RunRow
 from .file import parse_run_record, read_run_file
-from .rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_values, row_version
+from .rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_from_db, row_values, row_version
 
 SCHEMA_SQL = (Path(__file__).with_name("index_schema.sql")).read_text(encoding="utf-8")
 
@@ -527,3 +528,16 @@ class FileIndex:
     def _set_meta(connection: sqlite3.Connection, **values: Any) -> None:
         for key, value in values.items():
             connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def select_rows_by_id(db: sqlite3.Connection, run_ids: list[str]) -> dict[str, RunRow]:
+    """Rows of the given ids from a SQLite `runs` table, in the store's listing order (by name)."""
+    wanted = list(dict.fromkeys(run_id for run_id in run_ids if isinstance(run_id, str)))
+    found: list[tuple[Any, RunRow]] = []
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        cursor = db.execute(
+            f"SELECT name, {', '.join(ROW_COLUMNS)} FROM runs WHERE id IN ({', '.join('?' for _ in chunk)})", chunk)
+        found.extend((values[0], row_from_db(values[1:], dialect="sqlite")) for values in cursor)
+    found.sort(key=lambda item: item[0])
+    return {row.id: row for _, row in found}
