@@ -13,6 +13,7 @@ from django.core.cache import cache
 from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
+from tests.conftest import PINNED_NOW
 from write_side.synthetic import write_store
 
 pytestmark = pytest.mark.browser
@@ -21,7 +22,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory):
     directory = tmp_path_factory.mktemp("runs-ui") / "demo"
-    summary = write_store(directory, 120, seed=7, big_run_steps=400)
+    # Spread over the week before the pinned clock, so the overview's last day and week hold runs.
+    summary = write_store(directory, 120, seed=7, now=PINNED_NOW, big_run_steps=400)
     return directory.as_uri(), summary["notable"]
 
 
