@@ -88,12 +88,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: an oversized body is refused from its Content-Length before anything reads it.
-    "controlplane.body_limits.BodySizeLimitMiddleware",
+    # Headers only (none reads a body), so every answer below gets them, the 413 refusal included.
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, so static files get the policy and framing headers too.
     "controlplane.middleware.ContentSecurityPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Then, before anything reads a body: an oversized one is refused from its Content-Length.
+    "controlplane.body_limits.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "controlplane.middleware.StorePrefixMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -108,3 +108,11 @@ def test_the_upload_address_still_takes_bundles_far_larger_than_a_form(client, l
     response = client.post("/bundles/open/", {"bundle": big})
     assert response.status_code == 400
     assert b"cannot be opened as a trace bundle" in response.content
+
+
+def test_the_refusal_carries_the_same_security_headers_as_every_page(client, limits):
+    response = client.post("/accounts/login/", data=b"x" * 70_000, content_type="application/octet-stream")
+    assert response.status_code == 413
+    assert "script-src" in response["Content-Security-Policy"]
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
