@@ -11,24 +11,22 @@ is refused, since Django would not read it anyway.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import get_script_prefix
 
-from controlplane.http import api_error, error_page
+from controlplane.http import api_error, error_page, split_store_prefix
 
 # Multipart framing around the uploaded file (boundaries, headers, the CSRF token field).
 MULTIPART_SLACK = 64 * 1024
-_STORE_PREFIX = re.compile(r"^/s/[A-Za-z0-9_-]+(?=/)")
 UPLOAD_PATH = "/bundles/open/"
 
 
 def _unprefixed(path_info: str) -> str:
     """The path inside any /s/<store>/ prefix (this runs before StorePrefixMiddleware strips it)."""
-    return _STORE_PREFIX.sub("", path_info, count=1)
+    return split_store_prefix(path_info)[1]
 
 
 def body_limit(path_info: str) -> int:

@@ -6,6 +6,7 @@ An error is a page rendered from `error.html` (status, title, message) or, under
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -19,6 +20,15 @@ TITLES = {
     400: "Bad request", 403: "Not allowed", 404: "Not found", 411: "Length required", 413: "Content too large",
     422: "Unreadable run", 503: "Run store unavailable",
 }
+
+
+_STORE_PREFIX = re.compile(r"^/s/([A-Za-z0-9_-]+)(/.*)$")
+
+
+def split_store_prefix(path_info: str) -> tuple[str | None, str]:
+    """`/s/<name>/rest` as (name, "/rest"); any other path as (None, path)."""
+    match = _STORE_PREFIX.match(path_info)
+    return (match.group(1), match.group(2)) if match else (None, path_info)
 
 
 def is_api(request: HttpRequest) -> bool:

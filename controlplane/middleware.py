@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -12,13 +11,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.urls import get_script_prefix, set_script_prefix
 
-from controlplane.http import api_error, error_response, is_api
+from controlplane.http import api_error, error_response, is_api, split_store_prefix
 from controlplane.stores import DEFAULT_STORE, forget_store, store_exists
 from controlplane.uploads import UPLOAD_PREFIX
 from runtime_adapter.records import CorruptRun, InvalidRunId, RunNotFound, StoreUnavailable
 from runtime_adapter.stores.registry import UnknownStoreScheme
-
-_STORE_PREFIX = re.compile(r"^/s/([A-Za-z0-9_-]+)(/.*)$")
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -45,10 +42,9 @@ class StorePrefixMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.store_name = DEFAULT_STORE  # type: ignore[attr-defined]
-        match = _STORE_PREFIX.match(request.path_info)
-        if not match:
+        name, rest = split_store_prefix(request.path_info)
+        if name is None:
             return self.get_response(request)
-        name, rest = match.groups()
         previous = get_script_prefix()
         request.root_script_prefix = previous  # type: ignore[attr-defined]
         request.path_info = rest

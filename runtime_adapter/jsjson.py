@@ -14,11 +14,10 @@ import re
 import secrets
 from typing import Any
 
-from .jsvalues import MAX_SAFE_INTEGER, UNDEFINED, number_to_string
+from .jsvalues import LONE_SURROGATE, MAX_SAFE_INTEGER, UNDEFINED, number_to_string
 
 _ARRAY_INDEX_MAX = 2**32 - 2
 _INTEGER_KEY = re.compile(r"0|[1-9][0-9]*")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # A cheap pre-check so the common file skips the Python-level key-order hook entirely.
 _INTEGER_KEY_HINT = re.compile(r'"(?:0|[1-9][0-9]*)"\s*:')
 
@@ -163,8 +162,8 @@ def dumps(value: Any, indent: int | None = None) -> str:
     text = json.dumps(prepared, ensure_ascii=False, indent=indent or None, separators=separators)
     for token, number in odd_numbers.items():
         text = text.replace(token, number, 1)
-    if _LONE_SURROGATE.search(text):
-        text = _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+    if LONE_SURROGATE.search(text):
+        text = LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
     return text
 
 

@@ -8,9 +8,12 @@ helpers reproduce those operators so the derived payloads are the same.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 MAX_SAFE_INTEGER = 2**53
+# A UTF-16 surrogate on its own: JSON allows it, UTF-8 (pages, URLs, SQLite) cannot encode it.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _Undefined:

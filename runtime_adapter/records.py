@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .jsvalues import UNDEFINED, js_or, prop, spread_array, spread_object, truthy
+from .jsvalues import LONE_SURROGATE, UNDEFINED, js_or, prop, spread_array, spread_object, truthy
 
 Run = dict[str, Any]
 
@@ -73,7 +73,7 @@ def check_run_id(run_id: object) -> str:
         raise InvalidRunId("A run id must be a non-empty string.")
     if run_id in (".", "..") or any(ch in run_id for ch in ("/", "\\", "\x00")):
         raise InvalidRunId(f"Run id {run_id!r} is not a plain file name.")
-    if any("\ud800" <= ch <= "\udfff" for ch in run_id):
+    if LONE_SURROGATE.search(run_id):
         # A file name that is not UTF-8 (read with surrogate escapes), or a JSON \ud800: no URL can name it.
         raise InvalidRunId("Run id holds an unpaired surrogate (a name that is not UTF-8).")
     if len(run_id.encode("utf-8", "surrogatepass")) > MAX_RUN_ID_BYTES:

@@ -29,6 +29,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from .jsvalues import LONE_SURROGATE
 from .records import Run, StoreEntry
 
 REPLACEMENT = "[REDACTED]"
@@ -281,7 +282,6 @@ def redact_text(text: str) -> str:
     return _TEXT_PAIR.sub(_text_pair, text)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def scrub(text: str) -> str:
@@ -292,7 +292,7 @@ def scrub(text: str) -> str:
     """
     if text.isascii():
         return text
-    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+    return LONE_SURROGATE.sub("\ufffd", text) if LONE_SURROGATE.search(text) else text
 
 
 def clean_text(text: str, *, secrets: bool = True) -> str:
@@ -398,13 +398,13 @@ def clean_already(value: Any) -> bool:
     text = json.dumps(value, ensure_ascii=False, check_circular=False)
     if _ANY_NEEDLE.search(text.lower()):
         return False
-    return text.isascii() or not _SURROGATE.search(text)
+    return text.isascii() or not LONE_SURROGATE.search(text)
 
 
 def unscrubbed(value: Any) -> bool:
     """True when some key or string in `value` holds an unpaired surrogate (what `scrub` replaces)."""
     text = json.dumps(value, ensure_ascii=False, check_circular=False)
-    return not text.isascii() and bool(_SURROGATE.search(text))
+    return not text.isascii() and bool(LONE_SURROGATE.search(text))
 
 
 def redact_run(run: Run, *, secrets: bool = True) -> Run:
