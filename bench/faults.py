@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from runtime_adapter import jsjson  # noqa: E402
+from runtime_adapter.js import jsjson  # noqa: E402
 
 REWRITE_MARK = "rewritten"
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.server import ROOT, Server, Timing  # noqa: E402
 from bench.stores import bench_dir, synthetic_store  # noqa: E402
-from runtime_adapter import jsjson  # noqa: E402
+from runtime_adapter.js import jsjson  # noqa: E402
 from runtime_adapter.stores.file import FileRunStore  # noqa: E402
 from runtime_adapter.stores.indexed import IndexedFileRunStore  # noqa: E402
 from runtime_adapter.stores.sqlite_index import index_path_for  # noqa: E402

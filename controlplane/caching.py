@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from django.core.cache import cache
 
-from runtime_adapter.scanning import RunStore
+from runtime_adapter.queries.scanning import RunStore
 
 T = TypeVar("T")
 TIMEOUT_SECONDS = 600

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
-from runtime_adapter import jsjson
+from runtime_adapter.js import jsjson
 
 TITLES = {
     400: "Bad request", 403: "Not allowed", 404: "Not found", 411: "Length required", 413: "Content too large",

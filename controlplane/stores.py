@@ -12,7 +12,7 @@ from django.http import HttpRequest
 
 from controlplane.datadir import check_apart
 from controlplane.uploads import uploaded_bundle_path
-from runtime_adapter.scanning import RunStore
+from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.stores.bundle_index import IndexedBundleRunStore
 from runtime_adapter.stores.redacting import RedactingStore
 from runtime_adapter.stores.registry import open_store, register_backend

@@ -1,6 +1,6 @@
 """Uploaded trace bundles on disk: each is an index file `uploads/<token>.sqlite3` in the data directory.
 
-An upload is checked and converted by a child process (`runtime_adapter.bundle_check`) and then
+An upload is checked and converted by a child process (`runtime_adapter.stores.bundle_check`) and then
 opened as the read-only store `upload-<token>`; it expires after CONTROLPLANE_UPLOAD_TTL_HOURS.
 """
 
@@ -22,7 +22,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 
 from controlplane.datadir import private_dir
-from runtime_adapter.bundle_check import BundleCheck
+from runtime_adapter.stores.bundle_check import BundleCheck
 
 UPLOAD_PREFIX = "upload-"
 UPLOAD_SUFFIX = ".sqlite3"  # see runtime_adapter.stores.bundle_index
@@ -38,11 +38,25 @@ def uploaded_bundle_path(name: str) -> Path | None:
     if not token or not token.replace("-", "").replace("_", "").isalnum():
         return None
     path = uploads_dir() / f"{token}{UPLOAD_SUFFIX}"
+    uploaded = _uploaded_at(path)
+    return None if uploaded is None or upload_expired(uploaded) else path
+
+
+def _uploaded_at(index_path: Path) -> float | None:
+    """When an upload was made: its description's `uploadedAt` (written by this clock), else the index's mtime.
+
+    The description's time is the one to trust: it comes from the same clock the TTL is measured with,
+    while a file's mtime comes from the file system's.
+    """
     try:
-        uploaded = path.stat().st_mtime
+        mtime = index_path.stat().st_mtime
     except OSError:
         return None
-    return None if upload_expired(uploaded) else path
+    try:
+        meta = json.loads(_meta_path(index_path.name[: -len(UPLOAD_SUFFIX)]).read_text(encoding="utf-8"))
+        return datetime.fromisoformat(meta["uploadedAt"]).timestamp()
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return mtime
 
 
 def upload_expired(uploaded_at: float) -> bool:
@@ -71,10 +85,21 @@ def remove_expired_uploads() -> int:
     for path in directory.iterdir():
         legacy = path.suffix == ".json" and not path.name.endswith(".meta.json")
         try:
-            if path.is_file() and (legacy or (settings.CONTROLPLANE_UPLOAD_TTL_HOURS
-                                              and upload_expired(path.stat().st_mtime))):
+            if not path.is_file():
+                continue
+            if legacy:
                 path.unlink()
-                removed += path.name.endswith(UPLOAD_SUFFIX) and not path.name.startswith(".")
+            elif settings.CONTROLPLANE_UPLOAD_TTL_HOURS:
+                index = path.name.endswith(UPLOAD_SUFFIX) and not path.name.startswith(".")
+                description = path.name.endswith(".meta.json")
+                if description and (directory / path.name.replace(".meta.json", UPLOAD_SUFFIX)).exists():
+                    continue  # goes with its index
+                uploaded = _uploaded_at(path) if index else path.stat().st_mtime
+                if uploaded is not None and upload_expired(uploaded):
+                    path.unlink()
+                    if index:
+                        _meta_path(path.name[: -len(UPLOAD_SUFFIX)]).unlink(missing_ok=True)
+                        removed += 1
         except OSError:
             continue  # another process removed it first
     return removed
@@ -106,7 +131,7 @@ def _storage_refusal(used: int, needed: int) -> BundleCheck:
 
 def _index(upload: UploadedFile, target: Path) -> BundleCheck:
     """Stream the upload to a child process that checks it and writes its index to `target`."""
-    command = [sys.executable, "-m", "runtime_adapter.bundle_check", str(target),
+    command = [sys.executable, "-m", "runtime_adapter.stores.bundle_check", str(target),
                "--redact-rows", str(int(settings.CONTROLPLANE_REDACT_SECRETS)),
                "--max-traces", str(settings.CONTROLPLANE_MAX_UPLOAD_RUNS)]
     with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

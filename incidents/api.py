@@ -10,8 +10,8 @@ from controlplane.http import invalid_parameters, json_response
 from controlplane.stores import store_for
 from incidents.forms import CompareForm, IncidentForm
 from incidents.reports import incident_payloads
-from runtime_adapter.alignment import align_steps, alignment_payload
 from runtime_adapter.inspectors import diff_traces
+from runtime_adapter.present.alignment import align_steps, alignment_payload
 
 
 @require_safe

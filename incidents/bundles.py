@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 from controlplane.stores import DEFAULT_STORE
 from controlplane.uploads import UPLOAD_PREFIX, open_upload
 from incidents.forms import BundleForm
-from runtime_adapter.bundle_check import BundleCheck
+from runtime_adapter.stores.bundle_check import BundleCheck
 
 
 def _root_prefix(request: HttpRequest) -> str:

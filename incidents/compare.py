@@ -13,9 +13,9 @@ from controlplane.caching import cached_for_runs
 from controlplane.http import partial_or_page
 from controlplane.stores import store_for
 from incidents.forms import CompareForm
-from runtime_adapter.alignment import compare_steps, divergences, run_header
 from runtime_adapter.inspectors import diff_traces
-from runtime_adapter.scanning import RunStore
+from runtime_adapter.present.alignment import compare_steps, divergences, run_header
+from runtime_adapter.queries.scanning import RunStore
 
 
 def comparison(store: RunStore, left_id: str, right_id: str, row: int) -> dict[str, Any]:

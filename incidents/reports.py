@@ -6,7 +6,7 @@ from typing import Any
 
 from controlplane.caching import cached
 from runtime_adapter.inspectors import create_incident_report, plan_from_report
-from runtime_adapter.scanning import RunStore
+from runtime_adapter.queries.scanning import RunStore
 
 
 def incident_payloads(store: RunStore, run_id: str, compare_to: str | None) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -18,11 +18,11 @@ from controlplane.http import invalid_parameters, partial_or_page
 from controlplane.stores import store_for
 from incidents.forms import IncidentForm, QueueForm
 from incidents.reports import incident_payloads
-from runtime_adapter.comparison import Candidate, comparison_candidates
-from runtime_adapter.incident_markdown import NoteLinks, incident_markdown
 from runtime_adapter.inspectors.tree import tree_lines
+from runtime_adapter.present.incident_markdown import NoteLinks, incident_markdown
+from runtime_adapter.queries.comparison import Candidate, comparison_candidates
+from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.rows import RunQuery
-from runtime_adapter.scanning import RunStore
 
 TREE_LINES_SHOWN = 300
 

@@ -8,8 +8,8 @@ from django.views.decorators.http import require_safe
 
 from controlplane.http import api_error, invalid_parameters, json_response
 from controlplane.stores import store_for
-from runtime_adapter.detail import tree_ids
 from runtime_adapter.inspectors import build_tree, correlation_for_run, export_bundle, export_run, summarize
+from runtime_adapter.present.detail import tree_ids
 from runtime_adapter.rows import RunRow
 
 from .common import EXPORTED_FOR, root_of

@@ -10,13 +10,13 @@ from django.urls import get_script_prefix
 from django.utils.http import content_disposition_header
 
 from controlplane.caching import cached, cached_for_family
-from runtime_adapter import jsjson
-from runtime_adapter.detail import ancestry, tree_root
 from runtime_adapter.inspectors import build_tree
-from runtime_adapter.jsvalues import js_or, to_js_string
-from runtime_adapter.lineage import LineageNode, load_family
+from runtime_adapter.js import jsjson
+from runtime_adapter.js.jsvalues import js_or, to_js_string
+from runtime_adapter.present.detail import ancestry, tree_root
+from runtime_adapter.present.lineage import LineageNode, load_family
+from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.records import Run
-from runtime_adapter.scanning import RunStore
 
 EXPORTED_FOR = "agent-run-control-plane"
 
@@ -48,7 +48,7 @@ def run_tree(store: RunStore, run: Run) -> tuple[str, dict[str, Any] | None]:
 
 
 def cached_family(store: RunStore, run: Run) -> tuple[list[LineageNode], int]:
-    """The lineage family of `run` (see runtime_adapter.lineage.load_family), cached."""
+    """The lineage family of `run` (see runtime_adapter.present.lineage.load_family), cached."""
     root = root_of(run)
     return cached(store, "lineage-family", (root,), lambda: load_family(store, root))
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from runtime_adapter.formatting import iso_ms
+from runtime_adapter.js.dates import iso_ms
 from runtime_adapter.rows import SORTS, STATUSES, RunQuery, decode_cursor
 
 STATUS_CHOICES = [(status, status.replace("_", " ")) for status in STATUSES]

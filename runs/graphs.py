@@ -11,10 +11,10 @@ from django.views.decorators.vary import vary_on_headers
 from controlplane.caching import cached
 from controlplane.http import partial_or_page
 from controlplane.stores import store_for
-from runtime_adapter import graphviz_render
-from runtime_adapter.graphviz_render import GraphvizUnavailable
-from runtime_adapter.lineage import LineageGraph, lineage_graph, place, to_dot
-from runtime_adapter.scanning import RunStore
+from runtime_adapter.present import graphviz_render
+from runtime_adapter.present.graphviz_render import GraphvizUnavailable
+from runtime_adapter.present.lineage import LineageGraph, lineage_graph, place, to_dot
+from runtime_adapter.queries.scanning import RunStore
 
 from .common import cached_family, file_stem, prefix_key
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime_adapter import detail
-from runtime_adapter.jsvalues import js_or
+from runtime_adapter.js.jsvalues import js_or
+from runtime_adapter.present import detail
+from runtime_adapter.present.timeline import step_timeline
 from runtime_adapter.records import Run
-from runtime_adapter.timeline import step_timeline
 
 TABS = [
     ("steps", "Steps", "steps"),

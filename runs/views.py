@@ -15,12 +15,12 @@ from controlplane import clock
 from controlplane.caching import cached_for_family
 from controlplane.http import invalid_parameters, partial_or_page, wants_partial
 from controlplane.stores import store_for
-from runtime_adapter import detail
 from runtime_adapter.inspectors import correlation_for_run, render_tree
-from runtime_adapter.listing import run_row
+from runtime_adapter.present import detail
+from runtime_adapter.queries.listing import run_row
+from runtime_adapter.queries.usage import bar_chart, totals, usage_windows
 from runtime_adapter.records import replay_source
 from runtime_adapter.rows import STATUSES, RunQuery
-from runtime_adapter.usage import bar_chart, totals, usage_windows
 
 from .common import prefix_key, run_tree
 from .forms import RunFilterForm, TabForm, TreeForm

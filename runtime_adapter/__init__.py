@@ -3,7 +3,7 @@
 Nothing here imports Django; the web apps and the CLI call these functions.
 """
 
-from .inspectors import (
+from runtime_adapter.inspectors import (
     build_tree,
     correlation_for_run,
     create_incident_report,
@@ -17,10 +17,10 @@ from .inspectors import (
     summarize,
     validate_trace,
 )
-from .port import BaseRunStore
-from .records import CorruptRun, InvalidRunId, Run, RunNotFound, RunStoreError, normalize_run
-from .scanning import RunStore
-from .stores import (
+from runtime_adapter.port import BaseRunStore
+from runtime_adapter.queries.scanning import RunStore
+from runtime_adapter.records import CorruptRun, InvalidRunId, Run, RunNotFound, RunStoreError, normalize_run
+from runtime_adapter.stores import (
     BundleRunStore,
     FileRunStore,
     InMemoryRunStore,

@@ -2,7 +2,7 @@
 
 Reading runs, their entries (with error rows) and a family, and change markers. The
 listing, usage and comparison questions stores also answer are `RunQueries`; their
-scanning reference implementation is `runtime_adapter.scanning.RunStore`.
+scanning reference implementation is `runtime_adapter.queries.scanning.RunStore`.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Protocol
 
-from .records import InvalidRunId, Run, RunNotFound, StoreEntry
+from runtime_adapter.records import InvalidRunId, Run, RunNotFound, StoreEntry
 
 if TYPE_CHECKING:
-    from .rows import RunPage, RunQuery, RunRow, UsageBucket
+    from runtime_adapter.rows import RunPage, RunQuery, RunRow, UsageBucket
 
 class BaseRunStore:
     """Read-only access to durable runs. Adapters never write to the store.

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .jsvalues import LONE_SURROGATE, UNDEFINED, js_or, prop, spread_array, spread_object, truthy
+from runtime_adapter.js.jsvalues import LONE_SURROGATE, UNDEFINED, js_or, prop, spread_array, spread_object, truthy
 
 Run = dict[str, Any]
 

@@ -29,8 +29,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .jsvalues import LONE_SURROGATE
-from .records import Run, StoreEntry
+from runtime_adapter.js.jsvalues import LONE_SURROGATE
+from runtime_adapter.records import Run, StoreEntry
 
 REPLACEMENT = "[REDACTED]"
 
@@ -252,13 +252,6 @@ def _redact_nested(text: str) -> str:
 
 def _has_pairs(lowered: str) -> bool:
     return any(needle in lowered for needle in _PAIR_NEEDLES) and (":" in lowered or "=" in lowered)
-
-
-def may_hold_secret(text: str) -> bool:
-    """False when no pattern of `redact_text` can match: the common case, decided cheaply."""
-    lowered = text.lower()
-    return _has_pairs(lowered) or any(
-        needle in lowered for needles, _, _ in _TOKEN_PATTERNS for needle in needles)
 
 
 def redact_text(text: str) -> str:

@@ -1,17 +1,17 @@
 """The read model: a run's listing row, a list query and its page, usage buckets, cursors.
 
 Plain data with no behaviour beyond paging; derived columns are computed in
-`runtime_adapter.listing` and stores answer queries with these types.
+`runtime_adapter.queries.listing` and stores answer queries with these types.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .records import StoreEntry
+from runtime_adapter.records import StoreEntry
 
 ATTENTION_STATUSES = ("failed", "waiting_for_approval", "paused")
 SORTS = ("created", "updated", "duration", "cost")
@@ -73,9 +73,6 @@ class RunQuery:
     descending: bool = True
     offset: int = 0
     limit: int = 50
-
-    def next_page(self) -> RunQuery:
-        return replace(self, offset=self.offset + self.limit)
 
 
 @dataclass

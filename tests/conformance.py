@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from runtime_adapter import jsjson
 from runtime_adapter.inspectors import (
     build_tree,
     correlation_for_run,
@@ -26,7 +25,8 @@ from runtime_adapter.inspectors import (
     summarize,
     validate_trace,
 )
-from runtime_adapter.jsvalues import UNDEFINED
+from runtime_adapter.js import jsjson
+from runtime_adapter.js.jsvalues import UNDEFINED
 from runtime_adapter.records import RunStoreError
 from runtime_adapter.stores.file import FileRunStore
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from controlplane.stores import reset_stores
-from runtime_adapter.collation import locale_sort_key
+from runtime_adapter.js.collation import locale_sort_key
 from tests.conformance import CONFORMANCE_DIR, require_corpus
 from tests.fixtures import readonly
 

@@ -14,10 +14,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from runtime_adapter import jsjson
 from runtime_adapter.inspectors import build_tree
+from runtime_adapter.js import jsjson
+from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.rows import SORTS, STATUSES, RunQuery
-from runtime_adapter.scanning import RunStore
 from tests.factories import run_record
 
 

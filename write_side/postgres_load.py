@@ -17,9 +17,9 @@ from typing import Any
 
 import psycopg
 
-from runtime_adapter.jsjson import dumps
+from runtime_adapter.js.jsjson import dumps
+from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.records import CorruptRun
-from runtime_adapter.scanning import RunStore
 from runtime_adapter.stores import postgres
 from runtime_adapter.stores.file import FileRunStore, parse_run_record, read_run_file
 from runtime_adapter.stores.postgres import safe_url

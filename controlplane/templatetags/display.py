@@ -1,4 +1,4 @@
-"""The one template-filter library: one-line filters over runtime_adapter.formatting, and the `<time>` element."""
+"""The one template-filter library: one-line filters over runtime_adapter.present.formatting, and the `<time>` element."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any
 from django import template
 
 from controlplane import clock
-from runtime_adapter import formatting
-from runtime_adapter.detail import pretty
-from runtime_adapter.jsjson import dumps
-from runtime_adapter.jsvalues import to_js_string
+from runtime_adapter.js.jsjson import dumps
+from runtime_adapter.js.jsvalues import to_js_string
+from runtime_adapter.present import formatting
+from runtime_adapter.present.detail import pretty
 
 register = template.Library()
 

@@ -1,10 +1,10 @@
 """Pure functions over run records, each matching the runtime's surface of the same name."""
 
-from .correlation import correlation_for_run
-from .diff import diff_traces
-from .incident import create_incident_report
-from .recovery import create_recovery_plan, plan_from_report
-from .serializer import (
+from runtime_adapter.inspectors.correlation import correlation_for_run
+from runtime_adapter.inspectors.diff import diff_traces
+from runtime_adapter.inspectors.incident import create_incident_report
+from runtime_adapter.inspectors.recovery import create_recovery_plan, plan_from_report
+from runtime_adapter.inspectors.serializer import (
     describe_schema,
     export_bundle,
     export_partial_run,
@@ -13,8 +13,8 @@ from .serializer import (
     import_run,
     validate_trace,
 )
-from .summary import summarize
-from .tree import build_tree, render_tree
+from runtime_adapter.inspectors.summary import summarize
+from runtime_adapter.inspectors.tree import build_tree, render_tree
 
 __all__ = [
     "build_tree", "correlation_for_run", "create_incident_report", "create_recovery_plan", "describe_schema",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..jsvalues import js_or, prop
-from ..records import Run
+from runtime_adapter.js.jsvalues import js_or, prop
+from runtime_adapter.records import Run
 
 
 def correlation_for_run(run: Run, metadata: dict[str, Any] | None = None) -> dict[str, Any]:

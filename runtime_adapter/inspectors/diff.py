@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..jsjson import stringify_for_compare
-from ..jsvalues import UNDEFINED, coalesce, includes, js_or, prop
-from ..records import Run
+from runtime_adapter.js.jsjson import stringify_for_compare
+from runtime_adapter.js.jsvalues import UNDEFINED, coalesce, includes, js_or, prop
+from runtime_adapter.records import Run
 
 
 def _field(item: Any, key: str) -> Any:

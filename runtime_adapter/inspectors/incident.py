@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..jsvalues import js_or, last, prop, to_js_string, truthy
-from ..records import Run, RunNotFound
-from .diff import diff_traces
-from .summary import summarize
-from .tree import build_tree, render_tree
+from runtime_adapter.inspectors.diff import diff_traces
+from runtime_adapter.inspectors.summary import summarize
+from runtime_adapter.inspectors.tree import build_tree, render_tree
+from runtime_adapter.js.jsvalues import js_or, last, prop, to_js_string, truthy
+from runtime_adapter.records import Run, RunNotFound
 
 if TYPE_CHECKING:
-    from ..port import BaseRunStore
+    from runtime_adapter.port import BaseRunStore
 
 
 def failed_steps(run: Run) -> list[Any]:

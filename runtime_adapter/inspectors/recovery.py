@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..jsvalues import js_or, prop, to_js_string, truthy
-from .incident import create_incident_report
+from runtime_adapter.inspectors.incident import create_incident_report
+from runtime_adapter.js.jsvalues import js_or, prop, to_js_string, truthy
 
 if TYPE_CHECKING:
-    from ..port import BaseRunStore
+    from runtime_adapter.port import BaseRunStore
 
 REPLAY_STAGES = ("replay", "workflow_replay")
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from ..jsvalues import UNDEFINED, js_or, prop, to_js_string, truthy
-from ..records import Run, normalize_run
+from runtime_adapter.js.jsvalues import UNDEFINED, js_or, prop, to_js_string, truthy
+from runtime_adapter.records import Run, normalize_run
 
 SCHEMA_VERSION = "1.1"
 RUN_FORMAT = "agnostic-agents-run-trace"

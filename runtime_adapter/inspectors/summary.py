@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..jsvalues import UNDEFINED, coalesce, js_or, plus, prop, truthy
-from ..records import Run
+from runtime_adapter.js.jsvalues import UNDEFINED, coalesce, js_or, plus, prop, truthy
+from runtime_adapter.records import Run
 
 
 def _omit_undefined(**fields: Any) -> dict[str, Any]:

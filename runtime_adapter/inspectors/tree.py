@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..collation import locale_sort_key
-from ..jsvalues import UNDEFINED, js_or, plus, prop, to_js_string, truthy
-from ..records import Run
-from .summary import summarize
+from runtime_adapter.inspectors.summary import summarize
+from runtime_adapter.js.collation import locale_sort_key
+from runtime_adapter.js.jsvalues import UNDEFINED, js_or, plus, prop, to_js_string, truthy
+from runtime_adapter.records import Run
 
 Node = dict[str, Any]
 

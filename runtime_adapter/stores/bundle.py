@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..inspectors.serializer import BUNDLE_FORMAT, validate_trace
-from ..jsjson import MAX_NESTING, NestedTooDeep, nests_deeper_than
-from ..records import (
+from runtime_adapter.inspectors.serializer import BUNDLE_FORMAT, validate_trace
+from runtime_adapter.js.jsjson import MAX_NESTING, NestedTooDeep, nests_deeper_than
+from runtime_adapter.queries.scanning import RunStore
+from runtime_adapter.records import (
     CorruptRun,
     InvalidRunId,
     Run,
@@ -19,8 +20,7 @@ from ..records import (
     check_run_id,
     normalize_run,
 )
-from ..scanning import RunStore
-from .file import DEFAULT_MAX_FILE_BYTES, read_run_file
+from runtime_adapter.stores.file import DEFAULT_MAX_FILE_BYTES, read_run_file
 
 
 class InvalidBundle(StoreUnavailable):

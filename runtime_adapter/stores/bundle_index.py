@@ -21,15 +21,23 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..jsjson import JSONParseError, loads
-from ..records import CorruptRun, Run, RunNotFound, StoreEntry, StoreUnavailable, check_run_id, normalize_run
-from .memo import GenerationMemo
-from .rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_values
-from .rowtable import RowTableQueries
-from .sqlite_index import SCHEMA_SQL, select_rows_by_id
+from runtime_adapter.js.jsjson import JSONParseError, loads
+from runtime_adapter.records import (
+    CorruptRun,
+    Run,
+    RunNotFound,
+    StoreEntry,
+    StoreUnavailable,
+    check_run_id,
+    normalize_run,
+)
+from runtime_adapter.stores.memo import GenerationMemo
+from runtime_adapter.stores.rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_values
+from runtime_adapter.stores.rowtable import RowTableQueries
+from runtime_adapter.stores.sqlite_index import SCHEMA_SQL, select_rows_by_id
 
 if TYPE_CHECKING:
-    from ..rows import RunRow
+    from runtime_adapter.rows import RunRow
 
 _INDEX_SQL = re.findall(r"CREATE INDEX IF NOT EXISTS [^;]+;", SCHEMA_SQL)
 _TABLES_SQL = re.sub(r"CREATE INDEX IF NOT EXISTS [^;]+;", "", SCHEMA_SQL)

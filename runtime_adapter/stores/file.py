@@ -6,11 +6,13 @@ import errno
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..jsjson import MAX_NESTING, JSONParseError, NestedTooDeep, loads
-from ..records import (
+from runtime_adapter.js.jsjson import MAX_NESTING, JSONParseError, NestedTooDeep, loads
+from runtime_adapter.queries.scanning import RunStore
+from runtime_adapter.records import (
     CorruptRun,
     InvalidRunId,
     Run,
@@ -20,7 +22,6 @@ from ..records import (
     check_run_id,
     normalize_run,
 )
-from ..scanning import RunStore
 
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
 _READ_ATTEMPTS = 3
@@ -131,6 +132,19 @@ def parse_run_record(record: dict[str, Any], source: str, *, expected_id: str | 
     return normalize_run(record)
 
 
+@contextmanager
+def store_directory(directory: Path) -> Iterator[None]:
+    """Reading a run directory: a missing, non-directory or unreadable one makes the store unavailable."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise StoreUnavailable(f"Run store directory {directory} does not exist.") from None
+    except NotADirectoryError:
+        raise StoreUnavailable(f"Run store {directory} is not a directory.") from None
+    except PermissionError:
+        raise StoreUnavailable(f"Run store directory {directory} is not readable.") from None
+
+
 class FileRunStore(RunStore):
     def __init__(self, directory: str | os.PathLike[str], *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> None:
         self.directory = Path(directory)
@@ -138,15 +152,9 @@ class FileRunStore(RunStore):
         self.url = self.directory.resolve().as_uri() if self.directory.is_absolute() else f"file://{self.directory}"
 
     def file_names(self) -> list[str]:
-        try:
+        with store_directory(self.directory):
             with os.scandir(self.directory) as entries:
                 names = [entry.name for entry in entries if entry.name.endswith(".json")]
-        except FileNotFoundError:
-            raise StoreUnavailable(f"Run store directory {self.directory} does not exist.") from None
-        except NotADirectoryError:
-            raise StoreUnavailable(f"Run store {self.directory} is not a directory.") from None
-        except PermissionError:
-            raise StoreUnavailable(f"Run store directory {self.directory} is not readable.") from None
         return bytewise_sorted(names)
 
     def read_entry(self, name: str) -> StoreEntry:

@@ -17,16 +17,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..records import Run, StoreEntry, check_run_id
-from .dirwatch import DirectoryWatch
-from .file import DEFAULT_MAX_FILE_BYTES, FileRunStore
-from .memo import GenerationMemo
-from .rowsql import ROW_COLUMNS
-from .rowtable import RowTableQueries
-from .sqlite_index import FileIndex, IndexStatus, ProgressCallback, RefreshResult, directory_stamp, select_rows_by_id
+from runtime_adapter.records import Run, StoreEntry, check_run_id
+from runtime_adapter.stores.dirwatch import DirectoryWatch
+from runtime_adapter.stores.file import DEFAULT_MAX_FILE_BYTES, FileRunStore
+from runtime_adapter.stores.memo import GenerationMemo
+from runtime_adapter.stores.rowsql import ROW_COLUMNS
+from runtime_adapter.stores.rowtable import RowTableQueries
+from runtime_adapter.stores.sqlite_index import (
+    FileIndex,
+    IndexStatus,
+    ProgressCallback,
+    RefreshResult,
+    directory_stamp,
+    select_rows_by_id,
+)
 
 if TYPE_CHECKING:
-    from ..rows import RunRow
+    from runtime_adapter.rows import RunRow
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..jsjson import dumps, loads
-from ..records import Run, RunNotFound, StoreEntry, check_run_id, normalize_run
-from ..scanning import RunStore
+from runtime_adapter.js.jsjson import dumps, loads
+from runtime_adapter.queries.scanning import RunStore
+from runtime_adapter.records import Run, RunNotFound, StoreEntry, check_run_id, normalize_run
 
 
 class InMemoryRunStore(RunStore):

@@ -17,15 +17,23 @@ import psycopg
 from psycopg import conninfo, errors
 from psycopg_pool import ConnectionPool
 
-from ..jsjson import JSONParseError, loads
-from ..records import CorruptRun, InvalidRunId, Run, RunNotFound, StoreEntry, StoreUnavailable, check_run_id
-from ..scanning import RunStore
-from .file import parse_run_record
-from .memo import GenerationMemo
-from .rowtable import SELECT_ROW, RowTableQueries
+from runtime_adapter.js.jsjson import JSONParseError, loads
+from runtime_adapter.queries.scanning import RunStore
+from runtime_adapter.records import (
+    CorruptRun,
+    InvalidRunId,
+    Run,
+    RunNotFound,
+    StoreEntry,
+    StoreUnavailable,
+    check_run_id,
+)
+from runtime_adapter.stores.file import parse_run_record
+from runtime_adapter.stores.memo import GenerationMemo
+from runtime_adapter.stores.rowtable import SELECT_ROW, RowTableQueries
 
 if TYPE_CHECKING:
-    from ..rows import RunRow
+    from runtime_adapter.rows import RunRow
 
 _ENTRIES_SQL = (
     "SELECT source, document, error FROM (SELECT source, document::text AS document, NULL AS error FROM runs"

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-from ..listing import redacted_row, scan_query
-from ..records import CorruptRun, Run, StoreEntry, replay_source
-from ..redaction import clean_text, redact_entry, redact_run, scrub
-from ..rows import RunPage, RunQuery, RunRow, UsageBucket
-from ..scanning import RunStore
+from runtime_adapter.queries.listing import redacted_row, scan_query
+from runtime_adapter.queries.scanning import RunStore
+from runtime_adapter.records import CorruptRun, Run, StoreEntry, replay_source
+from runtime_adapter.redaction import clean_text, redact_entry, redact_run, scrub
+from runtime_adapter.rows import RunPage, RunQuery, RunRow, UsageBucket
 
 
 class RedactingStore(RunStore):

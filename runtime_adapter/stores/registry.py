@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from ..records import RunStoreError
-from ..scanning import RunStore
+from runtime_adapter.queries.scanning import RunStore
+from runtime_adapter.records import RunStoreError
 
 StoreFactory = Callable[..., RunStore]
 
@@ -23,10 +23,10 @@ class UnknownStoreScheme(RunStoreError, ValueError):
 
 def _file_store(url: str, **options: Any) -> RunStore:
     if options.get("index_path"):
-        from .indexed import IndexedFileRunStore
+        from runtime_adapter.stores.indexed import IndexedFileRunStore
 
         return IndexedFileRunStore(_local_path(url), **options)
-    from .file import FileRunStore
+    from runtime_adapter.stores.file import FileRunStore
 
     options.pop("index_path", None)
     options.pop("refresh_seconds", None)
@@ -35,19 +35,19 @@ def _file_store(url: str, **options: Any) -> RunStore:
 
 
 def _bundle_store(url: str, **options: Any) -> RunStore:
-    from .bundle import BundleRunStore
+    from runtime_adapter.stores.bundle import BundleRunStore
 
     return BundleRunStore(_local_path(url), **options)
 
 
 def _postgres_store(url: str, **options: Any) -> RunStore:
-    from .postgres import PostgresRunStore
+    from runtime_adapter.stores.postgres import PostgresRunStore
 
     return PostgresRunStore(url, **options)
 
 
 def _memory_store(url: str, **options: Any) -> RunStore:
-    from .memory import InMemoryRunStore
+    from runtime_adapter.stores.memory import InMemoryRunStore
 
     return InMemoryRunStore(url=url, **options)
 
@@ -99,6 +99,3 @@ def open_store(url: str, **options: Any) -> RunStore:
         raise UnknownStoreScheme(f"Unknown run store scheme {scheme!r}; known: {known}.")
     return _resolve(factory)(url, **options)
 
-
-def registered_schemes() -> list[str]:
-    return sorted(_BACKENDS)

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from ..formatting import parse_iso
-from ..listing import redacted_row, run_row
-from ..records import TIMING_KEYS, Run, replay_source
-from ..rows import RunQuery, RunRow
+from runtime_adapter.js.dates import parse_iso
+from runtime_adapter.queries.listing import redacted_row, run_row
+from runtime_adapter.records import TIMING_KEYS, Run, replay_source
+from runtime_adapter.rows import RunQuery, RunRow
 
 Dialect = Literal["sqlite", "postgres"]
 
@@ -32,15 +32,22 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_INT64 = 2**63 - 1
 
 
+# The code a row is computed by: run_row, the inspectors and the JS semantics it calls, redaction.
+ROW_CODE = (
+    "queries/listing.py", "queries/failure_signature.py", "rows.py", "records.py", "port.py", "redaction.py",
+    "stores/rowsql.py", "js/jsvalues.py", "js/jsjson.py", "js/collation.py", "js/dates.py",
+    "inspectors/incident.py", "inspectors/recovery.py", "inspectors/summary.py", "inspectors/tree.py",
+    "inspectors/diff.py",
+)  # tests/unit/test_row_version.py checks that nothing run_row imports is missing
+
+
 def _fingerprint() -> str:
-    # Rows are computed by run_row and the inspectors it calls: when that code changes,
-    # rows computed by the old code are stale, so indexes rebuild and loads re-upsert.
+    # When the row code changes, rows computed by the old code are stale, so indexes
+    # rebuild and loads re-upsert. A missing file is a packaging error, not an empty one.
     here = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
-    for relative in ("listing.py", "rows.py", "stores/rowsql.py", "inspectors/incident.py", "inspectors/recovery.py",
-                     "jsvalues.py", "records.py", "comparison.py", "redaction.py"):
-        path = here / relative
-        digest.update(path.read_bytes() if path.exists() else b"")
+    for relative in ROW_CODE:
+        digest.update((here / relative).read_bytes())
     return digest.hexdigest()[:16]
 
 

@@ -12,13 +12,13 @@ from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..records import StoreEntry
-from ..scanning import RunStore
-from .memo import GenerationMemo
-from .rowsql import ROW_COLUMNS, Dialect, created_us, order_clause, row_from_db, where_clause
+from runtime_adapter.queries.scanning import RunStore
+from runtime_adapter.records import StoreEntry
+from runtime_adapter.stores.memo import GenerationMemo
+from runtime_adapter.stores.rowsql import ROW_COLUMNS, Dialect, created_us, order_clause, row_from_db, where_clause
 
 if TYPE_CHECKING:
-    from ..rows import RunPage, RunQuery, RunRow, UsageBucket
+    from runtime_adapter.rows import RunPage, RunQuery, RunRow, UsageBucket
 
 SELECT_ROW = f"SELECT {', '.join(ROW_COLUMNS)} FROM runs"
 # The run's parent chain, then every descendant of every run in it: a superset of what
@@ -85,7 +85,7 @@ class RowTableQueries(RunStore):
         return self._page(replace(query, attention_only=True), incident_types)
 
     def _page(self, query: RunQuery, incident_types: tuple[str, ...] = ()) -> RunPage:
-        from ..rows import RunPage
+        from runtime_adapter.rows import RunPage
 
         where = where_clause(query, self.dialect, incident_types)
         key = ("count", where.sql, tuple(tuple(p) if isinstance(p, list) else p for p in where.params))
@@ -131,8 +131,8 @@ class RowTableQueries(RunStore):
         return self._rows_where("replay_source_run_id = ? AND id != ?", (run_id, run_id))
 
     def usage_series(self, start: str, end: str, bucket_ms: int) -> list[UsageBucket]:
-        from ..rows import UsageBucket
-        from ..usage import bucket_bounds
+        from runtime_adapter.queries.usage import bucket_bounds
+        from runtime_adapter.rows import UsageBucket
 
         bounds = bucket_bounds(start, end, bucket_ms)
         origin = created_us(start)

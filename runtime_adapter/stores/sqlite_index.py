@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..records import CorruptRun, StoreUnavailable
-from ..rows import RunRow
-from .file import parse_run_record, read_run_file
-from .rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_from_db, row_values, row_version
+from runtime_adapter.records import CorruptRun
+from runtime_adapter.rows import RunRow
+from runtime_adapter.stores.file import parse_run_record, read_run_file, store_directory
+from runtime_adapter.stores.rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_from_db, row_values, row_version
 
 SCHEMA_SQL = (Path(__file__).with_name("index_schema.sql")).read_text(encoding="utf-8")
 
@@ -278,22 +278,15 @@ class FileIndex:
     def scan(self) -> dict[bytes, tuple[int, int]]:
         """Name → (size, mtime_ns) of every *.json entry, from stat calls only."""
         found: dict[bytes, tuple[int, int]] = {}
-        try:
-            with os.scandir(os.fsencode(self.directory)) as entries:
-                for entry in entries:
-                    if not entry.name.endswith(b".json"):
-                        continue
-                    try:
-                        stat = entry.stat(follow_symlinks=False)
-                    except FileNotFoundError:
-                        continue
-                    found[entry.name] = (stat.st_size, stat.st_mtime_ns)
-        except FileNotFoundError:
-            raise StoreUnavailable(f"Run store directory {self.directory} does not exist.") from None
-        except NotADirectoryError:
-            raise StoreUnavailable(f"Run store {self.directory} is not a directory.") from None
-        except PermissionError:
-            raise StoreUnavailable(f"Run store directory {self.directory} is not readable.") from None
+        with store_directory(self.directory), os.scandir(os.fsencode(self.directory)) as entries:
+            for entry in entries:
+                if not entry.name.endswith(b".json"):
+                    continue
+                try:
+                    stat = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                found[entry.name] = (stat.st_size, stat.st_mtime_ns)
         return found
 
     def _load_known(self, connection: sqlite3.Connection) -> dict[bytes, tuple[int, int]]:

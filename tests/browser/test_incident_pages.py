@@ -6,9 +6,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from runtime_adapter import jsjson
-from runtime_adapter.comparison import comparison_candidates
 from runtime_adapter.inspectors import export_bundle
+from runtime_adapter.js import jsjson
+from runtime_adapter.queries.comparison import comparison_candidates
 from runtime_adapter.stores.file import FileRunStore
 from tests.browser.conftest import screenshot
 from write_side.synthetic import write_store

@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from runtime_adapter.scanning import RunStore
+from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.stores.postgres import PostgresRunStore
 from runtime_adapter.stores.registry import open_store
 from write_side.postgres_load import LoadResult, create_schema, load_store

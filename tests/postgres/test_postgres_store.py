@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from django.core.management import call_command
 
-from runtime_adapter import jsjson
+from runtime_adapter.js import jsjson
 from runtime_adapter.records import CorruptRun, RunNotFound, StoreEntry, StoreUnavailable
 from runtime_adapter.rows import RunQuery
 from runtime_adapter.stores.file import FileRunStore

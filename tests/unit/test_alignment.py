@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from runtime_adapter.alignment import (
+from runtime_adapter.present.alignment import (
     AlignedPair,
     Fold,
     align,
@@ -171,8 +171,8 @@ def test_very_long_identical_runs_fold_without_rendering_every_step():
 
 
 def test_divergences_show_each_side_at_the_first_diverging_indexes():
-    from runtime_adapter.alignment import divergences
     from runtime_adapter.inspectors import diff_traces
+    from runtime_adapter.present.alignment import divergences
     from tests.factories import run_record
 
     left = run_record("l", steps=[step(0), step(1)], events=[{"type": "a"}, {"type": "b"}],
@@ -186,8 +186,8 @@ def test_divergences_show_each_side_at_the_first_diverging_indexes():
 
 
 def test_divergences_are_empty_for_identical_runs():
-    from runtime_adapter.alignment import divergences
     from runtime_adapter.inspectors import diff_traces
+    from runtime_adapter.present.alignment import divergences
     from tests.factories import run_record
 
     run = run_record("same", steps=[step(0)])

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from runtime_adapter import jsjson
 from runtime_adapter.inspectors import build_tree, render_tree
-from runtime_adapter.jsjson import JSONParseError
+from runtime_adapter.js import jsjson
+from runtime_adapter.js.jsjson import JSONParseError
+from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.records import CorruptRun, InvalidRunId, RunNotFound, StoreUnavailable, check_run_id
 from runtime_adapter.rows import RunQuery
-from runtime_adapter.scanning import RunStore
 from runtime_adapter.stores.file import FileRunStore, read_run_file
 from runtime_adapter.stores.indexed import IndexedFileRunStore
 from tests.factories import run_record

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from runtime_adapter import jsjson
-from runtime_adapter.bundle_check import check_bundle
 from runtime_adapter.inspectors import export_bundle, export_run
+from runtime_adapter.js import jsjson
+from runtime_adapter.stores.bundle_check import check_bundle
 from tests.factories import run_record
 
 T = "2026-01-01T00:00:00.000Z"

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from runtime_adapter import jsjson
-from runtime_adapter.bundle_check import index_upload
 from runtime_adapter.inspectors import export_bundle
+from runtime_adapter.js import jsjson
 from runtime_adapter.records import RunNotFound, StoreUnavailable
 from runtime_adapter.rows import RunQuery
 from runtime_adapter.stores import bundle_index
 from runtime_adapter.stores.bundle import BundleRunStore
+from runtime_adapter.stores.bundle_check import index_upload
 from runtime_adapter.stores.bundle_index import IndexedBundleRunStore
 from runtime_adapter.stores.redacting import RedactingStore
 from tests import conformance

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from runtime_adapter.comparison import comparison_candidates, merge_candidates
-from runtime_adapter.listing import run_row
+from runtime_adapter.queries.comparison import comparison_candidates, merge_candidates
+from runtime_adapter.queries.listing import run_row
 from runtime_adapter.records import replay_source
 from runtime_adapter.stores.memory import InMemoryRunStore
 from tests.factories import run_record

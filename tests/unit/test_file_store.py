@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from runtime_adapter import jsjson
+from runtime_adapter.js import jsjson
 from runtime_adapter.records import InvalidRunId, RunNotFound, StoreUnavailable
 from runtime_adapter.stores.file import FileRunStore
 from tests.factories import run_record

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from runtime_adapter import formatting
+from runtime_adapter.present import formatting
 
 NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
 

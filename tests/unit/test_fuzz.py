@@ -13,11 +13,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runtime_adapter import jsjson
 from runtime_adapter.inspectors import build_tree, diff_traces, import_bundle, render_tree, summarize, validate_trace
 from runtime_adapter.inspectors.serializer import BUNDLE_FORMAT, RUN_FORMAT, SCHEMA_VERSION, InvalidTrace
-from runtime_adapter.jsjson import JSONParseError
-from runtime_adapter.listing import run_row
+from runtime_adapter.js import jsjson
+from runtime_adapter.js.jsjson import JSONParseError
+from runtime_adapter.queries.listing import run_row
 from runtime_adapter.records import RUN_KEYS, InvalidRunId, check_run_id, normalize_run
 from runtime_adapter.redaction import REPLACEMENT, is_count_key, is_sensitive_key, redact_run, redact_text, redact_value
 from runtime_adapter.stores.bundle import InvalidBundle, entries_from_bundle

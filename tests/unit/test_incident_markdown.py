@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from runtime_adapter.incident_markdown import NoteLinks, incident_markdown, md_block, md_code, md_text
 from runtime_adapter.inspectors import create_incident_report, plan_from_report, render_tree
 from runtime_adapter.inspectors.tree import tree_lines
+from runtime_adapter.present.incident_markdown import NoteLinks, incident_markdown, md_block, md_code, md_text
 from runtime_adapter.stores.memory import InMemoryRunStore
 from tests.conformance import require_corpus
 from tests.conftest import CONFORMANCE

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime_adapter import jsjson
+from runtime_adapter.js import jsjson
 from runtime_adapter.records import CorruptRun, StoreUnavailable
 from runtime_adapter.rows import RunQuery
 from runtime_adapter.stores import file as file_module

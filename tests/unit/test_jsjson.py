@@ -2,7 +2,7 @@
 
 import pytest
 
-from runtime_adapter import jsjson
+from runtime_adapter.js import jsjson
 
 
 @pytest.mark.parametrize(
@@ -33,7 +33,7 @@ def test_lone_surrogates_are_escaped_instead_of_breaking_utf8():
 
 
 def test_undefined_is_dropped_from_objects_and_null_in_arrays():
-    from runtime_adapter.jsvalues import UNDEFINED
+    from runtime_adapter.js.jsvalues import UNDEFINED
 
     assert jsjson.dumps({"a": UNDEFINED, "b": [UNDEFINED, 1]}) == '{"b":[null,1]}'
 

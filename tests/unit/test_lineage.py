@@ -5,9 +5,9 @@ import subprocess
 
 import pytest
 
-from runtime_adapter import graphviz_render
-from runtime_adapter.graphviz_render import GraphvizUnavailable
-from runtime_adapter.lineage import (
+from runtime_adapter.present import graphviz_render
+from runtime_adapter.present.graphviz_render import GraphvizUnavailable
+from runtime_adapter.present.lineage import (
     STATUS_COLOURS,
     dot_quote,
     family_nodes,
@@ -179,7 +179,7 @@ def test_unknown_formats_are_refused():
 
 @pytest.mark.parametrize("size", [400, 3000])
 def test_folding_accounts_for_every_run_and_respects_the_limit_in_deep_mixed_trees(size):
-    from runtime_adapter.lineage import LineageNode
+    from runtime_adapter.present.lineage import LineageNode
 
     nodes = [LineageNode(id="r", status="completed", created_at="2026")]
     for i in range(size):

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from runtime_adapter import jsjson
 from runtime_adapter.inspectors import (
     build_tree,
     create_incident_report,
@@ -17,7 +16,9 @@ from runtime_adapter.inspectors import (
     render_tree,
     summarize,
 )
-from runtime_adapter.listing import redacted_row, run_row
+from runtime_adapter.js import jsjson
+from runtime_adapter.queries.listing import redacted_row, run_row
+from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.records import CorruptRun, StoreEntry, normalize_run
 from runtime_adapter.redaction import (
     REPLACEMENT,
@@ -28,7 +29,6 @@ from runtime_adapter.redaction import (
     scrub,
 )
 from runtime_adapter.rows import RunQuery
-from runtime_adapter.scanning import RunStore
 from runtime_adapter.stores.file import FileRunStore
 from runtime_adapter.stores.indexed import IndexedFileRunStore
 from runtime_adapter.stores.memory import InMemoryRunStore

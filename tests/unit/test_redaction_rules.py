@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from runtime_adapter import jsjson
 from runtime_adapter.inspectors import correlation_for_run
-from runtime_adapter.listing import run_row
+from runtime_adapter.js import jsjson
+from runtime_adapter.queries.listing import run_row
+from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.redaction import (
     REPLACEMENT,
     is_sensitive_key,
@@ -22,7 +23,6 @@ from runtime_adapter.redaction import (
     redact_value,
 )
 from runtime_adapter.rows import RunQuery
-from runtime_adapter.scanning import RunStore
 from runtime_adapter.stores.file import FileRunStore
 from runtime_adapter.stores.indexed import IndexedFileRunStore
 from runtime_adapter.stores.memory import InMemoryRunStore

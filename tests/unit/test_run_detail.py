@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from runtime_adapter.detail import (
+from runtime_adapter.inspectors import build_tree
+from runtime_adapter.present.detail import (
     ancestry,
     checkpoint_views,
     event_types,
@@ -12,7 +13,6 @@ from runtime_adapter.detail import (
     tree_root,
     unmatched_results,
 )
-from runtime_adapter.inspectors import build_tree
 from runtime_adapter.records import RunNotFound
 from tests.factories import run_record
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from runtime_adapter import jsjson
+from runtime_adapter.js import jsjson
 from runtime_adapter.stores.file import FileRunStore
 from runtime_adapter.stores.memory import InMemoryRunStore
 from runtime_adapter.stores.redacting import RedactingStore

@@ -22,11 +22,11 @@ from runtime_adapter import (
     diff_traces,
     export_bundle,
     export_run,
-    jsjson,
     render_tree,
     summarize,
     validate_trace,
 )
+from runtime_adapter.js import jsjson
 from runtime_adapter.records import RUN_KEYS, normalize_run
 from tests.conformance import require_corpus
 from write_side.synthetic import BIG_TREE_SIZE, MEDIUM_TREE_SIZE, dumps_run, generate_runs, write_store

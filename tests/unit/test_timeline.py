@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from runtime_adapter.timeline import step_timeline
+from runtime_adapter.present.timeline import step_timeline
 
 
 def step(second: float, duration=None, status="completed", kind="model", updated=None) -> dict:

@@ -1,7 +1,7 @@
 """Lineage cycles: the runtime's render recurses forever; ours terminates and says so."""
 
-from runtime_adapter import jsjson
 from runtime_adapter.inspectors import build_tree, render_tree
+from runtime_adapter.js import jsjson
 from tests.factories import run_record
 
 

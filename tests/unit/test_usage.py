@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from runtime_adapter.listing import run_row
+from runtime_adapter.queries.listing import run_row
+from runtime_adapter.queries.usage import HOUR_MS, bar_chart, bucket_bounds, bucket_rows, totals, usage_windows
 from runtime_adapter.stores.memory import InMemoryRunStore
-from runtime_adapter.usage import HOUR_MS, bar_chart, bucket_bounds, bucket_rows, totals, usage_windows
 from tests.factories import run_record
 
 

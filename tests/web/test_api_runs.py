@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.web.runs_support)
 from __future__ import annotations
 
 import json
@@ -7,16 +6,7 @@ import pytest
 
 from runtime_adapter.inspectors import correlation_for_run, summarize
 from tests.conftest import CONFORMANCE
-from tests.web.runs_support import (  # noqa: F401
-    BRANCH,
-    DELEGATION,
-    REPLAY,
-    ROOT,
-    json_body,
-    runs_settings,
-    scenario,
-    tmp_runs,
-)
+from tests.web.runs_support import BRANCH, DELEGATION, REPLAY, ROOT, json_body
 
 
 def store():
@@ -63,7 +53,7 @@ def test_api_run_summary_matches_the_golden_bytes(client, scenario):
     golden = json.loads((CONFORMANCE / "golden" / "s04_branch_replay.json").read_text())
     expected = next(entry["summary"] for entry in golden["summaries"] if entry["runId"] == REPLAY)
     response = client.get(f"/api/runs/{REPLAY}/")
-    from runtime_adapter import jsjson
+    from runtime_adapter.js import jsjson
 
     assert response.content.decode() == jsjson.dumps(expected)
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -7,8 +8,8 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from runtime_adapter import jsjson
 from runtime_adapter.inspectors import export_bundle, export_run
+from runtime_adapter.js import jsjson
 from runtime_adapter.stores.registry import open_store
 from tests.factories import run_record
 from tests.html import assert_valid_html
@@ -175,10 +176,16 @@ def test_open_bundle_answers_only_get_head_and_post(client, data_dir):
 
 
 def _age(data_dir, token: str, hours: float) -> None:
+    """Make the upload as old as `hours`: its recorded `uploadedAt` and its files' mtimes."""
     import os
     import time
+    from datetime import UTC, datetime
 
     then = time.time() - hours * 3600
+    meta_path = data_dir / "uploads" / f"{token}.meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["uploadedAt"] = datetime.fromtimestamp(then, UTC).isoformat()
+    meta_path.write_text(json.dumps(meta))
     for name in (f"{token}.sqlite3", f"{token}.meta.json"):
         os.utime(data_dir / "uploads" / name, (then, then))
 

@@ -17,7 +17,7 @@ from django.core.cache import cache
 
 from controlplane.caching import cache_key, cached
 from controlplane.stores import get_run_store
-from runtime_adapter import jsjson
+from runtime_adapter.js import jsjson
 from tests.factories import run_record
 from tests.web.runs_support import write_store
 

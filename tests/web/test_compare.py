@@ -5,7 +5,7 @@ import re
 import pytest
 from django.core.cache import cache
 
-from runtime_adapter import jsjson
+from runtime_adapter.js import jsjson
 from tests.factories import run_record
 from tests.html import assert_valid_html
 

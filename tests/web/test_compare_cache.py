@@ -13,7 +13,7 @@ import os
 import pytest
 from django.core.cache import cache
 
-from runtime_adapter import jsjson
+from runtime_adapter.js import jsjson
 from tests.factories import run_record
 
 

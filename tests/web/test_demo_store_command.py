@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from runtime_adapter import jsjson
+from runtime_adapter.js import jsjson
 from runtime_adapter.records import normalize_run
 
 ROOT = Path(__file__).resolve().parents[2]

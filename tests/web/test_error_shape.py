@@ -1,12 +1,11 @@
 """Every error has one shape: pages render error.html, the API answers {"error", …fields}."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.web.runs_support)
 from __future__ import annotations
 
 import pytest
 
 from tests.html import assert_valid_html
-from tests.web.runs_support import json_body, runs_settings, tmp_runs  # noqa: F401
+from tests.web.runs_support import json_body
 
 
 @pytest.mark.parametrize("path", ["/runs/?created_after=never", "/incidents/?page=0", "/runs/x/export/partial.json?checkpoint=" + "c" * 1001])

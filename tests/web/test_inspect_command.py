@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime_adapter import jsjson
+from runtime_adapter.js import jsjson
 from tests.factories import run_record
 
 ROOT = Path(__file__).resolve().parents[2]

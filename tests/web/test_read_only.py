@@ -14,8 +14,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from runtime_adapter import jsjson
 from runtime_adapter.inspectors import export_bundle
+from runtime_adapter.js import jsjson
 from runtime_adapter.stores.registry import open_store
 from tests.fixtures import readonly
 from tests.fixtures.crawl import _kwarg_sets, app_urls, named_patterns

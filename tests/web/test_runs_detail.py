@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.web.runs_support)
 from __future__ import annotations
 
 import re
@@ -7,7 +6,7 @@ import pytest
 from html5lib import HTMLParser
 
 from tests.html import assert_valid_html
-from tests.web.runs_support import (  # noqa: F401
+from tests.web.runs_support import (
     APPROVALS,
     BRANCH,
     BRANCH_OF_BRANCH,
@@ -21,9 +20,6 @@ from tests.web.runs_support import (  # noqa: F401
     WAITING,
     body,
     htmx,
-    runs_settings,
-    scenario,
-    tmp_runs,
 )
 
 TABS = ("steps", "events", "tools", "checkpoints", "messages", "errors", "raw")

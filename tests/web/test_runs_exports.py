@@ -1,10 +1,9 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.web.runs_support)
 from __future__ import annotations
 
 import json
 
 from runtime_adapter.inspectors import validate_trace
-from tests.web.runs_support import BRANCH, REPLAY, ROOT, body, runs_settings, scenario, tmp_runs  # noqa: F401
+from tests.web.runs_support import BRANCH, REPLAY, ROOT, body
 
 
 def download(response):

@@ -1,21 +1,9 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.web.runs_support)
 from __future__ import annotations
 
 import re
 
 from tests.html import assert_valid_html
-from tests.web.runs_support import (  # noqa: F401
-    APPROVALS,
-    BRANCHES,
-    HOSTILE_ID,
-    REPLAY,
-    ROOT,
-    body,
-    htmx,
-    runs_settings,
-    scenario,
-    tmp_runs,
-)
+from tests.web.runs_support import APPROVALS, REPLAY, ROOT, body, htmx
 
 
 def listed(text: str) -> list[str]:

@@ -1,10 +1,9 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.web.runs_support)
 from __future__ import annotations
 
 import re
 
 from tests.html import assert_valid_html
-from tests.web.runs_support import APPROVALS, body, htmx, runs_settings, scenario, tmp_runs  # noqa: F401
+from tests.web.runs_support import APPROVALS, body, htmx
 
 
 def test_overview_shows_counts_by_status(client, scenario):

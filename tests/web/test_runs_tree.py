@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.web.runs_support)
 from __future__ import annotations
 
 import json
@@ -9,7 +8,7 @@ import pytest
 from tests.conformance import require_corpus
 from tests.conftest import CONFORMANCE
 from tests.html import assert_valid_html
-from tests.web.runs_support import DELEGATION, REPLAY, body, htmx, runs_settings, scenario, tmp_runs  # noqa: F401
+from tests.web.runs_support import DELEGATION, REPLAY, body, htmx
 
 SUPERVISOR = "c5185506-d37d-41aa-b65e-c7eb2b30f6fe"
 GRANDCHILD = "0a6d0137-ec06-4cc6-b136-a9a53f40d189"

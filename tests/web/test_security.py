@@ -19,8 +19,8 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from runtime_adapter import jsjson
-from runtime_adapter.formatting import visible_id
+from runtime_adapter.js import jsjson
+from runtime_adapter.present.formatting import visible_id
 from tests.factories import run_record
 from tests.fixtures.crawl import app_urls
 from tests.fixtures.hostile import (

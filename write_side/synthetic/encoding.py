@@ -5,8 +5,8 @@ from __future__ import annotations
 from json.encoder import encode_basestring
 from typing import Any
 
-from runtime_adapter.jsjson import dumps as js_dumps
-from runtime_adapter.jsvalues import number_to_string
+from runtime_adapter.js.jsjson import dumps as js_dumps
+from runtime_adapter.js.jsvalues import number_to_string
 
 
 def dumps_run(value: Any) -> str:

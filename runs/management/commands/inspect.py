@@ -9,10 +9,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from controlplane.stores import get_run_store
-from runtime_adapter import jsjson
-from runtime_adapter.operations import RequestError, SnapshotStore, run_operation
+from runtime_adapter.js import jsjson
+from runtime_adapter.present.operations import RequestError, SnapshotStore, run_operation
+from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.records import RunStoreError
-from runtime_adapter.scanning import RunStore
 from runtime_adapter.stores.registry import open_store
 
 

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from .formatting import iso_ms, parse_iso
-from .rows import RunRow, UsageBucket
+from runtime_adapter.js.dates import iso_ms, parse_iso
+from runtime_adapter.rows import RunRow, UsageBucket
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .jsvalues import prop
-from .records import Run, replay_source
+from runtime_adapter.js.jsvalues import prop
+from runtime_adapter.records import Run, replay_source
 
 if TYPE_CHECKING:
-    from .rows import RunRow
-    from .scanning import RunStore
+    from runtime_adapter.queries.scanning import RunStore
+    from runtime_adapter.rows import RunRow
 
 SIBLING_LIMIT = 10
 SAME_INPUT_LIMIT = 1
@@ -63,7 +63,7 @@ def _newest(rows: list[RunRow], limit: int) -> list[RunRow]:
 
 def comparison_candidates(store: RunStore, run: Run, input_text: str | None = None) -> list[Candidate]:
     """Runs worth comparing `run` with, each labelled with how it relates to `run`."""
-    from .listing import text_of
+    from runtime_adapter.queries.listing import text_of
 
     run_id: str = run["id"]
     origin = _lineage_id(run, "branchOriginRunId")

@@ -14,7 +14,7 @@ import re
 import secrets
 from typing import Any
 
-from .jsvalues import LONE_SURROGATE, MAX_SAFE_INTEGER, UNDEFINED, number_to_string
+from runtime_adapter.js.jsvalues import LONE_SURROGATE, MAX_SAFE_INTEGER, UNDEFINED, number_to_string
 
 _ARRAY_INDEX_MAX = 2**32 - 2
 _INTEGER_KEY = re.compile(r"0|[1-9][0-9]*")

@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from .inspectors.incident import failed_steps, recommendations_for
-from .inspectors.recovery import classify_incident, plan_steps, recovery_policy
-from .jsjson import dumps
-from .jsvalues import js_or, last, prop, to_js_string, truthy
-from .records import Run, StoreEntry
-from .redaction import clean_already, redact_run, scrub, unscrubbed
-from .rows import ATTENTION_STATUSES, RunPage, RunQuery, RunRow
+from runtime_adapter.inspectors.incident import failed_steps, recommendations_for
+from runtime_adapter.inspectors.recovery import classify_incident, plan_steps, recovery_policy
+from runtime_adapter.js.jsjson import dumps
+from runtime_adapter.js.jsvalues import js_or, last, prop, to_js_string, truthy
+from runtime_adapter.records import Run, StoreEntry
+from runtime_adapter.redaction import clean_already, redact_run, scrub, unscrubbed
+from runtime_adapter.rows import ATTENTION_STATUSES, RunPage, RunQuery, RunRow
 
 TEXT_LIMIT = 2000
 

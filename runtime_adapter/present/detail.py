@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .jsjson import dumps
-from .jsvalues import js_or, nullish, prop, to_js_string, truthy
-from .records import CorruptRun, InvalidRunId, Run, RunNotFound
+from runtime_adapter.js.jsjson import dumps
+from runtime_adapter.js.jsvalues import js_or, nullish, prop, to_js_string, truthy
+from runtime_adapter.records import CorruptRun, InvalidRunId, Run, RunNotFound
 
 BREADCRUMB_LIMIT = 50
 
@@ -314,7 +314,7 @@ class TreeEntry:
 
 
 def tree_entries(tree: dict[str, Any] | None) -> list[TreeEntry]:
-    from .formatting import clip, cost, duration, short_id, status_label, token_count, total_ms
+    from runtime_adapter.present.formatting import clip, cost, duration, short_id, status_label, token_count, total_ms
 
     entries: list[TreeEntry] = []
     for item in tree_items(tree):

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .formatting import duration, parse_iso
-from .jsvalues import to_js_string
+from runtime_adapter.js.dates import parse_iso
+from runtime_adapter.js.jsvalues import to_js_string
+from runtime_adapter.present.formatting import duration
 
 
 @dataclass(frozen=True)

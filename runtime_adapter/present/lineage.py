@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .formatting import clip, short_id, status_label, visible_id
-from .jsvalues import nullish, prop, to_js_string
-from .records import Run, RunStoreError, replay_source
+from runtime_adapter.js.jsvalues import nullish, prop, to_js_string
+from runtime_adapter.present.formatting import clip, short_id, status_label, visible_id
+from runtime_adapter.records import Run, RunStoreError, replay_source
 
 if TYPE_CHECKING:
-    from .rows import RunRow
-    from .scanning import RunStore
+    from runtime_adapter.queries.scanning import RunStore
+    from runtime_adapter.rows import RunRow
 
 STATUS_COLOURS = {
     "completed": "#1f8a4c",
@@ -151,7 +151,7 @@ def nodes_from_rows(
 
 def family_nodes(runs: Iterable[Run], root_id: str) -> list[LineageNode]:
     """`nodes_from_rows` for full run records (every replay source and label is at hand)."""
-    from .listing import run_row
+    from runtime_adapter.queries.listing import run_row
 
     records = [run for run in runs if isinstance(run.get("id"), str)]
     labels: dict[tuple[str, str], str] = {}
@@ -169,7 +169,7 @@ def load_family(store: RunStore, root_id: str, *, limit: int = FAMILY_LIMIT) -> 
     run are read whole: runs linked to no other member (to find what they replay) and
     branch origins (for their checkpoint labels), at most READ_LIMIT of each.
     """
-    from .rows import RunQuery
+    from runtime_adapter.rows import RunQuery
 
     page = store.query_runs(RunQuery(correlation_id=root_id, sort="created", descending=False, limit=limit))
     rows = [row for row in page.rows if row.id == root_id or row.root_run_id == root_id]

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .listing import run_row, scan_query
-from .port import BaseRunStore
-from .records import StoreEntry, replay_source
-from .rows import RunPage, RunQuery, RunRow, UsageBucket
-from .usage import bucket_rows
+from runtime_adapter.port import BaseRunStore, RunQueries
+from runtime_adapter.queries.listing import run_row, scan_query
+from runtime_adapter.queries.usage import bucket_rows
+from runtime_adapter.records import StoreEntry, replay_source
+from runtime_adapter.rows import RunPage, RunQuery, RunRow, UsageBucket
 
 
-class RunStore(BaseRunStore):
+class RunStore(BaseRunStore, RunQueries):
     """A store with its queries: the port plus answers computed by scanning."""
 
     def query_runs(self, query: RunQuery) -> RunPage:
@@ -37,7 +37,7 @@ class RunStore(BaseRunStore):
         """Run count, tokens and cost of runs created in [start, end), per `bucket_ms` bucket.
 
         ISO-8601 bounds as the runtime writes them; empty buckets are included.
-        Indexed stores answer with one GROUP BY (see runtime_adapter.usage.bucket_rows).
+        Indexed stores answer with one GROUP BY (see runtime_adapter.queries.usage.bucket_rows).
         """
         return bucket_rows(self.rows(), start, end, bucket_ms)
 

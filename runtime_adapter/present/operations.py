@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .inspectors import (
+from runtime_adapter.inspectors import (
     build_tree,
     correlation_for_run,
     create_incident_report,
@@ -16,9 +16,9 @@ from .inspectors import (
     summarize,
     validate_trace,
 )
-from .jsvalues import UNDEFINED
-from .records import CorruptRun, Run, RunNotFound, StoreEntry, check_run_id
-from .scanning import RunStore
+from runtime_adapter.js.jsvalues import UNDEFINED
+from runtime_adapter.queries.scanning import RunStore
+from runtime_adapter.records import CorruptRun, Run, RunNotFound, StoreEntry, check_run_id
 
 
 class RequestError(ValueError):

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .formatting import clip, visible_id
-from .inspectors.tree import tree_lines
-from .jsjson import dumps
-from .jsvalues import js_or, prop, to_js_string, truthy
+from runtime_adapter.inspectors.tree import tree_lines
+from runtime_adapter.js.jsjson import dumps
+from runtime_adapter.js.jsvalues import js_or, prop, to_js_string, truthy
+from runtime_adapter.present.formatting import clip, visible_id
 
 TREE_LINE_LIMIT = 200
 INLINE_LIMIT = 300

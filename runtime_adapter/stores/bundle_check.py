@@ -4,7 +4,7 @@ The same rules `BundleRunStore` applies, run on the bytes before anything is sav
 a bundle opens when at least one of its traces is readable; broken traces become
 error rows of the store instead of hiding the rest. `index_upload` checks a bundle and
 writes the index file an uploaded bundle is browsed from; the control plane runs it as
-`python -m runtime_adapter.bundle_check INDEX_PATH --redact-rows 0|1 --max-traces N < bundle.json`, in a
+`python -m runtime_adapter.stores.bundle_check INDEX_PATH --redact-rows 0|1 --max-traces N < bundle.json`, in a
 process of its own, so a web worker neither holds the parsed bundle nor stalls its
 other threads while a large one is converted.
 """
@@ -20,13 +20,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .inspectors.serializer import BUNDLE_FORMAT, validate_trace
-from .jsjson import JSONParseError, loads
-from .jsvalues import prop, truthy
-from .records import StoreEntry
-from .redaction import clean_text
-from .stores.bundle import InvalidBundle, entries_from_bundle
-from .stores.bundle_index import write_bundle_index
+from runtime_adapter.inspectors.serializer import BUNDLE_FORMAT, validate_trace
+from runtime_adapter.js.jsjson import JSONParseError, loads
+from runtime_adapter.js.jsvalues import prop, truthy
+from runtime_adapter.records import StoreEntry
+from runtime_adapter.redaction import clean_text
+from runtime_adapter.stores.bundle import InvalidBundle, entries_from_bundle
+from runtime_adapter.stores.bundle_index import write_bundle_index
 
 
 @dataclass

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-from .formatting import clip as clip_text
-from .jsjson import dumps
-from .jsvalues import js_or, prop, to_js_string, truthy
+from runtime_adapter.js.jsjson import dumps
+from runtime_adapter.js.jsvalues import js_or, prop, to_js_string, truthy
+from runtime_adapter.present.formatting import clip as clip_text
 
 Kind = Literal["same", "changed", "added", "removed"]
 
@@ -406,7 +406,7 @@ class Divergence:
 
 def divergences(left_run: Any, right_run: Any, diff: dict[str, Any]) -> dict[str, Divergence | None]:
     """The step, event type and tool call at TraceDiffer's first diverging indexes, side by side."""
-    from .inspectors.diff import event_types, tool_call_signatures
+    from runtime_adapter.inspectors.diff import event_types, tool_call_signatures
 
     def at(items: Sequence[Any], index: int) -> Any:
         return items[index] if 0 <= index < len(items) else None

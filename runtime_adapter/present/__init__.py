@@ -1,0 +1,1 @@
+"""View models for pages, exports and the CLI: run detail, timeline, alignment, lineage, incident Markdown, formatting."""
