@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 from runtime_adapter.records import InvalidRunId, Run, RunNotFound, StoreEntry
 
 if TYPE_CHECKING:
-    from runtime_adapter.rows import RunPage, RunQuery, RunRow, UsageBucket
+    from runtime_adapter.rows import FleetRow, RunPage, RunQuery, RunRow, UsageBucket
 
 class BaseRunStore:
     """Read-only access to durable runs. Adapters never write to the store.
@@ -98,3 +98,4 @@ class RunQueries(Protocol):
     def rows_with_input(self, input_text: str, *, statuses: tuple[str, ...] = ("completed",),
                         limit: int = 5) -> list[RunRow]: ...
     def query_incidents(self, query: RunQuery, incident_types: tuple[str, ...] = ()) -> RunPage: ...
+    def fleet_rows(self, query: RunQuery, *, with_steps: bool = False) -> list[FleetRow]: ...

@@ -13,6 +13,7 @@ from typing import Any
 
 from runtime_adapter.records import StoreEntry
 
+STEP_SAMPLE = 20
 ATTENTION_STATUSES = ("failed", "waiting_for_approval", "paused")
 SORTS = ("created", "updated", "duration", "cost")
 STATUSES = ("pending", "running", "waiting_for_approval", "paused", "completed", "failed", "cancelled")
@@ -50,11 +51,48 @@ class RunRow:
     incident_type: str | None
     recommended_action: str | None
     top_recommendation: str | None
+    # The failure signature of a run that needs attention (NULL otherwise; see
+    # queries.failure_signature): runs with the same `cluster_id` are one failure cluster.
+    cluster_id: str | None
+    failure_step_type: str | None
+    failure_tool: str | None
+    error_name: str | None
+    message_template: str | None
+    input_key: str  # a hash of the whole input: runs with equal keys had the same input
     source: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    # Per tool (`tools`, by payload.toolName of tool steps) and per step type (`types`):
+    # [steps, failed steps, the first STEP_SAMPLE durations in ms], for release comparisons.
+    step_stats: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class FleetRow:
+    """The columns of a row that views over many runs (clusters, releases) read: cheap to fetch in bulk."""
+
+    id: str
+    status: str
+    created_at: str | None
+    release: str | None
+    root_run_id: str
+    duration_ms: float | None
+    total_tokens: float
+    cost: float
+    input_key: str
+    cluster_id: str | None
+    incident_type: str | None
+    failure_step_type: str | None
+    failure_tool: str | None
+    error_name: str | None
+    message_template: str | None
+    recommended_action: str | None
+    step_stats: str = ""  # RunRow.step_stats as JSON, when asked for (release comparisons)
+
+
+FLEET_COLUMNS: tuple[str, ...] = tuple(name for name in FleetRow.__dataclass_fields__ if name != "step_stats")
 
 
 @dataclass(frozen=True)
@@ -65,6 +103,7 @@ class RunQuery:
     release: str | None = None
     text: str | None = None
     correlation_id: str | None = None
+    cluster_id: str | None = None
     created_after: str | None = None
     created_before: str | None = None
     roots_only: bool = False

@@ -7,6 +7,8 @@ holds about a run. Stores without an index answer `RunQuery` by scanning
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -15,9 +17,10 @@ from runtime_adapter.inspectors.incident import failed_steps, recommendations_fo
 from runtime_adapter.inspectors.recovery import classify_incident, plan_steps, recovery_policy
 from runtime_adapter.js.jsjson import dumps
 from runtime_adapter.js.jsvalues import js_or, last, prop, to_js_string, truthy
+from runtime_adapter.queries.failure_signature import FailureSignature, failure_signature
 from runtime_adapter.records import Run, StoreEntry
 from runtime_adapter.redaction import clean_already, redact_run, scrub, unscrubbed
-from runtime_adapter.rows import ATTENTION_STATUSES, RunPage, RunQuery, RunRow
+from runtime_adapter.rows import ATTENTION_STATUSES, FLEET_COLUMNS, STEP_SAMPLE, FleetRow, RunPage, RunQuery, RunRow
 
 TEXT_LIMIT = 2000
 
@@ -95,6 +98,45 @@ def _incident_fields(run: Run) -> tuple[str | None, str | None, str | None]:
     return incident_type, (steps[0]["action"] if steps else "inspect_report"), advice[0]
 
 
+def _failed_step(run: Run) -> Any:
+    failed = failed_steps(run)
+    return failed[-1] if failed else None
+
+
+def _signature(run: Run, incident_type: str, failure: Any) -> FailureSignature:
+    """What makes two runs that need attention the same failure (see `failure_signature`).
+
+    Runs waiting for approval are the same when they wait on the same tool; paused runs
+    when they paused for the same reason (as a template); the rest by the failing step's
+    type and tool, and the last error's name and message template.
+    """
+    if truthy(run["pendingApproval"]):
+        return failure_signature(incident_type=incident_type, step_type="approval",
+                                 tool_name=_text(prop(run["pendingApproval"], "toolName")), error_name=None,
+                                 message="waiting for approval")
+    if truthy(run["pendingPause"]) and not truthy(failure):
+        return failure_signature(incident_type=incident_type, step_type="pause", tool_name=None, error_name=None,
+                                 message=_text(js_or(prop(run["pendingPause"], "reason"), "paused")))
+    step = _failed_step(run)
+    payload = prop(step, "payload")
+    return failure_signature(
+        incident_type=incident_type,
+        step_type=_text(prop(step, "type")),
+        tool_name=_text(js_or(prop(payload, "toolName"), prop(step, "toolName"), None)),
+        error_name=_text(prop(failure, "name")),
+        message=_text(js_or(prop(failure, "message"), None)),
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def input_key(run: Run) -> str:
+    """Equal for runs given the same input (the whole input, not the listed text)."""
+    return hashlib.sha256(dumps(run["input"]).encode("utf-8", "surrogatepass")).hexdigest()[:20]
+
+
 def run_row(run: Run, source: str = "") -> RunRow:
     lineage = run["metadata"]["lineage"]
     timestamps = run["timestamps"]
@@ -109,6 +151,7 @@ def run_row(run: Run, source: str = "") -> RunRow:
         error_text = text_of(js_or(prop(failure, "message"), prop(failure, "name"), failure))
     attention = needs_attention(run)
     incident_type, action, advice = _incident_fields(run) if attention else (None, None, None)
+    signature = _signature(run, incident_type, failure) if incident_type is not None else None
     return RunRow(
         id=run["id"],
         status=to_js_string(run["status"]),
@@ -140,9 +183,46 @@ def run_row(run: Run, source: str = "") -> RunRow:
         incident_type=incident_type,
         recommended_action=action,
         top_recommendation=advice,
+        cluster_id=signature.cluster_id if signature else None,
+        failure_step_type=signature.step_type if signature else None,
+        failure_tool=signature.tool_name if signature else None,
+        error_name=signature.error_name if signature else None,
+        message_template=signature.message_template if signature else None,
+        input_key=input_key(run),
         source=source,
         timings={key: _number(value) for key, value in metrics["timings"].items()},
+        step_stats=step_stats(run),
     )
+
+
+def step_stats(run: Run) -> dict[str, dict[str, list[Any]]]:
+    """Steps, failed steps and sample durations per tool and per step type (see `RunRow.step_stats`)."""
+    tools: dict[str, list[Any]] = {}
+    types: dict[str, list[Any]] = {}
+    for step in run["steps"]:
+        if not isinstance(step, dict):
+            continue
+        kind = step.get("type")
+        if not isinstance(kind, str):
+            continue
+        failed = step.get("status") == "failed"
+        duration = step.get("durationMs")
+        duration = duration if isinstance(duration, (int, float)) and not isinstance(duration, bool) else None
+        targets = [types.setdefault(kind, [0, 0, []])]
+        tool = prop(prop(step, "payload"), "toolName") if kind == "tool" else None
+        if isinstance(tool, str) and tool:
+            targets.append(tools.setdefault(tool, [0, 0, []]))
+        for target in targets:
+            target[0] += 1
+            target[1] += failed
+            if duration is not None and len(target[2]) < STEP_SAMPLE:
+                target[2].append(duration)
+    return {"tools": tools, "types": types} if tools or types else {}
+
+
+def fleet_row(row: RunRow, *, with_steps: bool = False) -> FleetRow:
+    values = {name: getattr(row, name) for name in FLEET_COLUMNS}
+    return FleetRow(**values, step_stats=json.dumps(row.step_stats) if with_steps else "")
 
 
 def matches(row: RunRow, query: RunQuery) -> bool:
@@ -153,6 +233,8 @@ def matches(row: RunRow, query: RunQuery) -> bool:
     if query.roots_only and row.parent_run_id:
         return False
     if query.attention_only and not row.needs_attention:
+        return False
+    if query.cluster_id and row.cluster_id != query.cluster_id:
         return False
     if query.correlation_id and query.correlation_id not in row.correlation_ids and query.correlation_id not in (
         row.id, row.root_run_id
@@ -203,17 +285,24 @@ def scan_query(entries: Iterable[StoreEntry], query: RunQuery,
 
 
 # `listing.run_row` reads these parts of a run whole; of the rest it reads the last error,
-# the last checkpoint's id, the failed steps' id and type, a few metadata keys and metrics,
+# the last checkpoint's id, each step's id, status, type, duration and tool (payload.toolName), a few metadata keys and metrics,
 # whether an approval or pause is pending (and the pause's stage), and only how many events
 # and tool calls there are.
 _ROW_SECTIONS = ("id", "status", "input", "output", "timestamps")
 _ROW_METADATA = ("lineage", "release", "releaseLabel", "correlation", "correlationId", "traceId", "requestId")
 _ROW_METRICS = ("tokenUsage", "cost", "timings")
-_ROW_STEP_KEYS = ("id", "type", "status")
+_ROW_STEP_KEYS = ("id", "type", "status", "toolName", "durationMs")
 
 
 def _only(value: Any, keys: tuple[str, ...]) -> Any:
     return {key: value[key] for key in keys if key in value} if isinstance(value, dict) else value
+
+
+def _step_view(step: dict[str, Any]) -> dict[str, Any]:
+    view = _only(step, _ROW_STEP_KEYS)
+    if "payload" in step:
+        view["payload"] = _only(step["payload"], ("toolName",))
+    return view  # type: ignore[no-any-return]
 
 
 def _row_view(run: Run) -> Run:
@@ -222,10 +311,9 @@ def _row_view(run: Run) -> Run:
     view = {key: run[key] for key in _ROW_SECTIONS}
     view["metadata"] = _only(run["metadata"], _ROW_METADATA)
     view["metrics"] = _only(run["metrics"], _ROW_METRICS)
-    view["pendingApproval"] = _only(run["pendingApproval"], ())  # an object is truthy whatever it holds
-    view["pendingPause"] = _only(run["pendingPause"], ("stage",))
-    view["steps"] = [_only(step, _ROW_STEP_KEYS) if isinstance(step, dict) and step.get("status") == "failed" else None
-                     for step in run["steps"]]
+    view["pendingApproval"] = _only(run["pendingApproval"], ("toolName",))  # an object is truthy whatever it holds
+    view["pendingPause"] = _only(run["pendingPause"], ("stage", "reason"))
+    view["steps"] = [_step_view(step) if isinstance(step, dict) else None for step in run["steps"]]
     for key in ("events", "toolCalls"):
         view[key] = [None] * len(run[key])
     errors, checkpoints = run["errors"], run["checkpoints"]

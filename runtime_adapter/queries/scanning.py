@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from runtime_adapter.port import BaseRunStore, RunQueries
-from runtime_adapter.queries.listing import run_row, scan_query
+from runtime_adapter.queries.listing import fleet_row, matches, run_row, scan_query
 from runtime_adapter.queries.usage import bucket_rows
 from runtime_adapter.records import StoreEntry, replay_source
-from runtime_adapter.rows import RunPage, RunQuery, RunRow, UsageBucket
+from runtime_adapter.rows import FleetRow, RunPage, RunQuery, RunRow, UsageBucket
 
 
 class RunStore(BaseRunStore, RunQueries):
@@ -23,6 +23,10 @@ class RunStore(BaseRunStore, RunQueries):
 
     def rows(self) -> list[RunRow]:
         return [run_row(entry.run, entry.source) for entry in self.iter_entries() if entry.run is not None]
+
+    def fleet_rows(self, query: RunQuery, *, with_steps: bool = False) -> list[FleetRow]:
+        """The rows in scope of `query` (its paging aside), as views over many runs read them."""
+        return [fleet_row(row, with_steps=with_steps) for row in self.rows() if matches(row, query)]
 
     def status_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -34,7 +34,7 @@ from runtime_adapter.records import (
 from runtime_adapter.stores.memo import GenerationMemo
 from runtime_adapter.stores.rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_values
 from runtime_adapter.stores.rowtable import RowTableQueries
-from runtime_adapter.stores.sqlite_index import SCHEMA_SQL, select_rows_by_id
+from runtime_adapter.stores.sqlite_index import SCHEMA_SQL, schema_version, select_rows_by_id
 
 if TYPE_CHECKING:
     from runtime_adapter.rows import RunRow
@@ -109,7 +109,7 @@ def write_bundle_index(entries: Iterable[StoreEntry], path: str | os.PathLike[st
                     if values["correlation_ids"] != "[]":
                         connection.executemany("INSERT INTO run_correlations (value, run) VALUES (?, ?)",
                                                [(value, rowid) for value in json.loads(values["correlation_ids"])])
-        for key, value in (("generation", 1), ("redact_rows", int(redact_rows)),
+        for key, value in (("generation", 1), ("redact_rows", int(redact_rows)), ("schema", schema_version(redact_rows)),
                            ("bundle_metadata", json.dumps(metadata or {}))):
             connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
         connection.execute("COMMIT")
@@ -145,6 +145,9 @@ class IndexedBundleRunStore(RowTableQueries):
             raise StoreUnavailable(
                 f"This bundle was indexed with secret redaction {'off' if redact_rows else 'on'}, and redaction is "
                 f"now {'on' if redact_rows else 'off'}: upload it again.")
+        schema = self._db().execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if schema is None or schema[0] != schema_version(redact_rows):
+            raise StoreUnavailable("This bundle was converted by an earlier version of the control plane: upload it again.")
         self.row_redaction = redact_rows
 
     # Connections -------------------------------------------------------------------

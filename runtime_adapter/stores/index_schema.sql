@@ -50,8 +50,17 @@ CREATE TABLE IF NOT EXISTS runs (
     incident_type TEXT,
     recommended_action TEXT,
     top_recommendation TEXT,
+    -- The failure signature (queries.failure_signature) of a run that needs attention:
+    -- cluster_id is a hash of the other four and of incident_type.
+    cluster_id TEXT,
+    failure_step_type TEXT,
+    failure_tool TEXT,
+    error_name TEXT,
+    message_template TEXT,
+    input_key TEXT NOT NULL,        -- a hash of the whole input: the release comparison pairs runs by it
     source TEXT NOT NULL,
     timings TEXT NOT NULL,          -- JSON object
+    step_stats TEXT NOT NULL,       -- JSON: per tool and per step type, steps, failed steps, sample durations
     search_text TEXT NOT NULL,      -- case-folded "id\ninput\noutput\nerror", what listing.matches searches
     redacted INTEGER NOT NULL,      -- 1 when the row is of the redacted run (every row, when the index is)
     created_us INTEGER,             -- createdAt in microseconds since the epoch, for usage buckets
@@ -69,6 +78,7 @@ CREATE INDEX IF NOT EXISTS runs_attention ON runs (coalesce(created_at, ''), id)
 CREATE INDEX IF NOT EXISTS runs_incident ON runs (incident_type, coalesce(created_at, ''), id) WHERE needs_attention = 1;
 CREATE INDEX IF NOT EXISTS runs_input_prefix ON runs (substr(input_text, 1, 64));
 CREATE INDEX IF NOT EXISTS runs_release ON runs (release) WHERE release IS NOT NULL;
+CREATE INDEX IF NOT EXISTS runs_cluster ON runs (cluster_id, coalesce(created_at, ''), id) WHERE cluster_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS runs_root ON runs (root_run_id);
 CREATE INDEX IF NOT EXISTS runs_parent ON runs (parent_run_id) WHERE parent_run_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS runs_branch_origin ON runs (branch_origin_run_id) WHERE branch_origin_run_id IS NOT NULL;

@@ -32,6 +32,8 @@ CREATE TABLE IF NOT EXISTS runs (
     total_tokens double precision NOT NULL DEFAULT 0,
     cost double precision NOT NULL DEFAULT 0,
     timings jsonb NOT NULL DEFAULT '{}',  -- metrics.timings: retrievalMs, modelMs, toolMs, workflowMs, verifierMs
+    -- JSON (as text: jsonb refuses Infinity) per tool and per step type: steps, failed steps, sample durations.
+    step_stats text NOT NULL DEFAULT '{}',
     release text COLLATE "C",  -- metadata.release (or .version/.label/.name), else metadata.releaseLabel
     -- metadata.lineage
     root_run_id text COLLATE "C" NOT NULL,
@@ -54,6 +56,14 @@ CREATE TABLE IF NOT EXISTS runs (
     incident_type text,
     recommended_action text,
     top_recommendation text,
+    -- The failure signature (queries.failure_signature) of a run that needs attention:
+    -- cluster_id is a hash of the other four and of incident_type.
+    cluster_id text COLLATE "C",
+    failure_step_type text,
+    failure_tool text,
+    error_name text,
+    message_template text,
+    input_key text COLLATE "C" NOT NULL DEFAULT '',  -- a hash of the whole input: release comparisons pair runs by it
     -- casefold(id || E'\n' || input_text || E'\n' || output_text || E'\n' || error_text):
     -- the text search matches rows containing every term.
     search_text text NOT NULL,
@@ -74,6 +84,13 @@ CREATE TABLE IF NOT EXISTS runs (
 -- Changes since the first release of this schema; no-ops on new tables. Rows from before
 -- `redacted` count as unredacted until load_runs rewrites them.
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS redacted boolean NOT NULL DEFAULT false;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS cluster_id text COLLATE "C";
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS failure_step_type text;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS failure_tool text;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS error_name text;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS message_template text;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS input_key text COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS step_stats text NOT NULL DEFAULT '{}';
 DROP INDEX IF EXISTS runs_search_redacts;
 ALTER TABLE runs DROP COLUMN IF EXISTS search_redacts;
 
@@ -87,6 +104,8 @@ CREATE INDEX IF NOT EXISTS runs_attention ON runs ((coalesce(created_at, '')), i
 CREATE INDEX IF NOT EXISTS runs_roots ON runs ((coalesce(created_at, '')), id) WHERE coalesce(parent_run_id, '') = '';
 CREATE INDEX IF NOT EXISTS runs_incident ON runs (incident_type, (coalesce(created_at, '')), id);
 CREATE INDEX IF NOT EXISTS runs_release ON runs (release);
+CREATE INDEX IF NOT EXISTS runs_cluster ON runs (cluster_id, (coalesce(created_at, '')), id) WHERE cluster_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS runs_input_key ON runs (input_key, release);
 CREATE INDEX IF NOT EXISTS runs_root ON runs (root_run_id);
 CREATE INDEX IF NOT EXISTS runs_parent ON runs (parent_run_id);
 CREATE INDEX IF NOT EXISTS runs_branch_origin ON runs (branch_origin_run_id);

@@ -13,7 +13,7 @@ from runtime_adapter.queries.listing import redacted_row, scan_query
 from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.records import CorruptRun, Run, StoreEntry, replay_source
 from runtime_adapter.redaction import clean_text, redact_entry, redact_run, scrub
-from runtime_adapter.rows import RunPage, RunQuery, RunRow, UsageBucket
+from runtime_adapter.rows import FleetRow, RunPage, RunQuery, RunRow, UsageBucket
 
 
 class RedactingStore(RunStore):
@@ -94,6 +94,11 @@ class RedactingStore(RunStore):
             return [self._row_of(entry.run, entry.source) for entry in self.inner.iter_entries()
                     if entry.run is not None]
         return self.inner.rows()
+
+    def fleet_rows(self, query: RunQuery, *, with_steps: bool = False) -> list[FleetRow]:
+        if self._scans:
+            return RunStore.fleet_rows(self, query, with_steps=with_steps)  # over self.rows(): redacted rows
+        return self.inner.fleet_rows(query, with_steps=with_steps)
 
     def status_counts(self) -> dict[str, int]:
         if not self._scans:

@@ -118,6 +118,8 @@ def row_values(run: Run, source: str, *, dialect: Dialect, redact: bool = False)
             value = value if dialect == "postgres" else json.dumps(value)
         elif name == "timings":
             value = json.dumps({key: clean_number(number) for key, number in value.items()})
+        elif name == "step_stats":
+            value = clean_text(json.dumps(value), nul=nul)  # text in both dialects: jsonb refuses Infinity
         elif name in _BOOL_COLUMNS:
             value = bool(value) if dialect == "postgres" else int(bool(value))
         else:
@@ -150,6 +152,7 @@ def row_from_db(values: Sequence[Any], *, dialect: Dialect) -> RunRow:
     ordered = {key: timings.pop(key) for key in TIMING_KEYS if key in timings}
     ordered.update(timings)
     data["timings"] = ordered
+    data["step_stats"] = json.loads(data["step_stats"] or "{}")
     if dialect == "postgres":
         for name in ("duration_ms", "prompt_tokens", "completion_tokens", "total_tokens", "cost"):
             data[name] = _number(data[name])
@@ -196,6 +199,9 @@ def where_clause(query: RunQuery, dialect: Dialect, incident_types: Sequence[str
     if query.release:
         parts.append(f"release = {mark}")
         params.append(query.release)
+    if query.cluster_id:
+        parts.append(f"cluster_id = {mark}")
+        params.append(query.cluster_id)
     if query.roots_only:
         parts.append("coalesce(parent_run_id, '') = ''")
     if query.attention_only:

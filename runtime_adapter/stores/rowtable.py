@@ -18,7 +18,7 @@ from runtime_adapter.stores.memo import GenerationMemo
 from runtime_adapter.stores.rowsql import ROW_COLUMNS, Dialect, created_us, order_clause, row_from_db, where_clause
 
 if TYPE_CHECKING:
-    from runtime_adapter.rows import RunPage, RunQuery, RunRow, UsageBucket
+    from runtime_adapter.rows import FleetRow, RunPage, RunQuery, RunRow, UsageBucket
 
 SELECT_ROW = f"SELECT {', '.join(ROW_COLUMNS)} FROM runs"
 # The run's parent chain, then every descendant of every run in it: a superset of what
@@ -98,6 +98,15 @@ class RowTableQueries(RunStore):
             ))
             errors = self._errors(db)
         return RunPage(rows=rows, total=total, query=query, errors=errors)
+
+    def fleet_rows(self, query: RunQuery, *, with_steps: bool = False) -> list[FleetRow]:
+        from runtime_adapter.rows import FLEET_COLUMNS, FleetRow
+
+        where = where_clause(query, self.dialect)
+        columns = ", ".join((*FLEET_COLUMNS, "step_stats") if with_steps else FLEET_COLUMNS)
+        with self._read() as db:
+            return [FleetRow(*values) for values in db.execute(f"SELECT {columns} FROM runs WHERE {where.sql}",
+                                                               where.params)]
 
     def list_errors(self) -> list[StoreEntry]:
         with self._read() as db:

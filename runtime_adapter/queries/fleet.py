@@ -1,0 +1,442 @@
+"""Views over many runs: failure clusters, releases and a release-to-release comparison.
+
+Everything here is computed from `FleetRow`s (a few columns per run) that a store returns
+for a `RunQuery` (`RunStore.fleet_rows`): the scanning reference derives them from every
+run, indexed stores select them from their `runs` table, and both go through the same
+functions below, so a cluster or a comparison cannot differ between stores.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from runtime_adapter.js.dates import iso_ms, parse_iso
+from runtime_adapter.port import RunQueries
+from runtime_adapter.queries.statistics import (
+    ProportionTest,
+    mean,
+    percentile,
+    two_proportion_test,
+    wilson_interval,
+)
+from runtime_adapter.rows import FleetRow, RunPage, RunQuery
+
+SAMPLES = 3  # sample runs shown per cluster
+TIMELINE_BUCKETS = 24
+PAIR_EXAMPLES = 10  # pairs listed per kind of change
+
+
+@dataclass
+class Cluster:
+    """Runs that failed (or wait, or paused) the same way: one failure signature."""
+
+    id: str
+    count: int
+    incident_type: str
+    step_type: str
+    tool_name: str
+    error_name: str
+    message_template: str
+    first_seen: str | None
+    last_seen: str | None
+    releases: dict[str, int]
+    sample_run_ids: list[str]
+    recommended_action: str | None
+    newest_run_id: str
+    share: float  # of the runs in scope
+    timeline: list[int] = field(default_factory=list)
+
+    def as_api(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "count": self.count, "incidentType": self.incident_type, "toolName": self.tool_name,
+            "errorName": self.error_name, "messageTemplate": self.message_template, "firstSeen": self.first_seen,
+            "lastSeen": self.last_seen, "releases": dict(self.releases), "sampleRunIds": list(self.sample_run_ids),
+            "recommendedAction": self.recommended_action,
+        }
+
+
+@dataclass
+class ClusterReport:
+    clusters: list[Cluster]
+    runs: int  # runs in scope (the share's denominator)
+    window: tuple[str, str] | None  # the timeline's span, when any run in scope has a time
+
+
+def _newest_first(row: FleetRow) -> tuple[str, str]:
+    return (row.created_at or "", row.id)
+
+
+def _window(rows: Sequence[FleetRow], start: str | None, end: str | None) -> tuple[datetime, datetime] | None:
+    """The timeline's span: the query's time range, else from the first to the last run in scope."""
+    moments = [moment for row in rows if (moment := parse_iso(row.created_at)) is not None]
+    low = parse_iso(start) if start else (min(moments) if moments else None)
+    high = parse_iso(end) if end else (max(moments) if moments else None)
+    if low is None or high is None or high < low:
+        return None
+    return low, high
+
+
+def _timeline(rows: Iterable[FleetRow], window: tuple[datetime, datetime] | None, buckets: int) -> list[int]:
+    counts = [0] * buckets
+    if window is None:
+        return counts
+    low, high = window
+    span = (high - low).total_seconds()
+    for row in rows:
+        moment = parse_iso(row.created_at)
+        if moment is None or moment < low or moment > high:
+            continue
+        index = int((moment - low).total_seconds() / span * buckets) if span > 0 else buckets - 1
+        counts[min(index, buckets - 1)] += 1
+    return counts
+
+
+def failure_clusters(rows: Sequence[FleetRow], *, start: str | None = None, end: str | None = None,
+                     buckets: int = TIMELINE_BUCKETS) -> ClusterReport:
+    """Runs in scope grouped by failure signature, most runs first (then most recent, then id)."""
+    members: dict[str, list[FleetRow]] = {}
+    for row in rows:
+        if row.cluster_id:
+            members.setdefault(row.cluster_id, []).append(row)
+    window = _window(rows, start, end)
+    clusters = [_cluster(cluster_id, found, len(rows), window, buckets) for cluster_id, found in members.items()]
+    clusters.sort(key=lambda cluster: cluster.id)
+    clusters.sort(key=lambda cluster: (cluster.count, cluster.last_seen or ""), reverse=True)
+    span = (iso_ms(window[0]), iso_ms(window[1])) if window else None
+    return ClusterReport(clusters=clusters, runs=len(rows), window=span)
+
+
+def _cluster(cluster_id: str, found: list[FleetRow], in_scope: int, window: tuple[datetime, datetime] | None,
+             buckets: int) -> Cluster:
+    found.sort(key=_newest_first, reverse=True)
+    newest = found[0]
+    times = [row.created_at for row in found if row.created_at]
+    releases: dict[str, int] = {}
+    for row in found:
+        if row.release:
+            releases[row.release] = releases.get(row.release, 0) + 1
+    return Cluster(
+        id=cluster_id, count=len(found), incident_type=newest.incident_type or "",
+        step_type=newest.failure_step_type or "", tool_name=newest.failure_tool or "",
+        error_name=newest.error_name or "", message_template=newest.message_template or "",
+        first_seen=min(times) if times else None, last_seen=max(times) if times else None,
+        releases=dict(sorted(releases.items(), key=lambda item: (-item[1], item[0]))),
+        sample_run_ids=[row.id for row in found[:SAMPLES]], recommended_action=newest.recommended_action,
+        newest_run_id=newest.id, share=len(found) / in_scope if in_scope else 0.0,
+        timeline=_timeline(found, window, buckets),
+    )
+
+
+# Releases ------------------------------------------------------------------------------
+
+
+@dataclass
+class Distribution:
+    p50: float | None
+    p90: float | None
+    p95: float | None
+    p99: float | None
+    mean: float | None
+    values: list[float]  # sorted; what the comparison charts draw
+
+    @classmethod
+    def of(cls, values: Iterable[float | None]) -> Distribution:
+        ordered = sorted(value for value in values if value is not None)
+        return cls(p50=percentile(ordered, 0.5), p90=percentile(ordered, 0.9), p95=percentile(ordered, 0.95),
+                   p99=percentile(ordered, 0.99), mean=mean(ordered), values=ordered)
+
+
+@dataclass
+class ReleaseSummary:
+    release: str
+    runs: int
+    failed: int
+    waiting: int
+    paused: int
+    first_seen: str | None
+    last_seen: str | None
+    duration: Distribution
+    tokens: Distribution
+    cost: Distribution
+
+    @property
+    def failure_rate(self) -> float:
+        return self.failed / self.runs if self.runs else 0.0
+
+    @property
+    def waiting_rate(self) -> float:
+        return self.waiting / self.runs if self.runs else 0.0
+
+    @property
+    def paused_rate(self) -> float:
+        return self.paused / self.runs if self.runs else 0.0
+
+    @property
+    def failure_rate_interval(self) -> tuple[float, float] | None:
+        return wilson_interval(self.failed, self.runs)
+
+    def as_api(self) -> dict[str, Any]:
+        return {
+            "release": self.release, "runs": self.runs, "failed": self.failed, "failureRate": self.failure_rate,
+            "waitingRate": self.waiting_rate, "pausedRate": self.paused_rate,
+            "firstSeen": self.first_seen, "lastSeen": self.last_seen,
+            "duration": {"p50": self.duration.p50, "p95": self.duration.p95},
+            "tokens": {"mean": self.tokens.mean}, "cost": {"mean": self.cost.mean},
+        }
+
+
+def _summary(release: str, rows: Sequence[FleetRow]) -> ReleaseSummary:
+    times = [row.created_at for row in rows if row.created_at]
+    return ReleaseSummary(
+        release=release, runs=len(rows), failed=sum(row.status == "failed" for row in rows),
+        waiting=sum(row.status == "waiting_for_approval" for row in rows),
+        paused=sum(row.status == "paused" for row in rows),
+        first_seen=min(times) if times else None, last_seen=max(times) if times else None,
+        duration=Distribution.of(row.duration_ms for row in rows),
+        tokens=Distribution.of(row.total_tokens for row in rows), cost=Distribution.of(row.cost for row in rows),
+    )
+
+
+def by_release(rows: Iterable[FleetRow]) -> dict[str, list[FleetRow]]:
+    grouped: dict[str, list[FleetRow]] = {}
+    for row in rows:
+        if row.release:
+            grouped.setdefault(row.release, []).append(row)
+    return grouped
+
+
+def release_summaries(rows: Iterable[FleetRow]) -> list[ReleaseSummary]:
+    """One summary per `metadata.release` label, the most recently seen first (runs without one are left out)."""
+    summaries = [_summary(release, found) for release, found in by_release(rows).items()]
+    summaries.sort(key=lambda summary: summary.release)
+    summaries.sort(key=lambda summary: summary.last_seen or "", reverse=True)
+    return summaries
+
+
+@dataclass
+class StepDelta:
+    name: str
+    base: dict[str, Any]
+    head: dict[str, Any]
+
+    def as_api(self, key: str) -> dict[str, Any]:
+        return {key: self.name, "base": self.base, "head": self.head}
+
+
+@dataclass
+class Pair:
+    input_key: str
+    input_text: str
+    base_run_id: str
+    head_run_id: str
+    base_status: str
+    head_status: str
+    duration_delta: float | None
+    cost_delta: float
+
+    def as_api(self) -> dict[str, Any]:
+        return {"input": self.input_text, "baseRunId": self.base_run_id, "headRunId": self.head_run_id,
+                "baseStatus": self.base_status, "headStatus": self.head_status}
+
+
+@dataclass
+class ReleaseComparison:
+    base: ReleaseSummary
+    head: ReleaseSummary
+    failure_test: ProportionTest
+    tools: list[StepDelta]
+    step_types: list[StepDelta]
+    new_clusters: list[Cluster]
+    resolved_clusters: list[Cluster]
+    grown_clusters: list[Cluster]
+    matched_pairs: int
+    outcome_changed: list[Pair]
+    cost_changes: list[Pair]
+    duration_changes: list[Pair]
+
+    @property
+    def failure_rate_delta(self) -> float:
+        return self.head.failure_rate - self.base.failure_rate
+
+    def as_api(self) -> dict[str, Any]:
+        def side(summary: ReleaseSummary) -> dict[str, Any]:
+            interval = summary.failure_rate_interval
+            return {**summary.as_api(), "failureRateInterval": list(interval) if interval else None,
+                    "duration": {"p50": summary.duration.p50, "p90": summary.duration.p90,
+                                 "p95": summary.duration.p95, "p99": summary.duration.p99},
+                    "tokens": {"mean": summary.tokens.mean, "p50": summary.tokens.p50, "p90": summary.tokens.p90,
+                               "p99": summary.tokens.p99},
+                    "cost": {"mean": summary.cost.mean, "p50": summary.cost.p50, "p90": summary.cost.p90,
+                             "p99": summary.cost.p99}}
+
+        return {
+            "base": side(self.base), "head": side(self.head), "failureRateDelta": self.failure_rate_delta,
+            "significant": self.failure_test.significant,
+            "test": {"name": self.failure_test.test, "pValue": self.failure_test.p_value},
+            "tools": [delta.as_api("toolName") for delta in self.tools],
+            "stepTypes": [delta.as_api("stepType") for delta in self.step_types],
+            "clusters": {"new": [c.as_api() for c in self.new_clusters],
+                         "resolved": [c.as_api() for c in self.resolved_clusters],
+                         "grown": [c.as_api() for c in self.grown_clusters]},
+            "pairs": {"matched": self.matched_pairs, "outcomeChanged": [p.as_api() for p in self.outcome_changed]},
+        }
+
+
+def _step_totals(stats: Iterable[str], section: str, runs: int) -> dict[str, dict[str, Any]]:
+    totals: dict[str, list[Any]] = {}
+    for text in stats:
+        for name, (steps, failed, durations) in (json.loads(text) if text else {}).get(section, {}).items():
+            total = totals.setdefault(name, [0, 0, []])
+            total[0] += steps
+            total[1] += failed
+            total[2].extend(durations)
+    return {name: {"calls": steps, "callsPerRun": steps / runs if runs else 0.0,
+                   "errorRate": failed / steps if steps else 0.0,
+                   "p50Ms": percentile(sorted(durations), 0.5)}
+            for name, (steps, failed, durations) in totals.items()}
+
+
+def _step_deltas(base: dict[str, dict[str, Any]], head: dict[str, dict[str, Any]]) -> list[StepDelta]:
+    empty = {"calls": 0, "callsPerRun": 0.0, "errorRate": 0.0, "p50Ms": None}
+    names = sorted(set(base) | set(head))
+    deltas = [StepDelta(name, base.get(name, empty), head.get(name, empty)) for name in names]
+    deltas.sort(key=lambda delta: -(delta.base["calls"] + delta.head["calls"]))
+    return deltas
+
+
+def _latest_per_input(rows: Iterable[FleetRow]) -> dict[str, FleetRow]:
+    latest: dict[str, FleetRow] = {}
+    for row in rows:
+        if not row.input_key:
+            continue
+        held = latest.get(row.input_key)
+        if held is None or _newest_first(row) > _newest_first(held):
+            latest[row.input_key] = row
+    return latest
+
+
+def compare_releases(base_rows: Sequence[FleetRow], head_rows: Sequence[FleetRow], base: str,
+                     head: str) -> ReleaseComparison:
+    """`head` against `base`: each side's rows in scope (with `step_stats`, for the tool and step deltas).
+
+    Pairs are the latest run per input in each release; their `input_text` is left for the
+    caller to fill in (`release_comparison` reads it for the pairs it lists).
+    """
+    base_summary, head_summary = _summary(base, base_rows), _summary(head, head_rows)
+    test = two_proportion_test(head_summary.failed, head_summary.runs, base_summary.failed, base_summary.runs)
+    tools = _step_deltas(_step_totals((row.step_stats for row in base_rows), "tools", len(base_rows)),
+                         _step_totals((row.step_stats for row in head_rows), "tools", len(head_rows)))
+    types = _step_deltas(_step_totals((row.step_stats for row in base_rows), "types", len(base_rows)),
+                         _step_totals((row.step_stats for row in head_rows), "types", len(head_rows)))
+    base_clusters = {c.id: c for c in failure_clusters(base_rows).clusters}
+    head_clusters = {c.id: c for c in failure_clusters(head_rows).clusters}
+    new = [cluster for cluster_id, cluster in head_clusters.items() if cluster_id not in base_clusters]
+    resolved = [cluster for cluster_id, cluster in base_clusters.items() if cluster_id not in head_clusters]
+    grown = []
+    for cluster_id, cluster in head_clusters.items():
+        before = base_clusters.get(cluster_id)
+        if before is None or cluster.share <= before.share:
+            continue
+        if two_proportion_test(cluster.count, len(head_rows), before.count, len(base_rows)).significant:
+            grown.append(cluster)
+    base_latest, head_latest = _latest_per_input(base_rows), _latest_per_input(head_rows)
+    pairs = [_pair(key, base_latest[key], head_latest[key]) for key in sorted(set(base_latest) & set(head_latest))]
+    changed = [pair for pair in pairs if pair.base_status != pair.head_status]
+    changed.sort(key=lambda pair: (pair.head_status != "failed", pair.input_key))
+    by_cost = sorted((pair for pair in pairs if pair.cost_delta),
+                     key=lambda pair: (-abs(pair.cost_delta), pair.input_key))
+    by_duration = sorted((pair for pair in pairs if pair.duration_delta),
+                         key=lambda pair: (-abs(pair.duration_delta or 0), pair.input_key))
+    return ReleaseComparison(
+        base=base_summary, head=head_summary, failure_test=test, tools=tools, step_types=types,
+        new_clusters=new, resolved_clusters=resolved, grown_clusters=grown, matched_pairs=len(pairs),
+        outcome_changed=changed, cost_changes=by_cost[:PAIR_EXAMPLES], duration_changes=by_duration[:PAIR_EXAMPLES],
+    )
+
+
+def _pair(key: str, before: FleetRow, after: FleetRow) -> Pair:
+    duration = (after.duration_ms - before.duration_ms
+                if after.duration_ms is not None and before.duration_ms is not None else None)
+    return Pair(input_key=key, input_text="", base_run_id=before.id, head_run_id=after.id,
+                base_status=before.status, head_status=after.status, duration_delta=duration,
+                cost_delta=after.cost - before.cost)
+
+
+# Entry points over a store -----------------------------------------------------------
+
+
+class UnknownCluster(LookupError):
+    pass
+
+
+class UnknownRelease(LookupError):
+    pass
+
+
+def _scope(query: RunQuery) -> RunQuery:
+    return replace(query, offset=0, limit=0)
+
+
+def cluster_report(store: RunQueries, query: RunQuery) -> ClusterReport:
+    """The failure clusters among the runs `query` selects (its paging aside)."""
+    return failure_clusters(store.fleet_rows(_scope(query)), start=query.created_after, end=query.created_before)
+
+
+@dataclass
+class ClusterDetail:
+    cluster: Cluster
+    members: RunPage  # newest first
+    by_release: dict[str, int]
+    by_root: dict[str, int]
+    window: tuple[str, str] | None
+
+
+def cluster_detail(store: RunQueries, cluster_id: str, query: RunQuery) -> ClusterDetail:
+    """One cluster in the scope of `query`, and the page of its members `query` asks for (newest first).
+
+    Raises UnknownCluster when no run of the store has this signature, whatever the scope.
+    """
+    scope = _scope(query)
+    rows = store.fleet_rows(scope)
+    report = failure_clusters(rows, start=query.created_after, end=query.created_before)
+    found = next((cluster for cluster in report.clusters if cluster.id == cluster_id), None)
+    if found is None:
+        if not store.fleet_rows(RunQuery(cluster_id=cluster_id)):
+            raise UnknownCluster(cluster_id)
+        found = Cluster(id=cluster_id, count=0, incident_type="", step_type="", tool_name="", error_name="",
+                        message_template="", first_seen=None, last_seen=None, releases={}, sample_run_ids=[],
+                        recommended_action=None, newest_run_id="", share=0.0,
+                        timeline=[0] * TIMELINE_BUCKETS)
+    members = [row for row in rows if row.cluster_id == cluster_id]
+    roots: dict[str, int] = {}
+    for row in members:
+        roots[row.root_run_id] = roots.get(row.root_run_id, 0) + 1
+    page = store.query_runs(replace(query, cluster_id=cluster_id, sort="created", descending=True))
+    return ClusterDetail(cluster=found, members=page, by_release=found.releases,
+                         by_root=dict(sorted(roots.items(), key=lambda item: (-item[1], item[0]))),
+                         window=report.window)
+
+
+def release_report(store: RunQueries, query: RunQuery) -> list[ReleaseSummary]:
+    return release_summaries(store.fleet_rows(_scope(query)))
+
+
+def release_comparison(store: RunQueries, query: RunQuery, base: str, head: str) -> ReleaseComparison:
+    """`head` against `base` among the runs `query` selects; UnknownRelease names a release no run carries."""
+    known = set(store.releases())
+    for release in (base, head):
+        if release not in known:
+            raise UnknownRelease(release)
+    scope = _scope(query)
+    comparison = compare_releases(store.fleet_rows(replace(scope, release=base), with_steps=True),
+                                  store.fleet_rows(replace(scope, release=head), with_steps=True), base, head)
+    listed = [*comparison.outcome_changed, *comparison.cost_changes, *comparison.duration_changes]
+    rows = store.rows_by_id(sorted({pair.head_run_id for pair in listed}))
+    for pair in listed:
+        row = rows.get(pair.head_run_id)
+        pair.input_text = row.input_text if row is not None else ""
+    return comparison
