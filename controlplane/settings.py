@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "controlplane",
     "runs",
     "incidents",
+    "releases",
 ]
 
 MIDDLEWARE = [

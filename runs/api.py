@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
+from controlplane.filters import ApiRunFilterForm
 from controlplane.http import api_error, invalid_parameters, json_response
 from controlplane.stores import store_for
 from runtime_adapter.inspectors import build_tree, correlation_for_run, export_bundle, export_run, summarize
@@ -13,7 +14,7 @@ from runtime_adapter.present.detail import tree_ids
 from runtime_adapter.rows import RunRow
 
 from .common import EXPORTED_FOR, root_of
-from .forms import ApiRunFilterForm, ApiTreeForm, BundleForm
+from .forms import ApiTreeForm, BundleForm
 
 MAX_BUNDLE_IDS = 500
 

@@ -6,13 +6,14 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
+from controlplane.filters import RunFilterForm
 from controlplane.http import error_response, invalid_parameters
 from controlplane.stores import store_for
 from runtime_adapter.inspectors import export_bundle, export_partial_run, export_run
 from runtime_adapter.present.detail import tree_ids
 
 from .common import EXPORTED_FOR, cached_family, download, file_stem, run_tree
-from .forms import PartialExportForm, RunFilterForm
+from .forms import PartialExportForm
 
 
 @require_safe

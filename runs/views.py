@@ -13,6 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from controlplane import clock
 from controlplane.caching import cached_for_family
+from controlplane.filters import RunFilterForm
 from controlplane.http import invalid_parameters, partial_or_page, wants_partial
 from controlplane.stores import store_for
 from runtime_adapter.inspectors import correlation_for_run, render_tree
@@ -23,7 +24,7 @@ from runtime_adapter.records import replay_source
 from runtime_adapter.rows import STATUSES, RunQuery
 
 from .common import prefix_key, run_tree
-from .forms import RunFilterForm, TabForm, TreeForm
+from .forms import TabForm, TreeForm
 from .tabs import tab_context, tab_links
 
 OVERVIEW_ROWS = 12

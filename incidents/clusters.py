@@ -1,0 +1,1 @@
+"""Failure clusters: the clusters page, a cluster page and their JSON API (being built)."""
