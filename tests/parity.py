@@ -61,11 +61,84 @@ def varied_records() -> list[dict[str, Any]]:
                             branch_origin=branch_origin, **fields)
         record["timestamps"] = {**record["timestamps"], **timestamps}
         records.append(record)
+    records.extend(fleet_records())
     # Ids that sort differently bytewise and by code point, and a run with no createdAt.
     records.append(run_record("Zeta", created="2026-01-05T00:00:00.000Z", input="zeta refund"))
     records.append(run_record("_under", created="2026-01-05T00:00:00.000Z", status="failed"))
     records.append(run_record("run-é", created="2026-01-03T00:00:00.000Z", input="accent"))
     return records
+
+
+def fleet_records() -> list[dict[str, Any]]:
+    """Two releases of one agent: recurring failures whose messages differ in ids and numbers, a
+    failure new in the second release, approvals and pauses, and inputs run in both releases."""
+    records = []
+    for index in range(24):
+        release = "r1" if index < 12 else "r2"
+        created = f"2026-01-0{1 + index % 8}T1{index % 10}:{index:02d}:00.000Z"
+        ended = f"2026-01-0{1 + index % 8}T1{index % 10}:{index:02d}:0{index % 9}.000Z"
+        status, errors, extra = "completed", [], {}
+        tool = ["refund", "lookup"][index % 2]
+        if index % 4 == 1:
+            status = "failed"
+            message = (f"Refund provider returned {[429, 503][index % 2]} for order {1000 + index * 7} "
+                       f"(request {index:04x}ab…)")
+            errors = [{"name": "ToolExecutionError", "message": message}]
+        elif index % 8 == 2 and release == "r2":
+            status = "failed"
+            errors = [{"name": "TimeoutError", "message": f"Upstream timeout after {index}s."}]
+        elif index % 8 == 6:
+            status = "waiting_for_approval"
+            extra["pendingApproval"] = {"toolName": "send_email", "reason": f"external write {index}"}
+        elif index % 8 == 7:
+            status = "paused"
+            extra["pendingPause"] = {"reason": f"Confidence 0.{index} is below the threshold", "stage": "before_model"}
+        steps = [
+            {"id": f"f{index}:step:1", "type": "model", "status": "completed", "durationMs": 10 + index},
+            {"id": f"f{index}:step:2", "type": "tool", "status": "failed" if status == "failed" else "completed",
+             "durationMs": 5 * (1 + index % 3), "payload": {"toolName": tool, "arguments": {"n": index}}},
+        ]
+        timestamps = {"createdAt": created, "updatedAt": ended, "startedAt": created}
+        if status in ("completed", "failed"):
+            timestamps["completedAt" if status == "completed" else "failedAt"] = ended
+        record = run_record(f"fleet-{index:02d}", status=status, created=created,
+                            input=f"customer question {index % 12}", steps=steps, errors=errors,
+                            metadata={"release": release},
+                            metrics={"tokenUsage": {"prompt": index, "completion": 1, "total": index + 1},
+                                     "cost": index / 100}, **extra)
+        record["timestamps"] = {**record["timestamps"], **timestamps}
+        records.append(record)
+    return records
+
+
+def assert_fleet_parity(store: RunStore, reference: RunStore) -> int:
+    """Clusters, releases and release comparisons from `store` equal those of the scanning `reference`."""
+    from runtime_adapter.queries.fleet import cluster_detail, cluster_report, release_comparison, release_report
+
+    checks = 0
+    releases = reference.releases()
+    scopes = [RunQuery(), RunQuery(created_after="2026-01-03T00:00:00.000Z", created_before="2026-01-07T00:00:00.000Z"),
+              RunQuery(text="refund"), RunQuery(statuses=("failed",))]
+    scopes += [RunQuery(release=release) for release in releases[:3]]
+    for scope in scopes:
+        expected, found = cluster_report(reference, scope), cluster_report(store, scope)
+        assert [(c.as_api(), c.share, c.timeline) for c in found.clusters] == \
+            [(c.as_api(), c.share, c.timeline) for c in expected.clusters], scope
+        assert (found.runs, found.window) == (expected.runs, expected.window)
+        assert [r.as_api() for r in release_report(store, scope)] == [r.as_api() for r in release_report(reference, scope)]
+        checks += 2
+        for cluster in expected.clusters[:4]:
+            page = replace(scope, limit=2)
+            left, right = cluster_detail(store, cluster.id, page), cluster_detail(reference, cluster.id, page)
+            assert (left.cluster.as_api(), _page_key(left.members), left.by_release, left.by_root) == \
+                (right.cluster.as_api(), _page_key(right.members), right.by_release, right.by_root)
+            checks += 1
+    for base, head in itertools.permutations(releases[:3], 2):
+        for scope in scopes[:3]:
+            assert release_comparison(store, scope, base, head).as_api() == \
+                release_comparison(reference, scope, base, head).as_api(), (base, head, scope)
+            checks += 1
+    return checks
 
 
 def queries(statuses: list[str], releases: list[str], ids: list[str]) -> list[RunQuery]:
@@ -152,6 +225,7 @@ def assert_store_parity(indexed: RunStore, reference: RunStore, *, trees: bool =
             assert _buckets_equal(indexed.usage_series(start, end, bucket_ms),
                                   reference.usage_series(start, end, bucket_ms))
             checks += 1
+    checks += assert_fleet_parity(indexed, reference)
     if trees:
         all_runs = list(reference.iter_runs())
         for run_id in probe:

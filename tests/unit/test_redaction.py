@@ -324,7 +324,10 @@ def test_row_ids_are_kept_while_text_is_redacted():
     row, redacted = run_row(record), redacted_row(record)
     assert redacted.id == row.id and redacted.root_run_id == row.root_run_id
     assert SECRETS[0].value not in redacted.top_recommendation
-    text_fields = ("input_text", "output_text", "error_text", "top_recommendation")
+    assert SECRETS[0].value not in (redacted.message_template or "")
+    # What is made of redacted text differs with it: the failure's template (so its cluster) and the input key.
+    text_fields = ("input_text", "output_text", "error_text", "top_recommendation", "message_template", "cluster_id",
+                   "input_key")
     assert replace(redacted, **{name: getattr(row, name) for name in text_fields}) == row
 
 

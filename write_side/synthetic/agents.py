@@ -7,7 +7,7 @@ from typing import Any
 
 from .encoding import compact
 from .recorder import Context, Json, Recorder, iso, new_lineage
-from .vocabulary import APPROVAL_TASKS, DESCRIPTIONS, PLAIN_TASKS, TOOL_TASKS, TOOLS
+from .vocabulary import APPROVAL_TASKS, DESCRIPTIONS, PLAIN_TASKS, REGRESSED_RELEASE, TOOL_TASKS, TOOLS
 
 
 def agent_metadata(ctx: Context, description: str, *, extra: Json | None = None) -> Json:
@@ -296,6 +296,19 @@ def _fail_tool(run: Recorder, ctx: Context, *, retries: int = 0) -> None:
     run.fail("ToolExecutionError", f'Tool "{name}" failed: {message}')
 
 
+def _fail_refund_provider(run: Recorder, ctx: Context) -> None:
+    """The refund provider refuses: the message names the status, the order and a request id, so no two match."""
+    run.input = ctx.text(ctx.pick(("Refund order {order} for {customer}.", "Issue a refund on {order}.")))
+    run.start_agent(run.metadata["description"])
+    call = tool_call(ctx, "issue_refund", 1)
+    run.model_turn(None, [call], 1)
+    record = run.request_tool(call)
+    message = (f"Refund provider returned {ctx.pick((429, 503, 502))} for order {call['arguments']['orderId']} "
+               f"(request {ctx.hex(4)}…)")
+    run.fail_tool(record, message)
+    run.fail("ToolExecutionError", f'Tool "issue_refund" failed: {message}')
+
+
 def _fail_tool_retry(run: Recorder, ctx: Context) -> None:
     _fail_tool(run, ctx, retries=1)
 
@@ -386,7 +399,7 @@ _SCENARIOS: dict[str, tuple[_Scenario, int]] = {
     "fail_rate_limit": (_fail_rate_limit, 2), "fail_model_outage": (_fail_model_outage, 1),
     "fail_verifier_deny": (_fail_verifier_deny, 1), "fail_verifier_throws": (_fail_verifier_throws, 1),
     "fail_unknown_tool": (_fail_unknown_tool, 1), "fail_policy": (_fail_policy, 1),
-    "fail_self_verification": (_fail_self_verification, 1),
+    "fail_self_verification": (_fail_self_verification, 1), "fail_refund_provider": (_fail_refund_provider, 0),
 }
 _SCENARIO_NAMES = tuple(_SCENARIOS)
 _SCENARIO_CUMULATIVE: list[int] = []
@@ -394,10 +407,19 @@ for _name in _SCENARIO_NAMES:
     _SCENARIO_CUMULATIVE.append((_SCENARIO_CUMULATIVE[-1] if _SCENARIO_CUMULATIVE else 0) + _SCENARIOS[_name][1])
 
 
+def _release_version(fields: Json) -> Any:
+    release = fields.get("release")
+    return release.get("version") if isinstance(release, dict) else release
+
+
 def agent_run(ctx: Context, scenario: str | None, start_ms: int, *, lineage: Json | None = None,
               run_id: str | None = None, extra: Json | None = None) -> Recorder:
     if scenario is None:
         scenario = ctx.rng.choices(_SCENARIO_NAMES, cum_weights=_SCENARIO_CUMULATIVE)[0]
+        # The regression: in one release the refund provider fails about one run in six; before it, one in 200.
+        regressed = _release_version(ctx.release) == REGRESSED_RELEASE
+        if scenario in ("plain", "tools") and ctx.chance(0.2 if regressed else 0.006):
+            scenario = "fail_refund_provider"
     run_id = run_id or ctx.uuid()
     run = Recorder(ctx, run_id, "", start_ms, agent_metadata(ctx, ctx.pick(DESCRIPTIONS), extra=extra),
                    lineage or new_lineage(run_id))

@@ -155,5 +155,11 @@ TOOL_LIST = (
     Tool("count_items", "none", (), ("list",), lambda c: {"list": [1, 2, 3][: c.between(1, 3)]},
          lambda c, a: len(a["list"])),
     Tool("delegate_task", "none", ("delegation",), ("assignee", "task"), lambda c: {}, lambda c, a: None),
+    Tool("issue_refund", "external_write", ("payments",), ("orderId", "amount"),
+         lambda c: {"orderId": c.fields["order"], "amount": c.pick((12.5, 49, 129.99))},
+         lambda c, a: {"refunded": True, "orderId": a["orderId"]}, retryability="retryable"),
 )
+# The release whose refund integration regressed: its runs fail at the refund provider far more
+# often (the demo's release comparison and failure clusters show it), older releases only rarely.
+REGRESSED_RELEASE = "2026.11.3"
 TOOLS = {tool.name: tool for tool in TOOL_LIST}
