@@ -32,10 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.server import ROOT, Server, Timing  # noqa: E402
 from bench.stores import bench_dir, synthetic_store  # noqa: E402
 from runtime_adapter.js import jsjson  # noqa: E402
+from runtime_adapter.queries.failure_signature import failure_signature  # noqa: E402
 from runtime_adapter.stores.file import FileRunStore  # noqa: E402
 from runtime_adapter.stores.indexed import IndexedFileRunStore  # noqa: E402
 from runtime_adapter.stores.sqlite_index import index_path_for  # noqa: E402
 from write_side.postgres_load import create_schema, default_workers, load_store  # noqa: E402
+from write_side.synthetic.vocabulary import REGRESSED_RELEASE  # noqa: E402
 
 PG_SERVER = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/14")
@@ -44,7 +46,15 @@ CHANGED_FILES = 1000
 TARGET_PAGE_MS = 50
 TARGET_MILLION_MS = 100  # PostgreSQL with 1M runs: list, detail and incident pages
 MILLION_PAGES = ("runs list", "run detail", "incident")
+FLEET_PAGES = ("clusters", "cluster (refund regression)", "release comparison")  # < 100 ms warm, < 1 s first
 LINEAGE_MAX_NODES = 500  # the benchmark's lineage graph draws every run of the biggest (500-run) tree
+
+
+# The synthetic stores' regression (write_side/synthetic/agents.py): the refund provider's failures,
+# one cluster whatever the status, order and request id in their messages.
+REFUND_CLUSTER = failure_signature(
+    incident_type="tool_failure", step_type="tool", tool_name="issue_refund", error_name="ToolExecutionError",
+    message='Tool "issue_refund" failed: Refund provider returned 429 for order A-1 (request 0000…)').cluster_id
 
 
 def log(message: str) -> None:
@@ -67,6 +77,12 @@ def pages(summary: dict[str, Any]) -> list[tuple[str, str]]:
         (f"lineage svg ({notable['biggestTree']['size']} runs)", f"/runs/{quote(tree_root)}/lineage.svg"),
         ("incident", f"/incidents/{quote(failed)}/"),
         ("incident queue", "/incidents/"),
+    ]
+    found += [
+        ("clusters", "/incidents/clusters/"),
+        ("cluster (refund regression)", f"/incidents/clusters/{REFUND_CLUSTER}/"),
+        ("releases", "/releases/"),
+        ("release comparison", "/releases/compare/?" + urlencode({"base": "2026.11.2", "head": REGRESSED_RELEASE})),
     ]
     if pair:
         found.append((f"compare ({pair['steps']:,} steps)",
