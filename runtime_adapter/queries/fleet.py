@@ -96,18 +96,23 @@ def _timeline(rows: Iterable[FleetRow], window: tuple[datetime, datetime] | None
 
 
 def failure_clusters(rows: Sequence[FleetRow], *, start: str | None = None, end: str | None = None,
-                     buckets: int = TIMELINE_BUCKETS) -> ClusterReport:
-    """Runs in scope grouped by failure signature, most runs first (then most recent, then id)."""
+                     buckets: int = TIMELINE_BUCKETS, in_scope: int | None = None) -> ClusterReport:
+    """Runs grouped by failure signature, most runs first (then most recent, then id).
+
+    `in_scope` is how many runs the shares are of (default: `rows`, when they are every run
+    in scope); the timeline spans `start`..`end`, or else the first to the last of `rows`.
+    """
     members: dict[str, list[FleetRow]] = {}
     for row in rows:
         if row.cluster_id:
             members.setdefault(row.cluster_id, []).append(row)
     window = _window(rows, start, end)
-    clusters = [_cluster(cluster_id, found, len(rows), window, buckets) for cluster_id, found in members.items()]
+    total = len(rows) if in_scope is None else in_scope
+    clusters = [_cluster(cluster_id, found, total, window, buckets) for cluster_id, found in members.items()]
     clusters.sort(key=lambda cluster: cluster.id)
     clusters.sort(key=lambda cluster: (cluster.count, cluster.last_seen or ""), reverse=True)
     span = (iso_ms(window[0]), iso_ms(window[1])) if window else None
-    return ClusterReport(clusters=clusters, runs=len(rows), window=span)
+    return ClusterReport(clusters=clusters, runs=total, window=span)
 
 
 def _cluster(cluster_id: str, found: list[FleetRow], in_scope: int, window: tuple[datetime, datetime] | None,
@@ -381,9 +386,19 @@ def _scope(query: RunQuery) -> RunQuery:
     return replace(query, offset=0, limit=0)
 
 
+def _count(store: RunQueries, scope: RunQuery) -> int:
+    return store.query_runs(replace(scope, offset=0, limit=0)).total
+
+
 def cluster_report(store: RunQueries, query: RunQuery) -> ClusterReport:
-    """The failure clusters among the runs `query` selects (its paging aside)."""
-    return failure_clusters(store.fleet_rows(_scope(query)), start=query.created_after, end=query.created_before)
+    """The failure clusters among the runs `query` selects (its paging aside).
+
+    Only runs that need attention are read (they are the ones with a signature); the
+    shares are of every run in scope, counted by the store.
+    """
+    scope = _scope(query)
+    return failure_clusters(store.fleet_rows(replace(scope, attention_only=True)), start=query.created_after,
+                            end=query.created_before, in_scope=_count(store, scope))
 
 
 @dataclass
@@ -401,17 +416,15 @@ def cluster_detail(store: RunQueries, cluster_id: str, query: RunQuery) -> Clust
     Raises UnknownCluster when no run of the store has this signature, whatever the scope.
     """
     scope = _scope(query)
-    rows = store.fleet_rows(scope)
-    report = failure_clusters(rows, start=query.created_after, end=query.created_before)
-    found = next((cluster for cluster in report.clusters if cluster.id == cluster_id), None)
-    if found is None:
-        if not store.fleet_rows(RunQuery(cluster_id=cluster_id)):
-            raise UnknownCluster(cluster_id)
-        found = Cluster(id=cluster_id, count=0, incident_type="", step_type="", tool_name="", error_name="",
-                        message_template="", first_seen=None, last_seen=None, releases={}, sample_run_ids=[],
-                        recommended_action=None, newest_run_id="", share=0.0,
-                        timeline=[0] * TIMELINE_BUCKETS)
-    members = [row for row in rows if row.cluster_id == cluster_id]
+    members = store.fleet_rows(replace(scope, cluster_id=cluster_id))
+    if not members and not store.fleet_rows(RunQuery(cluster_id=cluster_id)):
+        raise UnknownCluster(cluster_id)
+    report = failure_clusters(members, start=query.created_after, end=query.created_before,
+                              in_scope=_count(store, scope))
+    found = report.clusters[0] if report.clusters else Cluster(
+        id=cluster_id, count=0, incident_type="", step_type="", tool_name="", error_name="", message_template="",
+        first_seen=None, last_seen=None, releases={}, sample_run_ids=[], recommended_action=None, newest_run_id="",
+        share=0.0, timeline=[0] * TIMELINE_BUCKETS)
     roots: dict[str, int] = {}
     for row in members:
         roots[row.root_run_id] = roots.get(row.root_run_id, 0) + 1
