@@ -14,7 +14,10 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from runtime_adapter.js import jsjson
+from runtime_adapter.queries.fleet import release_comparison
 from runtime_adapter.records import normalize_run
+from runtime_adapter.rows import RunQuery
+from runtime_adapter.stores.file import FileRunStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,11 +38,24 @@ def demo(tmp_path_factory) -> Path:
     return directory
 
 
-def test_demo_store_writes_120_runs_into_a_new_directory_by_default(tmp_path):
+def test_demo_store_writes_1000_runs_into_a_new_directory_by_default(tmp_path):
     result = demo_store(str(tmp_path / "new" / "runs"))
     assert result.returncode == 0, result.stderr
-    assert len(list((tmp_path / "new" / "runs").glob("*.json"))) == 120
-    assert "Wrote 120 runs" in result.stdout
+    assert len(list((tmp_path / "new" / "runs").glob("*.json"))) == 1000
+    assert "Wrote 1000 runs" in result.stdout
+
+
+def test_the_demo_store_shows_a_regression_in_its_newest_release_and_recurring_failures(demo):
+    store = FileRunStore(demo)
+    comparison = release_comparison(store, RunQuery(), "2026.11.2", "2026.11.3")
+    assert comparison.failure_rate_delta > 0.1 and comparison.failure_test.significant
+    refund = [cluster for cluster in comparison.new_clusters + comparison.grown_clusters
+              if cluster.tool_name == "issue_refund"]
+    assert len(refund) == 1 and refund[0].count >= 3
+    messages = {run["errors"][-1]["message"] for run in store.iter_runs()
+                if run["errors"] and "Refund provider" in str(run["errors"][-1].get("message"))}
+    assert len(messages) >= 3  # every message differs (status, order, request id) …
+    assert refund[0].message_template.startswith('Tool <value> failed: Refund provider returned <n> for order')
 
 
 def test_demo_store_files_are_exactly_what_the_runtime_writes(demo):

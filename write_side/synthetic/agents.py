@@ -416,9 +416,9 @@ def agent_run(ctx: Context, scenario: str | None, start_ms: int, *, lineage: Jso
               run_id: str | None = None, extra: Json | None = None) -> Recorder:
     if scenario is None:
         scenario = ctx.rng.choices(_SCENARIO_NAMES, cum_weights=_SCENARIO_CUMULATIVE)[0]
-        # The regression: in one release the refund provider fails about one run in six; before it, one in 200.
+        # The regression: in one release the refund provider fails about one agent run in six; before it, one in 400.
         regressed = _release_version(ctx.release) == REGRESSED_RELEASE
-        if scenario in ("plain", "tools") and ctx.chance(0.2 if regressed else 0.006):
+        if scenario in ("plain", "tools") and ctx.chance(0.4 if regressed else 0.006):
             scenario = "fail_refund_provider"
     run_id = run_id or ctx.uuid()
     run = Recorder(ctx, run_id, "", start_ms, agent_metadata(ctx, ctx.pick(DESCRIPTIONS), extra=extra),

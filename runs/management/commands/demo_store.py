@@ -23,13 +23,14 @@ def _moment(value: str) -> datetime:
 class Command(BaseCommand):
     help = (
         "Write a demo run store in the runtime's exact file format: delegation trees, branches from checkpoints, "
-        "replays, failures, approval-blocked and paused runs, workflows and several releases. "
+        "replays, failures, approval-blocked and paused runs, workflows and several releases, the newest of which "
+        "regresses at the refund provider (its failures cluster although their messages differ in ids and numbers). "
         "DIR must not exist or be empty; nothing is ever overwritten."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("directory", type=Path, help="New (or empty) directory to write <runId>.json files into.")
-        parser.add_argument("--runs", type=int, default=120, help="How many runs to write (default 120).")
+        parser.add_argument("--runs", type=int, default=1000, help="How many runs to write (default 1000).")
         parser.add_argument("--seed", type=int, default=7, help="Random seed (default 7).")
         parser.add_argument("--now", type=_moment, default=None,
                             help="End of the week the runs span, ISO 8601 (default: now). "
