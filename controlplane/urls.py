@@ -15,7 +15,7 @@ urlpatterns = [
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("", include("incidents.urls")),
-    # path("", include("releases.urls")),  # enabled once releases/views.py and api.py exist
+    path("", include("releases.urls")),
     path("", include("runs.urls")),
 ]
 

@@ -1,0 +1,42 @@
+"""The release reports the pages and the API share, cached until the store changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from controlplane.caching import cached
+from runtime_adapter.queries.fleet import (
+    ReleaseComparison,
+    ReleaseSummary,
+    cluster_report,
+    release_comparison,
+    release_report,
+)
+from runtime_adapter.queries.scanning import RunStore
+from runtime_adapter.rows import RunQuery
+
+
+def releases(store: RunStore, query: RunQuery) -> list[ReleaseSummary]:
+    return cached(store, "release-report", (repr(query),), lambda: release_report(store, query))
+
+
+@dataclass(frozen=True)
+class ComparisonReport:
+    comparison: ReleaseComparison
+    base_counts: dict[str, int]  # runs of each grown cluster in the base release
+
+
+def comparison(store: RunStore, query: RunQuery, base: str, head: str) -> ComparisonReport:
+    """`head` against `base`; raises UnknownRelease (and caches nothing) for a label no run carries."""
+
+    def compute() -> ComparisonReport:
+        found = release_comparison(store, query, base, head)
+        counts: dict[str, int] = {}
+        if found.grown_clusters:
+            # A grown cluster is head's; what it was in base is the same cluster among base's runs.
+            grown = {cluster.id for cluster in found.grown_clusters}
+            counts = {cluster.id: cluster.count for cluster in cluster_report(store, replace(query, release=base)).clusters
+                      if cluster.id in grown}
+        return ComparisonReport(found, counts)
+
+    return cached(store, "release-comparison", (repr((query, base, head)),), compute)
