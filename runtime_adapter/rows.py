@@ -69,7 +69,7 @@ class RunRow:
         return asdict(self)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FleetRow:
     """The columns of a row that views over many runs (clusters, releases) read: cheap to fetch in bulk."""
 
