@@ -77,10 +77,10 @@ def compare(request: HttpRequest) -> HttpResponse:
     form = CompareForm(request.GET)
     if not form.is_valid():
         return invalid_parameters(request, form)
-    base, head = form.cleaned_data["base"], form.cleaned_data["head"]
+    base, head, query = form.cleaned_data["base"], form.cleaned_data["head"], form.query(0)
     store = store_for(request)
     try:
-        report = reports.comparison(store, form.query(0), base, head)
+        report = reports.comparison(store, query, base, head)
     except UnknownRelease as error:
         return _unknown_release(request, str(error.args[0]), form)
     # The copied summary's links are absolute: the browser puts its own origin where this stands.
@@ -89,10 +89,10 @@ def compare(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "nav": "releases", "form": form, "base": base, "head": head, "comparison": comparison,
         "view": comparison_view(comparison), "clusters": cluster_groups(comparison, report.base_counts),
-        "names": [summary.release for summary in reports.releases(store, form.query(0))],
+        "names": [summary.release for summary in reports.releases(store, query)],
         "clusters_base": f"{get_script_prefix()}incidents/clusters/",
-        "markdown": release_markdown(comparison, note_links(request, origin), scope_text(form.query(0))),
-        "markdown_origin": origin, "scope": _carried(request),
+        "markdown": release_markdown(comparison, note_links(request, origin), scope_text(query)),
+        "markdown_origin": origin,
     }
     return partial_or_page(request, "releases/_compare_report.html", "releases/compare.html", context)
 
@@ -106,12 +106,12 @@ def compare_markdown(request: HttpRequest) -> HttpResponse:
     form = CompareForm(request.GET)
     if not form.is_valid():
         return invalid_parameters(request, form)
-    base, head = form.cleaned_data["base"], form.cleaned_data["head"]
+    base, head, query = form.cleaned_data["base"], form.cleaned_data["head"], form.query(0)
     try:
-        report = reports.comparison(store_for(request), form.query(0), base, head)
+        report = reports.comparison(store_for(request), query, base, head)
     except UnknownRelease as error:
         return _unknown_release(request, str(error.args[0]), form)
-    text = release_markdown(report.comparison, note_links(request), scope_text(form.query(0)))
+    text = release_markdown(report.comparison, note_links(request), scope_text(query))
     response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
     filename = f"release-{_file_part(head)}-vs-{_file_part(base)}.md"
     response["Content-Disposition"] = content_disposition_header(True, filename)

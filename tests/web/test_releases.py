@@ -114,13 +114,14 @@ def test_releases_page_lists_one_row_per_release_newest_first(client, regression
 
 
 def test_releases_page_shows_rates_percentiles_and_means(client, regression):
-    text = text_of(body(client.get("/releases/")))
+    html = body(client.get("/releases/"))
+    head_row = text_of(re.search(r"<tr>\s*<th scope=\"row\" class=\"rel-name\">.*?</tr>", html, re.S).group(0))
     low, high = wilson_interval(8, 20)
-    # head: 8 of 20 failed, 2 of 20 waiting; p50 duration 4 s; mean tokens (8×400 + 2×100 + 10×150) / 20
-    assert f"40.0% {low * 100:.1f}–{high * 100:.1f}%" in text
-    assert "10.0%" in text and "0%" in text
-    assert "245" in text  # mean tokens per run in head
-    assert "$0.031" in text or "$0.03" in text
+    # head: 8 of 20 failed, 2 waiting, none paused; p50/p95 of the 18 ended runs; tokens (8×400 + 2×100 + 10×150) / 20;
+    # cost (8×0.05 + 2×0.01 + 10×0.02) / 20.
+    assert head_row.split() == [HEAD, "20", "14", "d", "ago", "14", "d", "ago", "40.0%",
+                                f"{low * 100:.1f}–{high * 100:.1f}%", "10.0%", "0%", "4.00", "s", "5.00", "s", "245",
+                                "$0.03", "vs", BASE]
 
 
 def test_releases_page_links_each_release_to_its_runs_and_to_a_comparison(client, regression):
@@ -379,6 +380,13 @@ def test_markdown_summary_is_a_download_with_relative_links_by_default(client, r
     assert "statistically significant at the 5% level (two-proportion z-test" in text
     assert "](/incidents/clusters/" in text
     assert "([compare](/compare/?left=base-00&right=head-00))" in text
+
+
+def test_markdown_summary_says_which_runs_were_compared(client, regression):
+    text = client.get(compare_url(path="/releases/compare/summary.md", status="failed", q="refund")).content.decode()
+    assert "- Scope: status failed; text “refund”\n" in text
+    assert "- Runs: 2 in `2026.11.1`" in text
+    assert f"- Comparison: /releases/compare/?base={BASE}&head={HEAD}&status=failed&q=refund" in text
 
 
 def test_markdown_summary_links_are_absolute_with_a_configured_origin(client, regression):
