@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django import forms
 
+from controlplane import clock
+from controlplane.filters import ApiRunFilterForm, RunFilterForm
+from runtime_adapter.queries.usage import usage_windows
 from runtime_adapter.records import InvalidRunId, check_run_id
-from runtime_adapter.rows import STATUSES
+from runtime_adapter.rows import STATUSES, RunQuery
 
 # Every value DistributedRecoveryPlanner's classifyIncident can return.
 INCIDENT_TYPES = (
@@ -65,3 +69,38 @@ class BundleForm(forms.Form):
             raise forms.ValidationError(f"The file is {upload.size:,} bytes; the limit is {self.max_bytes:,} bytes.")
         return upload
 
+
+
+WINDOW_CHOICES = [("", "any time"), ("day", "last 24 hours"), ("week", "last 7 days")]
+
+
+class ClusterFilterForm(RunFilterForm):
+    """The run-list filters over the runs whose failures are grouped, plus a window ending now (the overview's)."""
+
+    window = forms.ChoiceField(choices=WINDOW_CHOICES, required=False, label="Time window")
+    sort = None  # clusters are ordered by how many runs they hold
+    order = None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("window") and (data.get("created_after") or data.get("created_before")):
+            raise forms.ValidationError("Choose a time window or “created after/before” dates, not both.")
+        return data
+
+    def query(self, limit: int, offset: int | None = None) -> RunQuery:
+        query = super().query(limit, offset)
+        window = self.cleaned_data.get("window")
+        if not window:
+            return query
+        span = next(span for span in usage_windows(clock.now()) if span.name == window)
+        return replace(query, created_after=span.start, created_before=span.end)
+
+    @property
+    def is_filtered(self) -> bool:
+        return super().is_filtered or bool(getattr(self, "cleaned_data", {}).get("window"))
+
+
+class ClusterMembersForm(ClusterFilterForm, ApiRunFilterForm):
+    """A cluster's members: the filters above, paged newest first with an opaque cursor."""
+
+    page = None
