@@ -431,3 +431,41 @@ def test_secrets_in_error_messages_never_reach_a_cluster_surface(client, fleet):
     leaky = next(c for c in clusters_api(client)["clusters"] if c["errorName"] == "AuthError")
     assert "charge rejected with" in leaky["messageTemplate"]
 
+
+# The overview -------------------------------------------------------------------------
+
+
+def test_overview_charts_the_failure_rate_of_the_last_day_and_week(client, fleet):
+    response = client.get("/")
+    text = body(response)
+    charts = re.findall(r'<svg class="rate-chart"[^>]*role="img" aria-label="([^"]+)"', text)
+    assert len(charts) == 2
+    assert charts[0].startswith("Share of runs that failed, per 1 h of the last 24 hours: ")
+    day = text.split('id="overview-failures"', 1)[1].split("Last 7 days", 1)[0]
+    assert "8 of 12 runs failed" in day
+    assert text.count('<svg class="bar-chart"') == 4  # the usage charts are unchanged
+    assert_valid_html(response.content)
+
+
+def test_overview_rate_bars_say_how_many_runs_failed_in_each_bucket(client, fleet):
+    text = body(client.get("/"))
+    assert "2026-11-24 11:00:00 UTC – 2026-11-24 12:00:00 UTC: 1 of 1 run failed (100%)" in text
+
+
+def test_overview_lists_the_top_five_clusters_of_the_last_day(client, fleet):
+    text = body(client.get("/"))
+    top = text.split("Top clusters", 1)[1].split("</section>", 1)[0]
+    links = re.findall(r'<a href="/incidents/clusters/([0-9a-f]{16})/">', top)
+    assert len(links) == 4  # refunds, approvals, the hostile one and the leaky one happened today
+    assert links[0] == cluster_id_of(client, REFUND_TEMPLATE)
+    assert '<strong class="top-cluster-count">6</strong>' in top
+    assert 'href="/incidents/clusters/?window=day"' in top
+
+
+def test_overview_failures_region_refreshes_alone(client, fleet):
+    response = htmx(client, "/", target="overview-failures")
+    text = body(response)
+    assert text.startswith('<div id="overview-failures"')
+    assert "HX-Target" in response["Vary"]
+    assert_valid_html(response.content)
+    assert body(htmx(client, "/")).startswith('<div id="overview-live"')
