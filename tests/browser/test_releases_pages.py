@@ -19,6 +19,8 @@ from write_side.synthetic import write_store
 
 pytestmark = pytest.mark.browser
 
+# Shared by every page and fixed on their own (issue 12), as in test_clusters_pages: the audits cover the rest.
+AXE_EXCLUDE = [".status", "button.primary", ".topbar"]
 LAYOUTS = [("", 1280, 800, "light"), ("-dark", 1280, 800, "dark"), ("-mobile", 390, 844, "light"),
            ("-mobile-dark", 390, 844, "dark")]
 
@@ -48,9 +50,21 @@ def compare_path(page) -> str:
     return "/releases/compare/?" + urlencode({"base": names[1], "head": names[0]})
 
 
+def serious_axe_violations(page) -> list[str]:
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        pytest.fail("axe-playwright-python is not installed (it ships axe-core for these audits).", pytrace=False)
+    context = {"include": [["main"]], "exclude": [[selector] for selector in AXE_EXCLUDE]}
+    results = Axe().run(page, context=context)
+    return [f"{violation['id']} ({violation['impact']}): {[node['target'] for node in violation['nodes']][:5]}"
+            for violation in results.response["violations"] if violation["impact"] in ("serious", "critical")]
+
+
 def assert_accessible(page) -> None:
-    """What axe would flag first (unnamed images, unlabelled controls, tables without headers, duplicate ids),
-    and content wider than the window (the shared top bar aside)."""
+    """No serious or critical axe-core violation; named charts, labelled controls, tables with headers,
+    unique ids, and nothing of the page's content wider than the window (the shared top bar aside)."""
+    assert serious_axe_violations(page) == []
     problems = page.evaluate("""() => {
         const found = [];
         for (const svg of document.querySelectorAll("svg[role=img]")) {
