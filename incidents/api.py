@@ -11,7 +11,7 @@ from controlplane.stores import store_for
 from incidents.forms import CompareForm, IncidentForm
 from incidents.reports import incident_payloads
 from runtime_adapter.inspectors import diff_traces
-from runtime_adapter.present.alignment import align_steps, alignment_payload
+from runtime_adapter.present.alignment import align_steps, alignment_payload, measures_payload, run_header
 
 
 @require_safe
@@ -33,6 +33,7 @@ def compare(request: HttpRequest) -> HttpResponse:
 
     def compute() -> dict[str, object]:
         left, right = store.get_run(left_id), store.get_run(right_id)
-        return {"diff": diff_traces(left, right), "alignment": alignment_payload(align_steps(left["steps"], right["steps"]))}
+        return {"diff": diff_traces(left, right), "alignment": alignment_payload(align_steps(left["steps"], right["steps"])),
+                "measures": measures_payload(run_header(left), run_header(right))}
 
-    return json_response(cached_for_runs(store, "api-compare", (left_id, right_id), (), compute))
+    return json_response(cached_for_runs(store, "api-compare-2", (left_id, right_id), (), compute))  # 2: with measures

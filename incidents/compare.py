@@ -1,4 +1,4 @@
-"""Two runs side by side: TraceDiffer's summary and the aligned step lists."""
+"""Two runs side by side: TraceDiffer's summary, each run's release and measures, and the aligned step lists."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from controlplane.http import partial_or_page
 from controlplane.stores import store_for
 from incidents.forms import CompareForm
 from runtime_adapter.inspectors import diff_traces
-from runtime_adapter.present.alignment import compare_steps, divergences, run_header
+from runtime_adapter.present.alignment import compare_steps, divergences, run_changes, run_header
 from runtime_adapter.queries.scanning import RunStore
 
 
@@ -24,13 +24,16 @@ def comparison(store: RunStore, left_id: str, right_id: str, row: int) -> dict[s
     def compute() -> dict[str, Any]:
         left, right = store.get_run(left_id), store.get_run(right_id)
         diff = diff_traces(left, right)
+        left_header, right_header = run_header(left), run_header(right)
         return {
-            "left": run_header(left), "right": run_header(right), "diff": diff,
+            "left": left_header, "right": right_header, "diff": diff,
+            "changes": run_changes(left_header, right_header),
             "divergences": divergences(left, right, diff),
             "steps": compare_steps(left["steps"], right["steps"], start=row),
         }
 
-    return cached_for_runs(store, "compare", (left_id, right_id), (str(row),), compute)
+    # The kind names the payload's shape: a process still running the older code must not read this one.
+    return cached_for_runs(store, "compare-2", (left_id, right_id), (str(row),), compute)
 
 
 @require_safe

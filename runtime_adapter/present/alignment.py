@@ -6,6 +6,10 @@ with difflib's SequenceMatcher, which is near-linear when signatures are distinc
 Its cost grows with (repeats in the left) x (repeats in the right) of each signature,
 so segments where that product is large are split on signatures that occur exactly
 once on both sides (patience-diff anchors) and, failing those, paired by position.
+
+Each run's duration, tokens and cost, and those of each aligned step pair where the steps
+record them, are shown as right − left changes (`Change`), worded so that neither colour
+nor the sign alone carries the meaning.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import json
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +26,10 @@ from typing import Any, Literal, NamedTuple
 from runtime_adapter.js.jsjson import dumps
 from runtime_adapter.js.jsvalues import js_or, prop, to_js_string, truthy
 from runtime_adapter.present.formatting import clip as clip_text
+from runtime_adapter.present.formatting import cost as format_cost
+from runtime_adapter.present.formatting import duration as format_duration
+from runtime_adapter.present.formatting import token_count
+from runtime_adapter.queries.listing import run_row
 
 Kind = Literal["same", "changed", "added", "removed"]
 
@@ -246,6 +255,8 @@ class StepView:
     output: str
     error: str
     duration_ms: Any
+    tokens: float | None = None
+    cost: float | None = None
 
 
 def step_view(step: Any, index: int, clip: int = 160) -> StepView:
@@ -255,6 +266,7 @@ def step_view(step: Any, index: int, clip: int = 160) -> StepView:
         error_text = to_js_string(js_or(prop(error, "message"), prop(error, "name"), None) or _json(error))
     output = prop(step, "output") if isinstance(step, dict) else None
     compact = output if isinstance(output, str) else _json(output)
+    tokens, cost = step_usage(step)
     return StepView(
         index=index,
         id=to_js_string(js_or(prop(step, "id"), "")),
@@ -264,6 +276,8 @@ def step_view(step: Any, index: int, clip: int = 160) -> StepView:
         output=clip_text(compact, clip),
         error=error_text,
         duration_ms=prop(step, "durationMs") if isinstance(step, dict) else None,
+        tokens=tokens,
+        cost=cost,
     )
 
 
@@ -275,6 +289,7 @@ class AlignedRow:
     right: StepView | None
     first_divergence: bool = False
     diff: list[DiffLine] | None = None
+    delta: StepDelta | None = None
 
 
 @dataclass(frozen=True)
@@ -319,13 +334,16 @@ def _row(pairs: Sequence[AlignedPair], position: int, left: Sequence[Any], right
         left_out, right_out = prop(left_step, "output"), prop(right_step, "output")
         if _json(left_out) != _json(right_out):
             diff = line_diff(output_text(left_out), output_text(right_out))
+    left_view = step_view(left_step, pair.left) if pair.left is not None else None
+    right_view = step_view(right_step, pair.right) if pair.right is not None else None
     return AlignedRow(
         position=position,
         kind=pair.kind,
-        left=step_view(left_step, pair.left) if pair.left is not None else None,
-        right=step_view(right_step, pair.right) if pair.right is not None else None,
+        left=left_view,
+        right=right_view,
         first_divergence=position == first,
         diff=diff,
+        delta=step_delta(left_view, right_view) if left_view and right_view else None,
     )
 
 
@@ -436,8 +454,183 @@ def divergences(left_run: Any, right_run: Any, diff: dict[str, Any]) -> dict[str
 
 def run_header(run: Any) -> dict[str, Any]:
     """The few fields the compare page shows about each run (small enough to cache)."""
+    row = run_row(run)
     return {
         "id": run["id"], "status": run["status"], "input": run["input"],
         "createdAt": run["timestamps"].get("createdAt"), "step_count": len(run["steps"]),
-        "event_count": len(run["events"]),
+        "event_count": len(run["events"]), "release": row.release,
+        "duration_ms": row.duration_ms, "total_tokens": row.total_tokens, "cost": row.cost,
     }
+
+
+# How duration, tokens and cost moved from the left run (or step) to the right one.
+
+Measure = Literal["duration", "tokens", "cost"]
+
+_FORMATS = {"duration": format_duration, "tokens": token_count, "cost": format_cost}
+_WORDS = {"duration": ("slower", "faster"), "tokens": ("more", "fewer"), "cost": ("more", "less")}
+MINUS = "\u2212"
+
+
+def _measure(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return None if math.isnan(value) or math.isinf(value) else float(value)
+
+
+@dataclass(frozen=True)
+class Change:
+    """right − left of one measure, worded for the page: the sign and a word, never colour alone."""
+
+    measure: Measure
+    label: str
+    left: float | None
+    right: float | None
+
+    @property
+    def delta(self) -> float | None:
+        if self.left is None or self.right is None:
+            return None
+        delta = self.right - self.left
+        # Float sums (0.1 + 0.2) must not show as a change of $0.00000000000000004.
+        return 0.0 if abs(delta) <= 1e-9 * max(abs(self.left), abs(self.right), 1.0) else delta
+
+    @property
+    def direction(self) -> Literal["up", "down", "same", "unknown"]:
+        delta = self.delta
+        if delta is None:
+            return "unknown"
+        return "up" if delta > 0 else "down" if delta < 0 else "same"
+
+    @property
+    def left_text(self) -> str:
+        return _FORMATS[self.measure](self.left)
+
+    @property
+    def right_text(self) -> str:
+        return _FORMATS[self.measure](self.right)
+
+    @property
+    def text(self) -> str:
+        """`+120 ms`, `−$0.02`, `±0`; `—` when a side has no value."""
+        delta = self.delta
+        if delta is None:
+            return "—"
+        if delta == 0:
+            return "±0"
+        return ("+" if delta > 0 else MINUS) + _FORMATS[self.measure](abs(delta))
+
+    @property
+    def percent(self) -> str:
+        """`+35%`, `−4.2%`; empty when the left value is 0 or missing (no ratio to show)."""
+        delta = self.delta
+        if delta is None or not self.left:
+            return ""
+        share = delta / abs(self.left) * 100
+        text = f"{share:+.0f}%" if abs(share) >= 10 or share == 0 else f"{share:+.1f}%"
+        return text.replace("-", MINUS)
+
+    @property
+    def word(self) -> str:
+        """`slower`/`faster`, `more`/`fewer`, `more`/`less`, `same`; empty when unknown."""
+        direction = self.direction
+        if direction == "same":
+            return "same"
+        if direction == "unknown":
+            return ""
+        up, down = _WORDS[self.measure]
+        return up if direction == "up" else down
+
+
+def run_changes(left: dict[str, Any], right: dict[str, Any]) -> list[Change]:
+    """Duration, tokens and cost of two `run_header`s."""
+    return [
+        Change("duration", "Duration", _measure(left["duration_ms"]), _measure(right["duration_ms"])),
+        Change("tokens", "Tokens", _measure(left["total_tokens"]), _measure(right["total_tokens"])),
+        Change("cost", "Cost", _measure(left["cost"]), _measure(right["cost"])),
+    ]
+
+
+def measures_payload(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
+    """Each run's release, duration, tokens and cost, and right − left (None where a side has no value)."""
+    keys = {"duration": "durationMs", "tokens": "totalTokens", "cost": "cost"}
+    changes = run_changes(left, right)
+
+    def side(header: dict[str, Any], values: list[float | None]) -> dict[str, Any]:
+        return {"runId": header["id"], "release": header["release"],
+                **{keys[change.measure]: value for change, value in zip(changes, values, strict=True)}}
+
+    return {
+        "left": side(left, [change.left for change in changes]),
+        "right": side(right, [change.right for change in changes]),
+        "delta": {keys[change.measure]: change.delta for change in changes},
+    }
+
+
+_TOTAL_KEYS = ("total", "totalTokens", "total_tokens")
+_PROMPT_KEYS = ("prompt", "promptTokens", "prompt_tokens", "input_tokens", "inputTokens")
+_COMPLETION_KEYS = ("completion", "completionTokens", "completion_tokens", "output_tokens", "outputTokens")
+
+
+def _first_number(record: dict[str, Any], keys: tuple[str, ...]) -> float | None:
+    return next((number for number in (_measure(record.get(key)) for key in keys) if number is not None), None)
+
+
+def _token_total(usage: Any) -> float | None:
+    if not isinstance(usage, dict):
+        return None
+    total = _first_number(usage, _TOTAL_KEYS)
+    if total is not None:
+        return total
+    parts = [_first_number(usage, _PROMPT_KEYS), _first_number(usage, _COMPLETION_KEYS)]
+    return None if parts == [None, None] else sum(part or 0.0 for part in parts)
+
+
+def step_usage(step: Any) -> tuple[float | None, float | None]:
+    """(tokens, cost) a step records, each None when it records none.
+
+    Steps rarely carry usage: a workflow or delegation step's output holds its child run's
+    `metrics`, and an adapter may put `usage`/`tokenUsage`/`cost` on the step or its `metrics`.
+    A model step's output may hold the model's `usage`/`cost`; a tool's output is the tool's
+    business (a pricing tool's `cost` is not the step's), so it is not read.
+    """
+    if not isinstance(step, dict):
+        return None, None
+    output = step.get("output")
+    places: list[Any] = [step, step.get("metrics")]
+    if isinstance(output, dict):
+        if isinstance(output.get("metrics"), dict) and "tokenUsage" in output["metrics"]:
+            places.append(output["metrics"])
+        if step.get("type") == "model":
+            places.append(output)
+    tokens: float | None = None
+    cost: float | None = None
+    for place in places:
+        if not isinstance(place, dict):
+            continue
+        if tokens is None:
+            tokens = _token_total(js_or(place.get("tokenUsage"), place.get("usage"), None))
+        if cost is None:
+            cost = _measure(place.get("cost"))
+    return tokens, cost
+
+
+@dataclass(frozen=True)
+class StepDelta:
+    """The measures both steps of an aligned pair record, right − left."""
+
+    changes: list[Change]
+
+    @property
+    def changed(self) -> bool:
+        return any(change.direction in ("up", "down") for change in self.changes)
+
+
+def step_delta(left: StepView, right: StepView) -> StepDelta | None:
+    candidates = [
+        Change("duration", "latency", _measure(left.duration_ms), _measure(right.duration_ms)),
+        Change("tokens", "tokens", left.tokens, right.tokens),
+        Change("cost", "cost", left.cost, right.cost),
+    ]
+    changes = [change for change in candidates if change.delta is not None]
+    return StepDelta(changes) if changes else None
