@@ -280,6 +280,14 @@ def test_clusters_page_pages_past_a_hundred_clusters(client, runs_settings, tmp_
     assert len(clusters_api(client, "?page=2")["clusters"]) == 5
 
 
+def test_clusters_page_shows_a_new_failure_as_soon_as_the_store_has_it(client, fleet, runs_settings):
+    runs_settings.CONTROLPLANE_INDEX_REFRESH_SECONDS = 0
+    assert "Ledger locked" not in body(client.get("/incidents/clusters/"))
+    write_store(fleet, [failed_tool_run("ledger-1", f"{DAY}T11:30:00.000Z", "post_ledger", "LockError",
+                                        "Ledger locked by batch 4411")])
+    assert "Ledger locked by batch &lt;n&gt;" in body(client.get("/incidents/clusters/"))
+
+
 def test_clusters_page_htmx_request_returns_the_table_region_only(client, fleet):
     response = htmx(client, "/incidents/clusters/?release=r1")
     text = body(response)
