@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
@@ -36,9 +38,29 @@ def comparison(store: RunStore, left_id: str, right_id: str, row: int) -> dict[s
     return cached_for_runs(store, "compare-2", (left_id, right_id), (str(row),), compute)
 
 
+def _picked(request: HttpRequest) -> HttpResponse:
+    """`?pick=1&run=a&run=b` (the run list's ticked rows): a redirect to the older run (left) against the newer."""
+    picked = list(dict.fromkeys(request.GET.getlist("run")))
+    if len(picked) != 2:
+        ticked = "1 run was" if len(picked) == 1 else f"{len(picked)} runs were"
+        context = {"nav": "compare", "form": CompareForm(),
+                   "pick_error": f"Tick exactly two runs to compare; {ticked} ticked."}
+        return render(request, "incidents/compare.html", context, status=400)
+    form = CompareForm({"left": picked[0], "right": picked[1]})
+    if not form.is_valid():
+        return render(request, "incidents/compare.html", {"nav": "compare", "form": form}, status=400)
+    ids = [form.cleaned_data["left"], form.cleaned_data["right"]]
+    rows = store_for(request).rows_by_id(ids)
+    if len(rows) == 2:
+        ids.sort(key=lambda run_id: (rows[run_id].created_at or "", run_id))
+    return HttpResponseRedirect(f"{reverse('incidents:compare')}?{urlencode({'left': ids[0], 'right': ids[1]})}")
+
+
 @require_safe
 @vary_on_headers("HX-Request")
 def compare(request: HttpRequest) -> HttpResponse:
+    if ("pick" in request.GET or "run" in request.GET) and "left" not in request.GET and "right" not in request.GET:
+        return _picked(request)
     if "left" not in request.GET and "right" not in request.GET:
         return render(request, "incidents/compare.html", {"nav": "compare", "form": CompareForm()})
     form = CompareForm(request.GET)

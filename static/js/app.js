@@ -26,4 +26,34 @@
       area.remove();
     }
   });
+
+  // Run list: "Compare selected" (form[data-compare-pick]) is enabled when exactly two
+  // rows are ticked. Without this the form still submits and the server says what is wrong.
+  function pickStatus(ticked) {
+    if (ticked === 2) return "2 runs ticked: compare them side by side.";
+    if (ticked === 1) return "1 run ticked: tick one more.";
+    if (ticked === 0) return "Tick two runs, then compare them side by side.";
+    return ticked + " runs ticked: untick " + (ticked - 2) + " to compare two.";
+  }
+  function updatePick(form) {
+    var ticked = 0;
+    Array.prototype.forEach.call(form.elements, function (box) {
+      if (box.name === "run" && box.checked) ticked += 1;
+    });
+    var button = form.querySelector("button[type=submit]");
+    var status = form.querySelector(".compare-pick-status");
+    if (button) button.disabled = ticked !== 2;
+    if (status) status.textContent = pickStatus(ticked);
+  }
+  function updatePicks() {
+    document.querySelectorAll("form[data-compare-pick]").forEach(updatePick);
+  }
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (box && box.name === "run" && box.form && box.form.hasAttribute("data-compare-pick")) updatePick(box.form);
+  });
+  // On load, after an htmx swap of the table, and when Back restores ticked boxes.
+  document.addEventListener("DOMContentLoaded", updatePicks);
+  document.addEventListener("htmx:afterSettle", updatePicks);
+  window.addEventListener("pageshow", updatePicks);
 })();
