@@ -78,3 +78,31 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOT_DIR / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
     return path
+
+
+# Status badges, primary buttons and the top bar are shared by every page; their contrast and width at
+# 390 px are issue 12's. Audits of a page's own regions leave them out.
+AXE_SHARED_EXCLUDE = (".status", "button.primary", ".topbar")
+
+
+def axe_violations(page, include: tuple[str, ...] = ("main",), *, exclude: tuple[str, ...] = AXE_SHARED_EXCLUDE,
+                   impacts: tuple[str, ...] | None = ("serious", "critical"),
+                   tags: tuple[str, ...] | None = None) -> list[str]:
+    """axe-core's violations inside `include` (the copy bundled with axe-playwright-python).
+
+    `impacts=None` keeps every impact; `tags` limits the rules (e.g. WCAG 2.1 A/AA and best practice).
+    """
+    try:
+        import axe_playwright_python
+    except ImportError:
+        pytest.fail("axe-playwright-python is not installed (it ships axe-core for these audits): make test installs it",
+                    pytrace=False)
+    page.evaluate((Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8"))
+    options = {"resultTypes": ["violations"]}
+    if tags:
+        options["runOnly"] = {"type": "tag", "values": list(tags)}
+    result = page.evaluate(
+        "([context, options]) => axe.run(context, options)",
+        [{"include": [[selector] for selector in include], "exclude": [[selector] for selector in exclude]}, options])
+    return [f"{violation['id']} ({violation['impact']}): {[node['target'] for node in violation['nodes']][:5]}"
+            for violation in result["violations"] if impacts is None or violation["impact"] in impacts]

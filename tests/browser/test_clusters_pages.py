@@ -12,18 +12,13 @@ import pytest
 from django.core.cache import cache
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import axe_violations, screenshot
 from tests.conftest import PINNED_NOW
 from write_side.synthetic import write_store
 
 pytestmark = pytest.mark.browser
 
 VIEWPORTS = {"1280": {"width": 1280, "height": 800}, "390": {"width": 390, "height": 844}}
-# Status badges, primary buttons and the top bar are shared by every page, and their contrast and
-# width at 390 px are being fixed on their own (issue 12): the audits cover the rest.
-AXE_EXCLUDE = [".status", "button.primary", ".topbar"]
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     directory = tmp_path_factory.mktemp("clusters-ui") / "demo"
@@ -58,14 +53,7 @@ def themed(browser, page_errors):
 
 
 def serious_axe_violations(page, within: str = "main") -> list[str]:
-    try:
-        from axe_playwright_python.sync_playwright import Axe
-    except ImportError:
-        pytest.fail("axe-playwright-python is not installed (it ships axe-core for these audits).", pytrace=False)
-    context = {"include": [[within]], "exclude": [[selector] for selector in AXE_EXCLUDE]}
-    results = Axe().run(page, context=context)
-    return [f"{violation['id']} ({violation['impact']}): {[node['target'] for node in violation['nodes']][:5]}"
-            for violation in results.response["violations"] if violation["impact"] in ("serious", "critical")]
+    return axe_violations(page, (within,))
 
 
 def overflowing(page, selector: str) -> list[str]:

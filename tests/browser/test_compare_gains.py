@@ -6,14 +6,13 @@ per-step deltas in the aligned view; axe finds nothing, at 1280×800 and 390×84
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core.cache import cache
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import axe_violations, screenshot
 from tests.factories import run_record
 from tests.web.runs_support import write_store
 
@@ -98,19 +97,10 @@ def site(live_server, anonymous, settings, store_url, tmp_path):
 
 
 def assert_axe_clean(page, *regions: str) -> None:
-    """axe-core (the copy that ships with axe-playwright-python): WCAG 2.1 A/AA rules and best practices over
-    the regions this feature adds (the shared status pills and diff colours are outside its scope)."""
-    try:
-        import axe_playwright_python
-    except ImportError:  # pragma: no cover - the environment lacks the checker
-        pytest.fail("axe-core is missing: pip install axe-playwright-python (it bundles axe.min.js)")
-    page.evaluate((Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8"))
-    result = page.evaluate("""(regions) => axe.run({include: regions.map((region) => [region])}, {
-        runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
-        resultTypes: ["violations"],
-    })""", list(regions))
-    found = [f"{violation['id']}: {[node['target'] for node in violation['nodes']]}" for violation in result["violations"]]
-    assert found == []
+    """Every impact of the WCAG 2.1 A/AA and best-practice rules over the regions this feature adds (the shared
+    status pills and diff colours are outside its scope)."""
+    assert axe_violations(page, regions, exclude=(), impacts=None,
+                          tags=("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice")) == []
 
 
 def tick(page, *run_ids: str) -> None:

@@ -13,14 +13,12 @@ import pytest
 from django.core.cache import cache
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import axe_violations, screenshot
 from tests.conftest import PINNED_NOW
 from write_side.synthetic import write_store
 
 pytestmark = pytest.mark.browser
 
-# Shared by every page and fixed on their own (issue 12), as in test_clusters_pages: the audits cover the rest.
-AXE_EXCLUDE = [".status", "button.primary", ".topbar"]
 LAYOUTS = [("", 1280, 800, "light"), ("-dark", 1280, 800, "dark"), ("-mobile", 390, 844, "light"),
            ("-mobile-dark", 390, 844, "dark")]
 
@@ -51,14 +49,7 @@ def compare_path(page) -> str:
 
 
 def serious_axe_violations(page) -> list[str]:
-    try:
-        from axe_playwright_python.sync_playwright import Axe
-    except ImportError:
-        pytest.fail("axe-playwright-python is not installed (it ships axe-core for these audits).", pytrace=False)
-    context = {"include": [["main"]], "exclude": [[selector] for selector in AXE_EXCLUDE]}
-    results = Axe().run(page, context=context)
-    return [f"{violation['id']} ({violation['impact']}): {[node['target'] for node in violation['nodes']][:5]}"
-            for violation in results.response["violations"] if violation["impact"] in ("serious", "critical")]
+    return axe_violations(page)
 
 
 def assert_accessible(page) -> None:

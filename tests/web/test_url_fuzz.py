@@ -16,7 +16,9 @@ from django.urls import resolve, reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import controlplane.filters
 import incidents.forms
+import releases.forms
 import runs.forms
 from runtime_adapter.rows import encode_cursor
 from tests.fixtures.crawl import _kwarg_sets, named_patterns
@@ -24,7 +26,8 @@ from tests.fixtures.crawl import _kwarg_sets, named_patterns
 RUN_ID, OTHER_ID = "child-1", "root-1"
 
 
-FORMS = [form for module in (runs.forms, incidents.forms) for _, form in pyinspect.getmembers(module, pyinspect.isclass)
+FORMS = [form for module in (controlplane.filters, runs.forms, incidents.forms, releases.forms)
+         for _, form in pyinspect.getmembers(module, pyinspect.isclass)
          if issubclass(form, forms.Form) and form.__module__ == module.__name__]
 PARAMS = sorted({name for form in FORMS for name in form.base_fields})
 URLS = sorted({reverse(name, kwargs=kwargs) for name, pattern in named_patterns()
