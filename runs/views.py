@@ -19,10 +19,8 @@ from controlplane.filters import RunFilterForm
 from controlplane.http import invalid_parameters, partial_or_page, wants_partial
 from controlplane.stores import store_for
 from runtime_adapter.inspectors import correlation_for_run, render_tree
-from runtime_adapter.js.dates import parse_iso
 from runtime_adapter.present import detail
-from runtime_adapter.present.formatting import duration
-from runtime_adapter.queries.fleet import cluster_report
+from runtime_adapter.present.failure_overview import failure_overview
 from runtime_adapter.queries.listing import run_row
 from runtime_adapter.queries.same_input import same_input_in_other_releases
 from runtime_adapter.queries.scanning import RunStore
@@ -35,45 +33,11 @@ from .forms import TabForm, TreeForm
 from .tabs import tab_context, tab_links
 
 OVERVIEW_ROWS = 12
-TOP_CLUSTERS = 5
-FAILURE_CHART = (240, 44)  # the failure-rate chart's viewBox, as the usage charts'
 
 
 def _failure_overview(store: RunStore) -> dict[str, Any]:
-    """The share of runs that failed per bucket of the last day and week, and the day's top clusters."""
-    windows = usage_windows(clock.now())
-
-    def compute() -> dict[str, Any]:
-        rates = []
-        for window in windows:
-            buckets = store.usage_series(window.start, window.end, window.bucket_ms)
-            failed = [0] * len(buckets)
-            origin = parse_iso(window.start)
-            scope = RunQuery(statuses=("failed",), created_after=window.start, created_before=window.end)
-            for row in store.fleet_rows(scope):
-                created = parse_iso(row.created_at)
-                if origin is not None and created is not None:
-                    index = int((created - origin).total_seconds() * 1000 // window.bucket_ms)
-                    if 0 <= index < len(failed):
-                        failed[index] += 1
-            shares = [min(1.0, lost / bucket.runs) if bucket.runs else 0.0 for lost, bucket in zip(failed, buckets, strict=True)]
-            peak = max(shares, default=0.0)
-            slot = FAILURE_CHART[0] / len(buckets) if buckets else 0
-            bars = []
-            for index, (bucket, lost, share) in enumerate(zip(buckets, failed, shares, strict=True)):
-                height = round(max(1.0, share / peak * FAILURE_CHART[1]), 2) if share and peak else 0.0
-                bars.append({"x": round(index * slot, 2), "y": round(FAILURE_CHART[1] - height, 2), "height": height,
-                             "width": round(max(slot - 1, 0.5), 2), "start": bucket.start, "end": bucket.end,
-                             "failed": lost, "runs": bucket.runs, "share": f"{share:.0%}"})
-            runs, lost = sum(bucket.runs for bucket in buckets), sum(failed)
-            rates.append({"window": window, "runs": runs, "failed": lost, "bars": bars, "peak": f"{peak:.0%}",
-                          "rate": f"{lost / runs:.1%}" if runs else "—", "bucket": duration(window.bucket_ms)})
-        day = windows[0]
-        report = cluster_report(store, RunQuery(created_after=day.start, created_before=day.end))
-        return {"failure_rates": rates, "top_clusters": report.clusters[:TOP_CLUSTERS],
-                "clusters_in_day": len(report.clusters), "failure_chart": FAILURE_CHART}
-
-    return cached(store, "overview-failures", (windows[0].end,), compute)
+    now = clock.now()
+    return cached(store, "overview-failures", (usage_windows(now)[0].end,), lambda: failure_overview(store, now))
 
 
 @require_safe

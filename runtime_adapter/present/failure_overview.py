@@ -1,0 +1,58 @@
+"""The overview's failure panels: the share of runs that failed per bucket of the last day and week, drawn as
+bar charts like the usage charts, and the day's top failure clusters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from runtime_adapter.js.dates import parse_iso
+from runtime_adapter.port import RunQueries
+from runtime_adapter.present.formatting import duration
+from runtime_adapter.queries.fleet import cluster_report
+from runtime_adapter.queries.usage import UsageWindow, usage_windows
+from runtime_adapter.rows import RunQuery
+
+TOP_CLUSTERS = 5
+FAILURE_CHART = (240, 44)  # the failure-rate chart's viewBox, as the usage charts'
+
+
+def failed_per_bucket(store: RunQueries, window: UsageWindow, buckets: int) -> list[int]:
+    """How many runs created in each bucket of `window` failed."""
+    failed = [0] * buckets
+    origin = parse_iso(window.start)
+    scope = RunQuery(statuses=("failed",), created_after=window.start, created_before=window.end)
+    for row in store.fleet_rows(scope):
+        created = parse_iso(row.created_at)
+        if origin is not None and created is not None:
+            index = int((created - origin).total_seconds() * 1000 // window.bucket_ms)
+            if 0 <= index < buckets:
+                failed[index] += 1
+    return failed
+
+
+def _rate(store: RunQueries, window: UsageWindow) -> dict[str, Any]:
+    buckets = store.usage_series(window.start, window.end, window.bucket_ms)
+    failed = failed_per_bucket(store, window, len(buckets))
+    shares = [min(1.0, lost / bucket.runs) if bucket.runs else 0.0 for lost, bucket in zip(failed, buckets, strict=True)]
+    peak = max(shares, default=0.0)
+    width, height_max = FAILURE_CHART
+    slot = width / len(buckets) if buckets else 0
+    bars = []
+    for index, (bucket, lost, share) in enumerate(zip(buckets, failed, shares, strict=True)):
+        height = round(max(1.0, share / peak * height_max), 2) if share and peak else 0.0
+        bars.append({"x": round(index * slot, 2), "y": round(height_max - height, 2), "height": height,
+                     "width": round(max(slot - 1, 0.5), 2), "start": bucket.start, "end": bucket.end,
+                     "failed": lost, "runs": bucket.runs, "share": f"{share:.0%}"})
+    runs, lost = sum(bucket.runs for bucket in buckets), sum(failed)
+    return {"window": window, "runs": runs, "failed": lost, "bars": bars, "peak": f"{peak:.0%}",
+            "rate": f"{lost / runs:.1%}" if runs else "—", "bucket": duration(window.bucket_ms)}
+
+
+def failure_overview(store: RunQueries, now: datetime) -> dict[str, Any]:
+    windows = usage_windows(now)
+    day = windows[0]
+    report = cluster_report(store, RunQuery(created_after=day.start, created_before=day.end))
+    return {"failure_rates": [_rate(store, window) for window in windows],
+            "top_clusters": report.clusters[:TOP_CLUSTERS], "clusters_in_day": len(report.clusters),
+            "failure_chart": FAILURE_CHART}
