@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from controlplane.caching import cached
 from runtime_adapter.queries.fleet import (
     ReleaseComparison,
     ReleaseSummary,
-    cluster_report,
     release_comparison,
     release_report,
 )
@@ -31,12 +30,6 @@ def comparison(store: RunStore, query: RunQuery, base: str, head: str) -> Compar
 
     def compute() -> ComparisonReport:
         found = release_comparison(store, query, base, head)
-        counts: dict[str, int] = {}
-        if found.grown_clusters:
-            # A grown cluster is head's; what it was in base is the same cluster among base's runs.
-            grown = {cluster.id for cluster in found.grown_clusters}
-            counts = {cluster.id: cluster.count for cluster in cluster_report(store, replace(query, release=base)).clusters
-                      if cluster.id in grown}
-        return ComparisonReport(found, counts)
+        return ComparisonReport(found, found.grown_base_counts)
 
     return cached(store, "release-comparison", (repr((query, base, head)),), compute)

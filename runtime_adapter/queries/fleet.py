@@ -262,6 +262,7 @@ class ReleaseComparison:
     outcome_changed: list[Pair]
     cost_changes: list[Pair]
     duration_changes: list[Pair]
+    grown_base_counts: dict[str, int] = field(default_factory=dict)  # each grown cluster's runs in base
 
     @property
     def failure_rate_delta(self) -> float:
@@ -291,18 +292,25 @@ class ReleaseComparison:
         }
 
 
-def _step_totals(stats: Iterable[str], section: str, runs: int) -> dict[str, dict[str, Any]]:
-    totals: dict[str, list[Any]] = {}
-    for text in stats:
-        for name, (steps, failed, durations) in (json.loads(text) if text else {}).get(section, {}).items():
-            total = totals.setdefault(name, [0, 0, []])
-            total[0] += steps
-            total[1] += failed
-            total[2].extend(durations)
-    return {name: {"calls": steps, "callsPerRun": steps / runs if runs else 0.0,
-                   "errorRate": failed / steps if steps else 0.0,
-                   "p50Ms": percentile(sorted(durations), 0.5)}
-            for name, (steps, failed, durations) in totals.items()}
+def _step_totals(rows: Sequence[FleetRow]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per section (`tools`, `types`) and name: calls, calls per run, error rate and p50 latency over `rows`."""
+    totals: dict[str, dict[str, list[Any]]] = {"tools": {}, "types": {}}
+    for row in rows:
+        if not row.step_stats or row.step_stats == "{}":
+            continue
+        stats = json.loads(row.step_stats)
+        for section, found in totals.items():
+            for name, (steps, failed, durations) in stats.get(section, {}).items():
+                total = found.setdefault(name, [0, 0, []])
+                total[0] += steps
+                total[1] += failed
+                total[2].extend(durations)
+    runs = len(rows)
+    return {section: {name: {"calls": steps, "callsPerRun": steps / runs if runs else 0.0,
+                             "errorRate": failed / steps if steps else 0.0,
+                             "p50Ms": percentile(sorted(durations), 0.5)}
+                      for name, (steps, failed, durations) in found.items()}
+            for section, found in totals.items()}
 
 
 def _step_deltas(base: dict[str, dict[str, Any]], head: dict[str, dict[str, Any]]) -> list[StepDelta]:
@@ -333,21 +341,22 @@ def compare_releases(base_rows: Sequence[FleetRow], head_rows: Sequence[FleetRow
     """
     base_summary, head_summary = _summary(base, base_rows), _summary(head, head_rows)
     test = two_proportion_test(head_summary.failed, head_summary.runs, base_summary.failed, base_summary.runs)
-    tools = _step_deltas(_step_totals((row.step_stats for row in base_rows), "tools", len(base_rows)),
-                         _step_totals((row.step_stats for row in head_rows), "tools", len(head_rows)))
-    types = _step_deltas(_step_totals((row.step_stats for row in base_rows), "types", len(base_rows)),
-                         _step_totals((row.step_stats for row in head_rows), "types", len(head_rows)))
+    base_steps, head_steps = _step_totals(base_rows), _step_totals(head_rows)
+    tools = _step_deltas(base_steps["tools"], head_steps["tools"])
+    types = _step_deltas(base_steps["types"], head_steps["types"])
     base_clusters = {c.id: c for c in failure_clusters(base_rows).clusters}
     head_clusters = {c.id: c for c in failure_clusters(head_rows).clusters}
     new = [cluster for cluster_id, cluster in head_clusters.items() if cluster_id not in base_clusters]
     resolved = [cluster for cluster_id, cluster in base_clusters.items() if cluster_id not in head_clusters]
     grown = []
+    grown_base: dict[str, int] = {}
     for cluster_id, cluster in head_clusters.items():
         before = base_clusters.get(cluster_id)
         if before is None or cluster.share <= before.share:
             continue
         if two_proportion_test(cluster.count, len(head_rows), before.count, len(base_rows)).significant:
             grown.append(cluster)
+            grown_base[cluster_id] = before.count
     base_latest, head_latest = _latest_per_input(base_rows), _latest_per_input(head_rows)
     pairs = [_pair(key, base_latest[key], head_latest[key]) for key in sorted(set(base_latest) & set(head_latest))]
     changed = [pair for pair in pairs if pair.base_status != pair.head_status]
@@ -360,6 +369,7 @@ def compare_releases(base_rows: Sequence[FleetRow], head_rows: Sequence[FleetRow
         base=base_summary, head=head_summary, failure_test=test, tools=tools, step_types=types,
         new_clusters=new, resolved_clusters=resolved, grown_clusters=grown, matched_pairs=len(pairs),
         outcome_changed=changed, cost_changes=by_cost[:PAIR_EXAMPLES], duration_changes=by_duration[:PAIR_EXAMPLES],
+        grown_base_counts=grown_base,
     )
 
 

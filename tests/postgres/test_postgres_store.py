@@ -14,7 +14,7 @@ from runtime_adapter.js import jsjson
 from runtime_adapter.records import CorruptRun, RunNotFound, StoreEntry, StoreUnavailable
 from runtime_adapter.rows import RunQuery
 from runtime_adapter.stores.file import FileRunStore
-from runtime_adapter.stores.postgres import PostgresRunStore, safe_url
+from runtime_adapter.stores.postgres import REDACTION_PROBE, PostgresRunStore, safe_url
 from runtime_adapter.stores.registry import open_store
 from tests import conformance
 from tests.factories import run_record
@@ -366,3 +366,23 @@ def test_a_family_marker_moves_with_its_family_only(tmp_path, load, pg_store):
     directory = tmp_path / "family"
     directory.mkdir()
     assert_family_markers_follow_their_family(pg_store, directory, lambda: load(directory))
+
+
+def test_the_redaction_probe_of_every_read_stays_an_index_probe_after_many_requests(runs_dir, load, empty_db):
+    """Every read first checks that no row was loaded with the other redaction setting. Bound as a
+    parameter, psycopg prepared that probe after five runs and PostgreSQL's generic plan for
+    `redacted = $1` read the whole table on every request (~80 ms at 100k runs). The planner must see
+    the value, so the plan of what each read sends is an index probe even when the table is big."""
+    load(runs_dir)
+    store = PostgresRunStore(empty_db, min_size=1, max_size=1)
+    try:
+        for _ in range(8):
+            store.query_runs(RunQuery(limit=5))
+        with store.connection() as db:
+            prepared = [row[0] for row in db.execute("SELECT statement FROM pg_prepared_statements")]
+            assert not [statement for statement in prepared if "redacted = $" in statement]  # no generic plan
+            db.execute("SET LOCAL enable_seqscan = off")  # what the planner does once the table is large
+            plan = "\n".join(row[0] for row in db.execute(f"EXPLAIN {REDACTION_PROBE[True]}"))
+        assert "runs_redacted" in plan, plan
+    finally:
+        store.close()
