@@ -36,7 +36,8 @@ FILTER_FIELDS = ("status", "release", "q", "correlation", "created_after", "crea
 class RunFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=500, strip=True, label="Search")
     status = forms.MultipleChoiceField(required=False, choices=STATUS_CHOICES, widget=forms.CheckboxSelectMultiple)
-    release = forms.CharField(required=False, max_length=200)
+    # Not stripped and as long as a listed label can be (listing.TEXT_LIMIT): matched exactly as runs carry it.
+    release = forms.CharField(required=False, max_length=2000, strip=False)
     correlation = forms.CharField(required=False, max_length=500, strip=True, label="Correlation id")
     created_after = InstantField(required=False, label="Created after")
     created_before = InstantField(required=False, label="Created before")

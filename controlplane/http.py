@@ -31,6 +31,11 @@ def split_store_prefix(path_info: str) -> tuple[str | None, str]:
     return (match.group(1), match.group(2)) if match else (None, path_info)
 
 
+def file_stem(name: str, *, limit: int = 120, fallback: str = "run") -> str:
+    """A run id or a label as a portable file-name stem (they may hold `:`, `/` and anything else)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")[:limit] or fallback
+
+
 def is_api(request: HttpRequest) -> bool:
     return request.path_info.startswith("/api/")
 

@@ -127,7 +127,9 @@ def _detail(store: RunStore, cluster_id: str, query: RunQuery) -> tuple[ClusterD
     def compute() -> tuple[ClusterDetail, str | None]:
         detail = cluster_detail(store, cluster_id, query)
         newest = store.rows_by_id([detail.cluster.newest_run_id]).get(detail.cluster.newest_run_id)
-        completed = store.rows_with_input(newest.input_text, statuses=("completed",), limit=1) if newest else []
+        # The newest completed run given exactly the same input (its listed text, then the whole input's key).
+        completed = [row for row in store.rows_with_input(newest.input_text, statuses=("completed",), limit=20)
+                     if row.input_key == newest.input_key] if newest and newest.input_key else []
         return detail, completed[0].id if completed else None
 
     return cached(store, "cluster-detail", (cluster_id, repr(query)), compute)

@@ -22,7 +22,7 @@ class ReleaseFilterForm(RunFilterForm):
 class ReleaseField(forms.CharField):
     def __init__(self, missing: str) -> None:
         # Not stripped: a release label is matched exactly as the runs carry it.
-        super().__init__(max_length=200, strip=False, error_messages={"required": missing})
+        super().__init__(max_length=2000, strip=False, error_messages={"required": missing})
 
 
 class CompareForm(ReleaseFilterForm):

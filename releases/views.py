@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from typing import Any
-from urllib.parse import quote
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import get_script_prefix, reverse
+from django.urls import reverse
 from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
-from controlplane.http import invalid_parameters, partial_or_page
+from controlplane.http import file_stem, invalid_parameters, partial_or_page
 from controlplane.stores import store_for
 from runtime_adapter.present.release_markdown import ReleaseLinks, release_markdown
 from runtime_adapter.present.release_view import cluster_groups, comparison_view, release_rows, scope_text
@@ -43,7 +41,7 @@ def note_links(request: HttpRequest, origin: str = "") -> ReleaseLinks:
         comparison=absolute("releases:compare", _carried(request, "base", "head")),
         releases=absolute("releases:list", _carried(request)),
         runs_of=lambda release: absolute("runs:list", [("release", release)]),
-        cluster=lambda cluster_id: f"{base}{get_script_prefix()}incidents/clusters/{quote(cluster_id, safe='')}/",
+        cluster=lambda cluster_id: base + reverse("incidents:cluster", args=[cluster_id]),
         pair=lambda left, right: absolute("incidents:compare", [("left", left), ("right", right)]),
     )
 
@@ -90,15 +88,10 @@ def compare(request: HttpRequest) -> HttpResponse:
         "nav": "releases", "form": form, "base": base, "head": head, "comparison": comparison,
         "view": comparison_view(comparison), "clusters": cluster_groups(comparison, report.base_counts),
         "names": [summary.release for summary in reports.releases(store, query)],
-        "clusters_base": f"{get_script_prefix()}incidents/clusters/",
         "markdown": release_markdown(comparison, note_links(request, origin), scope_text(query)),
         "markdown_origin": origin,
     }
     return partial_or_page(request, "releases/_compare_report.html", "releases/compare.html", context)
-
-
-def _file_part(release: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", release).strip("._")[:60] or "release"
 
 
 @require_safe
@@ -113,6 +106,6 @@ def compare_markdown(request: HttpRequest) -> HttpResponse:
         return _unknown_release(request, str(error.args[0]), form)
     text = release_markdown(report.comparison, note_links(request), scope_text(query))
     response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
-    filename = f"release-{_file_part(head)}-vs-{_file_part(base)}.md"
+    filename = f"release-{file_stem(head, limit=60, fallback='release')}-vs-{file_stem(base, limit=60, fallback='release')}.md"
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.http import HttpResponse
@@ -25,11 +24,6 @@ def download(payload: Any, filename: str) -> HttpResponse:
     response = HttpResponse(jsjson.dumps(payload, 2), content_type="application/json")
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
-
-
-def file_stem(run_id: str) -> str:
-    """A run id as a portable file-name stem (ids may hold `:` and anything else)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("._")[:120] or "run"
 
 
 def root_of(run: Run) -> str:

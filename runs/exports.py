@@ -7,12 +7,12 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 from controlplane.filters import RunFilterForm
-from controlplane.http import error_response, invalid_parameters
+from controlplane.http import error_response, file_stem, invalid_parameters
 from controlplane.stores import store_for
 from runtime_adapter.inspectors import export_bundle, export_partial_run, export_run
 from runtime_adapter.present.detail import tree_ids
 
-from .common import EXPORTED_FOR, cached_family, download, file_stem, run_tree
+from .common import EXPORTED_FOR, cached_family, download, run_tree
 from .forms import PartialExportForm
 
 

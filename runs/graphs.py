@@ -9,14 +9,14 @@ from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from controlplane.caching import cached
-from controlplane.http import partial_or_page
+from controlplane.http import file_stem, partial_or_page
 from controlplane.stores import store_for
 from runtime_adapter.present import graphviz_render
 from runtime_adapter.present.graphviz_render import GraphvizUnavailable
 from runtime_adapter.present.lineage import LineageGraph, lineage_graph, place, to_dot
 from runtime_adapter.queries.scanning import RunStore
 
-from .common import cached_family, file_stem, prefix_key
+from .common import cached_family, prefix_key
 
 CONTENT_TYPES = {"svg": "image/svg+xml", "png": "image/png", "dot": "text/vnd.graphviz; charset=utf-8"}
 # A Graphviz SVG opened on its own may not run anything, whatever its labels say.

@@ -17,7 +17,6 @@ from __future__ import annotations
 import bisect
 import difflib
 import json
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,10 +24,10 @@ from typing import Any, Literal, NamedTuple
 
 from runtime_adapter.js.jsjson import dumps
 from runtime_adapter.js.jsvalues import js_or, prop, to_js_string, truthy
+from runtime_adapter.present.formatting import MINUS, finite_number, token_count
 from runtime_adapter.present.formatting import clip as clip_text
 from runtime_adapter.present.formatting import cost as format_cost
 from runtime_adapter.present.formatting import duration as format_duration
-from runtime_adapter.present.formatting import token_count
 from runtime_adapter.queries.listing import run_row
 
 Kind = Literal["same", "changed", "added", "removed"]
@@ -469,13 +468,6 @@ Measure = Literal["duration", "tokens", "cost"]
 
 _FORMATS = {"duration": format_duration, "tokens": token_count, "cost": format_cost}
 _WORDS = {"duration": ("slower", "faster"), "tokens": ("more", "fewer"), "cost": ("more", "less")}
-MINUS = "\u2212"
-
-
-def _measure(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return None if math.isnan(value) or math.isinf(value) else float(value)
 
 
 @dataclass(frozen=True)
@@ -545,9 +537,9 @@ class Change:
 def run_changes(left: dict[str, Any], right: dict[str, Any]) -> list[Change]:
     """Duration, tokens and cost of two `run_header`s."""
     return [
-        Change("duration", "Duration", _measure(left["duration_ms"]), _measure(right["duration_ms"])),
-        Change("tokens", "Tokens", _measure(left["total_tokens"]), _measure(right["total_tokens"])),
-        Change("cost", "Cost", _measure(left["cost"]), _measure(right["cost"])),
+        Change("duration", "Duration", finite_number(left["duration_ms"]), finite_number(right["duration_ms"])),
+        Change("tokens", "Tokens", finite_number(left["total_tokens"]), finite_number(right["total_tokens"])),
+        Change("cost", "Cost", finite_number(left["cost"]), finite_number(right["cost"])),
     ]
 
 
@@ -573,7 +565,7 @@ _COMPLETION_KEYS = ("completion", "completionTokens", "completion_tokens", "outp
 
 
 def _first_number(record: dict[str, Any], keys: tuple[str, ...]) -> float | None:
-    return next((number for number in (_measure(record.get(key)) for key in keys) if number is not None), None)
+    return next((number for number in (finite_number(record.get(key)) for key in keys) if number is not None), None)
 
 
 def _token_total(usage: Any) -> float | None:
@@ -611,7 +603,7 @@ def step_usage(step: Any) -> tuple[float | None, float | None]:
         if tokens is None:
             tokens = _token_total(js_or(place.get("tokenUsage"), place.get("usage"), None))
         if cost is None:
-            cost = _measure(place.get("cost"))
+            cost = finite_number(place.get("cost"))
     return tokens, cost
 
 
@@ -628,7 +620,7 @@ class StepDelta:
 
 def step_delta(left: StepView, right: StepView) -> StepDelta | None:
     candidates = [
-        Change("duration", "latency", _measure(left.duration_ms), _measure(right.duration_ms)),
+        Change("duration", "latency", finite_number(left.duration_ms), finite_number(right.duration_ms)),
         Change("tokens", "tokens", left.tokens, right.tokens),
         Change("cost", "cost", left.cost, right.cost),
     ]

@@ -16,6 +16,7 @@ from typing import Any
 from runtime_adapter.js.dates import parse_iso
 
 DASH = "—"
+MINUS = "\u2212"  # the minus sign of a signed change
 
 
 def absolute_time(value: Any) -> str:
@@ -49,7 +50,8 @@ def relative_time(value: Any, now: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d")
 
 
-def _number(value: Any) -> float | None:
+def finite_number(value: Any) -> float | None:
+    """A run value as a float when it is a finite number (not a bool), else None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return None if math.isnan(value) or math.isinf(value) else float(value)
@@ -57,7 +59,7 @@ def _number(value: Any) -> float | None:
 
 def duration(ms: Any) -> str:
     """`0 ms`, `340 ms`, `1.25 s`, `12.3 s`, `2 min 5 s`, `3 h 12 min`, `2 d 4 h`."""
-    value = _number(ms)
+    value = finite_number(ms)
     if value is None or value < 0:
         return DASH
     if value < 1000:
@@ -79,7 +81,7 @@ def duration(ms: Any) -> str:
 
 def token_count(value: Any) -> str:
     """Exact below 10,000 (`1,234`), then `12.3k`, `4.5M`, `1.2B`."""
-    number = _number(value)
+    number = finite_number(value)
     if number is None:
         return DASH
     sign = "-" if number < 0 else ""
@@ -98,7 +100,7 @@ def token_count(value: Any) -> str:
 
 def cost(value: Any) -> str:
     """`$0`, `$1.23`, `$1,234.50`; below a cent two significant digits (`$0.0051`, `$0.00000025`)."""
-    number = _number(value)
+    number = finite_number(value)
     if number is None:
         return DASH
     if number == 0:
@@ -115,7 +117,7 @@ def total_ms(timings: Any) -> float:
     """The sum of a timings mapping's numeric values (`metrics.timings`, subtree timings)."""
     if not isinstance(timings, dict):
         return 0.0
-    return sum(number for number in map(_number, timings.values()) if number is not None)
+    return sum(number for number in map(finite_number, timings.values()) if number is not None)
 
 
 

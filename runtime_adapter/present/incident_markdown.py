@@ -30,6 +30,12 @@ _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]!|~])")
 _BLOCK_START = re.compile(r"^(\d*)([#+\-=.)])")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\u0085\x0b\x0c]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+# Direction controls reorder the text around them in whatever renders the note: shown as escapes instead.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _shown(text: str) -> str:
+    return _BIDI.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def as_text(value: Any) -> str:
@@ -43,7 +49,7 @@ def md_text(value: Any, limit: int = INLINE_LIMIT) -> str:
     """Inline run text: one line, no markup, no HTML."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return dumps(value)
-    text = _CONTROL.sub("", _LINE_BREAKS.sub(" ", as_text(value))).strip()
+    text = _shown(_CONTROL.sub("", _LINE_BREAKS.sub(" ", as_text(value)))).strip()
     text = clip(text, limit)
     text = _MARKDOWN_SPECIALS.sub(r"\\\1", text)
     text = _BLOCK_START.sub(r"\1\\\2", text)
@@ -52,7 +58,7 @@ def md_text(value: Any, limit: int = INLINE_LIMIT) -> str:
 
 def md_code(value: Any, limit: int = INLINE_LIMIT) -> str:
     """A code span that no backtick inside can close early."""
-    text = clip(_CONTROL.sub("", _LINE_BREAKS.sub(" ", as_text(value))), limit)
+    text = clip(_shown(_CONTROL.sub("", _LINE_BREAKS.sub(" ", as_text(value)))), limit)
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""

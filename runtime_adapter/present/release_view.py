@@ -11,13 +11,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from runtime_adapter.present.formatting import DASH, absolute_time, cost, duration, token_count
+from runtime_adapter.present.formatting import DASH, MINUS, absolute_time, cost, duration, token_count
 from runtime_adapter.present.release_charts import CdfChart, cdf_chart
-from runtime_adapter.queries.fleet import Cluster, Distribution, Pair, ReleaseComparison, ReleaseSummary, StepDelta
+from runtime_adapter.queries.fleet import (
+    Cluster,
+    Distribution,
+    Pair,
+    ReleaseComparison,
+    ReleaseSummary,
+    StepTotalsDelta,
+)
 from runtime_adapter.queries.statistics import ALPHA, NO_TEST, ProportionTest, wilson_interval
 from runtime_adapter.rows import RunQuery
-
-MINUS = "\u2212"
 
 
 def percent(rate: float | None, digits: int = 1) -> str:
@@ -152,7 +157,7 @@ def _per_run(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".") if value else "0"
 
 
-def step_rows(deltas: list[StepDelta]) -> list[StepRow]:
+def step_rows(deltas: list[StepTotalsDelta]) -> list[StepRow]:
     rows = []
     for delta in deltas:
         base, head = delta.base, delta.head

@@ -132,6 +132,9 @@ def failure_signature(
 
 
 def _field(value: str | None) -> str:
+    """A name as one cluster knows it: invisible and bidi-control characters out, so names that look the same
+    are one name (and none reorders the text it is shown in), whitespace collapsed, capped."""
     if not value or not isinstance(value, str):
         return ""
-    return " ".join(value[:MESSAGE_READ_LIMIT].split())[:FIELD_LIMIT]
+    visible = _CONTROL.sub(" ", _INVISIBLE.sub("", value[:MESSAGE_READ_LIMIT]))
+    return " ".join(visible.split())[:FIELD_LIMIT]

@@ -9,6 +9,7 @@ functions below, so a cluster or a comparison cannot differ between stores.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -28,6 +29,7 @@ from runtime_adapter.rows import FleetRow, RunPage, RunQuery
 SAMPLES = 3  # sample runs shown per cluster
 TIMELINE_BUCKETS = 24
 PAIR_EXAMPLES = 10  # pairs listed per kind of change
+SHAPE_POINTS = 1001
 
 
 @dataclass
@@ -146,13 +148,17 @@ class Distribution:
     p95: float | None
     p99: float | None
     mean: float | None
-    values: list[float]  # sorted; what the comparison charts draw
+    # Ascending: every value, or past SHAPE_POINTS values the 0.1 % quantiles (min and max exact). What the
+    # comparison charts draw; a payload cached for a million runs stays small.
+    values: list[float]
 
     @classmethod
     def of(cls, values: Iterable[float | None]) -> Distribution:
-        ordered = sorted(value for value in values if value is not None)
+        ordered = sorted(value for value in values if value is not None and math.isfinite(value))
+        shape = ordered if len(ordered) <= SHAPE_POINTS else [
+            percentile(ordered, index / (SHAPE_POINTS - 1)) or 0.0 for index in range(SHAPE_POINTS)]
         return cls(p50=percentile(ordered, 0.5), p90=percentile(ordered, 0.9), p95=percentile(ordered, 0.95),
-                   p99=percentile(ordered, 0.99), mean=mean(ordered), values=ordered)
+                   p99=percentile(ordered, 0.99), mean=mean(ordered), values=shape)
 
 
 @dataclass
@@ -223,7 +229,7 @@ def release_summaries(rows: Iterable[FleetRow]) -> list[ReleaseSummary]:
 
 
 @dataclass
-class StepDelta:
+class StepTotalsDelta:
     name: str
     base: dict[str, Any]
     head: dict[str, Any]
@@ -253,8 +259,8 @@ class ReleaseComparison:
     base: ReleaseSummary
     head: ReleaseSummary
     failure_test: ProportionTest
-    tools: list[StepDelta]
-    step_types: list[StepDelta]
+    tools: list[StepTotalsDelta]
+    step_types: list[StepTotalsDelta]
     new_clusters: list[Cluster]
     resolved_clusters: list[Cluster]
     grown_clusters: list[Cluster]
@@ -313,10 +319,10 @@ def _step_totals(rows: Sequence[FleetRow]) -> dict[str, dict[str, dict[str, Any]
             for section, found in totals.items()}
 
 
-def _step_deltas(base: dict[str, dict[str, Any]], head: dict[str, dict[str, Any]]) -> list[StepDelta]:
+def _step_deltas(base: dict[str, dict[str, Any]], head: dict[str, dict[str, Any]]) -> list[StepTotalsDelta]:
     empty = {"calls": 0, "callsPerRun": 0.0, "errorRate": 0.0, "p50Ms": None}
     names = sorted(set(base) | set(head))
-    deltas = [StepDelta(name, base.get(name, empty), head.get(name, empty)) for name in names]
+    deltas = [StepTotalsDelta(name, base.get(name, empty), head.get(name, empty)) for name in names]
     deltas.sort(key=lambda delta: -(delta.base["calls"] + delta.head["calls"]))
     return deltas
 
@@ -325,7 +331,7 @@ def _latest_per_input(rows: Iterable[FleetRow]) -> dict[str, FleetRow]:
     latest: dict[str, FleetRow] = {}
     for row in rows:
         if not row.input_key:
-            continue
+            continue  # runs without an input are not "the same input"
         held = latest.get(row.input_key)
         if held is None or _newest_first(row) > _newest_first(held):
             latest[row.input_key] = row
@@ -346,8 +352,10 @@ def compare_releases(base_rows: Sequence[FleetRow], head_rows: Sequence[FleetRow
     types = _step_deltas(base_steps["types"], head_steps["types"])
     base_clusters = {c.id: c for c in failure_clusters(base_rows).clusters}
     head_clusters = {c.id: c for c in failure_clusters(head_rows).clusters}
-    new = [cluster for cluster_id, cluster in head_clusters.items() if cluster_id not in base_clusters]
-    resolved = [cluster for cluster_id, cluster in base_clusters.items() if cluster_id not in head_clusters]
+    # With no run on one side, nothing is new or resolved: there is nothing to compare with.
+    both = bool(base_rows) and bool(head_rows)
+    new = [cluster for cluster_id, cluster in head_clusters.items() if both and cluster_id not in base_clusters]
+    resolved = [cluster for cluster_id, cluster in base_clusters.items() if both and cluster_id not in head_clusters]
     grown = []
     grown_base: dict[str, int] = {}
     for cluster_id, cluster in head_clusters.items():
@@ -373,12 +381,16 @@ def compare_releases(base_rows: Sequence[FleetRow], head_rows: Sequence[FleetRow
     )
 
 
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
 def _pair(key: str, before: FleetRow, after: FleetRow) -> Pair:
-    duration = (after.duration_ms - before.duration_ms
-                if after.duration_ms is not None and before.duration_ms is not None else None)
+    start, end = _finite(before.duration_ms), _finite(after.duration_ms)
+    cost = (_finite(after.cost) or 0.0) - (_finite(before.cost) or 0.0)
     return Pair(input_key=key, input_text="", base_run_id=before.id, head_run_id=after.id,
-                base_status=before.status, head_status=after.status, duration_delta=duration,
-                cost_delta=after.cost - before.cost)
+                base_status=before.status, head_status=after.status,
+                duration_delta=end - start if start is not None and end is not None else None, cost_delta=cost)
 
 
 # Entry points over a store -----------------------------------------------------------
@@ -427,14 +439,21 @@ def cluster_detail(store: RunQueries, cluster_id: str, query: RunQuery) -> Clust
     """
     scope = _scope(query)
     members = store.fleet_rows(replace(scope, cluster_id=cluster_id))
-    if not members and not store.fleet_rows(RunQuery(cluster_id=cluster_id)):
-        raise UnknownCluster(cluster_id)
     report = failure_clusters(members, start=query.created_after, end=query.created_before,
                               in_scope=_count(store, scope))
-    found = report.clusters[0] if report.clusters else Cluster(
-        id=cluster_id, count=0, incident_type="", step_type="", tool_name="", error_name="", message_template="",
-        first_seen=None, last_seen=None, releases={}, sample_run_ids=[], recommended_action=None, newest_run_id="",
-        share=0.0, timeline=[0] * TIMELINE_BUCKETS)
+    if report.clusters:
+        found = report.clusters[0]
+    else:
+        # Known but with no run in this scope: its signature from any one member, with nothing counted.
+        probe = store.query_runs(RunQuery(cluster_id=cluster_id, limit=1)).rows
+        if not probe:
+            raise UnknownCluster(cluster_id)
+        member = probe[0]
+        found = Cluster(
+            id=cluster_id, count=0, incident_type=member.incident_type or "", step_type=member.failure_step_type or "",
+            tool_name=member.failure_tool or "", error_name=member.error_name or "",
+            message_template=member.message_template or "", first_seen=None, last_seen=None, releases={},
+            sample_run_ids=[], recommended_action=None, newest_run_id="", share=0.0, timeline=[0] * TIMELINE_BUCKETS)
     roots: dict[str, int] = {}
     for row in members:
         roots[row.root_run_id] = roots.get(row.root_run_id, 0) + 1

@@ -40,7 +40,9 @@ def release_of(metadata: dict[str, Any]) -> str | None:
         release = js_or(release.get("version"), release.get("label"), release.get("name"), None)
     if not truthy(release):
         release = metadata.get("releaseLabel")
-    return to_js_string(release) if truthy(release) and not isinstance(release, (dict, list)) else None
+    if not truthy(release) or isinstance(release, (dict, list)):
+        return None
+    return to_js_string(release)[:TEXT_LIMIT]  # as long as a filter accepts (controlplane.filters)
 
 
 def correlation_ids_of(run: Run) -> list[str]:
@@ -133,7 +135,9 @@ def _text(value: Any) -> str | None:
 
 
 def input_key(run: Run) -> str:
-    """Equal for runs given the same input (the whole input, not the listed text)."""
+    """Equal for runs given the same input (the whole input, not the listed text); "" for a run without one."""
+    if run["input"] is None or run["input"] == "":
+        return ""
     return hashlib.sha256(dumps(run["input"]).encode("utf-8", "surrogatepass")).hexdigest()[:20]
 
 

@@ -30,6 +30,8 @@ def same_input_in_other_releases(store: RunQueries, row: RunRow, *, limit: int =
                                  scan: int = SCAN_LIMIT) -> SameInput:
     """For the run of `row`, the newest run (any status) of every release but its own that had the same input."""
     newest: dict[str, RunRow] = {}
+    if not row.input_key:
+        return SameInput([])  # a run without an input shares it with no other run
     found = store.rows_with_input(row.input_text, statuses=(), limit=scan)  # () is any status
     for other in sorted(found, key=lambda other: (other.created_at or "", other.id), reverse=True):
         if other.id == row.id or other.input_key != row.input_key or not other.release or other.release == row.release:

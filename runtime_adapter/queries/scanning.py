@@ -75,7 +75,7 @@ class RunStore(BaseRunStore, RunQueries):
         """The newest runs whose `RunRow.input_text` equals `input_text` exactly."""
         if not input_text.strip():
             return []
-        query = RunQuery(statuses=statuses, text=input_text, sort="created", descending=True, limit=200)
+        query = RunQuery(statuses=statuses, text=input_text, sort="created", descending=True, limit=max(limit, 200))
         return [row for row in self.query_runs(query).rows if row.input_text == input_text][:limit]
 
     def query_incidents(self, query: RunQuery, incident_types: tuple[str, ...] = ()) -> RunPage:

@@ -10,6 +10,7 @@ place, never changed afterwards, and opened read-only (`immutable`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -34,7 +35,7 @@ from runtime_adapter.records import (
 from runtime_adapter.stores.memo import GenerationMemo
 from runtime_adapter.stores.rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_values
 from runtime_adapter.stores.rowtable import RowTableQueries
-from runtime_adapter.stores.sqlite_index import SCHEMA_SQL, schema_version, select_rows_by_id
+from runtime_adapter.stores.sqlite_index import SCHEMA_SQL, select_rows_by_id
 
 if TYPE_CHECKING:
     from runtime_adapter.rows import RunRow
@@ -51,6 +52,12 @@ _COLUMNS = ", ".join(ROW_COLUMNS)
 
 
 BATCH = 500  # runs per batch handed to a worker process
+
+
+def upload_schema(redact_rows: bool) -> str:
+    """The tables an uploaded bundle's index holds: a deploy that only changes how rows are computed keeps
+    uploads open (with the rows they were converted with, for the rest of their TTL); a new table shape does not."""
+    return hashlib.sha256(f"{SCHEMA_SQL}\x00{_EXTRA_TABLES_SQL}\x00{int(redact_rows)}".encode()).hexdigest()[:16]
 
 
 def _row_batch(batch: list[tuple[int, StoreEntry]], redact_rows: bool) -> list[tuple[int, dict[str, Any], str]]:
@@ -109,7 +116,7 @@ def write_bundle_index(entries: Iterable[StoreEntry], path: str | os.PathLike[st
                     if values["correlation_ids"] != "[]":
                         connection.executemany("INSERT INTO run_correlations (value, run) VALUES (?, ?)",
                                                [(value, rowid) for value in json.loads(values["correlation_ids"])])
-        for key, value in (("generation", 1), ("redact_rows", int(redact_rows)), ("schema", schema_version(redact_rows)),
+        for key, value in (("generation", 1), ("redact_rows", int(redact_rows)), ("schema", upload_schema(redact_rows)),
                            ("bundle_metadata", json.dumps(metadata or {}))):
             connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
         connection.execute("COMMIT")
@@ -146,7 +153,7 @@ class IndexedBundleRunStore(RowTableQueries):
                 f"This bundle was indexed with secret redaction {'off' if redact_rows else 'on'}, and redaction is "
                 f"now {'on' if redact_rows else 'off'}: upload it again.")
         schema = self._db().execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if schema is None or schema[0] != schema_version(redact_rows):
+        if schema is None or schema[0] != upload_schema(redact_rows):
             raise StoreUnavailable("This bundle was converted by an earlier version of the control plane: upload it again.")
         self.row_redaction = redact_rows
 

@@ -105,7 +105,6 @@ CREATE INDEX IF NOT EXISTS runs_roots ON runs ((coalesce(created_at, '')), id) W
 CREATE INDEX IF NOT EXISTS runs_incident ON runs (incident_type, (coalesce(created_at, '')), id);
 CREATE INDEX IF NOT EXISTS runs_release ON runs (release);
 CREATE INDEX IF NOT EXISTS runs_cluster ON runs (cluster_id, (coalesce(created_at, '')), id) WHERE cluster_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS runs_input_key ON runs (input_key, release);
 CREATE INDEX IF NOT EXISTS runs_root ON runs (root_run_id);
 CREATE INDEX IF NOT EXISTS runs_parent ON runs (parent_run_id);
 CREATE INDEX IF NOT EXISTS runs_branch_origin ON runs (branch_origin_run_id);

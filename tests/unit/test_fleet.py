@@ -161,3 +161,48 @@ def test_the_parity_fixture_holds_every_kind_of_cluster():
     assert {"tool_failure", "approval_blocked"} <= kinds and len(report.clusters) >= 4
     api = release_comparison(InMemoryRunStore(fleet_records()), RunQuery(), "r1", "r2").as_api()
     assert api["clusters"]["new"] and api["pairs"]["matched"] == 12
+
+
+def test_with_no_run_on_one_side_nothing_is_new_or_resolved():
+    store = InMemoryRunStore([failed("a", "Boom 1", release="v1"), completed("b", release="v2")])
+    api = release_comparison(store, RunQuery(statuses=("failed",)), "v1", "v2").as_api()  # v2 has no failed run
+    assert api["head"]["runs"] == 0 and api["clusters"] == {"new": [], "resolved": [], "grown": []}
+    assert api["test"]["name"] == "none" and api["significant"] is False
+
+
+def test_a_known_cluster_outside_the_scope_keeps_its_signature():
+    store = InMemoryRunStore([failed("a", "Boom 1", release="v1", tool="refund")])
+    cluster_id = cluster_report(store, RunQuery()).clusters[0].id
+    empty = cluster_detail(store, cluster_id, RunQuery(release="v2")).cluster.as_api()
+    assert (empty["count"], empty["toolName"], empty["messageTemplate"], empty["errorName"]) == (
+        0, "refund", "Boom <n>", "ToolExecutionError")
+
+
+def test_runs_without_an_input_are_never_paired():
+    records = [run_record(f"{release}-{i}", status="completed", input=value, metadata={"release": release})
+               for release in ("v1", "v2") for i, value in enumerate((None, "", "same question"))]
+    api = release_comparison(InMemoryRunStore(records), RunQuery(), "v1", "v2").as_api()
+    assert api["pairs"]["matched"] == 1
+
+
+def test_values_javascript_reads_as_infinity_are_left_out_of_distributions_and_deltas(tmp_path):
+    from runtime_adapter.js import jsjson
+    from runtime_adapter.stores.file import FileRunStore
+
+    big = run_record("big", status="completed", metadata={"release": "v1"}, input="q",
+                     metrics={"cost": 12345, "tokenUsage": {"total": 5}})
+    fine = run_record("fine", status="completed", metadata={"release": "v2"}, input="q",
+                      metrics={"cost": 0.5, "tokenUsage": {"total": 5}})
+    for record in (big, fine):
+        text = jsjson.dumps(record, 2).replace('"cost": 12345', '"cost": 1e999')  # JSON.parse reads Infinity
+        (tmp_path / f"{record['id']}.json").write_text(text, encoding="utf-8")
+    comparison = release_comparison(FileRunStore(tmp_path), RunQuery(), "v1", "v2")
+    assert comparison.base.cost.values == [] and comparison.base.cost.mean is None
+    assert comparison.cost_changes[0].cost_delta == 0.5
+
+
+def test_a_large_release_keeps_the_shape_of_its_distribution_not_every_value():
+    records = [completed(f"r{i}", release="v1", metrics={"cost": i / 1000, "tokenUsage": {"total": i}}) for i in range(3000)]
+    [summary] = release_report(InMemoryRunStore(records), RunQuery())
+    assert len(summary.tokens.values) == 1001
+    assert summary.tokens.values[0] == 0 and summary.tokens.values[-1] == 2999 and summary.tokens.p50 == 1499.5
