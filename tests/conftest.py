@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -9,6 +9,32 @@ from controlplane.stores import reset_stores
 from runtime_adapter.js.collation import locale_sort_key
 from tests.conformance import CONFORMANCE_DIR, require_corpus
 from tests.fixtures import readonly
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock-ahead", type=int, default=0, metavar="DAYS",
+        help="run the suite with the wall clock moved DAYS ahead (time-machine moves time.time and datetime.now "
+             "of this process; time.monotonic and the kernel's file times stay real)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    days = config.getoption("--clock-ahead")
+    if days:
+        import time_machine
+
+        traveller = time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True)
+        traveller.start()
+        config.stash[_TRAVELLER] = traveller
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    days = config.getoption("--clock-ahead")
+    return f"clock moved {days} days ahead: now is {datetime.now(UTC).isoformat()}" if days else None
+
+
+_TRAVELLER = pytest.StashKey[object]()
+
 
 CONFORMANCE = CONFORMANCE_DIR
 # The conformance corpus was written on 2026-11-24; pages are rendered as of that day, whatever the date.
