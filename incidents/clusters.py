@@ -34,10 +34,8 @@ from controlplane.http import (
 from controlplane.stores import store_for
 from incidents.forms import ClusterFilterForm, ClusterMembersForm
 from incidents.reports import incident_payloads
-from runtime_adapter.js.dates import iso_ms, parse_iso
-from runtime_adapter.present.formatting import absolute_time
+from runtime_adapter.present.cluster_view import shown_cluster
 from runtime_adapter.queries.fleet import (
-    Cluster,
     ClusterDetail,
     ClusterReport,
     UnknownCluster,
@@ -45,9 +43,8 @@ from runtime_adapter.queries.fleet import (
     cluster_report,
 )
 from runtime_adapter.queries.scanning import RunStore
-from runtime_adapter.queries.usage import bar_chart
 from runtime_adapter.records import CorruptRun, RunNotFound
-from runtime_adapter.rows import RunQuery, UsageBucket
+from runtime_adapter.rows import RunQuery
 
 CLUSTERS_PER_PAGE = 100
 ROOTS_SHOWN = 20
@@ -57,30 +54,6 @@ CLUSTER_ID = re.compile(r"[0-9a-f]{16}")
 def _report(store: RunStore, query: RunQuery) -> ClusterReport:
     scope = replace(query, offset=0, limit=0)
     return cached(store, "cluster-report", (repr(scope),), lambda: cluster_report(store, scope))
-
-
-def timeline_chart(counts: list[int], window: tuple[str, str] | None) -> dict[str, Any] | None:
-    """The bars of a cluster's timeline (equal slices of `window`, one per count), labelled for the page.
-
-    Labels are made here rather than with a filter per bar: a page of 100 clusters has 2,400 bars.
-    """
-    low, high = (parse_iso(window[0]), parse_iso(window[1])) if window else (None, None)
-    if low is None or high is None or not counts:
-        return None
-    step = (high - low) / len(counts)
-    buckets = [UsageBucket(start=iso_ms(low + step * index), end=iso_ms(low + step * (index + 1)), runs=count)
-               for index, count in enumerate(counts)]
-    chart = bar_chart(buckets, "runs", height=32)
-    bars = [{"x": bar.x, "y": bar.y, "width": bar.width, "height": bar.height,
-             "label": f"{absolute_time(bar.start)} – {absolute_time(bar.end)}: {bar.value:.0f} run{'' if bar.value == 1 else 's'}"}
-            for bar in chart.bars if bar.height]
-    return {"width": chart.width, "height": chart.height, "bars": bars, "count": len(chart.bars),
-            "peak": f"{chart.peak:.0f}", "start": absolute_time(window[0]), "end": absolute_time(window[1])}
-
-
-def _shown(cluster: Cluster, report_window: tuple[str, str] | None) -> dict[str, Any]:
-    return {"cluster": cluster, "chart": timeline_chart(cluster.timeline, report_window),
-            "share": f"{cluster.share:.1%}", "runs": round(cluster.count / cluster.share) if cluster.share else 0}
 
 
 @require_safe
@@ -98,7 +71,7 @@ def clusters(request: HttpRequest) -> HttpResponse:
         start = (number - 1) * CLUSTERS_PER_PAGE
         return render_to_string("incidents/_clusters_table.html", {
             "form": form, "report": report, "number": number,
-            "shown": [_shown(cluster, report.window) for cluster in report.clusters[start:start + CLUSTERS_PER_PAGE]],
+            "shown": [shown_cluster(cluster, report.window) for cluster in report.clusters[start:start + CLUSTERS_PER_PAGE]],
             "pages": max(1, math.ceil(len(report.clusters) / CLUSTERS_PER_PAGE)),
             "shown_from": start + 1, "shown_to": min(start + CLUSTERS_PER_PAGE, len(report.clusters)),
         }, request)
@@ -162,7 +135,7 @@ def cluster(request: HttpRequest, cluster_id: str) -> HttpResponse:
     roots = list(detail.by_root.items())
     context = {
         "nav": "incidents", "form": form, "cluster_id": cluster_id, "detail": detail, "members": detail.members,
-        **_shown(detail.cluster, detail.window), "roots": roots[:ROOTS_SHOWN],
+        **shown_cluster(detail.cluster, detail.window), "roots": roots[:ROOTS_SHOWN],
         "roots_hidden": len(roots) - min(len(roots), ROOTS_SHOWN), "completed_id": completed_id,
         "incident": _newest_incident(store, detail.cluster.newest_run_id),
         "first_page": not form.cleaned_data["cursor"], "shown_from": query.offset + 1,
