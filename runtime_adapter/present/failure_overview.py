@@ -10,7 +10,7 @@ from runtime_adapter.js.dates import parse_iso
 from runtime_adapter.port import RunQueries
 from runtime_adapter.present.formatting import duration
 from runtime_adapter.queries.fleet import cluster_report
-from runtime_adapter.queries.usage import UsageWindow, usage_windows
+from runtime_adapter.queries.usage import UsageWindow, bars, bucket_index, usage_windows
 from runtime_adapter.rows import RunQuery
 
 TOP_CLUSTERS = 5
@@ -25,7 +25,7 @@ def failed_per_bucket(store: RunQueries, window: UsageWindow, buckets: int) -> l
     for row in store.fleet_rows(scope):
         created = parse_iso(row.created_at)
         if origin is not None and created is not None:
-            index = int((created - origin).total_seconds() * 1000 // window.bucket_ms)
+            index = bucket_index(created, origin, window.bucket_ms)
             if 0 <= index < buckets:
                 failed[index] += 1
     return failed
@@ -35,17 +35,14 @@ def _rate(store: RunQueries, window: UsageWindow) -> dict[str, Any]:
     buckets = store.usage_series(window.start, window.end, window.bucket_ms)
     failed = failed_per_bucket(store, window, len(buckets))
     shares = [min(1.0, lost / bucket.runs) if bucket.runs else 0.0 for lost, bucket in zip(failed, buckets, strict=True)]
-    peak = max(shares, default=0.0)
-    width, height_max = FAILURE_CHART
-    slot = width / len(buckets) if buckets else 0
-    bars = []
-    for index, (bucket, lost, share) in enumerate(zip(buckets, failed, shares, strict=True)):
-        height = round(max(1.0, share / peak * height_max), 2) if share and peak else 0.0
-        bars.append({"x": round(index * slot, 2), "y": round(height_max - height, 2), "height": height,
-                     "width": round(max(slot - 1, 0.5), 2), "start": bucket.start, "end": bucket.end,
-                     "failed": lost, "runs": bucket.runs, "share": f"{share:.0%}"})
+    chart = bars(shares, [(bucket.start, bucket.end) for bucket in buckets], width=FAILURE_CHART[0],
+                 height=FAILURE_CHART[1])
+    peak = chart.peak
+    shown = [{"x": bar.x, "y": bar.y, "height": bar.height, "width": bar.width, "start": bar.start, "end": bar.end,
+              "failed": lost, "runs": bucket.runs, "share": f"{bar.value:.0%}"}
+             for bar, bucket, lost in zip(chart.bars, buckets, failed, strict=True)]
     runs, lost = sum(bucket.runs for bucket in buckets), sum(failed)
-    return {"window": window, "runs": runs, "failed": lost, "bars": bars, "peak": f"{peak:.0%}",
+    return {"window": window, "runs": runs, "failed": lost, "bars": shown, "peak": f"{peak:.0%}",
             "rate": f"{lost / runs:.1%}" if runs else "—", "bucket": duration(window.bucket_ms)}
 
 

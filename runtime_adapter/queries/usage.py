@@ -41,6 +41,11 @@ def bucket_bounds(start: str, end: str, bucket_ms: int) -> list[tuple[str, str]]
     return bounds
 
 
+def bucket_index(created: datetime, origin: datetime, bucket_ms: int) -> int:
+    """Which bucket of `bucket_ms` from `origin` a run created at `created` falls in (may be out of range)."""
+    return int((created - origin).total_seconds() * 1000 // bucket_ms)
+
+
 def bucket_rows(rows: Iterable[RunRow], start: str, end: str, bucket_ms: int) -> list[UsageBucket]:
     """Sum runs created in [start, end) into buckets; empty buckets are kept (zeros)."""
     bounds = bucket_bounds(start, end, bucket_ms)
@@ -51,7 +56,7 @@ def bucket_rows(rows: Iterable[RunRow], start: str, end: str, bucket_ms: int) ->
             created = parse_iso(row.created_at)
             if created is None or not (start <= (row.created_at or "") < end):
                 continue
-            index = int((created - origin).total_seconds() * 1000 // bucket_ms)
+            index = bucket_index(created, origin, bucket_ms)
             if 0 <= index < len(totals):
                 total = totals[index]
                 total[0] += 1
@@ -107,18 +112,24 @@ class BarChart:
 
 
 def bar_chart(buckets: list[UsageBucket], metric: str, *, width: int = 240, height: int = 44, gap: float = 1) -> BarChart:
-    """Bar geometry for one metric (`total_tokens`, `cost`, `runs`) in a width×height box.
+    """Bar geometry for one metric (`total_tokens`, `cost`, `runs`) in a width×height box."""
+    return bars([float(getattr(bucket, metric)) for bucket in buckets], [(bucket.start, bucket.end) for bucket in buckets],
+                width=width, height=height, gap=gap)
 
-    A non-zero bucket is at least one unit tall so that activity never looks like none.
+
+def bars(values: list[float], spans: list[tuple[str, str]], *, width: int = 240, height: int = 44,
+         gap: float = 1) -> BarChart:
+    """Bar geometry for `values` (one per [start, end) span) in a width×height box.
+
+    A non-zero value is at least one unit tall so that activity never looks like none.
     """
-    values = [float(getattr(bucket, metric)) for bucket in buckets]
     peak = max(values, default=0.0)
     slot = width / len(values) if values else 0
-    bars = []
-    for index, (bucket, value) in enumerate(zip(buckets, values, strict=True)):
+    found = []
+    for index, (value, (start, end)) in enumerate(zip(values, spans, strict=True)):
         bar_height = 0.0 if peak <= 0 or value <= 0 else max(1.0, round(value / peak * height, 2))
-        bars.append(Bar(
+        found.append(Bar(
             x=round(index * slot, 2), y=round(height - bar_height, 2), width=round(max(slot - gap, 0.5), 2),
-            height=bar_height, value=value, start=bucket.start, end=bucket.end,
+            height=bar_height, value=value, start=start, end=end,
         ))
-    return BarChart(width=width, height=height, bars=bars, peak=peak)
+    return BarChart(width=width, height=height, bars=found, peak=peak)
