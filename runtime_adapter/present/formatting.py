@@ -139,7 +139,8 @@ _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 _ESCAPE = re.compile(r"\\(?:u\{[0-9a-f]+\}|u[0-9a-f]{4}|[ntr])")
 
 
-def _escape(char: str) -> str:
+def escaped_char(char: str) -> str:
+    """A character as its JS escape (`\\u202e`, `\\n`), as `visible_id` shows what the eye cannot see."""
     if char in _NAMED:
         return _NAMED[char]
     code = ord(char)
@@ -155,7 +156,7 @@ def visible_id(run_id: Any) -> str:
     text = "" if run_id is None else str(run_id)
     if text.isprintable():  # the common case, in C: no control, format or separator character but " "
         return text
-    return "".join(_escape(char) if unicodedata.category(char) in _UNSEEN else char for char in text)
+    return "".join(escaped_char(char) if unicodedata.category(char) in _UNSEEN else char for char in text)
 
 
 def _cut(text: str, index: int, *, forward: bool) -> int:

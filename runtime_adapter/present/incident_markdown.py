@@ -15,7 +15,7 @@ from typing import Any
 from runtime_adapter.inspectors.tree import tree_lines
 from runtime_adapter.js.jsjson import dumps
 from runtime_adapter.js.jsvalues import js_or, prop, to_js_string, truthy
-from runtime_adapter.present.formatting import clip, visible_id
+from runtime_adapter.present.formatting import clip, escaped_char, visible_id
 
 TREE_LINE_LIMIT = 200
 INLINE_LIMIT = 300
@@ -35,7 +35,7 @@ _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _shown(text: str) -> str:
-    return _BIDI.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+    return _BIDI.sub(lambda match: escaped_char(match.group()), text)
 
 
 def as_text(value: Any) -> str:
