@@ -5,14 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from controlplane.caching import cached
-from runtime_adapter.queries.fleet import (
-    ReleaseComparison,
-    ReleaseSummary,
-    release_comparison,
-    release_report,
-)
+from runtime_adapter.queries.fleet import ReleaseComparison, release_comparison, release_report
 from runtime_adapter.queries.scanning import RunStore
-from runtime_adapter.rows import RunQuery
+from runtime_adapter.rows import ReleaseSummary, RunQuery
 
 
 def releases(store: RunStore, query: RunQuery) -> list[ReleaseSummary]:

@@ -95,6 +95,70 @@ class FleetRow:
 FLEET_COLUMNS: tuple[str, ...] = tuple(name for name in FleetRow.__dataclass_fields__ if name != "step_stats")
 
 
+@dataclass
+class Distribution:
+    """Percentiles and mean of one measure's finite values (`queries.fleet.distribution` makes them)."""
+
+    p50: float | None
+    p90: float | None
+    p95: float | None
+    p99: float | None
+    mean: float | None
+    # Ascending: every value, or past SHAPE_POINTS values the 0.1 % quantiles (min and max exact). What the
+    # comparison charts draw; a payload cached for a million runs stays small.
+    values: list[float]
+
+
+@dataclass
+class ReleaseSummary:
+    """The runs in scope that carry one release label: outcomes, first and last run, and distributions."""
+
+    release: str
+    runs: int
+    failed: int
+    waiting: int
+    paused: int
+    first_seen: str | None
+    last_seen: str | None
+    duration: Distribution
+    tokens: Distribution
+    cost: Distribution
+
+    @property
+    def failure_rate(self) -> float:
+        return self.failed / self.runs if self.runs else 0.0
+
+    @property
+    def waiting_rate(self) -> float:
+        return self.waiting / self.runs if self.runs else 0.0
+
+    @property
+    def paused_rate(self) -> float:
+        return self.paused / self.runs if self.runs else 0.0
+
+    def as_api(self) -> dict[str, Any]:
+        return {
+            "release": self.release, "runs": self.runs, "failed": self.failed, "failureRate": self.failure_rate,
+            "waitingRate": self.waiting_rate, "pausedRate": self.paused_rate,
+            "firstSeen": self.first_seen, "lastSeen": self.last_seen,
+            "duration": {"p50": self.duration.p50, "p95": self.duration.p95},
+            "tokens": {"mean": self.tokens.mean}, "cost": {"mean": self.cost.mean},
+        }
+
+
+@dataclass(frozen=True)
+class StepTotal:
+    """One tool's (or step type's) steps over the runs in scope: how many, how many failed, median duration."""
+
+    calls: int
+    failed: int
+    p50_ms: float | None
+
+
+# Per section ("tools", "types") and name.
+StepTotals = dict[str, dict[str, StepTotal]]
+
+
 @dataclass(frozen=True)
 class RunQuery:
     """A validated list request. Times are ISO-8601 strings compared as the runtime writes them."""

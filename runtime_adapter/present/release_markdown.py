@@ -16,7 +16,7 @@ from runtime_adapter.present.release_view import (
     comparison_view,
     interval_text,
 )
-from runtime_adapter.queries.fleet import Cluster, Pair, ReleaseComparison
+from runtime_adapter.queries.fleet import Cluster, Pair, ReleaseComparison, failure_rate_interval
 
 LISTED = 10  # clusters and pairs listed per section
 
@@ -91,8 +91,8 @@ def release_markdown(comparison: ReleaseComparison, links: ReleaseLinks, scope: 
         lines.append(f"- Scope: {md_text(scope)}")
     failed = view.outcomes[0]
     lines += [
-        f"- Failure rate: {failed.base_rate} (95% CI {interval_text(base.failure_rate_interval)}) → "
-        f"{failed.head_rate} (95% CI {interval_text(head.failure_rate_interval)}), {view.failure_delta}",
+        f"- Failure rate: {failed.base_rate} (95% CI {interval_text(failure_rate_interval(base))}) → "
+        f"{failed.head_rate} (95% CI {interval_text(failure_rate_interval(head))}), {view.failure_delta}",
         f"- {view.significance}",
     ]
     for outcome in view.outcomes[1:]:

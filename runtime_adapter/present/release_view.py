@@ -13,16 +13,9 @@ from typing import Any
 
 from runtime_adapter.present.formatting import DASH, MINUS, absolute_time, cost, duration, token_count
 from runtime_adapter.present.release_charts import CdfChart, cdf_chart
-from runtime_adapter.queries.fleet import (
-    Cluster,
-    Distribution,
-    Pair,
-    ReleaseComparison,
-    ReleaseSummary,
-    StepTotalsDelta,
-)
+from runtime_adapter.queries.fleet import Cluster, Pair, ReleaseComparison, StepTotalsDelta, failure_rate_interval
 from runtime_adapter.queries.statistics import ALPHA, NO_TEST, ProportionTest, wilson_interval
-from runtime_adapter.rows import RunQuery
+from runtime_adapter.rows import Distribution, ReleaseSummary, RunQuery
 
 
 def percent(rate: float | None, digits: int = 1) -> str:
@@ -253,7 +246,7 @@ class ReleaseRow:
 def release_rows(summaries: list[ReleaseSummary]) -> list[ReleaseRow]:
     """Summaries as the releases page lists them, most recently seen first."""
     return [ReleaseRow(summary=summary, failure_rate=percent(summary.failure_rate if summary.runs else None),
-                       failure_interval=interval_text(summary.failure_rate_interval),
+                       failure_interval=interval_text(failure_rate_interval(summary)),
                        waiting_rate=percent(summary.waiting_rate if summary.runs else None),
                        paused_rate=percent(summary.paused_rate if summary.runs else None),
                        previous=summaries[index + 1].release if index + 1 < len(summaries) else None)

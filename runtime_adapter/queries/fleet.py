@@ -24,12 +24,21 @@ from runtime_adapter.queries.statistics import (
     two_proportion_test,
     wilson_interval,
 )
-from runtime_adapter.rows import FleetRow, RunPage, RunQuery
+from runtime_adapter.rows import (
+    Distribution,
+    FleetRow,
+    ReleaseSummary,
+    RunPage,
+    RunQuery,
+    StepTotal,
+    StepTotals,
+)
 
 SAMPLES = 3  # sample runs shown per cluster
 TIMELINE_BUCKETS = 24
 PAIR_EXAMPLES = 10  # pairs listed per kind of change
 SHAPE_POINTS = 1001
+SHAPE_FRACTIONS = tuple(index / (SHAPE_POINTS - 1) for index in range(SHAPE_POINTS))
 
 
 @dataclass
@@ -141,74 +150,29 @@ def _cluster(cluster_id: str, found: list[FleetRow], in_scope: int, window: tupl
 # Releases ------------------------------------------------------------------------------
 
 
-@dataclass
-class Distribution:
-    p50: float | None
-    p90: float | None
-    p95: float | None
-    p99: float | None
-    mean: float | None
-    # Ascending: every value, or past SHAPE_POINTS values the 0.1 % quantiles (min and max exact). What the
-    # comparison charts draw; a payload cached for a million runs stays small.
-    values: list[float]
-
-    @classmethod
-    def of(cls, values: Iterable[float | None]) -> Distribution:
-        ordered = sorted(value for value in values if value is not None and math.isfinite(value))
-        shape = ordered if len(ordered) <= SHAPE_POINTS else [
-            percentile(ordered, index / (SHAPE_POINTS - 1)) or 0.0 for index in range(SHAPE_POINTS)]
-        return cls(p50=percentile(ordered, 0.5), p90=percentile(ordered, 0.9), p95=percentile(ordered, 0.95),
-                   p99=percentile(ordered, 0.99), mean=mean(ordered), values=shape)
+def distribution(values: Iterable[float | None]) -> Distribution:
+    """Percentiles (interpolated between ranks) and mean of the finite values; the chart's shape points."""
+    ordered = sorted(value for value in values if value is not None and math.isfinite(value))
+    shape = ordered if len(ordered) <= SHAPE_POINTS else [
+        percentile(ordered, fraction) or 0.0 for fraction in SHAPE_FRACTIONS]
+    return Distribution(p50=percentile(ordered, 0.5), p90=percentile(ordered, 0.9), p95=percentile(ordered, 0.95),
+                        p99=percentile(ordered, 0.99), mean=mean(ordered), values=shape)
 
 
-@dataclass
-class ReleaseSummary:
-    release: str
-    runs: int
-    failed: int
-    waiting: int
-    paused: int
-    first_seen: str | None
-    last_seen: str | None
-    duration: Distribution
-    tokens: Distribution
-    cost: Distribution
-
-    @property
-    def failure_rate(self) -> float:
-        return self.failed / self.runs if self.runs else 0.0
-
-    @property
-    def waiting_rate(self) -> float:
-        return self.waiting / self.runs if self.runs else 0.0
-
-    @property
-    def paused_rate(self) -> float:
-        return self.paused / self.runs if self.runs else 0.0
-
-    @property
-    def failure_rate_interval(self) -> tuple[float, float] | None:
-        return wilson_interval(self.failed, self.runs)
-
-    def as_api(self) -> dict[str, Any]:
-        return {
-            "release": self.release, "runs": self.runs, "failed": self.failed, "failureRate": self.failure_rate,
-            "waitingRate": self.waiting_rate, "pausedRate": self.paused_rate,
-            "firstSeen": self.first_seen, "lastSeen": self.last_seen,
-            "duration": {"p50": self.duration.p50, "p95": self.duration.p95},
-            "tokens": {"mean": self.tokens.mean}, "cost": {"mean": self.cost.mean},
-        }
+def failure_rate_interval(summary: ReleaseSummary) -> tuple[float, float] | None:
+    """The 95 % Wilson interval of a release's failure rate; None without runs."""
+    return wilson_interval(summary.failed, summary.runs)
 
 
-def _summary(release: str, rows: Sequence[FleetRow]) -> ReleaseSummary:
+def release_summary(release: str, rows: Sequence[FleetRow]) -> ReleaseSummary:
     times = [row.created_at for row in rows if row.created_at]
     return ReleaseSummary(
         release=release, runs=len(rows), failed=sum(row.status == "failed" for row in rows),
         waiting=sum(row.status == "waiting_for_approval" for row in rows),
         paused=sum(row.status == "paused" for row in rows),
         first_seen=min(times) if times else None, last_seen=max(times) if times else None,
-        duration=Distribution.of(row.duration_ms for row in rows),
-        tokens=Distribution.of(row.total_tokens for row in rows), cost=Distribution.of(row.cost for row in rows),
+        duration=distribution(row.duration_ms for row in rows),
+        tokens=distribution(row.total_tokens for row in rows), cost=distribution(row.cost for row in rows),
     )
 
 
@@ -221,11 +185,16 @@ def by_release(rows: Iterable[FleetRow]) -> dict[str, list[FleetRow]]:
 
 
 def release_summaries(rows: Iterable[FleetRow]) -> list[ReleaseSummary]:
-    """One summary per `metadata.release` label, the most recently seen first (runs without one are left out)."""
-    summaries = [_summary(release, found) for release, found in by_release(rows).items()]
-    summaries.sort(key=lambda summary: summary.release)
-    summaries.sort(key=lambda summary: summary.last_seen or "", reverse=True)
-    return summaries
+    """One summary per `metadata.release` label, in release order (runs without one are left out)."""
+    return sorted((release_summary(release, found) for release, found in by_release(rows).items()),
+                  key=lambda summary: summary.release)
+
+
+def newest_release_first(summaries: Iterable[ReleaseSummary]) -> list[ReleaseSummary]:
+    """The most recently seen release first; ties in release order."""
+    found = sorted(summaries, key=lambda summary: summary.release)
+    found.sort(key=lambda summary: summary.last_seen or "", reverse=True)
+    return found
 
 
 @dataclass
@@ -276,7 +245,7 @@ class ReleaseComparison:
 
     def as_api(self) -> dict[str, Any]:
         def side(summary: ReleaseSummary) -> dict[str, Any]:
-            interval = summary.failure_rate_interval
+            interval = failure_rate_interval(summary)
             return {**summary.as_api(), "failureRateInterval": list(interval) if interval else None,
                     "duration": {"p50": summary.duration.p50, "p90": summary.duration.p90,
                                  "p95": summary.duration.p95, "p99": summary.duration.p99},
@@ -298,8 +267,9 @@ class ReleaseComparison:
         }
 
 
-def _step_totals(rows: Sequence[FleetRow]) -> dict[str, dict[str, dict[str, Any]]]:
-    """Per section (`tools`, `types`) and name: calls, calls per run, error rate and p50 latency over `rows`."""
+def step_totals(rows: Iterable[FleetRow]) -> StepTotals:
+    """Per section (`tools`, `types`) and name: steps, failed steps and the median of the finite sampled
+    durations, over rows read `with_steps`."""
     totals: dict[str, dict[str, list[Any]]] = {"tools": {}, "types": {}}
     for row in rows:
         if not row.step_stats or row.step_stats == "{}":
@@ -310,13 +280,16 @@ def _step_totals(rows: Sequence[FleetRow]) -> dict[str, dict[str, dict[str, Any]
                 total = found.setdefault(name, [0, 0, []])
                 total[0] += steps
                 total[1] += failed
-                total[2].extend(durations)
-    runs = len(rows)
-    return {section: {name: {"calls": steps, "callsPerRun": steps / runs if runs else 0.0,
-                             "errorRate": failed / steps if steps else 0.0,
-                             "p50Ms": percentile(sorted(durations), 0.5)}
+                total[2].extend(duration for duration in durations if math.isfinite(duration))
+    return {section: {name: StepTotal(calls=steps, failed=failed, p50_ms=percentile(sorted(durations), 0.5))
                       for name, (steps, failed, durations) in found.items()}
             for section, found in totals.items()}
+
+
+def _step_api(totals: dict[str, StepTotal], runs: int) -> dict[str, dict[str, Any]]:
+    return {name: {"calls": total.calls, "callsPerRun": total.calls / runs if runs else 0.0,
+                   "errorRate": total.failed / total.calls if total.calls else 0.0, "p50Ms": total.p50_ms}
+            for name, total in totals.items()}
 
 
 def _step_deltas(base: dict[str, dict[str, Any]], head: dict[str, dict[str, Any]]) -> list[StepTotalsDelta]:
@@ -327,7 +300,8 @@ def _step_deltas(base: dict[str, dict[str, Any]], head: dict[str, dict[str, Any]
     return deltas
 
 
-def _latest_per_input(rows: Iterable[FleetRow]) -> dict[str, FleetRow]:
+def latest_per_input(rows: Iterable[FleetRow]) -> dict[str, FleetRow]:
+    """Per input (its `input_key`), the newest run: what release comparisons pair."""
     latest: dict[str, FleetRow] = {}
     for row in rows:
         if not row.input_key:
@@ -338,22 +312,46 @@ def _latest_per_input(rows: Iterable[FleetRow]) -> dict[str, FleetRow]:
     return latest
 
 
-def compare_releases(base_rows: Sequence[FleetRow], head_rows: Sequence[FleetRow], base: str,
-                     head: str) -> ReleaseComparison:
-    """`head` against `base`: each side's rows in scope (with `step_stats`, for the tool and step deltas).
+@dataclass
+class ReleaseSide:
+    """What a comparison reads of one release in scope; a store computes it where its rows are."""
+
+    summary: ReleaseSummary
+    steps: StepTotals
+    attention: list[FleetRow]  # its runs that need attention: the clusters
+    latest: dict[str, FleetRow]  # its newest run per input: the pairs
+
+    @classmethod
+    def of_rows(cls, release: str, rows: Sequence[FleetRow]) -> ReleaseSide:
+        """From every row of the release in scope (read `with_steps`)."""
+        return cls(summary=release_summary(release, rows), steps=step_totals(rows),
+                   attention=[row for row in rows if row.cluster_id], latest=latest_per_input(rows))
+
+    @classmethod
+    def of_store(cls, store: RunQueries, scope: RunQuery, release: str) -> ReleaseSide:
+        side = replace(scope, release=release)
+        found = store.release_summaries(side)
+        return cls(summary=found[0] if found else release_summary(release, []), steps=store.step_totals(side),
+                   attention=[row for row in store.fleet_rows(replace(side, attention_only=True)) if row.cluster_id],
+                   latest={row.input_key: row for row in store.latest_per_input(side)})
+
+
+def compare_releases(base: ReleaseSide, head: ReleaseSide) -> ReleaseComparison:
+    """`head` against `base`.
 
     Pairs are the latest run per input in each release; their `input_text` is left for the
     caller to fill in (`release_comparison` reads it for the pairs it lists).
     """
-    base_summary, head_summary = _summary(base, base_rows), _summary(head, head_rows)
+    base_summary, head_summary = base.summary, head.summary
     test = two_proportion_test(head_summary.failed, head_summary.runs, base_summary.failed, base_summary.runs)
-    base_steps, head_steps = _step_totals(base_rows), _step_totals(head_rows)
-    tools = _step_deltas(base_steps["tools"], head_steps["tools"])
-    types = _step_deltas(base_steps["types"], head_steps["types"])
-    base_clusters = {c.id: c for c in failure_clusters(base_rows).clusters}
-    head_clusters = {c.id: c for c in failure_clusters(head_rows).clusters}
+    tools = _step_deltas(_step_api(base.steps.get("tools", {}), base_summary.runs),
+                         _step_api(head.steps.get("tools", {}), head_summary.runs))
+    types = _step_deltas(_step_api(base.steps.get("types", {}), base_summary.runs),
+                         _step_api(head.steps.get("types", {}), head_summary.runs))
+    base_clusters = {c.id: c for c in failure_clusters(base.attention, in_scope=base_summary.runs).clusters}
+    head_clusters = {c.id: c for c in failure_clusters(head.attention, in_scope=head_summary.runs).clusters}
     # With no run on one side, nothing is new or resolved: there is nothing to compare with.
-    both = bool(base_rows) and bool(head_rows)
+    both = bool(base_summary.runs) and bool(head_summary.runs)
     new = [cluster for cluster_id, cluster in head_clusters.items() if both and cluster_id not in base_clusters]
     resolved = [cluster for cluster_id, cluster in base_clusters.items() if both and cluster_id not in head_clusters]
     grown = []
@@ -362,10 +360,10 @@ def compare_releases(base_rows: Sequence[FleetRow], head_rows: Sequence[FleetRow
         before = base_clusters.get(cluster_id)
         if before is None or cluster.share <= before.share:
             continue
-        if two_proportion_test(cluster.count, len(head_rows), before.count, len(base_rows)).significant:
+        if two_proportion_test(cluster.count, head_summary.runs, before.count, base_summary.runs).significant:
             grown.append(cluster)
             grown_base[cluster_id] = before.count
-    base_latest, head_latest = _latest_per_input(base_rows), _latest_per_input(head_rows)
+    base_latest, head_latest = base.latest, head.latest
     pairs = [_pair(key, base_latest[key], head_latest[key]) for key in sorted(set(base_latest) & set(head_latest))]
     changed = [pair for pair in pairs if pair.base_status != pair.head_status]
     changed.sort(key=lambda pair: (pair.head_status != "failed", pair.input_key))
@@ -464,7 +462,7 @@ def cluster_detail(store: RunQueries, cluster_id: str, query: RunQuery) -> Clust
 
 
 def release_report(store: RunQueries, query: RunQuery) -> list[ReleaseSummary]:
-    return release_summaries(store.fleet_rows(_scope(query)))
+    return newest_release_first(store.release_summaries(_scope(query)))
 
 
 def release_comparison(store: RunQueries, query: RunQuery, base: str, head: str) -> ReleaseComparison:
@@ -474,8 +472,7 @@ def release_comparison(store: RunQueries, query: RunQuery, base: str, head: str)
         if release not in known:
             raise UnknownRelease(release)
     scope = _scope(query)
-    comparison = compare_releases(store.fleet_rows(replace(scope, release=base), with_steps=True),
-                                  store.fleet_rows(replace(scope, release=head), with_steps=True), base, head)
+    comparison = compare_releases(ReleaseSide.of_store(store, scope, base), ReleaseSide.of_store(store, scope, head))
     listed = [*comparison.outcome_changed, *comparison.cost_changes, *comparison.duration_changes]
     rows = store.rows_by_id(sorted({pair.head_run_id for pair in listed}))
     for pair in listed:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -199,8 +200,21 @@ def run_row(run: Run, source: str = "") -> RunRow:
     )
 
 
+def _finite_number(value: Any) -> int | float | None:
+    """A number JS reads as finite, else None (Infinity, NaN and integers past the largest double)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return value if math.isfinite(value) else None
+    except OverflowError:
+        return None
+
+
 def step_stats(run: Run) -> dict[str, dict[str, list[Any]]]:
-    """Steps, failed steps and sample durations per tool and per step type (see `RunRow.step_stats`)."""
+    """Steps, failed steps and sample durations per tool and per step type (see `RunRow.step_stats`).
+
+    Only finite durations are sampled: their median is what a comparison shows.
+    """
     tools: dict[str, list[Any]] = {}
     types: dict[str, list[Any]] = {}
     for step in run["steps"]:
@@ -210,8 +224,7 @@ def step_stats(run: Run) -> dict[str, dict[str, list[Any]]]:
         if not isinstance(kind, str):
             continue
         failed = step.get("status") == "failed"
-        duration = step.get("durationMs")
-        duration = duration if isinstance(duration, (int, float)) and not isinstance(duration, bool) else None
+        duration = _finite_number(step.get("durationMs"))
         targets = [types.setdefault(kind, [0, 0, []])]
         tool = prop(prop(step, "payload"), "toolName") if kind == "tool" else None
         if isinstance(tool, str) and tool:

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from runtime_adapter.port import BaseRunStore, RunQueries
+from runtime_adapter.queries import fleet
 from runtime_adapter.queries.listing import fleet_row, matches, run_row, scan_query
 from runtime_adapter.queries.usage import bucket_rows
 from runtime_adapter.records import StoreEntry, replay_source
-from runtime_adapter.rows import FleetRow, RunPage, RunQuery, RunRow, UsageBucket
+from runtime_adapter.rows import FleetRow, ReleaseSummary, RunPage, RunQuery, RunRow, StepTotals, UsageBucket
 
 
 class RunStore(BaseRunStore, RunQueries):
@@ -27,6 +28,18 @@ class RunStore(BaseRunStore, RunQueries):
     def fleet_rows(self, query: RunQuery, *, with_steps: bool = False) -> list[FleetRow]:
         """The rows in scope of `query` (its paging aside), as views over many runs read them."""
         return [fleet_row(row, with_steps=with_steps) for row in self.rows() if matches(row, query)]
+
+    def release_summaries(self, query: RunQuery) -> list[ReleaseSummary]:
+        """Per release label of the rows in scope, in release order."""
+        return fleet.release_summaries(self.fleet_rows(query))
+
+    def step_totals(self, query: RunQuery) -> StepTotals:
+        return fleet.step_totals(self.fleet_rows(query, with_steps=True))
+
+    def latest_per_input(self, query: RunQuery) -> list[FleetRow]:
+        """The newest row in scope of each input (by `input_key`), in input-key order."""
+        latest = fleet.latest_per_input(self.fleet_rows(query))
+        return [latest[key] for key in sorted(latest)]
 
     def status_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -8,6 +8,7 @@ the run as the runtime wrote it and is parsed exactly like a run file.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,12 +29,16 @@ from runtime_adapter.records import (
     StoreUnavailable,
     check_run_id,
 )
+from runtime_adapter.stores import fleet_sql
 from runtime_adapter.stores.file import parse_run_record
 from runtime_adapter.stores.memo import GenerationMemo
+from runtime_adapter.stores.rowsql import where_clause
 from runtime_adapter.stores.rowtable import SELECT_ROW, RowTableQueries
 
 if TYPE_CHECKING:
-    from runtime_adapter.rows import RunRow
+    from runtime_adapter.rows import FleetRow, ReleaseSummary, RunQuery, RunRow, StepTotals
+
+logger = logging.getLogger(__name__)
 
 _ENTRIES_SQL = (
     "SELECT source, document, error FROM (SELECT source, document::text AS document, NULL AS error FROM runs"
@@ -229,6 +234,28 @@ class PostgresRunStore(RowTableQueries, RunStore):
                 " ORDER BY coalesce(created_at, '') DESC, id DESC LIMIT %s",
                 params,
             ))
+
+    # Fleet aggregates (stores.fleet_sql) --------------------------------------------------
+
+    def release_summaries(self, query: RunQuery) -> list[ReleaseSummary]:
+        where = where_clause(query, self.dialect)
+        with self._read() as db:
+            return fleet_sql.release_summaries(db, where)
+
+    def step_totals(self, query: RunQuery) -> StepTotals:
+        where = where_clause(query, self.dialect)
+        try:
+            with self._read() as db:
+                return fleet_sql.step_totals(db, where)
+        except psycopg.DataError as error:
+            # A row loaded by older code whose step_stats jsonb refuses: the reference reads the rows instead.
+            logger.warning("step totals fall back to reading rows (%s)", error)
+            return RunStore.step_totals(self, query)
+
+    def latest_per_input(self, query: RunQuery) -> list[FleetRow]:
+        where = where_clause(query, self.dialect)
+        with self._read() as db:
+            return fleet_sql.latest_per_input(db, where)
 
     def change_marker(self) -> str:
         with self.connection() as db:

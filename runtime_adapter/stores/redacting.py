@@ -13,7 +13,7 @@ from runtime_adapter.queries.listing import redacted_row, scan_query
 from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.records import CorruptRun, Run, StoreEntry, replay_source
 from runtime_adapter.redaction import clean_text, redact_entry, redact_run, scrub
-from runtime_adapter.rows import FleetRow, RunPage, RunQuery, RunRow, UsageBucket
+from runtime_adapter.rows import FleetRow, ReleaseSummary, RunPage, RunQuery, RunRow, StepTotals, UsageBucket
 
 
 class RedactingStore(RunStore):
@@ -99,6 +99,15 @@ class RedactingStore(RunStore):
         if self._scans:
             return RunStore.fleet_rows(self, query, with_steps=with_steps)  # over self.rows(): redacted rows
         return self.inner.fleet_rows(query, with_steps=with_steps)
+
+    def release_summaries(self, query: RunQuery) -> list[ReleaseSummary]:
+        return RunStore.release_summaries(self, query) if self._scans else self.inner.release_summaries(query)
+
+    def step_totals(self, query: RunQuery) -> StepTotals:
+        return RunStore.step_totals(self, query) if self._scans else self.inner.step_totals(query)
+
+    def latest_per_input(self, query: RunQuery) -> list[FleetRow]:
+        return RunStore.latest_per_input(self, query) if self._scans else self.inner.latest_per_input(query)
 
     def status_counts(self) -> dict[str, int]:
         if not self._scans:

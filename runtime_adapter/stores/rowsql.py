@@ -119,7 +119,12 @@ def row_values(run: Run, source: str, *, dialect: Dialect, redact: bool = False)
         elif name == "timings":
             value = json.dumps({key: clean_number(number) for key, number in value.items()})
         elif name == "step_stats":
-            value = clean_text(json.dumps(value), nul=nul)  # text in both dialects: jsonb refuses Infinity
+            # Text in both dialects. PostgreSQL aggregates it as jsonb (stores.fleet_sql), which refuses NUL
+            # and lone surrogates even escaped: names lose them as every PostgreSQL text does.
+            if nul:
+                value = {section: {clean_text(key, nul=True): item for key, item in found.items()}
+                         for section, found in value.items()}
+            value = json.dumps(value, ensure_ascii=not nul)
         elif name in _BOOL_COLUMNS:
             value = bool(value) if dialect == "postgres" else int(bool(value))
         else:

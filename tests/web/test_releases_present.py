@@ -20,13 +20,13 @@ from runtime_adapter.present.release_view import (
     signed,
     significance,
 )
-from runtime_adapter.queries.fleet import Distribution, ReleaseSummary
+from runtime_adapter.queries.fleet import distribution
 from runtime_adapter.queries.statistics import FISHER, NO_TEST, Z_TEST, ProportionTest
-from runtime_adapter.rows import RunQuery
+from runtime_adapter.rows import ReleaseSummary, RunQuery
 
 
 def summary(release: str, runs: int, failed: int) -> ReleaseSummary:
-    empty = Distribution.of([])
+    empty = distribution([])
     return ReleaseSummary(release=release, runs=runs, failed=failed, waiting=0, paused=0, first_seen=None,
                           last_seen=None, duration=empty, tokens=empty, cost=empty)
 
