@@ -23,7 +23,6 @@ from tests.unit.test_conformance import _mismatches
 
 pytestmark = pytest.mark.postgres
 SCENARIOS = conformance.scenarios()
-needs_corpus = pytest.mark.skipif(not SCENARIOS, reason="conformance corpus not found")
 
 
 class _AsFileStore(PostgresRunStore):
@@ -49,7 +48,6 @@ def snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
     return {path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in sorted(directory.iterdir())}
 
 
-@needs_corpus
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_golden_payloads_match_through_postgresql(scenario, load, empty_db, monkeypatch):
     load(conformance.CONFORMANCE_DIR / "stores" / scenario)
@@ -64,7 +62,6 @@ def test_golden_payloads_match_through_postgresql(scenario, load, empty_db, monk
         store.close()
 
 
-@needs_corpus
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_every_listing_query_matches_on_the_conformance_stores(scenario, load, pg_store):
     directory = conformance.CONFORMANCE_DIR / "stores" / scenario
