@@ -35,16 +35,10 @@ from controlplane.stores import store_for
 from incidents.forms import ClusterFilterForm, ClusterMembersForm
 from incidents.reports import incident_payloads
 from runtime_adapter.present.cluster_view import shown_cluster
-from runtime_adapter.queries.fleet import (
-    ClusterDetail,
-    ClusterReport,
-    UnknownCluster,
-    cluster_detail,
-    cluster_report,
-)
+from runtime_adapter.queries.fleet import ClusterDetail, UnknownCluster, cluster_detail, cluster_report
 from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.records import CorruptRun, RunNotFound
-from runtime_adapter.rows import RunQuery
+from runtime_adapter.rows import ClusterReport, RunQuery
 
 CLUSTERS_PER_PAGE = 100
 ROOTS_SHOWN = 20

@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Protocol
 from runtime_adapter.records import InvalidRunId, Run, RunNotFound, StoreEntry
 
 if TYPE_CHECKING:
-    from runtime_adapter.rows import FleetRow, ReleaseSummary, RunPage, RunQuery, RunRow, StepTotals, UsageBucket
+    from runtime_adapter.rows import (
+        ClusterReport,
+        FleetRow,
+        ReleaseSummary,
+        RunPage,
+        RunQuery,
+        RunRow,
+        StepTotals,
+        UsageBucket,
+    )
 
 class BaseRunStore:
     """Read-only access to durable runs. Adapters never write to the store.
@@ -103,3 +112,5 @@ class RunQueries(Protocol):
     def release_summaries(self, query: RunQuery) -> list[ReleaseSummary]: ...
     def step_totals(self, query: RunQuery) -> StepTotals: ...
     def latest_per_input(self, query: RunQuery) -> list[FleetRow]: ...
+    def cluster_summaries(self, query: RunQuery, in_scope: int) -> ClusterReport: ...
+    def root_counts(self, query: RunQuery) -> dict[str, int]: ...

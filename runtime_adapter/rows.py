@@ -96,6 +96,42 @@ FLEET_COLUMNS: tuple[str, ...] = tuple(name for name in FleetRow.__dataclass_fie
 
 
 @dataclass
+class Cluster:
+    """Runs that failed (or wait, or paused) the same way: one failure signature (`queries.fleet` groups them)."""
+
+    id: str
+    count: int
+    incident_type: str
+    step_type: str
+    tool_name: str
+    error_name: str
+    message_template: str
+    first_seen: str | None
+    last_seen: str | None
+    releases: dict[str, int]
+    sample_run_ids: list[str]
+    recommended_action: str | None
+    newest_run_id: str
+    share: float  # of the runs in scope
+    timeline: list[int] = field(default_factory=list)
+
+    def as_api(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "count": self.count, "incidentType": self.incident_type, "toolName": self.tool_name,
+            "errorName": self.error_name, "messageTemplate": self.message_template, "firstSeen": self.first_seen,
+            "lastSeen": self.last_seen, "releases": dict(self.releases), "sampleRunIds": list(self.sample_run_ids),
+            "recommendedAction": self.recommended_action,
+        }
+
+
+@dataclass
+class ClusterReport:
+    clusters: list[Cluster]
+    runs: int  # runs in scope (the share's denominator)
+    window: tuple[str, str] | None  # the timeline's span, when any run in scope has a time
+
+
+@dataclass
 class Distribution:
     """Percentiles and mean of one measure's finite values (`queries.fleet.distribution` makes them)."""
 

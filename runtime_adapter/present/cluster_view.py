@@ -6,9 +6,8 @@ from typing import Any
 
 from runtime_adapter.js.dates import iso_ms, parse_iso
 from runtime_adapter.present.formatting import absolute_time
-from runtime_adapter.queries.fleet import Cluster
 from runtime_adapter.queries.usage import bar_chart
-from runtime_adapter.rows import UsageBucket
+from runtime_adapter.rows import Cluster, UsageBucket
 
 
 def timeline_chart(counts: list[int], window: tuple[str, str] | None) -> dict[str, Any] | None:

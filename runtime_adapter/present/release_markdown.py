@@ -16,7 +16,8 @@ from runtime_adapter.present.release_view import (
     comparison_view,
     interval_text,
 )
-from runtime_adapter.queries.fleet import Cluster, Pair, ReleaseComparison, failure_rate_interval
+from runtime_adapter.queries.fleet import Pair, ReleaseComparison, failure_rate_interval
+from runtime_adapter.rows import Cluster
 
 LISTED = 10  # clusters and pairs listed per section
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from runtime_adapter.present.formatting import DASH, MINUS, absolute_time, cost, duration, token_count
 from runtime_adapter.present.release_charts import CdfChart, cdf_chart
-from runtime_adapter.queries.fleet import Cluster, Pair, ReleaseComparison, StepTotalsDelta, failure_rate_interval
+from runtime_adapter.queries.fleet import Pair, ReleaseComparison, StepTotalsDelta, failure_rate_interval
 from runtime_adapter.queries.statistics import ALPHA, NO_TEST, ProportionTest, wilson_interval
-from runtime_adapter.rows import Distribution, ReleaseSummary, RunQuery
+from runtime_adapter.rows import Cluster, Distribution, ReleaseSummary, RunQuery
 
 
 def percent(rate: float | None, digits: int = 1) -> str:

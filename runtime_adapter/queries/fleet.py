@@ -25,6 +25,8 @@ from runtime_adapter.queries.statistics import (
     wilson_interval,
 )
 from runtime_adapter.rows import (
+    Cluster,
+    ClusterReport,
     Distribution,
     FleetRow,
     ReleaseSummary,
@@ -41,51 +43,20 @@ SHAPE_POINTS = 1001
 SHAPE_FRACTIONS = tuple(index / (SHAPE_POINTS - 1) for index in range(SHAPE_POINTS))
 
 
-@dataclass
-class Cluster:
-    """Runs that failed (or wait, or paused) the same way: one failure signature."""
-
-    id: str
-    count: int
-    incident_type: str
-    step_type: str
-    tool_name: str
-    error_name: str
-    message_template: str
-    first_seen: str | None
-    last_seen: str | None
-    releases: dict[str, int]
-    sample_run_ids: list[str]
-    recommended_action: str | None
-    newest_run_id: str
-    share: float  # of the runs in scope
-    timeline: list[int] = field(default_factory=list)
-
-    def as_api(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "count": self.count, "incidentType": self.incident_type, "toolName": self.tool_name,
-            "errorName": self.error_name, "messageTemplate": self.message_template, "firstSeen": self.first_seen,
-            "lastSeen": self.last_seen, "releases": dict(self.releases), "sampleRunIds": list(self.sample_run_ids),
-            "recommendedAction": self.recommended_action,
-        }
-
-
-@dataclass
-class ClusterReport:
-    clusters: list[Cluster]
-    runs: int  # runs in scope (the share's denominator)
-    window: tuple[str, str] | None  # the timeline's span, when any run in scope has a time
-
-
 def _newest_first(row: FleetRow) -> tuple[str, str]:
     return (row.created_at or "", row.id)
 
 
 def _window(rows: Sequence[FleetRow], start: str | None, end: str | None) -> tuple[datetime, datetime] | None:
-    """The timeline's span: the query's time range, else from the first to the last run in scope."""
     moments = [moment for row in rows if (moment := parse_iso(row.created_at)) is not None]
-    low = parse_iso(start) if start else (min(moments) if moments else None)
-    high = parse_iso(end) if end else (max(moments) if moments else None)
+    return timeline_window(min(moments, default=None), max(moments, default=None), start, end)
+
+
+def timeline_window(first: datetime | None, last: datetime | None, start: str | None,
+                    end: str | None) -> tuple[datetime, datetime] | None:
+    """The timeline's span: the query's time range, else from the first to the last run in scope."""
+    low = parse_iso(start) if start else first
+    high = parse_iso(end) if end else last
     if low is None or high is None or high < low:
         return None
     return low, high
@@ -417,8 +388,7 @@ def cluster_report(store: RunQueries, query: RunQuery) -> ClusterReport:
     shares are of every run in scope, counted by the store.
     """
     scope = _scope(query)
-    return failure_clusters(store.fleet_rows(replace(scope, attention_only=True)), start=query.created_after,
-                            end=query.created_before, in_scope=_count(store, scope))
+    return store.cluster_summaries(scope, _count(store, scope))
 
 
 @dataclass
@@ -436,9 +406,8 @@ def cluster_detail(store: RunQueries, cluster_id: str, query: RunQuery) -> Clust
     Raises UnknownCluster when no run of the store has this signature, whatever the scope.
     """
     scope = _scope(query)
-    members = store.fleet_rows(replace(scope, cluster_id=cluster_id))
-    report = failure_clusters(members, start=query.created_after, end=query.created_before,
-                              in_scope=_count(store, scope))
+    members = replace(scope, cluster_id=cluster_id)
+    report = store.cluster_summaries(members, _count(store, scope))
     if report.clusters:
         found = report.clusters[0]
     else:
@@ -452,12 +421,8 @@ def cluster_detail(store: RunQueries, cluster_id: str, query: RunQuery) -> Clust
             tool_name=member.failure_tool or "", error_name=member.error_name or "",
             message_template=member.message_template or "", first_seen=None, last_seen=None, releases={},
             sample_run_ids=[], recommended_action=None, newest_run_id="", share=0.0, timeline=[0] * TIMELINE_BUCKETS)
-    roots: dict[str, int] = {}
-    for row in members:
-        roots[row.root_run_id] = roots.get(row.root_run_id, 0) + 1
     page = store.query_runs(replace(query, cluster_id=cluster_id, sort="created", descending=True))
-    return ClusterDetail(cluster=found, members=page, by_release=found.releases,
-                         by_root=dict(sorted(roots.items(), key=lambda item: (-item[1], item[0]))),
+    return ClusterDetail(cluster=found, members=page, by_release=found.releases, by_root=store.root_counts(members),
                          window=report.window)
 
 

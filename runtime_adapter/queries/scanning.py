@@ -13,7 +13,16 @@ from runtime_adapter.queries import fleet
 from runtime_adapter.queries.listing import fleet_row, matches, run_row, scan_query
 from runtime_adapter.queries.usage import bucket_rows
 from runtime_adapter.records import StoreEntry, replay_source
-from runtime_adapter.rows import FleetRow, ReleaseSummary, RunPage, RunQuery, RunRow, StepTotals, UsageBucket
+from runtime_adapter.rows import (
+    ClusterReport,
+    FleetRow,
+    ReleaseSummary,
+    RunPage,
+    RunQuery,
+    RunRow,
+    StepTotals,
+    UsageBucket,
+)
 
 
 class RunStore(BaseRunStore, RunQueries):
@@ -40,6 +49,19 @@ class RunStore(BaseRunStore, RunQueries):
         """The newest row in scope of each input (by `input_key`), in input-key order."""
         latest = fleet.latest_per_input(self.fleet_rows(query))
         return [latest[key] for key in sorted(latest)]
+
+    def cluster_summaries(self, query: RunQuery, in_scope: int) -> ClusterReport:
+        """The failure clusters of the runs in scope that need attention, with shares of `in_scope` runs;
+        the timeline spans the query's time range, else its first to its last run."""
+        return fleet.failure_clusters(self.fleet_rows(replace(query, attention_only=True)), start=query.created_after,
+                                      end=query.created_before, in_scope=in_scope)
+
+    def root_counts(self, query: RunQuery) -> dict[str, int]:
+        """Runs in scope per root run, most first (then by id)."""
+        roots: dict[str, int] = {}
+        for row in self.fleet_rows(query):
+            roots[row.root_run_id] = roots.get(row.root_run_id, 0) + 1
+        return dict(sorted(roots.items(), key=lambda item: (-item[1], item[0])))
 
     def status_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -1,4 +1,4 @@
-"""Release summaries, step totals and the newest run per input as PostgreSQL aggregates.
+"""Failure clusters, release summaries, step totals and the newest run per input as PostgreSQL aggregates.
 
 `queries.fleet` computes the same from light rows (`RunStore.release_summaries` and its
 siblings); at a million runs, fetching a release's rows to do that takes seconds, so
@@ -13,10 +13,21 @@ PostgreSQL aggregates where the rows are and returns a few rows per release.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from runtime_adapter.queries.fleet import SHAPE_FRACTIONS, SHAPE_POINTS
-from runtime_adapter.rows import FLEET_COLUMNS, Distribution, FleetRow, ReleaseSummary, StepTotal, StepTotals
+from runtime_adapter.js.dates import iso_ms
+from runtime_adapter.queries.fleet import SAMPLES, SHAPE_FRACTIONS, SHAPE_POINTS, TIMELINE_BUCKETS, timeline_window
+from runtime_adapter.rows import (
+    FLEET_COLUMNS,
+    Cluster,
+    ClusterReport,
+    Distribution,
+    FleetRow,
+    ReleaseSummary,
+    StepTotal,
+    StepTotals,
+)
 from runtime_adapter.stores.rowsql import Clause
 
 MEASURES = ("duration_ms", "total_tokens", "cost")
@@ -97,3 +108,76 @@ def latest_per_input(db: Any, where: Clause) -> list[FleetRow]:
         f"SELECT DISTINCT ON (input_key) {', '.join(FLEET_COLUMNS)} FROM runs WHERE {where.sql} AND input_key <> ''"
         " ORDER BY input_key, coalesce(created_at, '') DESC, id DESC", where.params)]
 
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CLUSTERED = "coalesce(cluster_id, '') <> ''"
+
+
+def _moment(us: int | None) -> datetime | None:
+    return None if us is None else _EPOCH + timedelta(microseconds=us)
+
+
+def _us(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def cluster_summaries(db: Any, where: Clause, start: str | None, end: str | None, in_scope: int,
+                      buckets: int = TIMELINE_BUCKETS) -> ClusterReport:
+    """`queries.fleet.failure_clusters` over the rows `where` selects (those that need attention), as aggregates.
+
+    `created_us` is the row's createdAt as `parse_iso` reads it, so the window and each timeline
+    bucket are computed from the same instants, with the same double arithmetic, as the reference.
+    """
+    first, last = db.execute(f"SELECT min(created_us), max(created_us) FROM runs WHERE {where.sql}",
+                             where.params).fetchone()
+    window = timeline_window(_moment(first), _moment(last), start, end)
+    clustered = f"{where.sql} AND {_CLUSTERED}"
+    counts = db.execute(
+        "SELECT cluster_id, count(*), min(created_at) FILTER (WHERE created_at <> ''),"
+        f" max(created_at) FILTER (WHERE created_at <> '') FROM runs WHERE {clustered} GROUP BY cluster_id",
+        where.params).fetchall()
+    newest: dict[str, list[tuple[Any, ...]]] = {}
+    for cluster_id, *values in db.execute(
+            "SELECT cluster_id, id, incident_type, failure_step_type, failure_tool, error_name, message_template,"
+            " recommended_action FROM (SELECT *, row_number() OVER (PARTITION BY cluster_id"
+            " ORDER BY coalesce(created_at, '') DESC, id DESC) AS rank"
+            f" FROM runs WHERE {clustered}) AS ranked WHERE rank <= %s ORDER BY cluster_id, rank",
+            [*where.params, SAMPLES]):
+        newest.setdefault(cluster_id, []).append(tuple(values))
+    releases: dict[str, dict[str, int]] = {}
+    for cluster_id, release, count in db.execute(
+            f"SELECT cluster_id, release, count(*) FROM runs WHERE {clustered} AND coalesce(release, '') <> ''"
+            " GROUP BY cluster_id, release", where.params):
+        releases.setdefault(cluster_id, {})[release] = count
+    timelines: dict[str, list[int]] = {}
+    if window is not None:
+        low, high = window
+        span = (high - low).total_seconds()
+        for cluster_id, index, count in db.execute(
+                "SELECT cluster_id, CASE WHEN %s > 0 THEN floor((created_us - %s)::float8 / 1000000 / %s * %s)"
+                f" ELSE %s END AS bucket, count(*) FROM runs WHERE {clustered} AND created_us BETWEEN %s AND %s"
+                " GROUP BY cluster_id, bucket",
+                [span, _us(low), span or 1.0, buckets, buckets - 1, *where.params, _us(low), _us(high)]):
+            timeline = timelines.setdefault(cluster_id, [0] * buckets)
+            timeline[min(int(index), buckets - 1)] += count
+    clusters = []
+    for cluster_id, count, first_seen, last_seen in counts:
+        samples = newest[cluster_id]
+        run_id, incident_type, step_type, tool_name, error_name, template, action = samples[0]
+        clusters.append(Cluster(
+            id=cluster_id, count=count, incident_type=incident_type or "", step_type=step_type or "",
+            tool_name=tool_name or "", error_name=error_name or "", message_template=template or "",
+            first_seen=first_seen, last_seen=last_seen,
+            releases=dict(sorted(releases.get(cluster_id, {}).items(), key=lambda item: (-item[1], item[0]))),
+            sample_run_ids=[sample[0] for sample in samples], recommended_action=action, newest_run_id=run_id,
+            share=count / in_scope if in_scope else 0.0, timeline=timelines.get(cluster_id, [0] * buckets)))
+    clusters.sort(key=lambda cluster: cluster.id)
+    clusters.sort(key=lambda cluster: (cluster.count, cluster.last_seen or ""), reverse=True)
+    span_text = (iso_ms(window[0]), iso_ms(window[1])) if window else None
+    return ClusterReport(clusters=clusters, runs=in_scope, window=span_text)
+
+
+def root_counts(db: Any, where: Clause) -> dict[str, int]:
+    return dict(db.execute(f"SELECT root_run_id, count(*) FROM runs WHERE {where.sql} GROUP BY root_run_id"
+                           " ORDER BY count(*) DESC, root_run_id", where.params).fetchall())

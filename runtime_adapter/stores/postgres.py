@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -36,7 +37,7 @@ from runtime_adapter.stores.rowsql import where_clause
 from runtime_adapter.stores.rowtable import SELECT_ROW, RowTableQueries
 
 if TYPE_CHECKING:
-    from runtime_adapter.rows import FleetRow, ReleaseSummary, RunQuery, RunRow, StepTotals
+    from runtime_adapter.rows import ClusterReport, FleetRow, ReleaseSummary, RunQuery, RunRow, StepTotals
 
 logger = logging.getLogger(__name__)
 
@@ -251,6 +252,16 @@ class PostgresRunStore(RowTableQueries, RunStore):
             # A row loaded by older code whose step_stats jsonb refuses: the reference reads the rows instead.
             logger.warning("step totals fall back to reading rows (%s)", error)
             return RunStore.step_totals(self, query)
+
+    def cluster_summaries(self, query: RunQuery, in_scope: int) -> ClusterReport:
+        where = where_clause(replace(query, attention_only=True), self.dialect)
+        with self._read() as db:
+            return fleet_sql.cluster_summaries(db, where, query.created_after, query.created_before, in_scope)
+
+    def root_counts(self, query: RunQuery) -> dict[str, int]:
+        where = where_clause(query, self.dialect)
+        with self._read() as db:
+            return fleet_sql.root_counts(db, where)
 
     def latest_per_input(self, query: RunQuery) -> list[FleetRow]:
         where = where_clause(query, self.dialect)

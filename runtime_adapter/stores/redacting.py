@@ -13,7 +13,16 @@ from runtime_adapter.queries.listing import redacted_row, scan_query
 from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.records import CorruptRun, Run, StoreEntry, replay_source
 from runtime_adapter.redaction import clean_text, redact_entry, redact_run, scrub
-from runtime_adapter.rows import FleetRow, ReleaseSummary, RunPage, RunQuery, RunRow, StepTotals, UsageBucket
+from runtime_adapter.rows import (
+    ClusterReport,
+    FleetRow,
+    ReleaseSummary,
+    RunPage,
+    RunQuery,
+    RunRow,
+    StepTotals,
+    UsageBucket,
+)
 
 
 class RedactingStore(RunStore):
@@ -108,6 +117,14 @@ class RedactingStore(RunStore):
 
     def latest_per_input(self, query: RunQuery) -> list[FleetRow]:
         return RunStore.latest_per_input(self, query) if self._scans else self.inner.latest_per_input(query)
+
+    def cluster_summaries(self, query: RunQuery, in_scope: int) -> ClusterReport:
+        if self._scans:
+            return RunStore.cluster_summaries(self, query, in_scope)
+        return self.inner.cluster_summaries(query, in_scope)
+
+    def root_counts(self, query: RunQuery) -> dict[str, int]:
+        return RunStore.root_counts(self, query) if self._scans else self.inner.root_counts(query)
 
     def status_counts(self) -> dict[str, int]:
         if not self._scans:

@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from runtime_adapter.queries.fleet import SHAPE_POINTS, release_comparison, release_report
+from runtime_adapter.queries.fleet import SHAPE_POINTS, cluster_detail, cluster_report, release_comparison, release_report
 from runtime_adapter.rows import RunQuery
 from runtime_adapter.stores.file import FileRunStore
 from tests.factories import run_record
@@ -37,7 +37,7 @@ def _record(index: int, rng: random.Random) -> dict:
     metrics = {"tokenUsage": {"prompt": index, "completion": 3, "total": index + 3}, "cost": round(rng.random() / 7, 6)}
     record = run_record(f"many-{index:05d}", status=status, created=created, input=f"question {index % 333}",
                         steps=steps, metadata={"release": release}, metrics=metrics,
-                        errors=[{"name": "ToolExecutionError", "message": f"Provider said {index}"}]
+                        errors=[{"name": f"Error{index % 13}", "message": f"Provider said {index}"}]
                         if status == "failed" else [])
     record["timestamps"] = {**record["timestamps"], **timestamps}
     return record
@@ -104,3 +104,17 @@ def runs_dir_with_tool(tmp_path: Path) -> Path:
                                         steps=[{"id": f"t{index}", "type": "tool", "status": "completed",
                                                 "durationMs": 5, "payload": {"toolName": "lookup"}}]))
     return directory
+
+
+def test_clusters_and_their_timelines_match_the_reference(many_runs, load, pg_store):
+    load(many_runs)
+    reference = FileRunStore(many_runs)
+    for scope in (RunQuery(), RunQuery(release="r-many"), RunQuery(created_after="2026-02-03T00:00:00.000Z",
+                                                                  created_before="2026-02-09T12:00:00.000Z")):
+        found, expected = cluster_report(pg_store, scope), cluster_report(reference, scope)
+        assert len(expected.clusters) > 10 and sum(expected.clusters[0].timeline) > 0
+        assert [asdict(cluster) for cluster in found.clusters] == [asdict(cluster) for cluster in expected.clusters]
+        assert (found.runs, found.window) == (expected.runs, expected.window)
+        for cluster in expected.clusters[:3]:
+            left, right = cluster_detail(pg_store, cluster.id, scope), cluster_detail(reference, cluster.id, scope)
+            assert (asdict(left.cluster), left.by_root, left.window) == (asdict(right.cluster), right.by_root, right.window)
