@@ -194,10 +194,11 @@ def load_store(store: RunStore, target_url: str, *, batch_size: int = 1000, work
                     "DELETE FROM store_errors WHERE NOT EXISTS"
                     " (SELECT 1 FROM loaded_sources WHERE loaded_sources.source = store_errors.source)")
         # Fresh statistics matter after a first or large load (plans pick their indexes from
-        # them); for a small update ANALYZE would cost more than the load, and autovacuum
-        # re-analyzes once a tenth of the table has changed anyway.
+        # them), and so does the visibility map (the fleet views' index-only scans read the table
+        # for every page not marked all-visible); for a small update this would cost more than the
+        # load, and autovacuum catches up once a tenth of the table has changed anyway.
         if result.written + result.pruned > ANALYZE_FRACTION * max(rows_before, 0):
-            connection.execute("ANALYZE runs")
+            connection.execute("VACUUM (ANALYZE) runs")
     result.seconds = time.monotonic() - started
     return result
 

@@ -289,21 +289,23 @@ class ReleaseSide:
 
     summary: ReleaseSummary
     steps: StepTotals
-    attention: list[FleetRow]  # its runs that need attention: the clusters
+    clusters: list[Cluster]  # its failure clusters, shares of its runs (no timeline window of its own)
     latest: dict[str, FleetRow]  # its newest run per input: the pairs
 
     @classmethod
     def of_rows(cls, release: str, rows: Sequence[FleetRow]) -> ReleaseSide:
         """From every row of the release in scope (read `with_steps`)."""
+        attention = [row for row in rows if row.cluster_id]
         return cls(summary=release_summary(release, rows), steps=step_totals(rows),
-                   attention=[row for row in rows if row.cluster_id], latest=latest_per_input(rows))
+                   clusters=failure_clusters(attention, in_scope=len(rows)).clusters, latest=latest_per_input(rows))
 
     @classmethod
     def of_store(cls, store: RunQueries, scope: RunQuery, release: str) -> ReleaseSide:
         side = replace(scope, release=release)
         found = store.release_summaries(side)
-        return cls(summary=found[0] if found else release_summary(release, []), steps=store.step_totals(side),
-                   attention=[row for row in store.fleet_rows(replace(side, attention_only=True)) if row.cluster_id],
+        summary = found[0] if found else release_summary(release, [])
+        return cls(summary=summary, steps=store.step_totals(side),
+                   clusters=store.cluster_summaries(side, summary.runs).clusters,
                    latest={row.input_key: row for row in store.latest_per_input(side)})
 
 
@@ -319,8 +321,8 @@ def compare_releases(base: ReleaseSide, head: ReleaseSide) -> ReleaseComparison:
                          _step_api(head.steps.get("tools", {}), head_summary.runs))
     types = _step_deltas(_step_api(base.steps.get("types", {}), base_summary.runs),
                          _step_api(head.steps.get("types", {}), head_summary.runs))
-    base_clusters = {c.id: c for c in failure_clusters(base.attention, in_scope=base_summary.runs).clusters}
-    head_clusters = {c.id: c for c in failure_clusters(head.attention, in_scope=head_summary.runs).clusters}
+    base_clusters = {cluster.id: cluster for cluster in base.clusters}
+    head_clusters = {cluster.id: cluster for cluster in head.clusters}
     # With no run on one side, nothing is new or resolved: there is nothing to compare with.
     both = bool(base_summary.runs) and bool(head_summary.runs)
     new = [cluster for cluster_id, cluster in head_clusters.items() if both and cluster_id not in base_clusters]

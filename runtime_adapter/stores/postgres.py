@@ -241,12 +241,14 @@ class PostgresRunStore(RowTableQueries, RunStore):
     def release_summaries(self, query: RunQuery) -> list[ReleaseSummary]:
         where = where_clause(query, self.dialect)
         with self._read() as db:
+            fleet_sql.tune(db)
             return fleet_sql.release_summaries(db, where)
 
     def step_totals(self, query: RunQuery) -> StepTotals:
         where = where_clause(query, self.dialect)
         try:
             with self._read() as db:
+                fleet_sql.tune(db)
                 return fleet_sql.step_totals(db, where)
         except psycopg.DataError as error:
             # A row loaded by older code whose step_stats jsonb refuses: the reference reads the rows instead.
@@ -256,16 +258,19 @@ class PostgresRunStore(RowTableQueries, RunStore):
     def cluster_summaries(self, query: RunQuery, in_scope: int) -> ClusterReport:
         where = where_clause(replace(query, attention_only=True), self.dialect)
         with self._read() as db:
+            fleet_sql.tune(db)
             return fleet_sql.cluster_summaries(db, where, query.created_after, query.created_before, in_scope)
 
     def root_counts(self, query: RunQuery) -> dict[str, int]:
         where = where_clause(query, self.dialect)
         with self._read() as db:
+            fleet_sql.tune(db)
             return fleet_sql.root_counts(db, where)
 
     def latest_per_input(self, query: RunQuery) -> list[FleetRow]:
         where = where_clause(query, self.dialect)
         with self._read() as db:
+            fleet_sql.tune(db)
             return fleet_sql.latest_per_input(db, where)
 
     def change_marker(self) -> str:

@@ -113,6 +113,14 @@ CREATE INDEX IF NOT EXISTS runs_created_us ON runs (created_us);
 CREATE INDEX IF NOT EXISTS runs_input_prefix ON runs ((substr(input_text, 1, 64)));
 CREATE INDEX IF NOT EXISTS runs_correlation_ids ON runs USING gin (correlation_ids);
 CREATE INDEX IF NOT EXISTS runs_search ON runs USING gin (search_text gin_trgm_ops);
+-- Views over many runs (stores/fleet_sql.py) read these narrow indexes rather than the table: index-only
+-- scans once VACUUM has marked the pages all-visible (load_runs vacuums after a large load).
+CREATE INDEX IF NOT EXISTS runs_attention_fleet ON runs (cluster_id) INCLUDE (created_at, created_us, release, root_run_id, id)
+    WHERE needs_attention;
+CREATE INDEX IF NOT EXISTS runs_release_fleet ON runs (release) INCLUDE (status, created_at, duration_ms, total_tokens, cost);
+-- created_at is included so that the index alone answers the newest run per input (an expression alone would not).
+CREATE INDEX IF NOT EXISTS runs_release_inputs ON runs (release, input_key, (coalesce(created_at, '')) DESC, id DESC)
+    INCLUDE (created_at);
 -- Whether any row was made with the other redaction setting: one probe per listing query
 -- (B-tree deduplication keeps an index of two values tiny).
 CREATE INDEX IF NOT EXISTS runs_redacted ON runs (redacted);
