@@ -5,6 +5,7 @@ from runtime_adapter.queries.listing import run_row
 from runtime_adapter.records import replay_source
 from runtime_adapter.stores.memory import InMemoryRunStore
 from tests.factories import run_record
+from tests.fixtures import corpus
 
 
 def family_store() -> InMemoryRunStore:
@@ -86,8 +87,10 @@ def test_replay_source_prefers_the_replay_metadata():
 def test_candidates_in_the_branch_and_replay_conformance_store(conformance_store_url):
     from runtime_adapter.stores.registry import open_store
 
-    store = open_store(conformance_store_url("s04_branch_replay"))
-    source = "00b8d1ea-fdc8-457a-baa7-0f44b85d48ef"
+    store = open_store(conformance_store_url(corpus.BRANCHES))
+    source = corpus.failed_with_replay_and_branch()
     found = relations(comparison_candidates(store, store.get_run(source)))
-    assert found[f"{source}:replay:1795487059424"] == ("replay",)
-    assert "branch" in found["b15c00f4-ec64-49a5-afd5-e6ebd3f8692b"]
+    [replay] = corpus.frozen_replays_of(corpus.BRANCHES, source)
+    assert found[replay] == ("replay",)
+    [branch] = corpus.branches_of(corpus.BRANCHES, source)
+    assert "branch" in found[branch]

@@ -6,7 +6,8 @@ import pytest
 from django.core.cache import cache
 
 from tests.factories import run_record
-from tests.web.runs_support import BRANCHES, HOSTILE_ID, HOSTILE_INPUT, big_run, write_store
+from tests.fixtures import corpus
+from tests.web.runs_support import HOSTILE_ID, HOSTILE_INPUT, big_run, write_store
 
 
 @pytest.fixture
@@ -19,14 +20,24 @@ def runs_settings(settings, tmp_path):
 
 
 @pytest.fixture
-def scenario(runs_settings, conformance_store_url):
-    """Point the default store at a conformance scenario (s04 unless changed)."""
+def corpus_store_url(settings):
+    """`corpus://<scenario>` URLs: a conformance scenario in memory (its files are read once per session)."""
+    settings.CONTROLPLANE_STORE_BACKENDS = {**settings.CONTROLPLANE_STORE_BACKENDS, corpus.SCHEME: corpus.BACKEND}
+    return corpus.store_url
+
+
+@pytest.fixture
+def scenario(runs_settings, corpus_store_url):
+    """Point the default store at a conformance scenario held in memory (s04 unless changed).
+
+    Tests of the file store and its index read the scenario's directory (`conformance_store_url`).
+    """
 
     def use(name: str) -> None:
-        runs_settings.CONTROLPLANE_RUN_STORE = conformance_store_url(name)
+        runs_settings.CONTROLPLANE_RUN_STORE = corpus_store_url(name)
         cache.clear()
 
-    use(BRANCHES)
+    use(corpus.BRANCHES)
     return use
 
 

@@ -8,18 +8,6 @@ from pathlib import Path
 from runtime_adapter.js import jsjson
 from tests.factories import run_record
 
-BRANCHES = "s04_branch_replay"
-ROOT = "2068a0d3-4277-401a-91d4-5d72b1b8e54d"
-BRANCH = "1b562183-bd7c-48b8-b4fe-d299ba787151"  # branch of ROOT at checkpoint 3 ("tool_completed")
-BRANCH_OF_BRANCH = "dae3e74e-a233-488e-aa83-9391fa4291dc"
-REPLAY = f"{ROOT}:replay:1795487059363"
-DELEGATION = "s05_delegation_tree"
-APPROVALS = "s02_approvals_pauses"
-WAITING = "dc56b334-d0ed-4c7a-8005-a1a79fcc8e61"  # waiting for approval to run send_email
-PAUSED = "cd5ebf38-f8cf-4283-ad19-cf4c77067484"  # paused at before_model
-TOOLS = "s01_agent_tools_metrics"
-TOOL_RUN = "491cf705-5629-424c-b03f-436a367ffe48"
-
 HOSTILE_INPUT = '<script>alert("in")</script><img src=x onerror=alert(1)>'
 HOSTILE_ID = 'evil"<b>&\'x'
 

@@ -11,14 +11,14 @@ SCENARIOS = ["s02_approvals_pauses", "s03_failures", "s04_branch_replay", "s05_d
 
 
 @pytest.fixture
-def use_store(settings, tmp_path, conformance_store_url):
+def use_store(settings, tmp_path, corpus_store_url):
     settings.CONTROLPLANE_LOGIN_REQUIRED = False
     settings.CONTROLPLANE_REDACT_SECRETS = False  # compared byte for byte with the runtime's goldens
     settings.DATA_DIR = tmp_path
     cache.clear()
 
     def use(scenario: str) -> dict:
-        settings.CONTROLPLANE_RUN_STORE = conformance_store_url(scenario)
+        settings.CONTROLPLANE_RUN_STORE = corpus_store_url(scenario)
         return json.loads((CONFORMANCE / "golden" / f"{scenario}.json").read_text())
 
     return use

@@ -6,30 +6,25 @@ import pytest
 
 from runtime_adapter.inspectors import correlation_for_run, summarize
 from tests.conftest import CONFORMANCE
-from tests.web.runs_support import BRANCH, DELEGATION, REPLAY, ROOT, json_body
-
-
-def store():
-    from django.conf import settings
-
-    from runtime_adapter.stores.registry import open_store
-
-    return open_store(settings.CONTROLPLANE_RUN_STORE)
+from tests.fixtures import corpus
+from tests.web.runs_support import json_body
 
 
 def test_api_list_returns_runs_total_and_cursor(client, scenario, settings):
+    total = corpus.run_count(corpus.BRANCHES)
+    assert 10 < total <= 20
     settings.CONTROLPLANE_PAGE_SIZE = 10
     first = json_body(client.get("/api/runs/"))
-    assert first["total"] == 17 and len(first["runs"]) == 10 and first["nextCursor"]
+    assert first["total"] == total and len(first["runs"]) == 10 and first["nextCursor"]
     second = json_body(client.get("/api/runs/", {"cursor": first["nextCursor"]}))
-    assert len(second["runs"]) == 7 and second["nextCursor"] is None
+    assert len(second["runs"]) == total - 10 and second["nextCursor"] is None
     assert not {run["id"] for run in first["runs"]} & {run["id"] for run in second["runs"]}
 
 
 def test_api_list_applies_the_same_filters_as_the_page(client, scenario):
     payload = json_body(client.get("/api/runs/", {"status": ["paused", "failed"], "limit": 50}))
     assert {run["status"] for run in payload["runs"]} == {"paused", "failed"}
-    assert payload["total"] == 5
+    assert payload["total"] == len(corpus.ids_where(corpus.BRANCHES, lambda run: run["status"] in ("paused", "failed")))
 
 
 def test_api_list_reports_unreadable_files(client, tmp_runs):
@@ -45,14 +40,14 @@ def test_api_list_rejects_invalid_parameters_with_a_json_reason(client, scenario
 
 
 def test_api_run_is_the_runtime_summary(client, scenario):
-    payload = json_body(client.get(f"/api/runs/{BRANCH}/"))
-    assert payload == json.loads(json.dumps(summarize(store().get_run(BRANCH))))
+    payload = json_body(client.get(f"/api/runs/{corpus.branch()}/"))
+    assert payload == json.loads(json.dumps(summarize(corpus.get_run(corpus.BRANCHES, corpus.branch()))))
 
 
 def test_api_run_summary_matches_the_golden_bytes(client, scenario):
     golden = json.loads((CONFORMANCE / "golden" / "s04_branch_replay.json").read_text())
-    expected = next(entry["summary"] for entry in golden["summaries"] if entry["runId"] == REPLAY)
-    response = client.get(f"/api/runs/{REPLAY}/")
+    expected = next(entry["summary"] for entry in golden["summaries"] if entry["runId"] == corpus.replay())
+    response = client.get(f"/api/runs/{corpus.replay()}/")
     from runtime_adapter.js import jsjson
 
     assert response.content.decode() == jsjson.dumps(expected)
@@ -66,37 +61,40 @@ def test_api_unknown_run_is_404_json(client, scenario):
 
 
 def test_api_tree_is_the_runs_subtree_or_its_roots_tree(client, scenario):
-    scenario(DELEGATION)
-    golden = json.loads((CONFORMANCE / "golden" / f"{DELEGATION}.json").read_text())
+    scenario(corpus.DELEGATION)
+    golden = json.loads((CONFORMANCE / "golden" / f"{corpus.DELEGATION}.json").read_text())
     subtrees = {entry["runId"]: entry["tree"] for entry in golden["subtreesByRunId"]}
-    child = "6525e120-19ac-4293-aa7f-96a78a5680be"
-    assert json_body(client.get(f"/api/runs/{child}/tree/")) == subtrees[child]
     roots = {entry["rootRunId"]: entry["tree"] for entry in golden["treesByRootRunId"]}
-    root_id = "c5185506-d37d-41aa-b65e-c7eb2b30f6fe"
-    assert json_body(client.get(f"/api/runs/{child}/tree/", {"root": "1"})) == roots[root_id]
+    supervisor = corpus.supervisor()
+    middle = [child for child in corpus.children_of(corpus.DELEGATION, supervisor)
+              if corpus.children_of(corpus.DELEGATION, child)]
+    assert middle
+    for child in middle:
+        assert json_body(client.get(f"/api/runs/{child}/tree/")) == subtrees[child]
+        assert json_body(client.get(f"/api/runs/{child}/tree/", {"root": "1"})) == roots[supervisor]
 
 
 def test_api_trace_is_an_export(client, scenario):
-    payload = json_body(client.get(f"/api/runs/{BRANCH}/trace/"))
-    assert payload["format"] == "agnostic-agents-run-trace" and payload["run"]["id"] == BRANCH
+    payload = json_body(client.get(f"/api/runs/{corpus.branch()}/trace/"))
+    assert payload["format"] == "agnostic-agents-run-trace" and payload["run"]["id"] == corpus.branch()
 
 
 def test_api_correlation(client, scenario):
-    payload = json_body(client.get(f"/api/runs/{BRANCH}/correlation/"))
-    assert payload == correlation_for_run(store().get_run(BRANCH))
-    assert payload["traceId"] == ROOT
+    payload = json_body(client.get(f"/api/runs/{corpus.branch()}/correlation/"))
+    assert payload == correlation_for_run(corpus.get_run(corpus.BRANCHES, corpus.branch()))
+    assert payload["traceId"] == corpus.root()
 
 
 def test_api_bundle_by_root_and_by_ids(client, scenario):
-    by_root = json_body(client.get("/api/bundle/", {"root": ROOT}))
-    assert [entry["runId"] for entry in by_root["index"]] == [ROOT]
-    by_ids = json_body(client.get("/api/bundle/", {"ids": f"{BRANCH},{REPLAY}"}))
-    assert [entry["runId"] for entry in by_ids["index"]] == [BRANCH, REPLAY]
+    by_root = json_body(client.get("/api/bundle/", {"root": corpus.root()}))
+    assert [entry["runId"] for entry in by_root["index"]] == [corpus.root()]
+    by_ids = json_body(client.get("/api/bundle/", {"ids": f"{corpus.branch()},{corpus.replay()}"}))
+    assert [entry["runId"] for entry in by_ids["index"]] == [corpus.branch(), corpus.replay()]
 
 
 def test_api_bundle_needs_exactly_one_selector(client, scenario):
     assert client.get("/api/bundle/").status_code == 400
-    assert client.get("/api/bundle/", {"root": ROOT, "ids": BRANCH}).status_code == 400
+    assert client.get("/api/bundle/", {"root": corpus.root(), "ids": corpus.branch()}).status_code == 400
     assert client.get("/api/bundle/", {"ids": "nope"}).status_code == 404
 
 

@@ -12,10 +12,8 @@ from runtime_adapter.inspectors import export_bundle, export_run
 from runtime_adapter.js import jsjson
 from runtime_adapter.stores.registry import open_store
 from tests.factories import run_record
+from tests.fixtures import corpus
 from tests.html import assert_valid_html
-
-FAILED_RUN = "5034dc9b-ef7d-4c02-be78-51bd354d3674"
-BASELINE = "068d9ff6-54ef-4532-833c-5b9a0c6ff984"
 
 
 @pytest.fixture
@@ -69,30 +67,32 @@ def test_a_real_bundle_opens_as_its_own_store(client, data_dir, real_bundle):
     assert [oct(path.stat().st_mode & 0o777) for path in (folder, *sorted(folder.iterdir()))] == ["0o700", "0o600", "0o600"]
     listing = client.get(response["Location"])
     assert listing.status_code == 200
-    assert FAILED_RUN.encode() in listing.content
-    run = client.get(f"/s/upload-{token}/runs/{FAILED_RUN}/")
-    assert run.status_code == 200 and FAILED_RUN.encode() in run.content
+    failed = corpus.tool_failure()
+    assert failed.encode() in listing.content
+    run = client.get(f"/s/upload-{token}/runs/{failed}/")
+    assert run.status_code == 200 and failed.encode() in run.content
 
 
 def test_the_uploaded_stores_incident_pages_work(client, data_dir, real_bundle):
+    failed, good = corpus.tool_failure(), corpus.baseline()
     prefix = f"/s/upload-{token_of(upload(client, real_bundle))}"
     queue = client.get(f"{prefix}/incidents/")
-    assert queue.status_code == 200 and f'href="{prefix}/incidents/{FAILED_RUN}/"'.encode() in queue.content
-    page = client.get(f"{prefix}/incidents/{FAILED_RUN}/?compare={BASELINE}")
+    assert queue.status_code == 200 and f'href="{prefix}/incidents/{failed}/"'.encode() in queue.content
+    page = client.get(f"{prefix}/incidents/{failed}/?compare={good}")
     assert page.status_code == 200
-    assert f'href="{prefix}/runs/{BASELINE}/"'.encode() in page.content
+    assert f'href="{prefix}/runs/{good}/"'.encode() in page.content
     assert_valid_html(page.content)
-    compare = client.get(f"{prefix}/compare/", {"left": BASELINE, "right": FAILED_RUN})
+    compare = client.get(f"{prefix}/compare/", {"left": good, "right": failed})
     assert compare.status_code == 200
-    api = client.get(f"{prefix}/api/incidents/{FAILED_RUN}/")
-    assert api.status_code == 200 and api.json()["report"]["runId"] == FAILED_RUN
+    api = client.get(f"{prefix}/api/incidents/{failed}/")
+    assert api.status_code == 200 and api.json()["report"]["runId"] == failed
     assert client.get(f"{prefix}/incidents/not-in-bundle/").status_code == 404
 
 
 def test_pages_of_an_uploaded_store_say_which_bundle_is_open(client, data_dir, real_bundle):
     prefix = f"/s/upload-{token_of(upload(client, real_bundle, 'inc-42.json'))}"
     body = client.get(f"{prefix}/incidents/").content.decode()
-    assert "Uploaded bundle:" in body and "inc-42.json" in body and "20 runs" in body
+    assert "Uploaded bundle:" in body and "inc-42.json" in body and f"{corpus.run_count(corpus.FAILURES)} runs" in body
     assert "Uploaded bundle:" not in client.get("/incidents/").content.decode()
 
 
@@ -197,7 +197,7 @@ def test_an_uploaded_bundle_expires_after_the_ttl_and_is_then_removed(client, da
     _age(data_dir, old, 23)
     assert client.get(f"/s/upload-{old}/runs/").status_code == 200  # still inside the TTL
     _age(data_dir, old, 25)
-    expired = client.get(f"/s/upload-{old}/runs/{FAILED_RUN}/")
+    expired = client.get(f"/s/upload-{old}/runs/{corpus.tool_failure()}/")
     assert expired.status_code == 404 and "expired" in expired.content.decode()
     assert f"{old}.sqlite3" in uploads(data_dir)  # refused at once, deleted by the next upload
     new = token_of(upload(client, real_bundle))

@@ -7,10 +7,8 @@ from django.core.cache import cache
 
 from runtime_adapter.js import jsjson
 from tests.factories import run_record
+from tests.fixtures import corpus
 from tests.html import assert_valid_html
-
-TOOL_FAILURE = "5034dc9b-ef7d-4c02-be78-51bd354d3674"
-BASELINE = "068d9ff6-54ef-4532-833c-5b9a0c6ff984"
 
 
 def steps(count: int, *, prefix: str) -> list[dict]:
@@ -20,10 +18,10 @@ def steps(count: int, *, prefix: str) -> list[dict]:
 
 
 @pytest.fixture
-def conformance(settings, tmp_path, conformance_store_url):
+def conformance(settings, tmp_path, corpus_store_url):
     settings.CONTROLPLANE_LOGIN_REQUIRED = False
     settings.DATA_DIR = tmp_path
-    settings.CONTROLPLANE_RUN_STORE = conformance_store_url("s03_failures")
+    settings.CONTROLPLANE_RUN_STORE = corpus_store_url(corpus.FAILURES)
     cache.clear()
 
 
@@ -55,10 +53,10 @@ def test_compare_without_parameters_shows_the_form(client, conformance):
 
 
 def test_compare_shows_both_runs_and_the_differ_summary(client, conformance):
-    response = client.get("/compare/", {"left": BASELINE, "right": TOOL_FAILURE})
+    response = client.get("/compare/", {"left": corpus.baseline(), "right": corpus.tool_failure()})
     body = response.content.decode()
     assert response.status_code == 200
-    assert BASELINE in body and TOOL_FAILURE in body
+    assert corpus.baseline() in body and corpus.tool_failure() in body
     for label in ("Status", "Output", "Steps", "Events", "Tool calls", "First diverging step",
                   "First diverging event", "First diverging tool call", "Event types added", "Event types removed"):
         assert f"<dt>{label}</dt>" in body
@@ -67,14 +65,18 @@ def test_compare_shows_both_runs_and_the_differ_summary(client, conformance):
 
 
 def test_swap_link_exchanges_the_sides(client, conformance):
-    body = client.get("/compare/", {"left": BASELINE, "right": TOOL_FAILURE}).content.decode()
-    assert f'href="/compare/?left={TOOL_FAILURE}&amp;right={BASELINE}" id="swap-sides"' in body
+    good, failed = corpus.baseline(), corpus.tool_failure()
+    body = client.get("/compare/", {"left": good, "right": failed}).content.decode()
+    assert f'href="/compare/?left={failed}&amp;right={good}" id="swap-sides"' in body
 
 
 def test_unknown_run_is_a_404(client, conformance):
-    response = client.get("/compare/", {"left": BASELINE, "right": "ghost-run"})
+    response = client.get("/compare/", {"left": corpus.baseline(), "right": "ghost-run"})
     assert response.status_code == 404
     assert b"ghost-run" in response.content
+
+
+BASELINE = object()  # stands for corpus.baseline(), which is not read while tests are collected
 
 
 @pytest.mark.parametrize("query", [
@@ -82,6 +84,7 @@ def test_unknown_run_is_a_404(client, conformance):
     {"left": BASELINE, "right": BASELINE, "row": "-1"}, {"left": BASELINE, "right": BASELINE, "row": "x"},
 ])
 def test_missing_or_invalid_parameters_are_a_400_showing_the_form(client, conformance, query):
+    query = {key: corpus.baseline() if value is BASELINE else value for key, value in query.items()}
     response = client.get("/compare/", query)
     assert response.status_code == 400
     assert b"These parameters cannot be used" in response.content
@@ -143,7 +146,7 @@ def test_long_alignments_are_paged(client, settings, tmp_path):
 
 
 def test_comparing_a_run_with_itself_shows_no_divergence(client, conformance):
-    body = client.get("/compare/", {"left": BASELINE, "right": BASELINE}).content.decode()
+    body = client.get("/compare/", {"left": corpus.baseline(), "right": corpus.baseline()}).content.decode()
     assert "Steps, events and tool calls are identical." in body
     assert 'id="first-divergence"' not in body
 

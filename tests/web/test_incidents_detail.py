@@ -7,24 +7,20 @@ from django.core.cache import cache
 
 from runtime_adapter.js import jsjson
 from tests.factories import run_record
+from tests.fixtures import corpus
 from tests.html import assert_valid_html
 
-APPROVAL_AND_PAUSE = "9d2d40aa-dc0a-49d4-b8f2-1740f27a7ce0"  # s02: waiting for approval, then paused manually
-TOOL_FAILURE = "5034dc9b-ef7d-4c02-be78-51bd354d3674"  # s03: tool returned 503
-BASELINE = "068d9ff6-54ef-4532-833c-5b9a0c6ff984"  # s03: the healthy run
-REPLAYED = "00b8d1ea-fdc8-457a-baa7-0f44b85d48ef"  # s04: has a frozen replay and a branch
-DELEGATION_CHILD = "544d822d-a51c-4516-b05d-ff8aab94ea58"  # s05: failed child under eae78a79
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
 @pytest.fixture
-def use_store(settings, tmp_path, conformance_store_url):
+def use_store(settings, tmp_path, corpus_store_url):
     settings.CONTROLPLANE_LOGIN_REQUIRED = False
     settings.DATA_DIR = tmp_path / "data"
     cache.clear()
 
     def use(scenario: str) -> None:
-        settings.CONTROLPLANE_RUN_STORE = conformance_store_url(scenario)
+        settings.CONTROLPLANE_RUN_STORE = corpus_store_url(scenario)
 
     return use
 
@@ -50,71 +46,76 @@ def hostile_store(settings, tmp_path):
 
 
 def test_incident_page_shows_the_report(client, use_store):
-    use_store("s03_failures")
-    response = client.get(f"/incidents/{TOOL_FAILURE}/")
+    use_store(corpus.FAILURES)
+    response = client.get(f"/incidents/{corpus.tool_failure()}/")
     body = response.content.decode()
     assert response.status_code == 200
-    assert TOOL_FAILURE in body
+    assert corpus.tool_failure() in body
     assert "Inventory service returned 503" in body
     assert "Failed steps" in body and "Last checkpoint" in body and "Aggregated metrics" in body
     assert_valid_html(response.content)
 
 
 def test_incident_page_says_the_control_plane_executes_nothing(client, use_store):
-    use_store("s03_failures")
-    body = client.get(f"/incidents/{TOOL_FAILURE}/").content.decode()
+    use_store(corpus.FAILURES)
+    body = client.get(f"/incidents/{corpus.tool_failure()}/").content.decode()
     assert "Advisory only." in body and "The control plane executes nothing" in body
     assert 'method="post"' not in body.split("</header>")[1]
 
 
 def test_plan_steps_appear_with_priority_reason_and_approval_flags(client, use_store):
-    use_store("s02_approvals_pauses")
-    body = client.get(f"/incidents/{APPROVAL_AND_PAUSE}/").content.decode()
+    use_store(corpus.APPROVALS)
+    body = client.get(f"/incidents/{corpus.approval_then_pause()}/").content.decode()
     assert "approval blocked" in body
     assert '<code class="inc-action">resolve_approval</code>' in body
     assert "high priority" in body and "Run is blocked on approval." in body
     assert "no approval needed" in body
-    use_store("s03_failures")
-    body = client.get(f"/incidents/{TOOL_FAILURE}/").content.decode()
+    use_store(corpus.FAILURES)
+    body = client.get(f"/incidents/{corpus.tool_failure()}/").content.decode()
     assert '<code class="inc-action">branch_from_failure_checkpoint</code>' in body
     assert '<span class="inc-approval needs">needs approval</span>' in body
     assert "<dt>failedStepId</dt>" in body
 
 
 def test_incident_page_shows_pending_approval_and_pause(client, use_store):
-    use_store("s02_approvals_pauses")
-    body = client.get(f"/incidents/{APPROVAL_AND_PAUSE}/").content.decode()
+    use_store(corpus.APPROVALS)
+    body = client.get(f"/incidents/{corpus.approval_then_pause()}/").content.decode()
     assert "Pending approval" in body and "notify_user" in body and "External writes require approval." in body
     assert "Pending pause" in body and "Operator is investigating" in body
 
 
 def test_incident_page_lists_recommendations(client, use_store):
-    use_store("s02_approvals_pauses")
-    body = client.get(f"/incidents/{APPROVAL_AND_PAUSE}/").content.decode()
+    use_store(corpus.APPROVALS)
+    body = client.get(f"/incidents/{corpus.approval_then_pause()}/").content.decode()
     assert "Resolve the pending approval before attempting replay or resume." in body
 
 
 def test_run_tree_links_every_run(client, use_store):
-    use_store("s05_delegation_tree")
-    body = client.get(f"/incidents/{DELEGATION_CHILD}/").content.decode()
+    use_store(corpus.DELEGATION)
+    child = corpus.get_run(corpus.DELEGATION, corpus.failed_delegate())
+    body = client.get(f"/incidents/{child['id']}/").content.decode()
     tree = body.split('class="inc-tree"')[1].split("</pre>")[0]
-    assert 'href="/runs/eae78a79-a25c-4714-b511-dfe4ad1696ff/"' in tree
-    assert f'href="/runs/{DELEGATION_CHILD}/" class="inc-here"' in tree
+    assert f'href="/runs/{corpus.lineage(child)["parentRunId"]}/"' in tree
+    assert f'href="/runs/{child["id"]}/" class="inc-here"' in tree
     assert "└─ " in tree
 
 
 def test_a_run_whose_root_lives_in_another_store_still_has_an_incident_page(client, use_store):
-    use_store("s05_delegation_tree")
-    response = client.get("/incidents/ddaeaecd-c905-443c-8e69-96557c0f8e3c/")
-    body = response.content.decode()
-    assert response.status_code == 200
-    assert "No tree: the run's root is not in this store." in body
-    assert "remote-root-0001" in body
-    assert_valid_html(response.content)
+    use_store(corpus.DELEGATION)
+    ids = {run["id"] for run in corpus.runs(corpus.DELEGATION)}
+    elsewhere = [run for run in corpus.runs(corpus.DELEGATION) if corpus.lineage(run)["rootRunId"] not in ids]
+    assert elsewhere
+    for run in elsewhere:
+        response = client.get(f"/incidents/{run['id']}/")
+        body = response.content.decode()
+        assert response.status_code == 200
+        assert "No tree: the run's root is not in this store." in body
+        assert corpus.lineage(run)["rootRunId"] in body
+        assert_valid_html(response.content)
 
 
 def test_unknown_run_is_a_404_page(client, use_store):
-    use_store("s03_failures")
+    use_store(corpus.FAILURES)
     response = client.get("/incidents/no-such-run/")
     assert response.status_code == 404
     assert b"no-such-run" in response.content
@@ -122,45 +123,48 @@ def test_unknown_run_is_a_404_page(client, use_store):
 
 
 def test_unknown_comparison_run_is_a_404_naming_it(client, use_store):
-    use_store("s03_failures")
-    response = client.get(f"/incidents/{TOOL_FAILURE}/?compare=missing-run")
+    use_store(corpus.FAILURES)
+    response = client.get(f"/incidents/{corpus.tool_failure()}/?compare=missing-run")
     assert response.status_code == 404
     assert b"Comparison run &quot;missing-run&quot; not found." in response.content
 
 
 @pytest.mark.parametrize("value", ["a/b", "x" * 300, ".."])
 def test_invalid_comparison_id_is_a_400(client, use_store, value):
-    use_store("s03_failures")
-    response = client.get(f"/incidents/{TOOL_FAILURE}/", {"compare": value})
+    use_store(corpus.FAILURES)
+    response = client.get(f"/incidents/{corpus.tool_failure()}/", {"compare": value})
     assert response.status_code == 400
 
 
 def test_incident_page_links_the_comparison_run(client, use_store):
-    use_store("s03_failures")
-    response = client.get(f"/incidents/{TOOL_FAILURE}/?compare={BASELINE}")
+    use_store(corpus.FAILURES)
+    response = client.get(f"/incidents/{corpus.tool_failure()}/?compare={corpus.baseline()}")
     body = response.content.decode()
     assert response.status_code == 200
-    assert f'href="/runs/{BASELINE}/"' in body
-    assert f'href="/incidents/{BASELINE}/"' in body
-    assert f"/compare/?left={BASELINE}&amp;right={TOOL_FAILURE}" in body
+    assert f'href="/runs/{corpus.baseline()}/"' in body
+    assert f'href="/incidents/{corpus.baseline()}/"' in body
+    assert f"/compare/?left={corpus.baseline()}&amp;right={corpus.tool_failure()}" in body
     assert "compare_to_known_good" in body
     assert_valid_html(response.content)
 
 
 def test_comparison_picker_offers_replays_and_branches(client, use_store):
-    use_store("s04_branch_replay")
-    body = client.get(f"/incidents/{REPLAYED}/").content.decode()
+    use_store(corpus.BRANCHES)
+    replayed = corpus.failed_with_replay_and_branch()
+    body = client.get(f"/incidents/{replayed}/").content.decode()
     picker = body.split('id="incident-comparison"')[1]
-    replay = f"{REPLAYED}:replay:1795487059424"
-    assert f'href="/incidents/{REPLAYED}/?compare={replay.replace(":", "%3A")}"' in picker
-    assert f'hx-get="/incidents/{REPLAYED}/?compare={replay.replace(":", "%3A")}"' in picker
+    [replay] = corpus.frozen_replays_of(corpus.BRANCHES, replayed)
+    assert ":" in replay
+    assert f'href="/incidents/{replayed}/?compare={replay.replace(":", "%3A")}"' in picker
+    assert f'hx-get="/incidents/{replayed}/?compare={replay.replace(":", "%3A")}"' in picker
     assert 'hx-push-url="true"' in picker and 'hx-target="#incident-analysis"' in picker
     assert "replay" in picker and "branch" in picker
 
 
 def test_htmx_request_returns_only_the_analysis(client, use_store):
-    use_store("s03_failures")
-    response = client.get(f"/incidents/{TOOL_FAILURE}/?compare={BASELINE}", headers={"HX-Request": "true"})
+    use_store(corpus.FAILURES)
+    response = client.get(f"/incidents/{corpus.tool_failure()}/?compare={corpus.baseline()}",
+                          headers={"HX-Request": "true"})
     body = response.content.decode()
     assert body.startswith('<div id="incident-analysis">') and "<html" not in body
     assert "Status changed" in body or "Status" in body
@@ -169,60 +173,60 @@ def test_htmx_request_returns_only_the_analysis(client, use_store):
 
 
 def test_htmx_history_restore_gets_the_whole_page(client, use_store):
-    use_store("s03_failures")
-    response = client.get(f"/incidents/{TOOL_FAILURE}/?compare={BASELINE}",
+    use_store(corpus.FAILURES)
+    response = client.get(f"/incidents/{corpus.tool_failure()}/?compare={corpus.baseline()}",
                           headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
     assert response.content.decode().lstrip().lower().startswith("<!doctype html>")
 
 
 def test_copy_as_markdown_button_holds_the_note(client, use_store):
-    use_store("s03_failures")
-    body = client.get(f"/incidents/{TOOL_FAILURE}/").content.decode()
+    use_store(corpus.FAILURES)
+    body = client.get(f"/incidents/{corpus.tool_failure()}/").content.decode()
     copy = re.search(r'class="copy inc-copy-md" data-copy="([^"]*)" data-copy-origin="(origin-[0-9a-f]{16})"', body)
     assert copy
     note, origin = copy.groups()
-    assert note.startswith(f"# Incident `{TOOL_FAILURE}`")
+    assert note.startswith(f"# Incident `{corpus.tool_failure()}`")
     # The browser puts the page's origin where the placeholder stands when it copies.
-    assert f"- Incident page: {origin}/incidents/{TOOL_FAILURE}/\n" in note
+    assert f"- Incident page: {origin}/incidents/{corpus.tool_failure()}/\n" in note
     assert "## Recommendations" in note
 
 
 def test_markdown_download_has_recommendations_and_absolute_links(client, use_store, settings):
-    use_store("s03_failures")
+    use_store(corpus.FAILURES)
     settings.CONTROLPLANE_BASE_URL = "https://cp.example.com"
-    response = client.get(f"/incidents/{TOOL_FAILURE}/report.md?compare={BASELINE}")
+    response = client.get(f"/incidents/{corpus.tool_failure()}/report.md?compare={corpus.baseline()}")
     text = response.content.decode()
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/markdown")
     assert "attachment" in response["Content-Disposition"]
     assert "## Recommendations" in text and "Inspect the last error" in text
-    assert f"https://cp.example.com/incidents/{TOOL_FAILURE}/" in text
-    assert f"(https://cp.example.com/runs/{TOOL_FAILURE}/)" in text
-    assert f"[`{BASELINE}`](https://cp.example.com/incidents/{BASELINE}/)" in text
+    assert f"https://cp.example.com/incidents/{corpus.tool_failure()}/" in text
+    assert f"(https://cp.example.com/runs/{corpus.tool_failure()}/)" in text
+    assert f"[`{corpus.baseline()}`](https://cp.example.com/incidents/{corpus.baseline()}/)" in text
     assert "## Recovery plan (advisory)" in text
 
 
 def test_without_a_base_url_the_markdown_links_are_relative(client, use_store):
-    use_store("s03_failures")
-    text = client.get(f"/incidents/{TOOL_FAILURE}/report.md?compare={BASELINE}").content.decode()
-    assert f"(/runs/{TOOL_FAILURE}/)" in text
-    assert f"[`{BASELINE}`](/incidents/{BASELINE}/)" in text
+    use_store(corpus.FAILURES)
+    text = client.get(f"/incidents/{corpus.tool_failure()}/report.md?compare={corpus.baseline()}").content.decode()
+    assert f"(/runs/{corpus.tool_failure()}/)" in text
+    assert f"[`{corpus.baseline()}`](/incidents/{corpus.baseline()}/)" in text
     assert "http://" not in text and "https://" not in text
 
 
 @pytest.mark.parametrize("base_url", ["", "https://cp.example.com"])
 def test_the_host_header_never_reaches_the_markdown_links(client, use_store, settings, base_url):
-    use_store("s03_failures")
+    use_store(corpus.FAILURES)
     settings.CONTROLPLANE_BASE_URL = base_url
     settings.ALLOWED_HOSTS = ["*"]  # a permissive host list is where a forged Host header gets through
-    page = client.get(f"/incidents/{TOOL_FAILURE}/", HTTP_HOST="attacker.example").content.decode()
-    note = client.get(f"/incidents/{TOOL_FAILURE}/report.md", HTTP_HOST="attacker.example").content.decode()
+    page = client.get(f"/incidents/{corpus.tool_failure()}/", HTTP_HOST="attacker.example").content.decode()
+    note = client.get(f"/incidents/{corpus.tool_failure()}/report.md", HTTP_HOST="attacker.example").content.decode()
     assert "attacker.example" not in page and "attacker.example" not in note
-    assert f"({base_url}/runs/{TOOL_FAILURE}/)" in note
+    assert f"({base_url}/runs/{corpus.tool_failure()}/)" in note
 
 
 def test_markdown_of_an_unknown_run_is_a_404(client, use_store):
-    use_store("s03_failures")
+    use_store(corpus.FAILURES)
     assert client.get("/incidents/nope/report.md").status_code == 404
 
 
@@ -242,17 +246,17 @@ def test_hostile_run_text_is_escaped_in_the_markdown(client, hostile_store):
     assert "&lt;script&gt;" in text
 
 
-def test_links_keep_the_named_store_prefix(client, use_store, settings, conformance_store_url):
-    use_store("s01_agent_tools_metrics")
-    settings.CONTROLPLANE_STORES = {"failures": conformance_store_url("s03_failures")}
-    response = client.get(f"/s/failures/incidents/{TOOL_FAILURE}/")
+def test_links_keep_the_named_store_prefix(client, use_store, settings, corpus_store_url):
+    use_store(corpus.TOOLS)
+    settings.CONTROLPLANE_STORES = {"failures": corpus_store_url(corpus.FAILURES)}
+    response = client.get(f"/s/failures/incidents/{corpus.tool_failure()}/")
     body = response.content.decode()
     assert response.status_code == 200
-    assert f'href="/s/failures/runs/{TOOL_FAILURE}/"' in body
-    assert re.search(f"- Incident page: origin-[0-9a-f]{{16}}/s/failures/incidents/{TOOL_FAILURE}/\n", body)
+    assert f'href="/s/failures/runs/{corpus.tool_failure()}/"' in body
+    assert re.search(f"- Incident page: origin-[0-9a-f]{{16}}/s/failures/incidents/{corpus.tool_failure()}/\n", body)
 
 
 def test_incident_page_answers_only_get_and_head(client, use_store):
-    use_store("s03_failures")
-    assert client.post(f"/incidents/{TOOL_FAILURE}/").status_code == 405
-    assert client.post(f"/incidents/{TOOL_FAILURE}/report.md").status_code == 405
+    use_store(corpus.FAILURES)
+    assert client.post(f"/incidents/{corpus.tool_failure()}/").status_code == 405
+    assert client.post(f"/incidents/{corpus.tool_failure()}/report.md").status_code == 405

@@ -1,59 +1,59 @@
 from __future__ import annotations
 
+import math
+import re
+
 import pytest
 from django.core.cache import cache
 
+from runtime_adapter.queries.listing import run_row
+from tests.fixtures import corpus
 from tests.html import assert_valid_html
-
-FAILURES = "s03_failures"
-APPROVALS = "s02_approvals_pauses"
-HEALTHY = "068d9ff6-54ef-4532-833c-5b9a0c6ff984"  # the s03 baseline that completed
 
 
 @pytest.fixture
-def store(settings, tmp_path, conformance_store_url):
+def store(settings, tmp_path, corpus_store_url):
     settings.CONTROLPLANE_LOGIN_REQUIRED = False
     settings.DATA_DIR = tmp_path
     cache.clear()
 
     def use(scenario: str) -> None:
-        settings.CONTROLPLANE_RUN_STORE = conformance_store_url(scenario)
+        settings.CONTROLPLANE_RUN_STORE = corpus_store_url(scenario)
 
-    use(FAILURES)
+    use(corpus.FAILURES)
     return use
+
+
+def incidents() -> list[str]:
+    """The failure scenario's runs that need attention, newest first."""
+    rows = [row for row in map(run_row, corpus.runs(corpus.FAILURES)) if row.needs_attention]
+    return [row.id for row in sorted(rows, key=lambda row: (row.created_at, row.id), reverse=True)]
 
 
 def test_queue_lists_failed_runs_with_incident_type_and_recommended_action(client, store):
     response = client.get("/incidents/")
     assert response.status_code == 200
     body = response.content.decode()
-    assert "5034dc9b-ef7d-4c02-be78-51bd354d3674"[:8] in body
+    assert corpus.tool_failure()[:8] in body
     assert "tool failure" in body and "branch_from_failure_checkpoint" in body
-    assert "19 incidents" in body
+    assert f"{len(incidents())} incidents" in body
     assert_valid_html(response.content)
 
 
 def test_queue_leaves_out_runs_that_need_no_attention(client, store):
     body = client.get("/incidents/").content.decode()
-    assert f'/incidents/{HEALTHY}/' not in body
+    assert f'/incidents/{corpus.baseline()}/' not in body
 
 
 def test_queue_is_newest_first(client, store):
-    import re
-
-    from django.conf import settings
-
-    from runtime_adapter.stores.registry import open_store
-
-    rows = [row for row in open_store(settings.CONTROLPLANE_RUN_STORE).rows() if row.needs_attention]
-    expected = [row.id for row in sorted(rows, key=lambda row: (row.created_at, row.id), reverse=True)]
+    expected = incidents()
     body = client.get("/incidents/").content.decode()
     shown = re.findall(r'<td class="runid nowrap"><a href="/incidents/([^/"]+)/"', body)
     assert shown == expected
 
 
 def test_queue_filters_by_incident_type(client, store):
-    store(APPROVALS)
+    store(corpus.APPROVALS)
     body = client.get("/incidents/?type=approval_blocked").content.decode()
     assert "approval blocked" in body
     assert '<span class="inc-type">approval blocked</span>' in body
@@ -63,7 +63,7 @@ def test_queue_filters_by_incident_type(client, store):
 
 
 def test_queue_filters_by_status(client, store):
-    store(APPROVALS)
+    store(corpus.APPROVALS)
     body = client.get("/incidents/?status=paused").content.decode()
     assert 'status-paused">paused' in body
     assert 'status status-failed"' not in body and 'status status-cancelled"' not in body
@@ -92,8 +92,10 @@ def test_htmx_request_returns_only_the_table(client, store):
 
 def test_queue_pages_with_links_that_keep_the_filters(client, store, settings):
     settings.CONTROLPLANE_PAGE_SIZE = 5
+    pages = math.ceil(len(corpus.ids_where(corpus.FAILURES, lambda run: run["status"] == "failed")) / 5)
+    assert pages > 2
     first = client.get("/incidents/?status=failed").content.decode()
-    assert "page 1 of 4" in first
+    assert f"page 1 of {pages}" in first
     assert 'href="?status=failed&amp;page=2"' in first
     second = client.get("/incidents/?status=failed&page=2").content.decode()
     first_ids = {line for line in first.split('"') if line.startswith("/incidents/") and line.count("/") == 3}
@@ -103,8 +105,9 @@ def test_queue_pages_with_links_that_keep_the_filters(client, store, settings):
 
 def test_queue_links_each_row_to_its_incident_page_with_a_copy_button(client, store):
     body = client.get("/incidents/").content.decode()
-    assert 'href="/incidents/ff99e8c4-7d11-4aec-8b2a-d6028dd6daf2/"' in body
-    assert 'data-copy="ff99e8c4-7d11-4aec-8b2a-d6028dd6daf2"' in body
+    for run_id in incidents():
+        assert f'href="/incidents/{run_id}/"' in body
+        assert f'data-copy="{run_id}"' in body
 
 
 def test_queue_answers_only_get_and_head(client, store):

@@ -3,7 +3,8 @@ from __future__ import annotations
 import json
 
 from runtime_adapter.inspectors import validate_trace
-from tests.web.runs_support import BRANCH, REPLAY, ROOT, body
+from tests.fixtures import corpus
+from tests.web.runs_support import body
 
 
 def download(response):
@@ -14,34 +15,36 @@ def download(response):
 
 
 def test_trace_export_is_a_valid_run_trace(client, scenario):
-    trace = download(client.get(f"/runs/{BRANCH}/export/trace.json"))
-    assert trace["format"] == "agnostic-agents-run-trace" and trace["run"]["id"] == BRANCH
+    trace = download(client.get(f"/runs/{corpus.branch()}/export/trace.json"))
+    assert trace["format"] == "agnostic-agents-run-trace" and trace["run"]["id"] == corpus.branch()
     assert validate_trace(trace)["valid"] is True
 
 
 def test_trace_export_file_name_is_portable_for_replay_ids(client, scenario):
-    response = client.get(f"/runs/{REPLAY}/export/trace.json")
+    response = client.get(f"/runs/{corpus.replay()}/export/trace.json")
     download(response)
     assert ":" not in response["Content-Disposition"].split("filename=", 1)[1]
 
 
 def test_partial_export_starts_from_the_chosen_checkpoint(client, scenario):
-    checkpoint = f"{ROOT}:checkpoint:3"
-    trace = download(client.get(f"/runs/{ROOT}/export/partial.json", {"checkpoint": checkpoint}))
+    root = corpus.root()
+    checkpoint = corpus.checkpoint_id(corpus.get_run(corpus.BRANCHES, root), "tool_completed")
+    trace = download(client.get(f"/runs/{root}/export/partial.json", {"checkpoint": checkpoint}))
     assert trace["traceType"] == "partial"
-    assert trace["metadata"]["checkpointId"] == checkpoint and trace["metadata"]["sourceRunId"] == ROOT
+    assert trace["metadata"]["checkpointId"] == checkpoint and trace["metadata"]["sourceRunId"] == root
 
 
 def test_partial_export_of_an_unknown_checkpoint_is_404(client, scenario):
-    response = client.get(f"/runs/{ROOT}/export/partial.json", {"checkpoint": "nope"})
+    response = client.get(f"/runs/{corpus.root()}/export/partial.json", {"checkpoint": "nope"})
     assert response.status_code == 404
     assert "nope" in body(response)
 
 
 def test_run_bundle_holds_the_whole_family(client, scenario):
-    bundle = download(client.get(f"/runs/{BRANCH}/export/bundle.json"))
+    bundle = download(client.get(f"/runs/{corpus.branch()}/export/bundle.json"))
     ids = {entry["runId"] for entry in bundle["index"]}
-    assert {ROOT, BRANCH, REPLAY, "dae3e74e-a233-488e-aa83-9391fa4291dc"} <= ids
+    family = set(corpus.family_of(corpus.BRANCHES, corpus.root()))
+    assert {corpus.root(), corpus.branch(), corpus.replay(), corpus.branch_of_branch()} <= family <= ids
     assert validate_trace(bundle, allow_bundle=True)["valid"] is True
 
 
@@ -56,7 +59,7 @@ def test_list_bundle_is_capped_with_a_clear_message(client, scenario, settings):
     bundle = download(client.get("/runs/export/bundle.json"))
     assert len(bundle["traces"]) == 3
     assert bundle["metadata"]["truncated"] is True
-    assert "first 3 of 17" in bundle["metadata"]["note"]
+    assert f"first 3 of {corpus.run_count(corpus.BRANCHES)}" in bundle["metadata"]["note"]
 
 
 def test_list_bundle_rejects_invalid_filters(client, scenario):
@@ -69,4 +72,4 @@ def test_exports_of_unknown_runs_are_404(client, scenario):
 
 
 def test_exports_answer_get_only(client, scenario):
-    assert client.post(f"/runs/{BRANCH}/export/trace.json").status_code == 405
+    assert client.post(f"/runs/{corpus.branch()}/export/trace.json").status_code == 405

@@ -2,54 +2,67 @@ from __future__ import annotations
 
 import re
 
+from runtime_adapter.records import replay_source
+from tests.fixtures import corpus
 from tests.html import assert_valid_html
-from tests.web.runs_support import BRANCH, BRANCH_OF_BRANCH, HOSTILE_ID, REPLAY, ROOT, body, htmx
+from tests.web.runs_support import HOSTILE_ID, body, htmx
+
+
+def family() -> list[dict]:
+    return [corpus.get_run(corpus.BRANCHES, run_id) for run_id in corpus.family_of(corpus.BRANCHES, corpus.root())]
 
 
 def test_lineage_panel_draws_every_family_run_as_a_link(client, scenario):
-    response = htmx(client, f"/runs/{BRANCH}/lineage/")
+    response = htmx(client, f"/runs/{corpus.branch()}/lineage/")
     text = body(response)
     assert response.status_code == 200
     assert text.startswith('<section class="panel lineage" id="lineage-graph">')
-    for run_id in (ROOT, BRANCH, BRANCH_OF_BRANCH, REPLAY, "replay-fixed-001"):
+    ids = [run["id"] for run in family()]
+    assert {corpus.root(), corpus.branch(), corpus.branch_of_branch(), corpus.replay()} <= set(ids)
+    for run_id in ids:
         assert f'href="/runs/{run_id}/"' in text
-    assert len(re.findall(r'<a class="lin-node', text)) == 9
+    assert len(re.findall(r'<a class="lin-node', text)) == len(ids)
     assert_valid_html(response.content)
 
 
 def test_lineage_panel_highlights_the_current_run_and_styles_edges(client, scenario):
-    text = body(htmx(client, f"/runs/{BRANCH}/lineage/"))
-    assert re.search(rf'<a class="lin-node lin-completed current" href="/runs/{BRANCH}/"', text)
-    assert text.count('class="lin-edge lin-edge-branch"') == 6
-    assert text.count('class="lin-edge lin-edge-replay"') == 2
+    # No run of this family has a parent: each branch hangs from its origin, each other replay from its source.
+    assert not any(corpus.lineage(run)["parentRunId"] for run in family())
+    branches = [run for run in family() if corpus.lineage(run)["branchOriginRunId"]]
+    replays = [run for run in family() if replay_source(run) and not corpus.lineage(run)["branchOriginRunId"]]
+    assert branches and replays
+    text = body(htmx(client, f"/runs/{corpus.branch()}/lineage/"))
+    assert re.search(rf'<a class="lin-node lin-completed current" href="/runs/{corpus.branch()}/"', text)
+    assert text.count('class="lin-edge lin-edge-branch"') == len(branches)
+    assert text.count('class="lin-edge lin-edge-replay"') == len(replays)
     assert ">tool_completed</text>" in text
 
 
 def test_lineage_page_without_htmx_is_a_full_page(client, scenario):
-    response = client.get(f"/runs/{BRANCH}/lineage/")
+    response = client.get(f"/runs/{corpus.branch()}/lineage/")
     assert "<html" in body(response) and 'id="lineage-graph"' in body(response)
     assert_valid_html(response.content)
 
 
 def test_lineage_dot_download_is_the_dot_text(client, scenario):
-    response = client.get(f"/runs/{BRANCH}/lineage.dot")
+    response = client.get(f"/runs/{corpus.branch()}/lineage.dot")
     text = response.content.decode()
     assert response.status_code == 200 and response["Content-Type"].startswith("text/vnd.graphviz")
     assert text.startswith("digraph lineage {")
-    assert f'URL="/runs/{BRANCH}/"' in text
+    assert f'URL="/runs/{corpus.branch()}/"' in text
     assert 'style=dashed, label="tool_completed"' in text
 
 
 def test_lineage_svg_is_rendered_by_graphviz_and_cannot_run_scripts(client, scenario):
-    response = client.get(f"/runs/{BRANCH}/lineage.svg")
+    response = client.get(f"/runs/{corpus.branch()}/lineage.svg")
     assert response.status_code == 200
     assert response["Content-Type"] == "image/svg+xml"
-    assert b"<svg" in response.content and f"/runs/{BRANCH}/".encode() in response.content
+    assert b"<svg" in response.content and f"/runs/{corpus.branch()}/".encode() in response.content
     assert "sandbox" in response["Content-Security-Policy"] and "default-src 'none'" in response["Content-Security-Policy"]
 
 
 def test_lineage_png_is_an_image(client, scenario):
-    response = client.get(f"/runs/{BRANCH}/lineage.png")
+    response = client.get(f"/runs/{corpus.branch()}/lineage.png")
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
     assert response.content.startswith(b"\x89PNG")
 
@@ -61,14 +74,14 @@ def test_lineage_of_unknown_run_is_404(client, scenario):
 
 def test_missing_graphviz_shows_the_dot_source_and_a_warning(client, scenario, settings):
     settings.CONTROLPLANE_GRAPHVIZ_DOT = "/nonexistent/dot"
-    response = htmx(client, f"/runs/{BRANCH}/lineage/")
+    response = htmx(client, f"/runs/{corpus.branch()}/lineage/")
     text = body(response)
     assert response.status_code == 200
     assert "The graph cannot be drawn" in text and "Graphviz is not installed" in text
     assert "digraph lineage {" in text
-    assert f'href="/runs/{ROOT}/"' in text
+    assert f'href="/runs/{corpus.root()}/"' in text
     assert_valid_html(response.content)
-    svg = client.get(f"/runs/{BRANCH}/lineage.svg")
+    svg = client.get(f"/runs/{corpus.branch()}/lineage.svg")
     assert svg.status_code == 503 and b"digraph lineage" in svg.content
 
 
@@ -96,12 +109,13 @@ def test_lineage_folds_big_families_into_more_nodes(client, runs_settings, tmp_p
     assert 'href="/runs/hub/tree/"' in text
 
 
-def test_named_store_pages_keep_the_store_prefix_in_every_link(client, scenario, runs_settings, conformance_store_url):
-    runs_settings.CONTROLPLANE_STORES = {"alt": conformance_store_url("s04_branch_replay")}
+def test_named_store_pages_keep_the_store_prefix_in_every_link(client, scenario, runs_settings, corpus_store_url):
+    runs_settings.CONTROLPLANE_STORES = {"alt": corpus_store_url(corpus.BRANCHES)}
     listing = body(client.get("/s/alt/runs/"))
-    assert f'href="/s/alt/runs/{ROOT}/"' in listing
-    panel = body(htmx(client, f"/s/alt/runs/{BRANCH}/lineage/"))
-    assert f'href="/s/alt/runs/{ROOT}/"' in panel and f'href="/runs/{ROOT}/"' not in panel
-    default = body(htmx(client, f"/runs/{BRANCH}/lineage/"))
-    assert f'href="/runs/{ROOT}/"' in default and "/s/alt/" not in default
-    assert f'URL="/s/alt/runs/{ROOT}/"' in client.get(f"/s/alt/runs/{BRANCH}/lineage.dot").content.decode()
+    assert f'href="/s/alt/runs/{corpus.root()}/"' in listing
+    panel = body(htmx(client, f"/s/alt/runs/{corpus.branch()}/lineage/"))
+    assert f'href="/s/alt/runs/{corpus.root()}/"' in panel and f'href="/runs/{corpus.root()}/"' not in panel
+    default = body(htmx(client, f"/runs/{corpus.branch()}/lineage/"))
+    assert f'href="/runs/{corpus.root()}/"' in default and "/s/alt/" not in default
+    dot = client.get(f"/s/alt/runs/{corpus.branch()}/lineage.dot").content.decode()
+    assert f'URL="/s/alt/runs/{corpus.root()}/"' in dot

@@ -2,51 +2,56 @@ from __future__ import annotations
 
 import re
 
+from runtime_adapter.queries.listing import run_row
+from tests.fixtures import corpus
 from tests.html import assert_valid_html
-from tests.web.runs_support import APPROVALS, body, htmx
+from tests.web.runs_support import body, htmx
+
+
+def with_status(status: str) -> int:
+    return len(corpus.ids_where(corpus.APPROVALS, lambda run: run["status"] == status))
 
 
 def test_overview_shows_counts_by_status(client, scenario):
-    scenario(APPROVALS)
+    scenario(corpus.APPROVALS)
     response = client.get("/")
     assert response.status_code == 200
     text = body(response)
-    assert re.search(r'status-waiting_for_approval">waiting for approval</span><strong>6</strong>', text)
-    assert re.search(r'status-paused">paused</span><strong>7</strong>', text)
-    assert '<span class="card-label">all runs</span><strong>20</strong>' in text
+    waiting, paused = with_status("waiting_for_approval"), with_status("paused")
+    assert waiting and paused
+    assert f'status-waiting_for_approval">waiting for approval</span><strong>{waiting}</strong>' in text
+    assert f'status-paused">paused</span><strong>{paused}</strong>' in text
+    assert f'<span class="card-label">all runs</span><strong>{corpus.run_count(corpus.APPROVALS)}</strong>' in text
     assert_valid_html(response.content)
 
 
 def attention_rows():
-    from django.conf import settings
-
-    from runtime_adapter.stores.registry import open_store
-
-    rows = [row for row in open_store(settings.CONTROLPLANE_RUN_STORE).rows() if row.needs_attention]
+    rows = [row for row in map(run_row, corpus.runs(corpus.APPROVALS)) if row.needs_attention]
     return sorted(rows, key=lambda row: (row.created_at, row.id), reverse=True)
 
 
 def test_overview_lists_runs_needing_attention_with_their_top_recommendation(client, scenario):
     from django.utils.html import escape
 
-    scenario(APPROVALS)
+    scenario(corpus.APPROVALS)
     text = body(client.get("/"))
     attention = text.split("Needs attention", 1)[1].split("Recent activity", 1)[0]
     newest = attention_rows()[0]
     assert f'href="/runs/{newest.id}/"' in attention
     assert escape(newest.top_recommendation) in attention
-    assert "59816439-ddd8-4fc8-8832-52e3ce230f64" not in attention  # completed, no errors
-    assert "All 14 runs that need attention" in attention
+    healthy = corpus.ids_where(corpus.APPROVALS, lambda run: run["status"] == "completed" and not run["errors"])
+    assert healthy and not any(run_id in attention for run_id in healthy)
+    assert f"All {len(attention_rows())} runs that need attention" in attention
 
 
 def test_overview_links_each_attention_run_to_its_incident_page(client, scenario):
-    scenario(APPROVALS)
+    scenario(corpus.APPROVALS)
     text = body(client.get("/"))
     assert f'href="/incidents/{attention_rows()[0].id}/"' in text
 
 
 def test_overview_attention_rows_are_newest_first(client, scenario):
-    scenario(APPROVALS)
+    scenario(corpus.APPROVALS)
     expected = [row.id for row in attention_rows()][:12]
     attention = body(client.get("/")).split("Needs attention", 1)[1].split("Usage", 1)[0]
     shown = re.findall(r'<a class="runid" href="/runs/([^/"]+)/"', attention)

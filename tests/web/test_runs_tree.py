@@ -3,15 +3,21 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
-
 from tests.conformance import require_corpus
 from tests.conftest import CONFORMANCE
+from tests.fixtures import corpus
 from tests.html import assert_valid_html
-from tests.web.runs_support import DELEGATION, REPLAY, body, htmx
+from tests.web.runs_support import body, htmx
 
-SUPERVISOR = "c5185506-d37d-41aa-b65e-c7eb2b30f6fe"
-GRANDCHILD = "0a6d0137-ec06-4cc6-b136-a9a53f40d189"
+
+def supervisor_family() -> list[str]:
+    return corpus.family_of(corpus.DELEGATION, corpus.supervisor())
+
+
+def a_grandchild() -> str:
+    """A run two delegations below the supervisor (any one: the tests are about a run deep in its tree)."""
+    return next(grandchild for child in corpus.children_of(corpus.DELEGATION, corpus.supervisor())
+                for grandchild in corpus.children_of(corpus.DELEGATION, child))
 
 
 def golden_trees(name: str) -> dict[str, str]:
@@ -22,30 +28,34 @@ def golden_trees(name: str) -> dict[str, str]:
 
 
 def test_tree_page_shows_the_roots_tree_with_the_current_run_highlighted(client, scenario):
-    scenario(DELEGATION)
-    response = client.get(f"/runs/{GRANDCHILD}/tree/")
+    scenario(corpus.DELEGATION)
+    grandchild = a_grandchild()
+    response = client.get(f"/runs/{grandchild}/tree/")
     text = body(response)
     assert response.status_code == 200
-    assert f"Run tree <span class=\"runid\">{SUPERVISOR}</span>" in text
-    assert re.search(rf'<span class="tree-node current">.*?href="/runs/{GRANDCHILD}/" aria-current="page"', text)
-    assert text.count('class="tree-node') == 6
+    assert f"Run tree <span class=\"runid\">{corpus.supervisor()}</span>" in text
+    assert re.search(rf'<span class="tree-node current">.*?href="/runs/{grandchild}/" aria-current="page"', text)
+    assert text.count('class="tree-node') == len(supervisor_family())
     assert_valid_html(response.content)
 
 
 def test_tree_nodes_are_collapsible_details_with_subtree_metrics(client, scenario):
-    scenario(DELEGATION)
-    text = body(client.get(f"/runs/{SUPERVISOR}/tree/"))
-    assert text.count("<details") == 3 and text.count("</details>") == 3
-    assert re.search(r'<span class="metrics">6 runs · [\d.,k]+ tok · \$[\d.]+ · ', text)
+    scenario(corpus.DELEGATION)
+    family = supervisor_family()
+    parents = [run_id for run_id in family if corpus.children_of(corpus.DELEGATION, run_id)]
+    assert 1 < len(parents) < len(family)
+    text = body(client.get(f"/runs/{corpus.supervisor()}/tree/"))
+    assert text.count("<details") == len(parents) and text.count("</details>") == len(parents)
+    assert re.search(rf'<span class="metrics">{len(family)} runs · [\d.,k]+ tok · \$[\d.]+ · ', text)
 
 
-@pytest.mark.parametrize("run_id", [SUPERVISOR, GRANDCHILD, "e168db49-dbf3-474e-98fe-6d0cc0f16c56"])
-def test_tree_as_text_is_exactly_the_runtimes_render(client, scenario, run_id):
-    scenario(DELEGATION)
-    response = client.get(f"/runs/{run_id}/tree/?format=text")
-    assert response.status_code == 200
-    assert response["Content-Type"] == "text/plain; charset=utf-8"
-    assert response.content.decode() == golden_trees(DELEGATION)[SUPERVISOR]
+def test_tree_as_text_is_exactly_the_runtimes_render(client, scenario):
+    scenario(corpus.DELEGATION)
+    for run_id in supervisor_family():
+        response = client.get(f"/runs/{run_id}/tree/?format=text")
+        assert response.status_code == 200
+        assert response["Content-Type"] == "text/plain; charset=utf-8"
+        assert response.content.decode() == golden_trees(corpus.DELEGATION)[corpus.supervisor()], run_id
 
 
 def test_every_forest_root_tree_matches_its_golden_text(client, scenario):
@@ -57,8 +67,9 @@ def test_every_forest_root_tree_matches_its_golden_text(client, scenario):
 
 
 def test_tree_of_a_replay_is_its_own_tree(client, scenario):
-    text = body(client.get(f"/runs/{REPLAY}/tree/?format=text"))
-    assert text == f"{REPLAY} [completed]"
+    replay = corpus.get_run(corpus.BRANCHES, corpus.replay())
+    text = body(client.get(f"/runs/{replay['id']}/tree/?format=text"))
+    assert text == f"{replay['id']} [{replay['status']}]"
 
 
 def test_tree_shows_lineage_cycles(client, runs_settings, tmp_path):
@@ -79,13 +90,13 @@ def test_tree_of_unknown_run_is_404(client, scenario):
 
 
 def test_tree_rejects_unknown_formats(client, scenario):
-    assert client.get(f"/runs/{REPLAY}/tree/?format=xml").status_code == 400
+    assert client.get(f"/runs/{corpus.replay()}/tree/?format=xml").status_code == 400
 
 
 def test_tree_page_embeds_the_lineage_graph_lazily(client, scenario):
-    scenario(DELEGATION)
-    text = body(client.get(f"/runs/{GRANDCHILD}/tree/"))
-    assert f'hx-get="/runs/{GRANDCHILD}/lineage/" hx-trigger="revealed"' in text
+    scenario(corpus.DELEGATION)
+    text = body(client.get(f"/runs/{a_grandchild()}/tree/"))
+    assert f'hx-get="/runs/{a_grandchild()}/lineage/" hx-trigger="revealed"' in text
 
 
 def test_tree_page_works_without_htmx_headers_and_ignores_them(client, tmp_runs):
