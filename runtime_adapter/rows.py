@@ -254,3 +254,4 @@ class UsageBucket:
     completion_tokens: float = 0
     total_tokens: float = 0
     cost: float = 0
+    failed: int = 0  # runs of the bucket whose status is failed

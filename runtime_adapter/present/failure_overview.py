@@ -6,34 +6,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from runtime_adapter.js.dates import parse_iso
 from runtime_adapter.port import RunQueries
 from runtime_adapter.present.formatting import duration
 from runtime_adapter.queries.fleet import cluster_report
-from runtime_adapter.queries.usage import UsageWindow, bars, bucket_index, usage_windows
+from runtime_adapter.queries.usage import UsageWindow, bars, usage_windows
 from runtime_adapter.rows import RunQuery
 
 TOP_CLUSTERS = 5
 FAILURE_CHART = (240, 44)  # the failure-rate chart's viewBox, as the usage charts'
 
 
-def failed_per_bucket(store: RunQueries, window: UsageWindow, buckets: int) -> list[int]:
-    """How many runs created in each bucket of `window` failed."""
-    failed = [0] * buckets
-    origin = parse_iso(window.start)
-    scope = RunQuery(statuses=("failed",), created_after=window.start, created_before=window.end)
-    for row in store.fleet_rows(scope):
-        created = parse_iso(row.created_at)
-        if origin is not None and created is not None:
-            index = bucket_index(created, origin, window.bucket_ms)
-            if 0 <= index < buckets:
-                failed[index] += 1
-    return failed
-
-
 def _rate(store: RunQueries, window: UsageWindow) -> dict[str, Any]:
     buckets = store.usage_series(window.start, window.end, window.bucket_ms)
-    failed = failed_per_bucket(store, window, len(buckets))
+    failed = [bucket.failed for bucket in buckets]
     shares = [min(1.0, lost / bucket.runs) if bucket.runs else 0.0 for lost, bucket in zip(failed, buckets, strict=True)]
     chart = bars(shares, [(bucket.start, bucket.end) for bucket in buckets], width=FAILURE_CHART[0],
                  height=FAILURE_CHART[1])

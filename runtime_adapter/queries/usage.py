@@ -50,7 +50,7 @@ def bucket_rows(rows: Iterable[RunRow], start: str, end: str, bucket_ms: int) ->
     """Sum runs created in [start, end) into buckets; empty buckets are kept (zeros)."""
     bounds = bucket_bounds(start, end, bucket_ms)
     origin = parse_iso(start)
-    totals = [[0, 0.0, 0.0, 0.0, 0.0] for _ in bounds]
+    totals = [[0, 0.0, 0.0, 0.0, 0.0, 0] for _ in bounds]
     if origin is not None:
         for row in rows:
             created = parse_iso(row.created_at)
@@ -64,8 +64,10 @@ def bucket_rows(rows: Iterable[RunRow], start: str, end: str, bucket_ms: int) ->
                 total[2] += row.completion_tokens
                 total[3] += row.total_tokens
                 total[4] += row.cost
+                total[5] += row.status == "failed"
     return [
-        UsageBucket(start=lo, end=hi, runs=int(t[0]), prompt_tokens=t[1], completion_tokens=t[2], total_tokens=t[3], cost=t[4])
+        UsageBucket(start=lo, end=hi, runs=int(t[0]), prompt_tokens=t[1], completion_tokens=t[2], total_tokens=t[3], cost=t[4],
+                    failed=int(t[5]))
         for (lo, hi), t in zip(bounds, totals, strict=True)
     ]
 
@@ -89,6 +91,7 @@ def totals(buckets: Iterable[UsageBucket]) -> UsageBucket:
         completion_tokens=sum(b.completion_tokens for b in items),
         total_tokens=sum(b.total_tokens for b in items),
         cost=sum(b.cost for b in items),
+        failed=sum(b.failed for b in items),
     )
 
 

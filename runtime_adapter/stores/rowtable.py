@@ -150,14 +150,16 @@ class RowTableQueries(RunStore):
             params = (origin, bucket_ms * 1000, start, end, origin)
             sums = ", ".join(self.sum_function.format(column)
                              for column in ("prompt_tokens", "completion_tokens", "total_tokens", "cost"))
-            sql = self._sql(f"SELECT (created_us - ?) / ? AS bucket, count(*), {sums} FROM runs"
+            sql = self._sql(f"SELECT (created_us - ?) / ? AS bucket, count(*), {sums},"
+                            " sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) FROM runs"
                             " WHERE created_at >= ? AND created_at < ? AND created_us >= ? GROUP BY bucket")
             with self._read() as db:
                 totals = self._memo.get(self._generation(db), ("usage", params), lambda: {
                     int(values[0]): values[1:] for values in db.execute(sql, params)})
         return [
             UsageBucket(start=lo, end=hi, runs=int(found[0]), prompt_tokens=float(found[1]),
-                        completion_tokens=float(found[2]), total_tokens=float(found[3]), cost=float(found[4]))
+                        completion_tokens=float(found[2]), total_tokens=float(found[3]), cost=float(found[4]),
+                        failed=int(found[5]))
             if (found := totals.get(index)) else UsageBucket(start=lo, end=hi)
             for index, (lo, hi) in enumerate(bounds)
         ]

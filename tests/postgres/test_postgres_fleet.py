@@ -13,7 +13,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from runtime_adapter.queries.fleet import SHAPE_POINTS, cluster_detail, cluster_report, release_comparison, release_report
+from runtime_adapter.queries.fleet import (
+    SHAPE_POINTS,
+    cluster_detail,
+    cluster_report,
+    release_comparison,
+    release_report,
+)
 from runtime_adapter.rows import RunQuery
 from runtime_adapter.stores.file import FileRunStore
 from tests.factories import run_record
