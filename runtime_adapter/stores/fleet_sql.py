@@ -87,25 +87,26 @@ def release_summaries(db: Any, where: Clause) -> list[ReleaseSummary]:
     return summaries
 
 
-# Each run's step_stats ({"tools": {name: [steps, failed, [durations]]}, "types": {...}}) as rows, once.
-_STEP_ENTRIES = (
-    "WITH entries AS MATERIALIZED (SELECT section, entry.key AS name, entry.value AS stats"
-    " FROM (SELECT step_stats::jsonb AS stats FROM runs WHERE {where} AND step_stats <> '{{}}') AS scoped,"
-    " (VALUES ('tools'), ('types')) AS sections(section),"
-    " jsonb_each(coalesce(scoped.stats -> sections.section, '{{}}')) AS entry),"
-    " totals AS (SELECT section, name, sum((stats ->> 0)::bigint) AS calls, sum((stats ->> 1)::bigint) AS failed"
-    " FROM entries GROUP BY section, name),"
-    " medians AS (SELECT section, name, percentile_cont(0.5) WITHIN GROUP (ORDER BY duration::float8) AS p50"
-    " FROM entries, jsonb_array_elements_text(stats -> 2) AS duration GROUP BY section, name)"
-    " SELECT totals.section, totals.name, totals.calls, totals.failed, medians.p50"
-    " FROM totals LEFT JOIN medians USING (section, name)"
+# Each run's step_stats ({"tools": {name: [steps, failed, [durations]]}, "types": {...}}) unnested in one pass
+# that PostgreSQL can run in parallel: a name's steps and failures counted on its first duration's row (or its
+# only row when it has none), the median over every duration.
+_STEP_TOTALS = (
+    "SELECT sections.section, entry.key,"
+    " sum(CASE WHEN sample.position IS NULL OR sample.position = 1 THEN (entry.value ->> 0)::bigint END),"
+    " sum(CASE WHEN sample.position IS NULL OR sample.position = 1 THEN (entry.value ->> 1)::bigint END),"
+    " percentile_cont(0.5) WITHIN GROUP (ORDER BY sample.duration::float8)"
+    " FROM (SELECT step_stats::jsonb AS stats FROM runs WHERE {where} AND step_stats <> '{{}}') AS scoped"
+    " CROSS JOIN (VALUES ('tools'), ('types')) AS sections(section)"
+    " CROSS JOIN LATERAL jsonb_each(coalesce(scoped.stats -> sections.section, '{{}}')) AS entry"
+    " LEFT JOIN LATERAL jsonb_array_elements_text(entry.value -> 2) WITH ORDINALITY AS sample(duration, position) ON true"
+    " GROUP BY sections.section, entry.key"
 )
 
 
 def step_totals(db: Any, where: Clause) -> StepTotals:
     """Per section and name: steps, failed steps and the median sampled duration (rows store only finite ones)."""
     totals: StepTotals = {"tools": {}, "types": {}}
-    for section, name, calls, failed, p50 in db.execute(_STEP_ENTRIES.format(where=where.sql), where.params):
+    for section, name, calls, failed, p50 in db.execute(_STEP_TOTALS.format(where=where.sql), where.params):
         totals[section][name] = StepTotal(calls=int(calls), failed=int(failed), p50_ms=p50)
     return totals
 

@@ -103,13 +103,16 @@ CREATE INDEX IF NOT EXISTS runs_status ON runs (status, (coalesce(created_at, ''
 CREATE INDEX IF NOT EXISTS runs_attention ON runs ((coalesce(created_at, '')), id) WHERE needs_attention;
 CREATE INDEX IF NOT EXISTS runs_roots ON runs ((coalesce(created_at, '')), id) WHERE coalesce(parent_run_id, '') = '';
 CREATE INDEX IF NOT EXISTS runs_incident ON runs (incident_type, (coalesce(created_at, '')), id);
-CREATE INDEX IF NOT EXISTS runs_release ON runs (release);
+DROP INDEX IF EXISTS runs_release;  -- runs_release_fleet (below) serves every release filter
 CREATE INDEX IF NOT EXISTS runs_cluster ON runs (cluster_id, (coalesce(created_at, '')), id) WHERE cluster_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS runs_root ON runs (root_run_id);
 CREATE INDEX IF NOT EXISTS runs_parent ON runs (parent_run_id);
 CREATE INDEX IF NOT EXISTS runs_branch_origin ON runs (branch_origin_run_id);
 CREATE INDEX IF NOT EXISTS runs_replay_source ON runs (replay_source_run_id);
-CREATE INDEX IF NOT EXISTS runs_created_us ON runs (created_us);
+-- The usage and failure-rate buckets (usage_series) sum these columns from the index alone.
+DROP INDEX IF EXISTS runs_created_us;
+CREATE INDEX IF NOT EXISTS runs_usage ON runs (created_us)
+    INCLUDE (created_at, status, prompt_tokens, completion_tokens, total_tokens, cost);
 CREATE INDEX IF NOT EXISTS runs_input_prefix ON runs ((substr(input_text, 1, 64)));
 CREATE INDEX IF NOT EXISTS runs_correlation_ids ON runs USING gin (correlation_ids);
 CREATE INDEX IF NOT EXISTS runs_search ON runs USING gin (search_text gin_trgm_ops);
