@@ -31,6 +31,13 @@
     });
   });
 
+  // Back and Forward load the page again from the server (htmx keeps no snapshots: historyCacheSize 0 in
+  // _base.html, which also keeps run content out of localStorage), so each filter form is rendered from its
+  // URL. Undo the browser's own restoring of typed and ticked fields, which would disagree with that URL.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-drop-empty]").forEach(function (form) { form.reset(); });
+  });
+
   // "/" focuses the search box unless the user is already typing somewhere.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;

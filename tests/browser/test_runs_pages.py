@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import pytest
 from django.core.cache import cache
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
@@ -199,3 +200,65 @@ def test_without_javascript_the_filters_tabs_and_graph_still_work(no_js_page, si
     page.locator("#lineage-graph a", has_text="Open the lineage graph").click()
     page.wait_for_url(re.compile(r"/lineage/$"))
     expect(page.locator("a.lin-node.current")).to_have_count(1)
+
+
+def _ticked(page) -> dict[str, object]:
+    return page.evaluate("""() => {
+        const form = document.querySelector('#run-filters');
+        return {statuses: Array.from(form.querySelectorAll('input[name=status]:checked')).map(e => e.value),
+                roots: form.querySelector('input[name=roots]').checked,
+                attention: form.querySelector('input[name=attention]').checked,
+                sort: form.querySelector('select[name=sort]').value};
+    }""")
+
+
+def _travel(page, step) -> None:
+    """Back or Forward, and wait for the page it lands on to be loaded again (htmx keeps no snapshots)."""
+    page.evaluate("window.__left = true")
+    step()
+    for _ in range(200):  # wait_for_function would evaluate a string, which the pages' CSP refuses
+        page.wait_for_load_state()
+        try:
+            if page.evaluate("window.__left") is None:
+                return
+        except PlaywrightError:  # the old document went away between the two calls
+            pass
+        page.wait_for_timeout(25)
+    raise AssertionError("the page was not loaded again")
+
+
+def _shown_statuses(page) -> set[str]:
+    return set(page.locator("#list-table tbody:not(.store-errors) td:nth-child(2) .status").all_inner_texts())
+
+
+def test_back_and_forward_keep_the_filter_form_as_the_url_says(page, page_errors, site):
+    page.goto(url_of(site, "/runs/"))
+    page.locator("fieldset.statuses input[value=failed]").check()
+    page.wait_for_url(re.compile(r"status=failed"))
+    page.locator("#run-filters input[name=roots]").check()
+    page.wait_for_url(re.compile(r"status=failed.*roots=on|roots=on.*status=failed"))
+    page.locator("select[name=sort]").select_option("cost")
+    page.wait_for_url(re.compile(r"sort=cost"))
+
+    _travel(page, page.go_back)  # to ?status=failed&roots=on
+    assert "roots=on" in page.url and "sort=cost" not in page.url
+    expect(page.locator("#run-filters input[name=roots]")).to_be_checked()
+    assert _ticked(page) == {"statuses": ["failed"], "roots": True, "attention": False, "sort": "created"}
+    _travel(page, page.go_back)  # to ?status=failed
+    assert "status=failed" in page.url and "roots" not in page.url
+    expect(page.locator("#run-filters input[name=roots]")).not_to_be_checked()
+    assert _ticked(page) == {"statuses": ["failed"], "roots": False, "attention": False, "sort": "created"}
+    assert _shown_statuses(page) == {"failed"}
+
+    # The next change builds on what the URL holds: status stays, attention is added.
+    page.locator("#run-filters input[name=attention]").check()
+    page.wait_for_url(re.compile(r"attention=on"))
+    assert "status=failed" in page.url and "roots" not in page.url
+    assert _shown_statuses(page) == {"failed"}
+
+    _travel(page, page.go_back)
+    assert _ticked(page)["attention"] is False
+    _travel(page, page.go_forward)
+    assert "attention=on" in page.url
+    assert _ticked(page) == {"statuses": ["failed"], "roots": False, "attention": True, "sort": "created"}
+    assert page_errors == []
