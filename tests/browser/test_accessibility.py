@@ -1,0 +1,65 @@
+"""Every page, light and dark, at 1280 px: every text reaches WCAG AA contrast (axe-core's color-contrast rule) in
+the whole document, top bar, status badges, buttons and the compare page's diff colours included."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+import pytest
+from django.core.cache import cache
+
+from runtime_adapter.queries.failure_signature import failure_signature
+from tests.browser.conftest import axe_violations, screenshot
+from tests.conftest import PINNED_NOW
+from write_side.synthetic import write_store
+from write_side.synthetic.vocabulary import REGRESSED_RELEASE
+
+pytestmark = pytest.mark.browser
+
+REFUND_CLUSTER = failure_signature(
+    incident_type="tool_failure", step_type="tool", tool_name="issue_refund", error_name="ToolExecutionError",
+    message='Tool "issue_refund" failed: Refund provider returned 429 for order A-1 (request 0000…)').cluster_id
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("a11y") / "runs"
+    summary = write_store(directory, 160, seed=5, now=PINNED_NOW, big_run_steps=120)
+    return directory.as_uri(), summary["notable"]
+
+
+@pytest.fixture
+def site(live_server, anonymous, settings, demo, tmp_path):
+    settings.CONTROLPLANE_RUN_STORE = demo[0]
+    settings.DATA_DIR = tmp_path
+    cache.clear()
+    return live_server.url
+
+
+def pages(notable: dict) -> list[str]:
+    failed = quote(notable["failedRunId"])
+    root = quote(notable["biggestTree"]["rootRunId"])
+    return [
+        "/", "/runs/", "/runs/?status=failed", f"/runs/{failed}/", f"/runs/{failed}/?tab=steps",
+        f"/runs/{root}/tree/", f"/runs/{root}/lineage/", "/incidents/", f"/incidents/{failed}/",
+        "/incidents/clusters/", f"/incidents/clusters/{REFUND_CLUSTER}/", "/releases/",
+        "/releases/compare/?" + urlencode({"base": "2026.11.2", "head": REGRESSED_RELEASE}),
+        f"/compare/?{urlencode({'left': notable['failedRunId'], 'right': notable['biggestTree']['rootRunId']})}",
+    ]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_text_on_every_page_reaches_aa_contrast(page, page_errors, site, demo, scheme):
+    page.emulate_media(color_scheme=scheme)
+    found = {}
+    for path in pages(demo[1]):
+        response = page.goto(site + path)
+        assert response is not None and response.status == 200, path
+        page.wait_for_load_state("networkidle")
+        violations = axe_violations(page, ("body",), exclude=(), impacts=None, rules=("color-contrast",))
+        if violations:
+            found[path] = violations
+        if path in ("/runs/", "/incidents/clusters/") or path.startswith("/compare/"):
+            screenshot(page, f"contrast-{scheme}-{path.strip('/').split('/')[0].split('?')[0] or 'overview'}")
+    assert found == {}, "\n".join(f"{path}: {v}" for path, items in found.items() for v in items)
+    assert page_errors == []
