@@ -63,3 +63,25 @@ def test_every_text_on_every_page_reaches_aa_contrast(page, page_errors, site, d
             screenshot(page, f"contrast-{scheme}-{path.strip('/').split('/')[0].split('?')[0] or 'overview'}")
     assert found == {}, "\n".join(f"{path}: {v}" for path, items in found.items() for v in items)
     assert page_errors == []
+
+
+def test_no_page_scrolls_sideways_on_a_phone(browser, site, demo):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        wide = {}
+        for path in pages(demo[1]):
+            page.goto(site + path)
+            page.wait_for_load_state("networkidle")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > 390:
+                culprits = page.evaluate("""() => Array.from(document.querySelectorAll('body *'))
+                    .filter(e => e.getBoundingClientRect().right > 392 && getComputedStyle(e).position !== 'fixed')
+                    .filter(e => !Array.from(e.children).some(c => c.getBoundingClientRect().right > 392))
+                    .slice(0, 4).map(e => e.tagName.toLowerCase() + '.' + e.className)""")
+                wide[path] = (width, culprits)
+            if path in ("/runs/", "/") or path.startswith("/incidents/dea") or path.startswith("/runs/") and "tab" in path:
+                screenshot(page, f"phone-{path.strip('/').replace('/', '-').split('?')[0][:40] or 'overview'}")
+        assert wide == {}, "\n".join(f"{path}: {width}px {culprits}" for path, (width, culprits) in wide.items())
+    finally:
+        context.close()
