@@ -17,6 +17,7 @@ from controlplane.stores import store_for
 from incidents.forms import CompareForm
 from runtime_adapter.inspectors import diff_traces
 from runtime_adapter.present.alignment import compare_steps, divergences, run_changes, run_header
+from runtime_adapter.present.incident_view import event_type_changes
 from runtime_adapter.queries.scanning import RunStore
 
 
@@ -67,5 +68,7 @@ def compare(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "incidents/compare.html", {"nav": "compare", "form": form}, status=400)
     data = form.cleaned_data
-    context = {"nav": "compare", "form": form, **comparison(store_for(request), data["left"], data["right"], data["row"] or 0)}
+    context: dict[str, Any] = {"nav": "compare", "form": form,
+                               **comparison(store_for(request), data["left"], data["right"], data["row"] or 0)}
+    context["event_types"] = event_type_changes(context["diff"])
     return partial_or_page(request, "incidents/_compare_steps.html", "incidents/compare.html", context)

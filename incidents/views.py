@@ -19,6 +19,7 @@ from controlplane.stores import store_for
 from incidents.forms import IncidentForm, QueueForm
 from incidents.reports import incident_payloads
 from runtime_adapter.inspectors.tree import tree_lines
+from runtime_adapter.present import incident_view
 from runtime_adapter.present.incident_markdown import NoteLinks, incident_markdown
 from runtime_adapter.queries.comparison import Candidate, comparison_candidates
 from runtime_adapter.queries.scanning import RunStore
@@ -56,7 +57,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     number = form.cleaned_data["page"] or 1
     status, kind = form.cleaned_data["status"], form.cleaned_data["type"]
     query = RunQuery(statuses=(status,) if status else (), offset=(number - 1) * size, limit=size)
-    page = store_for(request).query_incidents(query, (kind,) if kind else ())
+    page = incident_view.readable_page(store_for(request).query_incidents(query, (kind,) if kind else ()))
     context = {
         "nav": "incidents", "form": form, "page": page, "number": number,
         "pages": max(1, math.ceil(page.total / size)), "filtered": bool(status or kind),
@@ -68,10 +69,15 @@ def _incident_context(request: HttpRequest, run_id: str, compare_to: str | None)
     store = store_for(request)
     report, plan = incident_payloads(store, run_id, compare_to)
     lines = tree_lines(report["runTree"])
+    metrics = cached(store, "incident-run-metrics", (run_id,),
+                     lambda: incident_view.run_metrics(report, lambda: store.iter_family(report["runId"])))
     # The copied note's links are absolute: the browser puts its own origin where this stands.
     origin = "" if settings.CONTROLPLANE_BASE_URL else f"origin-{secrets.token_hex(8)}"
     return {
         "nav": "incidents", "run_id": report["runId"], "report": report, "plan": plan, "compare_to": compare_to,
+        "metrics": metrics, "plan_steps": incident_view.plan_steps(plan),
+        "recommendations": incident_view.recommendations(report),
+        "event_types": incident_view.event_type_changes(report["comparison"]),
         "candidates": candidates_for(store, run_id), "tree_lines": lines[:TREE_LINES_SHOWN],
         "tree_hidden": max(0, len(lines) - TREE_LINES_SHOWN),
         "markdown": incident_markdown(report, plan, note_links(request, origin), compare_to),

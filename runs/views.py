@@ -21,6 +21,7 @@ from controlplane.stores import store_for
 from runtime_adapter.inspectors import correlation_for_run, render_tree
 from runtime_adapter.present import detail
 from runtime_adapter.present.failure_overview import failure_overview
+from runtime_adapter.present.incident_view import readable_page, readable_row
 from runtime_adapter.queries.listing import run_row
 from runtime_adapter.queries.same_input import same_input_in_other_releases
 from runtime_adapter.queries.scanning import RunStore
@@ -57,7 +58,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "counts": [(status, counts.get(status, 0)) for status in STATUSES]
         + sorted((status, count) for status, count in counts.items() if status not in STATUSES),
         "total_runs": sum(counts.values()),
-        "attention": store.query_runs(RunQuery(attention_only=True, limit=OVERVIEW_ROWS)),
+        "attention": readable_page(store.query_runs(RunQuery(attention_only=True, limit=OVERVIEW_ROWS))),
         "recent": store.query_runs(RunQuery(sort="updated", limit=OVERVIEW_ROWS)),
         "usage": windows,
     }
@@ -99,7 +100,7 @@ def run_detail(request: HttpRequest, run_id: str, tab: str = "steps") -> HttpRes
         return render(request, "runs/_detail_more.html" if target == "detail-more" else "runs/_detail_tab.html", context)
     row = run_row(run)
     context.update({
-        "nav": "runs", "row": row, "callouts": detail.pending_callouts(run),
+        "nav": "runs", "row": readable_row(row), "callouts": detail.pending_callouts(run),
         "breadcrumb": detail.ancestry(run, store.get_run), "related": store.related_rows(run_id),
         "correlation": correlation_for_run(run), "replay_of": replay_source(run),
         "metadata_correlation": run["metadata"].get("correlation"),

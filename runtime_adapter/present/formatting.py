@@ -127,6 +127,15 @@ def status_label(status: Any) -> str:
     return "" if status is None else str(status).replace("_", " ")
 
 
+def one_full_stop(text: Any) -> Any:
+    """`… over the limit..` → `… over the limit.`: the runtime ends its advice with a full stop after
+    a quoted message that may already have one (its payloads keep both; only what is shown loses one).
+    An ellipsis stays as it is."""
+    if isinstance(text, str) and text.endswith("..") and not text.endswith("..."):
+        return text[:-1]
+    return text
+
+
 def clip(text: str, limit: int) -> str:
     """At most `limit` characters, the last an ellipsis when cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -15,7 +15,8 @@ from typing import Any
 from runtime_adapter.inspectors.tree import tree_lines
 from runtime_adapter.js.jsjson import dumps
 from runtime_adapter.js.jsvalues import js_or, prop, to_js_string, truthy
-from runtime_adapter.present.formatting import clip, escaped_char, visible_id
+from runtime_adapter.present.formatting import clip, escaped_char, one_full_stop, visible_id
+from runtime_adapter.present.incident_view import event_type_changes, step_note
 
 TREE_LINE_LIMIT = 200
 INLINE_LIMIT = 300
@@ -132,14 +133,22 @@ def _comparison_lines(report: dict[str, Any], compare_to: str | None, links: Not
         f"- Status changed: {_yes(diff.get('statusChanged'))}; output changed: {_yes(diff.get('outputChanged'))}",
         f"- Steps Δ {md_text(diff.get('stepCountDelta'))}, events Δ {md_text(diff.get('eventCountDelta'))}, "
         f"tool calls Δ {md_text(diff.get('toolCallCountDelta'))}",
-        f"- First diverging step / event / tool call index: {md_text(diff.get('firstDivergingStepIndex'))} / "
-        f"{md_text(diff.get('firstDivergingEventIndex'))} / {md_text(diff.get('firstDivergingToolCallIndex'))}",
+        "- First diverging step / event / tool call: " + " / ".join(_numbered(diff.get(key)) for key in (
+            "firstDivergingStepIndex", "firstDivergingEventIndex", "firstDivergingToolCallIndex")),
     ]
-    for key, label in (("eventTypesAdded", "Event types added"), ("eventTypesRemoved", "Event types removed")):
-        values = diff.get(key) or []
-        if values:
-            lines.append(f"- {label}: " + ", ".join(md_code(v) for v in values[:30]) + (" …" if len(values) > 30 else ""))
+    changes = event_type_changes(diff) or {}
+    for key, label in (("added", "Event types added"), ("removed", "Event types removed")):
+        if types := changes.get(key):
+            lines.append(f"- {label}: " + ", ".join(f"{md_code(t.name)} ×{t.count}" for t in types[:30])
+                         + (" …" if len(types) > 30 else ""))
     return lines
+
+
+def _numbered(index: Any) -> str:
+    """TraceDiffer's 0-based index as pages number steps and events (from 1); -1 is "none"."""
+    if isinstance(index, int) and not isinstance(index, bool):
+        return f"#{index + 1}" if index >= 0 else "none"
+    return md_text(index)
 
 
 def _tree_lines(report: dict[str, Any], links: NoteLinks) -> list[str]:
@@ -207,7 +216,8 @@ def incident_markdown(report: dict[str, Any], plan: dict[str, Any], links: NoteL
     lines += _comparison_lines(report, compare_to, links)
     lines += _tree_lines(report, links)
     lines += ["", "## Recommendations", ""]
-    lines += [f"{index}. {md_text(text, 1000)}" for index, text in enumerate(report.get("recommendations") or [], 1)]
+    lines += [f"{index}. {md_text(one_full_stop(text), 1000)}"
+              for index, text in enumerate(report.get("recommendations") or [], 1)]
     lines += ["", "## Recovery plan (advisory)", "",
               "The control plane is read-only: it has executed none of these steps.", ""]
     steps = plan.get("steps") or []
@@ -219,4 +229,6 @@ def incident_markdown(report: dict[str, Any], plan: dict[str, Any], links: NoteL
                      f"{approval_text}): {md_text(step.get('reason'), 1000)}")
         if truthy(step.get("payload")):
             lines.append(f"   Payload: {md_code(step['payload'], 1000)}")
+        if note := step_note(step):
+            lines.append(f"   {note}")
     return "\n".join(lines) + "\n"
