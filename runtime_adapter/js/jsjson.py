@@ -115,7 +115,8 @@ def loads(text: str | bytes, *, max_nesting: int | None = MAX_NESTING) -> Any:
     except RecursionError:
         raise NestedTooDeep(max_nesting or MAX_NESTING) from None
     except json.JSONDecodeError as error:
-        raise JSONParseError(f"{error.msg} at line {error.lineno} column {error.colno}") from None
+        # Python words some messages to run into its position ("Invalid control character at"): say "at" once.
+        raise JSONParseError(f"{error.msg.removesuffix(' at')} at line {error.lineno} column {error.colno}") from None
     if max_nesting is not None and nests_deeper_than(value, max_nesting):
         raise NestedTooDeep(max_nesting)
     return value

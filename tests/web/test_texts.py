@@ -206,8 +206,6 @@ def test_a_result_still_offers_its_export(client, tmp_runs):
 # "Invalid control character at at line 1"
 
 
-@pytest.mark.xfail(strict=True, reason="the message is composed in runtime_adapter/js/jsjson.py (loads), "
-                                       "outside this change: Python's own message already ends in ' at'")
 def test_an_invalid_json_file_reads_at_line_once(client, store):
     store([run_record("fine")], corrupt={"control.json": b'{"id": "control", "input": "a\x01b"}'})
     text = visible(client.get("/runs/"))
