@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django import forms
 
+from controlplane import clock
 from runtime_adapter.js.dates import iso_ms
 from runtime_adapter.rows import SORTS, STATUSES, RunQuery, decode_cursor
 
 STATUS_CHOICES = [(status, status.replace("_", " ")) for status in STATUSES]
 SORT_CHOICES = [(sort, sort) for sort in SORTS]
 ORDER_CHOICES = [("desc", "↓ descending"), ("asc", "↑ ascending")]
+# Preset time ranges, as Jaeger and Langfuse offer them: `?since=24h` is the last 24 hours before now.
+SINCE = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7),
+         "30d": timedelta(days=30)}
+SINCE_CHOICES = [("", "any time"), ("15m", "last 15 minutes"), ("1h", "last hour"), ("24h", "last 24 hours"),
+                 ("7d", "last 7 days"), ("30d", "last 30 days")]
 # An offset past any store's size; a larger one (2**63, say) would overflow SQLite's integers.
 MAX_OFFSET = 10**9
 
@@ -30,7 +36,8 @@ class InstantField(forms.DateTimeField):
             raise forms.ValidationError("This date and time is outside the range of years 1 to 9999 in UTC.") from None
 
 
-FILTER_FIELDS = ("status", "release", "q", "correlation", "created_after", "created_before", "roots", "attention", "sort", "order")
+FILTER_FIELDS = ("status", "release", "q", "correlation", "since", "created_after", "created_before", "roots", "attention",
+                 "sort", "order")
 
 
 class RunFilterForm(forms.Form):
@@ -39,6 +46,7 @@ class RunFilterForm(forms.Form):
     # Not stripped and as long as a listed label can be (listing.TEXT_LIMIT): matched exactly as runs carry it.
     release = forms.CharField(required=False, max_length=2000, strip=False)
     correlation = forms.CharField(required=False, max_length=500, strip=True, label="Correlation id")
+    since = forms.ChoiceField(required=False, choices=SINCE_CHOICES, label="Time range")
     created_after = InstantField(required=False, label="Created after")
     created_before = InstantField(required=False, label="Created before")
     roots = forms.BooleanField(required=False, label="Roots only")
@@ -50,7 +58,11 @@ class RunFilterForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         after, before = data.get("created_after"), data.get("created_before")
-        if after and before and after >= before:
+        if data.get("since"):
+            if after or before:
+                raise forms.ValidationError("Choose a time range or “created after/before” dates, not both.")
+            data["created_after"] = clock.now().astimezone(UTC) - SINCE[data["since"]]
+        elif after and before and after >= before:
             raise forms.ValidationError("“Created after” must be earlier than “created before”.")
         return data
 

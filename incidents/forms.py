@@ -78,6 +78,7 @@ class ClusterFilterForm(RunFilterForm):
     """The run-list filters over the runs whose failures are grouped, plus a window ending now (the overview's)."""
 
     window = forms.ChoiceField(choices=WINDOW_CHOICES, required=False, label="Time window")
+    since = None  # the window is this page's range: it also sets the timeline's hourly buckets
     sort = None  # clusters are ordered by how many runs they hold
     order = None
 

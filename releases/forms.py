@@ -7,7 +7,7 @@ from django import forms
 from controlplane.filters import RunFilterForm
 
 # The list filters a release page applies (and carries from one release page to another).
-SCOPE_FIELDS = ("q", "status", "correlation", "created_after", "created_before", "roots", "attention")
+SCOPE_FIELDS = ("q", "status", "correlation", "since", "created_after", "created_before", "roots", "attention")
 
 
 class ReleaseFilterForm(RunFilterForm):
