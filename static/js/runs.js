@@ -18,6 +18,36 @@
     });
   });
 
+  // While a swap is in flight its region is marked busy (the stylesheet dims it; screen readers hear it)
+  // and the control that asked for it shows progress. Polls refresh quietly.
+  function loadingControl(elt) {
+    if (elt.tagName === "FORM") return elt.querySelector("button[type=submit], button:not([type])") || elt;
+    return elt;
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var detail = event.detail || {};
+    if (event.defaultPrevented || !detail.elt || detail.elt.hasAttribute("data-poll")) return;
+    if (detail.target) detail.target.setAttribute("aria-busy", "true");
+    loadingControl(detail.elt).classList.add("is-loading");
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var detail = event.detail || {};
+    if (detail.target) detail.target.removeAttribute("aria-busy");
+    if (detail.elt) loadingControl(detail.elt).classList.remove("is-loading");
+  });
+
+  // A tab that has just loaded takes the focus, so the keyboard carries on inside it (the link that asked
+  // for it was replaced with the region).
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var region = event.detail && event.detail.elt;
+    var requested = event.detail && event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (!region || !requested || !requested.closest || !requested.closest("nav.tabs")) return;
+    var body = document.querySelector("#detail-tab .tab-body");
+    if (!body) return;
+    body.setAttribute("tabindex", "-1");
+    body.focus({ preventScroll: true });
+  });
+
   // Filter forms (data-drop-empty) leave empty fields out of the URL they push, so a
   // shared link reads `/runs/?status=failed` rather than a row of empty parameters.
   document.addEventListener("htmx:configRequest", function (event) {
@@ -44,12 +74,23 @@
     var target = event.target;
     var tag = target && target.tagName;
     if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable)) return;
-    var box = document.querySelector("[data-search-shortcut]");
-    if (!box) return;
+    var box = document.querySelector("[data-search-shortcut]") || document.querySelector("main input[type=search]");
     event.preventDefault();
+    if (!box) {
+      // A page without a search box: the run list's (of this store), focused on arrival.
+      var list = Array.prototype.find.call(document.querySelectorAll("nav.mainnav a"), function (link) {
+        return /\/runs\/$/.test(link.pathname);
+      });
+      if (list) window.location.assign(list.pathname + "#search");
+      return;
+    }
     box.focus();
     box.select();
   });
+  if (window.location.hash === "#search") {
+    var box = document.querySelector("[data-search-shortcut]");
+    if (box) box.focus();
+  }
 
   // Controls that only work with JavaScript stay hidden without it.
   document.querySelectorAll("[data-js-only]").forEach(function (elt) { elt.hidden = false; });
