@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import html5lib
 
 
@@ -12,3 +15,11 @@ def assert_valid_html(content: bytes | str) -> None:
         parser.parse(text)
     else:
         parser.parseFragment(text)
+
+
+def page_text(content: bytes | str) -> str:
+    """A page's text as a reader sees it: no tags, scripts or attributes, whitespace collapsed."""
+    text = content.decode() if isinstance(content, bytes) else content
+    text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", text)
+    return re.sub(r"\s+", " ", html.unescape(text)).strip()

@@ -32,9 +32,15 @@ def _rate(store: RunQueries, window: UsageWindow) -> dict[str, Any]:
 
 
 def failure_overview(store: RunQueries, now: datetime) -> dict[str, Any]:
+    """The failure panels, and when the newest run arrived: a store whose runs are all older than a window
+    says so rather than drawing an empty chart."""
     windows = usage_windows(now)
     day = windows[0]
     report = cluster_report(store, RunQuery(created_after=day.start, created_before=day.end))
-    return {"failure_rates": [_rate(store, window) for window in windows],
-            "top_clusters": report.clusters[:TOP_CLUSTERS], "clusters_in_day": len(report.clusters),
-            "failure_chart": FAILURE_CHART}
+    newest = store.query_runs(RunQuery(sort="created", descending=True, limit=1)).rows
+    newest_at = newest[0].created_at if newest and newest[0].created_at else None
+    rates = [_rate(store, window) for window in windows]
+    for rate in rates:
+        rate["older_store"] = bool(newest_at) and not rate["runs"] and (newest_at or "") < rate["window"].start
+    return {"failure_rates": rates, "top_clusters": report.clusters[:TOP_CLUSTERS],
+            "clusters_in_day": len(report.clusters), "failure_chart": FAILURE_CHART, "newest_run_at": newest_at}
