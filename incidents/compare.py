@@ -17,8 +17,10 @@ from controlplane.stores import store_for
 from incidents.forms import CompareForm
 from runtime_adapter.inspectors import diff_traces
 from runtime_adapter.present.alignment import compare_steps, divergences, run_changes, run_header
+from runtime_adapter.present.formatting import visible_id
 from runtime_adapter.present.incident_view import event_type_changes
 from runtime_adapter.queries.scanning import RunStore
+from runtime_adapter.records import RunNotFound
 
 
 def comparison(store: RunStore, left_id: str, right_id: str, row: int) -> dict[str, Any]:
@@ -57,6 +59,23 @@ def _picked(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(f"{reverse('incidents:compare')}?{urlencode({'left': ids[0], 'right': ids[1]})}")
 
 
+def _not_found(request: HttpRequest, store: RunStore, form: CompareForm, missing: RunNotFound) -> HttpResponse:
+    """The form again, saying which of the two ids names no run (a 404, not the bare not-found page)."""
+    for name in ("left", "right"):
+        run_id = form.cleaned_data[name]
+        if run_id == missing.run_id or not _exists(store, run_id):
+            form.add_error(name, f"No run with this id in this store: {visible_id(run_id)}")
+    return render(request, "incidents/compare.html", {"nav": "compare", "form": form, "missing": True}, status=404)
+
+
+def _exists(store: RunStore, run_id: str) -> bool:
+    try:
+        store.get_run(run_id)
+    except RunNotFound:
+        return False
+    return True
+
+
 @require_safe
 @vary_on_headers("HX-Request")
 def compare(request: HttpRequest) -> HttpResponse:
@@ -68,7 +87,11 @@ def compare(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "incidents/compare.html", {"nav": "compare", "form": form}, status=400)
     data = form.cleaned_data
-    context: dict[str, Any] = {"nav": "compare", "form": form,
-                               **comparison(store_for(request), data["left"], data["right"], data["row"] or 0)}
+    store = store_for(request)
+    try:
+        found = comparison(store, data["left"], data["right"], data["row"] or 0)
+    except RunNotFound as missing:
+        return _not_found(request, store, form, missing)
+    context: dict[str, Any] = {"nav": "compare", "form": form, **found}
     context["event_types"] = event_type_changes(context["diff"])
     return partial_or_page(request, "incidents/_compare_steps.html", "incidents/compare.html", context)

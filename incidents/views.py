@@ -13,7 +13,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
-from controlplane.caching import cached
+from controlplane.caching import cached, cached_for_runs
 from controlplane.http import invalid_parameters, partial_or_page
 from controlplane.stores import store_for
 from incidents.forms import IncidentForm, QueueForm
@@ -44,7 +44,12 @@ def note_links(request: HttpRequest, origin: str = "") -> NoteLinks:
         incident=lambda rid: absolute("incidents:detail", rid),
         run=lambda rid: absolute("runs:detail", rid),
         compare=lambda left, right: absolute("incidents:compare", query={"left": left, "right": right}),
+        step=lambda rid, number: absolute("runs:tab", rid, "steps", query={"step": str(number)}) + f"#step-{number}",
     )
+
+
+def run_facts(store: RunStore, run_id: str) -> incident_view.RunFacts:
+    return cached_for_runs(store, "incident-run-facts", (run_id,), (), lambda: incident_view.run_facts(store.get_run(run_id)))
 
 
 @require_safe
@@ -76,11 +81,13 @@ def _incident_context(request: HttpRequest, run_id: str, compare_to: str | None)
     return {
         "nav": "incidents", "run_id": report["runId"], "report": report, "plan": plan, "compare_to": compare_to,
         "metrics": metrics, "plan_steps": incident_view.plan_steps(plan),
+        "failed_steps": incident_view.failed_steps(report),
         "recommendations": incident_view.recommendations(report),
         "event_types": incident_view.event_type_changes(report["comparison"]),
         "candidates": candidates_for(store, run_id), "tree_lines": lines[:TREE_LINES_SHOWN],
         "tree_hidden": max(0, len(lines) - TREE_LINES_SHOWN),
-        "markdown": incident_markdown(report, plan, note_links(request, origin), compare_to),
+        "markdown": incident_markdown(report, plan, note_links(request, origin), compare_to,
+                                      run_facts(store, report["runId"])),
         "markdown_origin": origin,
     }
 
@@ -101,8 +108,10 @@ def report_markdown(request: HttpRequest, run_id: str) -> HttpResponse:
     if not form.is_valid():
         return invalid_parameters(request, form)
     compare_to = form.cleaned_data["compare"] or None
-    report, plan = incident_payloads(store_for(request), run_id, compare_to)
-    response = HttpResponse(incident_markdown(report, plan, note_links(request), compare_to),
+    store = store_for(request)
+    report, plan = incident_payloads(store, run_id, compare_to)
+    response = HttpResponse(incident_markdown(report, plan, note_links(request), compare_to,
+                                              run_facts(store, report["runId"])),
                             content_type="text/markdown; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="incident.md"'
     return response

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -31,7 +33,7 @@ from runtime_adapter.rows import STATUSES, RunQuery
 
 from .common import prefix_key, run_tree
 from .forms import TabForm, TreeForm
-from .tabs import tab_context, tab_links
+from .tabs import PAGE_SIZES, TAB_NAMES, tab_context, tab_links
 
 OVERVIEW_ROWS = 12
 
@@ -85,16 +87,47 @@ def run_list(request: HttpRequest) -> HttpResponse:
     return partial_or_page(request, "runs/_list_table.html", "runs/list.html", context)
 
 
+class DetailForm(TabForm):
+    """The tab's paging, plus a deep link: `?step=N` / `?event=N` (numbered from 1 as the tab shows them)
+    renders the page of the tab that holds that row, so `#step-N` lands on it without JavaScript.
+    On `/runs/<id>/`, `?tab=` names the tab (a step or event link implies its own)."""
+
+    tab = forms.ChoiceField(required=False, choices=[(name, name) for name in TAB_NAMES])
+    step = forms.IntegerField(required=False, min_value=1, max_value=10_000_000)
+    event = forms.IntegerField(required=False, min_value=1, max_value=10_000_000)
+
+
+def _deep_link(data: dict[str, Any], tab: str | None) -> tuple[str, int]:
+    """The tab to show and its offset: the page holding `?step=`/`?event=` when it names a row of that tab."""
+    tab = tab or data["tab"] or ("events" if data["event"] and not data["step"] else "steps")
+    row = data["step"] if tab == "steps" else data["event"] if tab == "events" else None
+    if row:
+        return tab, (row - 1) // PAGE_SIZES[tab] * PAGE_SIZES[tab]
+    return tab, data["offset"] or 0
+
+
+def _link_origin() -> tuple[str, str]:
+    """(origin, placeholder) for copied links: the configured origin, never the request's Host header
+    (which a client chooses); without one a placeholder the copy button swaps for the page's origin."""
+    if settings.CONTROLPLANE_BASE_URL:
+        return settings.CONTROLPLANE_BASE_URL, ""
+    placeholder = f"origin-{secrets.token_hex(8)}"
+    return placeholder, placeholder
+
+
 @require_safe
 @vary_on_headers("HX-Request", "HX-History-Restore-Request", "HX-Target")
-def run_detail(request: HttpRequest, run_id: str, tab: str = "steps") -> HttpResponse:
-    form = TabForm(request.GET)
+def run_detail(request: HttpRequest, run_id: str, tab: str | None = None) -> HttpResponse:
+    form = DetailForm(request.GET)
     if not form.is_valid():
         return invalid_parameters(request, form)
     store = store_for(request)
     run = store.get_run(run_id)
-    context = {"run": run, "tabs": tab_links(run),
-               **tab_context(run, tab, form.cleaned_data["offset"] or 0, form.cleaned_data["type"] or None)}
+    tab, offset = _deep_link(form.cleaned_data, tab)
+    link_origin, link_placeholder = _link_origin()
+    context = {"run": run, "tabs": tab_links(run), "link_origin": link_origin, "link_placeholder": link_placeholder,
+               "target_row": form.cleaned_data["step"] if tab == "steps" else form.cleaned_data["event"],
+               **tab_context(run, tab, offset, form.cleaned_data["type"] or None)}
     if wants_partial(request):
         target = request.htmx.target
         return render(request, "runs/_detail_more.html" if target == "detail-more" else "runs/_detail_tab.html", context)

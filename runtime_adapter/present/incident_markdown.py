@@ -16,7 +16,7 @@ from runtime_adapter.inspectors.tree import tree_lines
 from runtime_adapter.js.jsjson import dumps
 from runtime_adapter.js.jsvalues import js_or, prop, to_js_string, truthy
 from runtime_adapter.present.formatting import clip, escaped_char, one_full_stop, visible_id
-from runtime_adapter.present.incident_view import event_type_changes, step_note
+from runtime_adapter.present.incident_view import RunFacts, event_type_changes, failed_steps, step_note
 
 TREE_LINE_LIMIT = 200
 INLINE_LIMIT = 300
@@ -98,6 +98,7 @@ class NoteLinks:
     incident: Callable[[str], str]
     run: Callable[[str], str]
     compare: Callable[[str, str], str] | None = None
+    step: Callable[[str, int], str] | None = None  # (run id, step number from 1): the step's row on the run page
 
 
 def _yes(value: Any) -> str:
@@ -167,7 +168,7 @@ def _tree_lines(report: dict[str, Any], links: NoteLinks) -> list[str]:
 
 
 def incident_markdown(report: dict[str, Any], plan: dict[str, Any], links: NoteLinks,
-                      compare_to: str | None = None) -> str:
+                      compare_to: str | None = None, facts: RunFacts | None = None) -> str:
     run_id = to_js_string(report["runId"])
     lines = [
         f"# Incident {md_id(run_id)}: {md_text(report['status'])}",
@@ -177,6 +178,9 @@ def incident_markdown(report: dict[str, Any], plan: dict[str, Any], links: NoteL
         f"- Incident page: {md_url(links.incident(run_id))}",
         f"- Run: {md_url(links.run(run_id))}",
     ]
+    if facts is not None:
+        lines.append(f"- Created: {md_code(facts.created_at) if facts.created_at else 'unknown'}")
+        lines.append(f"- Release: {md_code(facts.release) if facts.release else 'none'}")
     summary = report.get("summary") or {}
     if truthy(prop(summary, "input")):
         lines.append(f"- Input: {md_text(prop(summary, 'input'))}")
@@ -187,13 +191,16 @@ def incident_markdown(report: dict[str, Any], plan: dict[str, Any], links: NoteL
                      f"{md_text(js_or(prop(failure, 'message'), ''))}")
         if isinstance(failure, dict) and failure.get("stack"):
             lines += ["", md_block(failure["stack"])]
-    failed = report.get("failedSteps") or []
+    failed = failed_steps(report)
     if failed:
         lines += ["", "## Failed steps", ""]
-        for step in failed:
+        for item in failed:
+            step = item.step
             error = prop(step, "error")
             message = js_or(prop(error, "message"), prop(error, "name"), "")
-            lines.append(f"- {md_id(js_or(prop(step, 'id'), '?'))} ({md_text(js_or(prop(step, 'type'), 'step'))})"
+            where = (f"[step {item.number}]({md_url(links.step(run_id, item.number))}) "
+                     if links.step and item.number is not None else "")
+            lines.append(f"- {where}{md_id(js_or(prop(step, 'id'), '?'))} ({md_text(js_or(prop(step, 'type'), 'step'))})"
                          + (f": {md_text(message)}" if truthy(message) else ""))
     checkpoint = report.get("lastCheckpoint")
     if truthy(checkpoint):

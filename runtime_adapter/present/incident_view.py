@@ -16,6 +16,7 @@ from runtime_adapter.inspectors.tree import build_tree
 from runtime_adapter.js.jsjson import dumps
 from runtime_adapter.js.jsvalues import to_js_string
 from runtime_adapter.present.formatting import one_full_stop
+from runtime_adapter.queries.listing import release_of
 from runtime_adapter.records import Run
 from runtime_adapter.rows import RunPage, RunRow
 
@@ -101,3 +102,36 @@ def readable_row(row: RunRow) -> RunRow:
 
 def readable_page(page: RunPage) -> RunPage:
     return replace(page, rows=[readable_row(row) for row in page.rows])
+
+
+@dataclass(frozen=True)
+class FailedStep:
+    step: Any     # the report's failed step, as the runtime wrote it
+    number: int | None  # its position in the run's steps, from 1 as the run page numbers them
+
+
+def failed_steps(report: dict[str, Any]) -> list[FailedStep]:
+    """The report's `failedSteps` with their numbers on the run page (found in `summary.steps`, which
+    lists every step of the run in order); None if the two lists do not line up."""
+    summary = report.get("summary")
+    steps = summary.get("steps") if isinstance(summary, dict) else None
+    positions = [number for number, step in enumerate(steps if isinstance(steps, list) else [], 1)
+                 if isinstance(step, dict) and step.get("status") == "failed"]
+    failed = report.get("failedSteps") or []
+    if len(positions) != len(failed):
+        return [FailedStep(step, None) for step in failed]
+    return [FailedStep(step, number) for step, number in zip(failed, positions, strict=True)]
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What a note says about the run beyond the report: when it was created and its release."""
+
+    created_at: str | None
+    release: str | None
+
+
+def run_facts(run: Run) -> RunFacts:
+    created = run["timestamps"].get("createdAt")
+    return RunFacts(created_at=created if isinstance(created, str) and created else None,
+                    release=release_of(run["metadata"]))
