@@ -311,13 +311,36 @@ class TreeEntry:
     time_title: str = ""
     input_short: str = ""
     input_title: str = ""
+    failed_below: int = 0   # failed runs among this run's descendants
+
+
+def failed_below(items: list[TreeItem]) -> dict[int, int]:
+    """Index of each "open" item -> how many failed runs its subtree holds below it."""
+    counts: dict[int, int] = {}
+    stack: list[tuple[int, int]] = []  # (index of the open item, failures seen below it so far)
+    for index, item in enumerate(items):
+        if item.kind == "close":
+            opened, found = stack.pop()
+            counts[opened] = found
+            if stack:
+                head = items[opened].node
+                own = 1 if head is not None and head.get("status") == "failed" else 0
+                stack[-1] = (stack[-1][0], stack[-1][1] + found + own)
+        elif item.kind == "open":
+            stack.append((index, 0))
+        elif stack and item.node and item.node.get("status") == "failed" and "summary" in item.node:
+            # (a lineage-cycle stub, without a summary, repeats a run already counted)
+            stack[-1] = (stack[-1][0], stack[-1][1] + 1)
+    return counts
 
 
 def tree_entries(tree: dict[str, Any] | None) -> list[TreeEntry]:
     from runtime_adapter.present.formatting import clip, cost, duration, short_id, status_label, token_count, total_ms
 
     entries: list[TreeEntry] = []
-    for item in tree_items(tree):
+    items = tree_items(tree)
+    failures = failed_below(items)
+    for index, item in enumerate(items):
         node = item.node
         if node is None:
             entries.append(TreeEntry(item.kind, item.depth))
@@ -343,7 +366,7 @@ def tree_entries(tree: dict[str, Any] | None) -> list[TreeEntry]:
             item.kind, item.depth, id=to_js_string(run_id), short_id=short_id(run_id), status=to_js_string(status),
             status_label=status_label(status),
             cycle=bool(node.get("lineageCycle")), metrics=summary, time_total=total, time_title=title,
-            input_short=clip(shown, 80), input_title=clip(shown, 500),
+            input_short=clip(shown, 80), input_title=clip(shown, 500), failed_below=failures.get(index, 0),
         ))
     return entries
 

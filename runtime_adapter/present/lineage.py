@@ -1,8 +1,9 @@
 """The lineage graph of a run family: which runs to draw, its DOT text, and its placed geometry.
 
 `load_family` / `family_nodes` pick the runs of one family (same `rootRunId`, or linked
-to one by a parent, branch or replay edge), `lineage_graph` caps it at `max_nodes` by folding whole
-subtrees into "N more runs" nodes, `to_dot` writes DOT with stable ordering for
+to one by a parent, branch or replay edge), `lineage_graph` caps it at `max_nodes` by folding the
+smallest completed subtrees into "N more runs" nodes (a fold the reader opened stays open) and marks
+the paths to failed runs, `to_dot` writes DOT with stable ordering for
 Graphviz, and `place` turns Graphviz's JSON layout back into shapes a template draws.
 Every run-provided string that reaches DOT goes through `dot_quote`.
 """
@@ -22,18 +23,26 @@ if TYPE_CHECKING:
     from runtime_adapter.queries.scanning import RunStore
     from runtime_adapter.rows import RunRow
 
+# Fills behind white label text: each reads at 4.5:1 or more (WCAG AA; tests/unit/test_lineage_contrast.py).
 STATUS_COLOURS = {
-    "completed": "#1f8a4c",
-    "failed": "#c62f3a",
-    "running": "#2f6fd3",
-    "paused": "#b7791f",
-    "waiting_for_approval": "#8a4bd6",
-    "cancelled": "#6b7280",
-    "pending": "#7b8794",
+    "completed": "#146337",
+    "failed": "#a31f2a",
+    "running": "#1f4fa6",
+    "paused": "#7a4e0b",
+    "waiting_for_approval": "#62309f",
+    "cancelled": "#474f5c",
+    "pending": "#4b5563",
 }
-OTHER_COLOUR = "#7b8794"
+OTHER_COLOUR = "#4b5563"
+NODE_TEXT = "#ffffff"
 MORE_COLOUR = "#dde2e8"
+MORE_TEXT = "#1d2330"
+EDGE_COLOUR = "#8a94a3"
+EDGE_TEXT = "#5f6b7a"
+FAILURE_PATH = "#c62f3a"
 CURRENT_OUTLINE = "#f5b800"
+# Runs the reader must always see, with the runs leading to them: never folded.
+KEEP_STATUSES = frozenset({"failed", "waiting_for_approval", "paused"})
 LABEL_LIMIT = 40
 FAMILY_LIMIT = 5000  # rows read for one family graph; larger families are folded anyway
 DISPLAY_SCALE = 1.3
@@ -56,7 +65,8 @@ class LineageNode:
 
 @dataclass(frozen=True)
 class MoreNode:
-    """Runs folded away to keep the graph readable; `anchor_id` is the run they hang from."""
+    """Runs folded away to keep the graph readable; `anchor_id` is the run they hang from
+    (None: family tops with no parent in the graph). Opening the fold means `open=<anchor_id>`."""
 
     anchor_id: str | None
     count: int
@@ -68,6 +78,7 @@ class GraphEdge:
     head: str
     kind: str  # parent | branch | replay | more
     label: str | None = None
+    failure: bool = False  # on the path from a top to a failed run
 
 
 @dataclass
@@ -77,6 +88,8 @@ class LineageGraph:
     more: list[MoreNode]
     edges: list[GraphEdge]
     keys: dict[str, str] = field(default_factory=dict)  # run id (or "more:<anchor>") -> DOT node name
+    failure_path: frozenset[str] = frozenset()  # failed runs and every run above one
+    opened: frozenset[str | None] = frozenset()  # anchors whose folds the reader opened
 
     @property
     def hidden(self) -> int:
@@ -199,12 +212,17 @@ def _primary_parent(node: LineageNode, present: set[str]) -> str | None:
     return None
 
 
-def lineage_graph(nodes: list[LineageNode], current_id: str | None = None, max_nodes: int = 300) -> LineageGraph:
-    """Fold subtrees into "N more runs" nodes until at most about `max_nodes` boxes remain.
+def lineage_graph(nodes: list[LineageNode], current_id: str | None = None, max_nodes: int = 300,
+                  opened: Iterable[str | None] = ()) -> LineageGraph:
+    """Fold subtrees into "N more runs" nodes until at most `max_nodes` boxes remain.
 
-    First whole subtrees whose runs all completed (per parent, biggest saving first),
-    then any subtree not leading to the current run, then stray tops. The current run
-    and its ancestors are never folded.
+    Each run hangs from its primary parent (parent, else branch origin, else replay source).
+    Completed subtrees fold first, smallest first: the children of the run with the fewest
+    completed runs below it, its smallest child first, and folding stops as soon as the graph
+    fits. Then subtrees of other runs, smallest first, then stray tops. Never folded: the
+    current run and its ancestors, failed, waiting and paused runs and their ancestors, and
+    a run in `opened` with its ancestors and children (None opens the tops' fold). When these
+    alone exceed `max_nodes`, the graph is drawn bigger than the cap.
     """
     order = {node.id: index for index, node in enumerate(nodes)}
     present = set(order)
@@ -229,11 +247,22 @@ def lineage_graph(nodes: list[LineageNode], current_id: str | None = None, max_n
         kids = children.get(run_id, [])
         size[run_id] = 1 + sum(size[kid] for kid in kids)
         done[run_id] = status[run_id] == "completed" and all(done[kid] for kid in kids)
-    protected: set[str] = set()
-    cursor = current_id if current_id in present else None
-    while cursor is not None and cursor not in protected:
-        protected.add(cursor)
-        cursor = parent_of[cursor]
+
+    def with_ancestors(starts: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        for start in starts:
+            cursor: str | None = start
+            while cursor is not None and cursor not in found:
+                found.add(cursor)
+                cursor = parent_of[cursor]
+        return found
+
+    failure_path = with_ancestors(node.id for node in nodes if node.status == "failed")
+    opened = frozenset(opened)
+    # An opened fold's run stays drawn too, or a fold further up could swallow what was just opened.
+    protected = failure_path | with_ancestors(
+        [node.id for node in nodes if node.status in KEEP_STATUSES]
+        + [run_id for run_id in (current_id, *opened) if run_id in present])
 
     hidden: set[str] = set()
     folded: dict[str | None, int] = {}
@@ -241,51 +270,60 @@ def lineage_graph(nodes: list[LineageNode], current_id: str | None = None, max_n
     def visible() -> int:
         return len(nodes) - len(hidden) + len(folded)
 
-    def foldable(anchor: str | None, predicate: Callable[[str], bool]) -> list[str]:
-        if anchor is not None and anchor in hidden:
-            return []
-        return [kid for kid in children.get(anchor, []) if kid not in hidden and kid not in protected and predicate(kid)]
-
-    def fold(predicate: Callable[[str], bool], anchors: Iterable[str | None]) -> None:
+    def fold_smallest(predicate: Callable[[str], bool], anchors: Iterable[str | None]) -> None:
         groups = []
         for anchor in anchors:
-            total = sum(size[kid] for kid in foldable(anchor, predicate))
-            if total > (0 if anchor in folded else 1):
-                groups.append((-total, order.get(anchor or "", -1), anchor))
-        for _, _, anchor in sorted(groups, key=lambda group: group[:2]):
-            if visible() <= max_nodes:
-                return
-            kids = foldable(anchor, predicate)
-            if not kids:
+            if anchor in opened:
                 continue
-            folded[anchor] = folded.get(anchor, 0) + sum(size[kid] for kid in kids)
+            kids = sorted((kid for kid in children.get(anchor, []) if kid not in protected and predicate(kid)),
+                          key=lambda kid: (size[kid], order[kid]))
+            total = sum(size[kid] for kid in kids)
+            if kids:
+                groups.append((total, order.get(anchor or "", -1), anchor, kids))
+        for total, _, anchor, kids in sorted(groups, key=lambda group: group[:2]):
+            if anchor is not None and anchor in hidden:
+                continue
+            if total <= (0 if anchor in folded else 1):
+                continue
             for kid in kids:
-                hidden.update(_subtree(kid, children))
-            # A "more" node folded earlier inside what was just hidden is counted in this one.
-            for inner in [key for key in folded if key is not None and key in hidden]:
-                del folded[inner]
+                if visible() <= max_nodes:
+                    return
+                if kid in hidden:
+                    continue
+                folded[anchor] = folded.get(anchor, 0) + size[kid]
+                for inner in _subtree(kid, children):
+                    hidden.add(inner)
+                    # A fold made earlier inside what is now hidden is counted in this one.
+                    folded.pop(inner, None)
 
     if visible() > max_nodes:
-        anchors = [node.id for node in nodes]
-        fold(lambda kid: done[kid], anchors)
-        fold(lambda kid: True, anchors)
-        fold(lambda kid: True, [None])
+        anchors: list[str | None] = [node.id for node in nodes]
+        fold_smallest(lambda kid: done[kid], anchors)
+        fold_smallest(lambda kid: True, anchors)
+        fold_smallest(lambda kid: True, [None])
 
     kept = [node for node in nodes if node.id not in hidden]
     more = [MoreNode(anchor, count) for anchor, count in sorted(folded.items(), key=lambda item: order.get(item[0] or "", -1))]
-    graph = LineageGraph(current_id=current_id, nodes=kept, more=more, edges=[])
+    graph = LineageGraph(current_id=current_id, nodes=kept, more=more, edges=[],
+                         failure_path=frozenset(failure_path), opened=opened)
     for index, node in enumerate(kept):
         graph.keys[node.id] = f"n{index}"
     for index, item in enumerate(more):
         graph.keys[f"more:{item.anchor_id or ''}"] = f"m{index}"
     kept_ids = {node.id for node in kept}
+
+    def on_path(tail: str, head: str) -> bool:
+        return head in failure_path and parent_of[head] == tail
+
     for node in kept:
         if node.parent_id in kept_ids and node.parent_id != node.id:
-            graph.edges.append(GraphEdge(node.parent_id, node.id, "parent"))
+            graph.edges.append(GraphEdge(node.parent_id, node.id, "parent", failure=on_path(node.parent_id, node.id)))
         if node.origin_id in kept_ids and node.origin_id != node.id:
-            graph.edges.append(GraphEdge(node.origin_id, node.id, "branch", node.checkpoint_label or node.checkpoint_id))
+            graph.edges.append(GraphEdge(node.origin_id, node.id, "branch", node.checkpoint_label or node.checkpoint_id,
+                                         failure=on_path(node.origin_id, node.id)))
         elif node.replay_of in kept_ids and node.replay_of != node.id and node.replay_of != node.parent_id:
-            graph.edges.append(GraphEdge(node.replay_of, node.id, "replay", "replay"))
+            graph.edges.append(GraphEdge(node.replay_of, node.id, "replay", "replay",
+                                         failure=on_path(node.replay_of, node.id)))
     for item in more:
         if item.anchor_id is not None:
             graph.edges.append(GraphEdge(item.anchor_id, f"more:{item.anchor_id}", "more"))
@@ -343,15 +381,25 @@ def more_label(item: MoreNode) -> str:
     return f"{item.count} more run{'' if item.count == 1 else 's'}"
 
 
-def to_dot(graph: LineageGraph, href: Callable[[str], str], more_href: str) -> str:
+def more_title(item: MoreNode) -> str:
+    return f"{more_label(item)} folded, none failed, waiting or paused: open to show them"
+
+
+def open_value(anchor_id: str | None) -> str:
+    """The `open=` value that opens the fold hanging from `anchor_id` ("" for the tops' fold)."""
+    return anchor_id or ""
+
+
+def to_dot(graph: LineageGraph, href: Callable[[str], str], more_href: str | Callable[[MoreNode], str]) -> str:
     """DOT text for `graph`: parent edges solid, branch edges dashed with the checkpoint
-    label, replay edges dotted; nodes filled with their status colour and linked to their run."""
+    label, replay edges dotted, edges leading to a failed run in the failure colour; nodes
+    filled with their status colour and linked to their run, folds linked to `more_href`."""
     lines = [
         "digraph lineage {",
         '  graph [rankdir=LR, bgcolor="transparent", nodesep=0.18, ranksep=0.5, fontname="Helvetica"];',
-        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, fontcolor="#ffffff",'
+        f'  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, fontcolor="{NODE_TEXT}",'
         ' color="#ffffff00", penwidth=0, margin="0.12,0.05", height=0.3];',
-        '  edge [color="#8a94a3", arrowsize=0.6, fontname="Helvetica", fontsize=9, fontcolor="#5f6b7a"];',
+        f'  edge [color="{EDGE_COLOUR}", arrowsize=0.6, fontname="Helvetica", fontsize=9, fontcolor="{EDGE_TEXT}"];',
     ]
     for node in graph.nodes:
         key = graph.keys[node.id]
@@ -366,12 +414,15 @@ def to_dot(graph: LineageGraph, href: Callable[[str], str], more_href: str) -> s
         ]
         if node.id == graph.current_id:
             attributes += [f"color={dot_quote(CURRENT_OUTLINE)}", "penwidth=3", 'class="current"']
+        elif node.id in graph.failure_path and node.status != "failed":
+            attributes += [f"color={dot_quote(FAILURE_PATH)}", "penwidth=2", 'class="fail-path"']
         lines.append(f"  {key} [{', '.join(attributes)}];")
     for item in graph.more:
         key = graph.keys[f"more:{item.anchor_id or ''}"]
+        link = more_href if isinstance(more_href, str) else more_href(item)
         lines.append(
-            f"  {key} [id={dot_quote(key)}, label={dot_quote(more_label(item))}, tooltip={dot_quote(more_label(item))}, "
-            f'URL={dot_quote(more_href)}, target="_top", fillcolor="{MORE_COLOUR}", fontcolor="#1d2330", style="rounded,filled,dashed"];'
+            f"  {key} [id={dot_quote(key)}, label={dot_quote(more_label(item))}, tooltip={dot_quote(more_title(item))}, "
+            f'URL={dot_quote(link)}, target="_top", fillcolor="{MORE_COLOUR}", fontcolor="{MORE_TEXT}", style="rounded,filled,dashed"];'
         )
     for index, edge in enumerate(graph.edges):
         tail, head = graph.keys[edge.tail], graph.keys[edge.head]
@@ -380,6 +431,8 @@ def to_dot(graph: LineageGraph, href: Callable[[str], str], more_href: str) -> s
             attributes.append("style=dashed")
         elif edge.kind in ("replay", "more"):
             attributes.append("style=dotted")
+        if edge.failure:
+            attributes += [f"color={dot_quote(FAILURE_PATH)}", "penwidth=2"]
         if edge.label:
             attributes.append(f"label={dot_quote(edge.label, LABEL_LIMIT)}")
         lines.append(f"  {tail} -> {head} [{', '.join(attributes)}];")
@@ -401,6 +454,8 @@ class PlacedNode:
     run_id: str | None
     current: bool
     title: str
+    fail_path: bool = False  # a run above a failed one
+    href: str | None = None  # a fold: the link that opens it
 
     @property
     def cx(self) -> float:
@@ -422,6 +477,7 @@ class PlacedEdge:
     label: str | None
     label_x: float
     label_y: float
+    failure: bool = False
 
 
 @dataclass(frozen=True)
@@ -452,7 +508,8 @@ def _floats(text: Any) -> list[float]:
         return []
 
 
-def place(layout_json: dict[str, Any], graph: LineageGraph) -> Layout:
+def place(layout_json: dict[str, Any], graph: LineageGraph,
+          more_href: Callable[[MoreNode], str] | None = None) -> Layout:
     """Shapes in SVG coordinates (y grows downwards) from Graphviz's JSON output."""
     bounds = _floats(layout_json.get("bb", "0,0,0,0"))
     height = bounds[3] if len(bounds) == 4 else 0.0
@@ -483,7 +540,9 @@ def place(layout_json: dict[str, Any], graph: LineageGraph) -> Layout:
             status=placed_run.status if placed_run else "more",
             run_id=placed_run.id if placed_run else None,
             current=bool(placed_run and placed_run.id == graph.current_id),
-            title=_title(placed_run) if placed_run else more_label(placed_more) if placed_more else "",
+            title=_title(placed_run) if placed_run else more_title(placed_more) if placed_more else "",
+            fail_path=bool(placed_run and placed_run.id in graph.failure_path and placed_run.status != "failed"),
+            href=more_href(placed_more) if placed_more and more_href else None,
         ))
     edges: list[PlacedEdge] = []
     for obj in layout_json.get("edges", []):
@@ -505,5 +564,6 @@ def place(layout_json: dict[str, Any], graph: LineageGraph) -> Layout:
         for op in obj.get("_ldraw_", []):
             if op.get("op") == "T" and op.get("pt"):
                 label_at = flip(op["pt"])
-        edges.append(PlacedEdge(path=path, arrow=arrow, kind=edge.kind, label=edge.label, label_x=label_at[0], label_y=label_at[1]))
+        edges.append(PlacedEdge(path=path, arrow=arrow, kind=edge.kind, label=edge.label, label_x=label_at[0],
+                                label_y=label_at[1], failure=edge.failure))
     return Layout(width=round(width, 2), height=round(height, 2), nodes=nodes, edges=edges)

@@ -57,7 +57,7 @@ def test_store_family_from_rows_matches_the_one_from_records():
 
 def test_parent_edges_are_solid_and_branch_edges_dashed_with_the_checkpoint_label():
     dot = dot_for(family())
-    assert "n0 -> n1 [id=\"e0\"];" in dot
+    assert 'n0 -> n1 [id="e0", color="#c62f3a", penwidth=2];' in dot  # child failed: its edge is the failure colour
     assert 'n0 -> n2 [id="e1", style=dashed, label="tool_completed"];' in dot
     assert 'n0 -> n3 [id="e2", style=dotted, label="replay"];' in dot
 
@@ -109,16 +109,18 @@ def test_hostile_labels_cannot_break_out_of_dot_strings():
         assert {obj["name"] for obj in layout["objects"]} == {"n0", "n1"}
 
 
-def test_big_families_fold_completed_subtrees_into_more_nodes():
+def test_big_families_fold_completed_runs_only_until_under_the_cap():
     runs = [run_record("root", children=[f"k{i:03d}" for i in range(400)])]
     runs += [run_record(f"k{i:03d}", parent="root", root="root", created=f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}.000Z",
                         status="failed" if i == 7 else "completed") for i in range(400)]
     graph = lineage_graph(family_nodes(runs, "root"), "k399", 300)
-    assert [node.id for node in graph.nodes] == ["root", "k007", "k399"]
-    assert [(more.anchor_id, more.count) for more in graph.more] == [("root", 398)]
+    kept = [node.id for node in graph.nodes]
+    assert len(kept) + len(graph.more) == 300
+    assert [(more.anchor_id, more.count) for more in graph.more] == [("root", 102)]
+    assert {"root", "k007", "k399"} <= set(kept)
     dot = to_dot(graph, href, "/runs/k399/tree/")
-    assert 'label="398 more runs"' in dot and 'URL="/runs/k399/tree/"' in dot
-    assert dot.count("fillcolor") == 4
+    assert 'label="102 more runs"' in dot and 'URL="/runs/k399/tree/"' in dot
+    assert dot.count("fillcolor") == 300
 
 
 def test_small_families_are_never_folded():
@@ -178,7 +180,7 @@ def test_unknown_formats_are_refused():
 
 
 @pytest.mark.parametrize("size", [400, 3000])
-def test_folding_accounts_for_every_run_and_respects_the_limit_in_deep_mixed_trees(size):
+def test_folding_accounts_for_every_run_and_keeps_failures_in_deep_mixed_trees(size):
     from runtime_adapter.present.lineage import LineageNode
 
     nodes = [LineageNode(id="r", status="completed", created_at="2026")]
@@ -189,8 +191,10 @@ def test_folding_accounts_for_every_run_and_respects_the_limit_in_deep_mixed_tre
     current = f"n{size - 1}"
     graph = lineage_graph(nodes, current, 300)
     assert len(graph.nodes) + graph.hidden == len(nodes)
-    assert len(graph.nodes) + len(graph.more) <= 300
-    assert current in {node.id for node in graph.nodes}
     kept = {node.id for node in graph.nodes}
+    assert current in kept
+    assert {node.id for node in nodes if node.status in ("failed", "paused")} <= kept
+    if size == 400:
+        assert len(graph.nodes) + len(graph.more) <= 300
     assert all(more.anchor_id in kept for more in graph.more if more.anchor_id is not None)
     to_dot(graph, href, "/t/")

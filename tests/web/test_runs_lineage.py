@@ -96,7 +96,7 @@ def test_lineage_escapes_hostile_ids_and_inputs(client, tmp_runs):
     assert "&lt;script&gt;" in dot and "<script>" not in dot
 
 
-def test_lineage_folds_big_families_into_more_nodes(client, runs_settings, tmp_path):
+def test_lineage_folds_big_families_only_until_under_the_cap(client, runs_settings, tmp_path):
     from tests.factories import run_record
     from tests.web.runs_support import write_store
 
@@ -105,8 +105,8 @@ def test_lineage_folds_big_families_into_more_nodes(client, runs_settings, tmp_p
     records += [run_record(f"leaf-{i:02d}", parent="hub", root="hub", created=f"2026-01-01T00:00:{i:02d}.000Z") for i in range(30)]
     runs_settings.CONTROLPLANE_RUN_STORE = write_store(tmp_path / "wide", records)
     text = body(htmx(client, "/runs/hub/lineage/"))
-    assert "30 more runs" in text
-    assert 'href="/runs/hub/tree/"' in text
+    assert "22 more runs" in text and len(re.findall(r'<a class="lin-node', text)) == 10
+    assert 'href="/runs/hub/lineage/?open=hub#lineage-graph"' in text
 
 
 def test_named_store_pages_keep_the_store_prefix_in_every_link(client, scenario, runs_settings, corpus_store_url):
