@@ -150,3 +150,12 @@ def test_incident_note_links_each_failed_step_to_its_row(client, failing_store, 
     settings.CONTROLPLANE_BASE_URL = "https://cp.example.com"
     note = client.get("/incidents/failing/report.md").content.decode()
     assert "- [step 121](https://cp.example.com/runs/failing/steps/?step=121#step-121) `s120` (tool): late failure" in note
+
+
+def test_a_hostile_release_stays_inert_in_the_note(client, runs_settings, tmp_path):
+    release = "[x](javascript:alert(1)) `tick` <b>"
+    record = run_record("hostile-release", status="failed", errors=[{"message": "boom"}], metadata={"release": release})
+    runs_settings.CONTROLPLANE_RUN_STORE = write_store(tmp_path / "runs", [record])
+    cache.clear()
+    note = client.get("/incidents/hostile-release/report.md").content.decode()
+    assert f"- Release: ``{release}``" in note  # a code span: no link, no HTML
