@@ -23,9 +23,9 @@ demo-store: setup
 	@if [ -z "$$CONTROLPLANE_RUN_STORE" ] && [ ! -d "$(DEMO_STORE)" ]; then \
 		$(PY) manage.py demo_store "$(DEMO_STORE)"; fi
 
+# The demo login is printed by the server itself, after its start banner, so it is the last thing on screen.
 run: demo-store
-	$(PY) manage.py ensure_demo_user
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	$(PY) manage.py rundemo 127.0.0.1:$(PORT)
 
 serve: demo-store
 	$(PY) manage.py collectstatic --noinput -v 0

@@ -24,6 +24,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from controlplane.demo import password_file
 from controlplane.http import error_response
 
 
@@ -66,6 +67,10 @@ def clear_failures(request: HttpRequest, username: str) -> None:
 
 
 class ThrottledLoginView(LoginView):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        # The page says where the demo login comes from only where `make run` made one.
+        return super().get_context_data(demo_login=password_file().exists(), **kwargs)
+
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         username = request.POST.get("username", "")
         wait = locked_seconds(request, username)

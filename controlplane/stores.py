@@ -32,6 +32,22 @@ def store_names() -> list[str]:
     return list(store_urls())
 
 
+def picker_store_names(current: str) -> list[str]:
+    """The stores the picker offers: the configured ones, and the uploaded bundle open on this page.
+
+    Other uploads are never listed: an upload's link is a capability, known only to whoever has it.
+    """
+    names = store_names()
+    if current not in names and uploaded_bundle_path(current) is not None:
+        names.append(current)
+    return names
+
+
+def store_home(root: str, name: str) -> str:
+    """The overview of store `name` under the site's root prefix (`/`, or FORCE_SCRIPT_NAME)."""
+    return root if name == DEFAULT_STORE else f"{root}s/{name}/"
+
+
 def forget_store(name: str) -> None:
     """Close and drop an opened store (an uploaded bundle that has expired)."""
     with _lock:

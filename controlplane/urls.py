@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.decorators.http import require_http_methods
 
 from controlplane.login import ThrottledLoginView, admin_login
+from controlplane.views import switch_store
 
 urlpatterns = [
     # LoginView would treat PUT like POST; only the form's own methods are accepted.
@@ -14,6 +15,7 @@ urlpatterns = [
     # Ahead of the admin's own: one sign-in form for the whole site, and it is throttled.
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
+    path("stores/", switch_store, name="switch_store"),
     path("", include("incidents.urls")),
     path("", include("releases.urls")),
     path("", include("runs.urls")),
