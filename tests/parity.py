@@ -171,7 +171,12 @@ def queries(statuses: list[str], releases: list[str], ids: list[str]) -> list[Ru
     for release in releases + ["nope"]:
         found.append(RunQuery(release=release, sort="updated", descending=False))
     texts = ["order", "ORDER refund", "straße", "STRASSE", "ss", "İ", "100%", "done_now", '"x"', "é", "🎉",
-             "a", "ab", "zz-none", "run-0", "boom 3", "\u2028", "%", "_", "answer 1", "refund order"]
+             "a", "ab", "zz-none", "run-0", "boom 3", "\u2028", "%", "_", "answer 1", "refund order",
+             # The search syntax (search_syntax): fields, phrases, negation, bare numbers, exact inputs first.
+             "input:refund", "INPUT:Refund", "output:answer", "error:boom", "-error:boom", "release:v1", "release:V3",
+             "id:run-0", "-id:run-1", "tool:refund", "tool:lookup", "-tool:refund", "tool:REFUND", '"refund the"',
+             '-"the order"', "1", "0", "05", "3 -boom", "password:x", "error:", "-", 'input:"Refund the"',
+             "Refund the order", "input:straße", "input:STRASSE", "input:%", "id:_", "customer question 3"]
     for text in texts:
         found.append(RunQuery(text=text))
         found.append(RunQuery(text=text, sort="duration", limit=3, offset=1))

@@ -19,6 +19,7 @@ from runtime_adapter.inspectors.recovery import classify_incident, plan_steps, r
 from runtime_adapter.js.jsjson import dumps
 from runtime_adapter.js.jsvalues import js_or, last, prop, to_js_string, truthy
 from runtime_adapter.queries.failure_signature import FailureSignature, failure_signature
+from runtime_adapter.queries.search_syntax import text_matches
 from runtime_adapter.records import Run, StoreEntry
 from runtime_adapter.redaction import clean_already, redact_run, scrub, unscrubbed
 from runtime_adapter.rows import ATTENTION_STATUSES, FLEET_COLUMNS, STEP_SAMPLE, FleetRow, RunPage, RunQuery, RunRow
@@ -261,12 +262,7 @@ def matches(row: RunRow, query: RunQuery) -> bool:
         return False
     if query.created_before and (row.created_at or "") >= query.created_before:
         return False
-    if query.text:
-        needle = query.text.casefold()
-        haystack = "\n".join((row.id, row.input_text, row.output_text, row.error_text)).casefold()
-        if not all(term in haystack for term in needle.split()):
-            return False
-    return True
+    return not query.text or text_matches(row, query.text)
 
 
 def sort_value(row: RunRow, sort: str) -> Any:
@@ -297,6 +293,8 @@ def scan_query(entries: Iterable[StoreEntry], query: RunQuery,
     # Ties break on id so pages never overlap.
     rows.sort(key=lambda row: row.id, reverse=query.descending)
     rows.sort(key=lambda row: sort_value(row, query.sort), reverse=query.descending)
+    if query.text:
+        rows.sort(key=lambda row: row.input_text != query.text)  # a run whose input is the search comes first
     page = rows[query.offset : query.offset + query.limit]
     return RunPage(rows=page, total=len(rows), query=query, errors=errors)
 

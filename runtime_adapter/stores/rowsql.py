@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from runtime_adapter.js.dates import parse_iso
 from runtime_adapter.queries.listing import redacted_row, run_row
+from runtime_adapter.queries.search_syntax import Clause as SearchClause
+from runtime_adapter.queries.search_syntax import ascii_lower, haystack, parse
 from runtime_adapter.records import TIMING_KEYS, Run, replay_source
 from runtime_adapter.rows import RunQuery, RunRow
 
@@ -34,7 +36,7 @@ _MAX_INT64 = 2**63 - 1
 
 # The code a row is computed by: run_row, the inspectors and the JS semantics it calls, redaction.
 ROW_CODE = (
-    "queries/listing.py", "queries/failure_signature.py", "rows.py", "records.py", "port.py", "redaction.py",
+    "queries/listing.py", "queries/failure_signature.py", "queries/search_syntax.py", "rows.py", "records.py", "port.py", "redaction.py",
     "stores/rowsql.py", "js/jsvalues.py", "js/jsjson.py", "js/collation.py", "js/dates.py",
     "inspectors/incident.py", "inspectors/recovery.py", "inspectors/summary.py", "inspectors/tree.py",
     "inspectors/diff.py",
@@ -60,8 +62,8 @@ def row_version(redact: bool) -> str:
 
 
 def search_text(row: RunRow) -> str:
-    """The haystack `listing.matches` searches: id, input, output and error, case-folded."""
-    return "\n".join((row.id, row.input_text, row.output_text, row.error_text)).casefold()
+    """The haystack a bare search word is looked for in (`search_syntax.haystack`)."""
+    return haystack(row)
 
 
 def created_us(created_at: str | None) -> int | None:
@@ -190,6 +192,65 @@ def _trigram_match(terms: list[str]) -> str | None:
     return " AND ".join('"' + trigram.replace('"', '""') + '"' for trigram in trigrams)
 
 
+_IN_SEARCH_TEXT = (None, "input", "output", "error", "id")
+_FIELD_COLUMNS = {"input": "input_text", "output": "output_text", "error": "error_text",
+                  "release": "coalesce(release, '')", "id": "id"}
+
+
+def _search(clauses: list[SearchClause], dialect: Dialect, parts: list[str], params: list[Any]) -> None:
+    """`search_syntax.clause_matches` for each clause. A clause that is not negated and looks in what
+    `search_text` holds also narrows the rows through the search index first (its case-folded text is in
+    `search_text` whenever it matches)."""
+    mark = "?" if dialect == "sqlite" else "%s"
+    nul = dialect == "postgres"
+    narrowing = [clean_text(clause.text.casefold(), nul=nul) or "" for clause in clauses
+                 if not clause.negated and clause.field in _IN_SEARCH_TEXT]
+    if dialect == "sqlite":
+        match = _trigram_match(narrowing)
+        if match is not None:
+            parts.append(f"rowid IN (SELECT rowid FROM runs_fts WHERE runs_fts MATCH {mark})")
+            params.append(match)
+    for clause in clauses:
+        sql, values = _clause_sql(clause, dialect, mark, nul)
+        parts.append(f"NOT ({sql})" if clause.negated else sql)
+        params.extend(values)
+        if not clause.negated and clause.field in _IN_SEARCH_TEXT and clause.field is not None:
+            # Implied by the field's match (case folding keeps a substring a substring): lets the index help.
+            needle = clean_text(clause.text.casefold(), nul=nul) or ""
+            parts.append(f"instr(search_text, {mark}) > 0" if dialect == "sqlite" else f"search_text LIKE {mark}")
+            params.append(needle if dialect == "sqlite" else _like_pattern(needle))
+
+
+def _clause_sql(clause: SearchClause, dialect: Dialect, mark: str, nul: bool) -> tuple[str, list[Any]]:
+    sqlite = dialect == "sqlite"
+    if clause.field is None:
+        needle = clean_text(clause.text.casefold(), nul=nul) or ""
+        if clause.id_prefix_only:
+            # search_syntax: the start of the haystack (the id) or what follows its first line break.
+            if sqlite:
+                return (f"(instr(search_text, {mark}) = 1 OR instr(substr(search_text, instr(search_text, char(10)) + 1),"
+                        f" {mark}) > 0)", [needle, needle])
+            return (f"(search_text LIKE {mark} OR substr(search_text, strpos(search_text, E'\\n') + 1) LIKE {mark})",
+                    [needle + "%", _like_pattern(needle)])
+        if sqlite:
+            return f"instr(search_text, {mark}) > 0", [needle]
+        return f"search_text LIKE {mark}", [_like_pattern(needle)]
+    if clause.field == "tool":
+        name = clean_text(clause.text, nul=nul) or ""
+        if sqlite:
+            return (f"(json_valid(step_stats) AND EXISTS (SELECT 1 FROM json_each(step_stats, '$.tools')"
+                    f" WHERE key = {mark}))", [name])
+        # jsonb is only read where the name's key is in the text and the text is JSON that jsonb takes.
+        return (f"(position({mark} in step_stats) > 0 AND step_stats !~ '(Infinity|NaN|\\\\u0000)'"
+                f" AND coalesce(jsonb_exists(step_stats::jsonb -> 'tools', {mark}), false))",
+                [json.dumps(name, ensure_ascii=False), name])
+    column = _FIELD_COLUMNS[clause.field]
+    needle = ascii_lower(clean_text(clause.text, nul=nul) or "")
+    if sqlite:  # SQLite's lower() folds ASCII letters only, as search_syntax.ascii_lower does
+        return f"instr(lower({column}), {mark}) > 0", [needle]
+    return f'lower({column} COLLATE "C") LIKE {mark}', [_like_pattern(needle)]
+
+
 def where_clause(query: RunQuery, dialect: Dialect, incident_types: Sequence[str] = ()) -> Clause:
     """`listing.matches` as SQL over the `runs` table (and `query_incidents`' type filter)."""
     mark = "?" if dialect == "sqlite" else "%s"
@@ -226,19 +287,7 @@ def where_clause(query: RunQuery, dialect: Dialect, incident_types: Sequence[str
         parts.append(f"coalesce(created_at, '') < {mark}")
         params.append(query.created_before)
     if query.text:
-        terms = [clean_text(term, nul=dialect == "postgres") or "" for term in query.text.casefold().split()]
-        if dialect == "sqlite":
-            match = _trigram_match(terms)
-            if match is not None:
-                parts.append(f"rowid IN (SELECT rowid FROM runs_fts WHERE runs_fts MATCH {mark})")
-                params.append(match)
-            for term in terms:
-                parts.append(f"instr(search_text, {mark}) > 0")
-                params.append(term)
-        else:
-            for term in terms:
-                parts.append(f"search_text LIKE {mark}")
-                params.append(_like_pattern(term))
+        _search(parse(query.text), dialect, parts, params)
     if not parts:
         return Clause("TRUE" if dialect == "postgres" else "1", params)
     return Clause(" AND ".join(parts), params)
@@ -252,8 +301,13 @@ SORT_EXPRESSIONS = {
 }
 
 
-def order_clause(query: RunQuery) -> str:
-    """`listing.sort_value`, ties broken on id, both in the query's direction."""
+def order_clause(query: RunQuery, dialect: Dialect) -> Clause:
+    """`listing.sort_value`, ties broken on id, both in the query's direction; a search puts the runs whose
+    input is exactly the search text first (as `listing.scan_query` does)."""
     direction = "DESC" if query.descending else "ASC"
     expression = SORT_EXPRESSIONS.get(query.sort, SORT_EXPRESSIONS["created"])
-    return f"{expression} {direction}, id {direction}"
+    if not query.text:
+        return Clause(f"{expression} {direction}, id {direction}", [])
+    mark = "?" if dialect == "sqlite" else "%s"
+    exact = clean_text(query.text, nul=dialect == "postgres")
+    return Clause(f"CASE WHEN input_text = {mark} THEN 0 ELSE 1 END, {expression} {direction}, id {direction}", [exact])

@@ -92,9 +92,10 @@ class RowTableQueries(RunStore):
         with self._read() as db:
             total = self._memo.get(self._generation(db), key, lambda: int(
                 db.execute(f"SELECT count(*) FROM runs WHERE {where.sql}", where.params).fetchone()[0]))
+            order = order_clause(query, self.dialect)
             rows = self._rows(db.execute(
-                self._sql(f"{SELECT_ROW} WHERE {where.sql} ORDER BY {order_clause(query)} LIMIT ? OFFSET ?"),
-                [*where.params, max(0, query.limit), max(0, query.offset)],
+                self._sql(f"{SELECT_ROW} WHERE {where.sql} ORDER BY {order.sql} LIMIT ? OFFSET ?"),
+                [*where.params, *order.params, max(0, query.limit), max(0, query.offset)],
             ))
             errors = self._errors(db)
         return RunPage(rows=rows, total=total, query=query, errors=errors)
