@@ -124,6 +124,16 @@ def test_the_tree_page_lazily_loads_the_graph_scrolled_to_this_run(page, page_er
     assert page_errors == []
 
 
+def test_the_run_pages_graph_is_scrolled_to_this_run_and_has_its_zoom_tools(page, page_errors, site, families):
+    # The detail page loads the graph by htmx, which runs no script it swaps in: lineage.js comes with every page.
+    page.goto(f"{site}/runs/{families['deep_child']}/")
+    page.locator("#lineage-graph").scroll_into_view_if_needed()
+    ready(page)
+    assert page.locator("a.lin-node.current").evaluate(IN_VIEW)
+    expect(page.get_by_role("button", name="Zoom in")).to_be_visible()
+    assert page_errors == []
+
+
 def test_zoom_buttons_and_dragging_move_the_graph(page, page_errors, site, families):
     page.goto(lineage(site, families["big"]))
     ready(page)
