@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
@@ -20,6 +20,7 @@ from runtime_adapter.present.alignment import compare_steps, divergences, run_ch
 from runtime_adapter.present.formatting import visible_id
 from runtime_adapter.present.incident_view import event_type_changes
 from runtime_adapter.queries.scanning import RunStore
+from runtime_adapter.queries.search_syntax import run_with_prefix
 from runtime_adapter.records import RunNotFound
 
 
@@ -76,6 +77,19 @@ def _exists(store: RunStore, run_id: str) -> bool:
     return True
 
 
+def _completed_ids(request: HttpRequest, store: RunStore, data: dict[str, Any]) -> HttpResponse | None:
+    """Ids typed as the start of one run's id (as the pages shorten them): the same comparison with the whole ids."""
+    params = request.GET.copy()
+    for side in ("left", "right"):
+        if not store.has_run(data[side]):
+            full = run_with_prefix(store, data[side])
+            if full is not None:
+                params[side] = full
+    if params == request.GET:
+        return None
+    return redirect(f"{request.path}?{params.urlencode()}")
+
+
 @require_safe
 @vary_on_headers("HX-Request")
 def compare(request: HttpRequest) -> HttpResponse:
@@ -88,6 +102,9 @@ def compare(request: HttpRequest) -> HttpResponse:
         return render(request, "incidents/compare.html", {"nav": "compare", "form": form}, status=400)
     data = form.cleaned_data
     store = store_for(request)
+    completed = _completed_ids(request, store, data)
+    if completed is not None:
+        return completed
     try:
         found = comparison(store, data["left"], data["right"], data["row"] or 0)
     except RunNotFound as missing:

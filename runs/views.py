@@ -8,12 +8,13 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
 
 from controlplane import clock
 from controlplane.caching import cached, cached_for_family
@@ -27,8 +28,9 @@ from runtime_adapter.present.incident_view import readable_page, readable_row
 from runtime_adapter.queries.listing import run_row
 from runtime_adapter.queries.same_input import same_input_in_other_releases
 from runtime_adapter.queries.scanning import RunStore
+from runtime_adapter.queries.search_syntax import run_with_prefix
 from runtime_adapter.queries.usage import bar_chart, totals, usage_windows
-from runtime_adapter.records import replay_source
+from runtime_adapter.records import RunNotFound, replay_source
 from runtime_adapter.rows import STATUSES, RunQuery
 
 from .common import prefix_key, run_tree
@@ -70,12 +72,15 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-@vary_on_headers("HX-Request", "HX-History-Restore-Request")
+@vary_on_headers("HX-Request", "HX-History-Restore-Request", "X-Search-Submit")
 def run_list(request: HttpRequest) -> HttpResponse:
     form = RunFilterForm(request.GET)
     if not form.is_valid():
         return invalid_parameters(request, form)
     store = store_for(request)
+    opened = _opened_by_search(request, store, form.cleaned_data.get("q") or "")
+    if opened is not None:
+        return opened
     size = settings.CONTROLPLANE_PAGE_SIZE
     page = store.query_runs(form.query(size))
     context = {
@@ -85,6 +90,18 @@ def run_list(request: HttpRequest) -> HttpResponse:
         "export_cap": settings.CONTROLPLANE_EXPORT_MAX_RUNS,
     }
     return partial_or_page(request, "runs/_list_table.html", "runs/list.html", context)
+
+
+def _opened_by_search(request: HttpRequest, store: RunStore, text: str) -> HttpResponse | None:
+    """A search that is the start of exactly one run's id, submitted (Enter or Apply; not while it is typed or
+    another filter changes, which runs.js tells apart with X-Search-Submit), opens that run."""
+    if not text or (request.htmx and request.headers.get("X-Search-Submit") != "1"):
+        return None
+    run_id = run_with_prefix(store, text)
+    if run_id is None:
+        return None
+    url = reverse("runs:detail", args=[run_id])
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 class DetailForm(TabForm):
@@ -122,7 +139,15 @@ def run_detail(request: HttpRequest, run_id: str, tab: str | None = None) -> Htt
     if not form.is_valid():
         return invalid_parameters(request, form)
     store = store_for(request)
-    run = store.get_run(run_id)
+    try:
+        run = store.get_run(run_id)
+    except RunNotFound:
+        # The start of one run's id (as the pages shorten ids) opens that run.
+        full = run_with_prefix(store, run_id)
+        if full is None or tab is not None:
+            raise
+        query = request.META.get("QUERY_STRING", "")
+        return redirect(reverse("runs:detail", args=[full]) + (f"?{query}" if query else ""))
     tab, offset = _deep_link(form.cleaned_data, tab)
     link_origin, link_placeholder = _link_origin()
     context = {"run": run, "tabs": tab_links(run), "link_origin": link_origin, "link_placeholder": link_placeholder,

@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from runtime_adapter.rows import RunRow
+from runtime_adapter.port import RunQueries
+from runtime_adapter.rows import RunQuery, RunRow
 
 FIELDS = ("input", "output", "error", "release", "tool", "id")
 _TOKEN = re.compile(r'(-?)(?:([A-Za-z]+):)?(?:"([^"]*)"|(\S+))')
@@ -80,3 +81,22 @@ def clause_matches(clause: Clause, row: RunRow, folded: str) -> bool:
 def text_matches(row: RunRow, text: str) -> bool:
     folded = haystack(row)
     return all(clause_matches(clause, row, folded) != clause.negated for clause in parse(text))
+
+
+MIN_ID_PREFIX = 4
+_ID_PREFIX_LIMIT = 500
+
+
+def run_with_prefix(store: RunQueries, prefix: str) -> str | None:
+    """The id of the one run whose id starts with `prefix` (4 characters or more, one word), else None.
+
+    What lets an operator paste the start of an id (as the pages show it) into the search box, a run URL or the
+    compare form. The store is asked for ids holding the prefix anywhere, then they are checked exactly.
+    """
+    if len(prefix) < MIN_ID_PREFIX or not parse(prefix) == [Clause(None, prefix)] or '"' in prefix:
+        return None
+    page = store.query_runs(RunQuery(text=f"id:{prefix}", limit=_ID_PREFIX_LIMIT))
+    starting = [row.id for row in page.rows if row.id.startswith(prefix)]
+    if len(starting) != 1 or page.total > _ID_PREFIX_LIMIT:
+        return None
+    return starting[0]

@@ -56,4 +56,26 @@
   document.addEventListener("DOMContentLoaded", updatePicks);
   document.addEventListener("htmx:afterSettle", updatePicks);
   window.addEventListener("pageshow", updatePicks);
+
+  // A box that scrolls (a wide table on a phone, a long JSON block) can be reached and scrolled with the
+  // keyboard: it takes the focus when it overflows (WCAG 2.1.1).
+  function focusableScrollers() {
+    document.querySelectorAll("main table, main pre").forEach(function (box) {
+      var overflows = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+      if (overflows && !box.hasAttribute("tabindex")) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("data-scroll-focus", "");
+      } else if (!overflows && box.hasAttribute("data-scroll-focus")) {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("data-scroll-focus");
+      }
+    });
+  }
+  var resizing = null;
+  document.addEventListener("DOMContentLoaded", focusableScrollers);
+  document.addEventListener("htmx:afterSettle", focusableScrollers);
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(focusableScrollers, 150);
+  });
 })();

@@ -54,6 +54,9 @@
     var elt = event.detail && event.detail.elt;
     var data = event.detail && event.detail.formData;
     if (!data || !elt || !elt.hasAttribute || !elt.hasAttribute("data-drop-empty")) return;
+    // Enter or Apply, not a key typed or a box ticked: a search for the start of one run's id opens it.
+    var cause = event.detail.triggeringEvent;
+    if (cause && cause.type === "submit" && event.detail.headers) event.detail.headers["X-Search-Submit"] = "1";
     Array.from(new Set(Array.from(data.keys()))).forEach(function (key) {
       var kept = data.getAll(key).filter(function (value) { return value !== ""; });
       data.delete(key);

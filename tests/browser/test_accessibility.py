@@ -85,3 +85,17 @@ def test_no_page_scrolls_sideways_on_a_phone(browser, site, demo):
         assert wide == {}, "\n".join(f"{path}: {width}px {culprits}" for path, (width, culprits) in wide.items())
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_serious_or_critical_accessibility_violation_on_any_page(page, page_errors, site, demo, scheme):
+    page.emulate_media(color_scheme=scheme)
+    found = {}
+    for path in pages(demo[1]):
+        page.goto(site + path)
+        page.wait_for_load_state("networkidle")
+        violations = axe_violations(page, ("body",), exclude=())
+        if violations:
+            found[path] = violations
+    assert found == {}, "\n".join(f"{path}: {v}" for path, items in found.items() for v in items)
+    assert page_errors == []

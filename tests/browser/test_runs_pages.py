@@ -262,3 +262,15 @@ def test_back_and_forward_keep_the_filter_form_as_the_url_says(page, page_errors
     assert "attention=on" in page.url
     assert _ticked(page) == {"statuses": ["failed"], "roots": False, "attention": True, "sort": "created"}
     assert page_errors == []
+
+
+def test_the_start_of_an_id_typed_lists_and_with_enter_opens_the_run(page, page_errors, site, notable):
+    run_id = notable["failedRunId"]
+    page.goto(url_of(site, "/runs/"))
+    page.locator("#id_q").press_sequentially(run_id[:8])
+    page.wait_for_url(re.compile(r"q=" + re.escape(run_id[:8])))  # typing filters the list in place
+    expect(page.locator("#list-table tbody:not(.store-errors) tr")).to_have_count(1)
+    page.locator("#id_q").press("Enter")
+    page.wait_for_url(re.compile(re.escape(f"/runs/{run_id}/")))
+    expect(page.locator("h1")).to_be_visible()
+    assert page_errors == []

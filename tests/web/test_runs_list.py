@@ -42,7 +42,9 @@ def test_list_filters_by_release(client, scenario):
 
 def test_list_searches_id_input_output_and_error_text(client, tmp_runs):
     assert listed(body(client.get("/runs/?q=exploded"))) == ["child-1"]
-    assert listed(body(client.get("/runs/?q=grandchild"))) == ["grandchild"]
+    assert listed(body(client.get("/runs/?q=andchild"))) == ["grandchild"]  # part of an id
+    # The whole id (or the start of only this one), submitted, opens the run instead of listing it.
+    assert client.get("/runs/?q=grandchild")["Location"] == "/runs/grandchild/"
 
 
 def test_list_filters_by_correlation_id(client, tmp_runs):

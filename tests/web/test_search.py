@@ -1,0 +1,90 @@
+"""Searching runs as an operator types it: fields, phrases, negation, numbers, exact inputs, id prefixes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import run_record
+from tests.html import page_text
+from tests.web.runs_support import json_body, write_store
+
+IDS = {
+    "a1b2c3d4-0000-4000-8000-000000000001": dict(input="Refund order A-1234", error="Provider returned 429",
+                                                 created="2026-11-20T10:00:00.000Z", status="failed"),
+    "a1b2ffff-0000-4000-8000-000000001234": dict(input="refund", output="done", created="2026-11-19T10:00:00.000Z"),
+    "c9d8e7f6-0000-4000-8000-000000000003": dict(input="Weather in Osaka", error="Upstream timeout after 30s",
+                                                 created="2026-11-21T10:00:00.000Z", status="failed"),
+    "d4c3b2a1-0000-4000-8000-000000000004": dict(input="Draft a dry run of the refund", output="ok",
+                                                 created="2026-11-22T10:00:00.000Z"),
+}
+
+
+@pytest.fixture
+def store(runs_settings, tmp_path):
+    records = []
+    for run_id, fields in IDS.items():
+        fields = dict(fields)
+        error = fields.pop("error", None)
+        records.append(run_record(run_id, errors=[{"name": "Error", "message": error}] if error else [], **fields))
+    runs_settings.CONTROLPLANE_RUN_STORE = write_store(tmp_path / "runs", records)
+
+
+def found(client, q: str) -> list[str]:
+    return [run["id"] for run in json_body(client.get("/api/runs/", {"q": q}))["runs"]]
+
+
+def test_the_list_page_documents_the_syntax(client, store):
+    text = page_text(client.get("/runs/").content)
+    assert "Search syntax" in text
+    for part in ('"rate limit"', "input:", "error:", "release:", "tool:issue_refund", "-error:timeout"):
+        assert part in text
+
+
+def test_a_field_a_phrase_and_a_minus(client, store):
+    assert set(found(client, "error:timeout")) == {"c9d8e7f6-0000-4000-8000-000000000003"}
+    assert set(found(client, "input:refund")) == {"a1b2c3d4-0000-4000-8000-000000000001",
+                                                  "a1b2ffff-0000-4000-8000-000000001234",
+                                                  "d4c3b2a1-0000-4000-8000-000000000004"}
+    assert found(client, '"dry run"') == ["d4c3b2a1-0000-4000-8000-000000000004"]
+    assert set(found(client, 'refund -"dry run" -error:429')) == {"a1b2ffff-0000-4000-8000-000000001234"}
+
+
+def test_a_bare_number_does_not_match_fragments_of_run_ids(client, store):
+    # Every id holds "0000"; only the input "Refund order A-1234" and the id ending 1234's start do not count.
+    assert found(client, "0000") == []
+    assert found(client, "1234") == ["a1b2c3d4-0000-4000-8000-000000000001"]  # in its input, not in an id's end
+    assert found(client, "id:1234") == ["a1b2ffff-0000-4000-8000-000000001234"]
+
+
+def test_a_run_whose_input_is_the_search_comes_first(client, store):
+    assert found(client, "refund")[0] == "a1b2ffff-0000-4000-8000-000000001234"  # the oldest, yet first
+
+
+def test_the_start_of_one_runs_id_submitted_opens_it(client, store):
+    response = client.get("/runs/", {"q": "c9d8e7f6"})
+    assert response.status_code == 302 and response["Location"] == "/runs/c9d8e7f6-0000-4000-8000-000000000003/"
+    # Typed (htmx, no submit): the list follows; submitted through htmx: the browser is sent to the run.
+    typing = client.get("/runs/", {"q": "c9d8e7f6"}, HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER="id_q")
+    assert typing.status_code == 200 and "c9d8e7f6" in typing.content.decode()
+    submitted = client.get("/runs/", {"q": "c9d8e7f6"}, HTTP_HX_REQUEST="true", HTTP_X_SEARCH_SUBMIT="1")
+    assert submitted["HX-Redirect"] == "/runs/c9d8e7f6-0000-4000-8000-000000000003/"
+
+
+def test_a_prefix_shared_by_two_runs_or_too_short_lists_instead(client, store):
+    assert client.get("/runs/", {"q": "a1b2"}).status_code == 200  # two runs start so
+    assert client.get("/runs/", {"q": "c9d"}).status_code == 200  # under 4 characters
+
+
+def test_a_run_url_with_the_start_of_an_id_opens_the_run(client, store):
+    response = client.get("/runs/d4c3b2a1/?tab=events")
+    assert response.status_code == 302
+    assert response["Location"] == "/runs/d4c3b2a1-0000-4000-8000-000000000004/?tab=events"
+    assert client.get("/runs/a1b2/").status_code == 404  # ambiguous: a helpful 404, not a guess
+
+
+def test_compare_takes_the_start_of_each_id(client, store):
+    response = client.get("/compare/", {"left": "c9d8e7f6", "right": "d4c3b2a1"})
+    assert response.status_code == 302
+    assert "left=c9d8e7f6-0000-4000-8000-000000000003" in response["Location"]
+    assert "right=d4c3b2a1-0000-4000-8000-000000000004" in response["Location"]
+    assert client.get(response["Location"]).status_code == 200
