@@ -78,3 +78,11 @@ def timing_label(name: Any) -> str:
 @register.inclusion_tag("_time.html")
 def when(value: Any) -> dict[str, Any]:
     return {"value": value}
+
+
+@register.inclusion_tag("_offset.html")
+def since_start(value: Any, run: Any) -> dict[str, Any]:
+    """A step's or event's time as an offset from the run's start (startedAt, else createdAt), exact on hover."""
+    timestamps = run.get("timestamps") if isinstance(run, dict) else None
+    start = (timestamps.get("startedAt") or timestamps.get("createdAt")) if isinstance(timestamps, dict) else None
+    return {"value": value, "offset": formatting.offset(value, start)}

@@ -79,6 +79,16 @@ def duration(ms: Any) -> str:
     return f"{days} d {hours} h" if hours else f"{days} d"
 
 
+def offset(value: Any, start: Any) -> str:
+    """How long after `start` a timestamp is, as a step or event time reads: `+0.76 s`, `+2 min 5 s`, `+0 ms`
+    (before it: `−120 ms`); the dash when either is not a timestamp."""
+    moment, origin = parse_iso(value), parse_iso(start)
+    if moment is None or origin is None:
+        return DASH
+    ms = (moment - origin).total_seconds() * 1000
+    return f"{MINUS if ms < 0 else '+'}{duration(abs(ms))}"
+
+
 def token_count(value: Any) -> str:
     """Exact below 10,000 (`1,234`), then `12.3k`, `4.5M`, `1.2B`."""
     number = finite_number(value)

@@ -81,3 +81,15 @@ def test_short_id_clips_the_visible_id():
     assert formatting.short_id("\u202egnp.exe") == "\\u202egnp.exe"
     assert formatting.short_id("invoice-2026-11-24-final\u202egnp.exe").endswith("…\\u202egnp.exe")
     assert formatting.short_id("abcdef\u202egnp-and-a-long-tail-of-text").startswith("abcdef\\u202e…")
+
+
+@pytest.mark.parametrize(("value", "start", "text"), [
+    ("2026-01-01T00:00:00.760Z", "2026-01-01T00:00:00.000Z", "+760 ms"),
+    ("2026-01-01T00:00:01.250Z", "2026-01-01T00:00:00.000Z", "+1.25 s"),
+    ("2026-01-01T00:02:05.000Z", "2026-01-01T00:00:00.000Z", "+2 min 5 s"),
+    ("2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00.120Z", "\u2212120 ms"),
+    ("not a time", "2026-01-01T00:00:00.000Z", "—"),
+    ("2026-01-01T00:00:00.000Z", None, "—"),
+])
+def test_offsets_from_the_runs_start(value, start, text):
+    assert formatting.offset(value, start) == text

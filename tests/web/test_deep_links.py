@@ -159,3 +159,23 @@ def test_a_hostile_release_stays_inert_in_the_note(client, runs_settings, tmp_pa
     cache.clear()
     note = client.get("/incidents/hostile-release/report.md").content.decode()
     assert f"- Release: ``{release}``" in note  # a code span: no link, no HTML
+
+
+def test_step_and_event_times_read_as_offsets_from_the_runs_start(client, runs_settings, tmp_path):
+    from tests.factories import run_record
+    from tests.html import page_text
+    from tests.web.runs_support import write_store
+
+    record = run_record("timed", created="2026-01-01T00:00:00.000Z",
+                        steps=[{"id": "timed:step:1", "type": "model", "status": "completed",
+                                "createdAt": "2026-01-01T00:00:00.760Z", "durationMs": 5},
+                               {"id": "timed:step:2", "type": "tool", "status": "completed",
+                                "createdAt": "2026-01-01T00:02:05.000Z", "durationMs": 5}],
+                        events=[{"id": "e1", "type": "run_started", "timestamp": "2026-01-01T00:00:00.000Z"},
+                                {"id": "e2", "type": "tool_call", "timestamp": "2026-01-01T00:00:12.300Z"}])
+    record["timestamps"]["startedAt"] = "2026-01-01T00:00:00.000Z"
+    runs_settings.CONTROLPLANE_RUN_STORE = write_store(tmp_path / "runs", [record])
+    steps = page_text(client.get("/runs/timed/steps/").content)
+    assert "+760 ms" in steps and "+2 min 5 s" in steps
+    events = page_text(client.get("/runs/timed/events/").content)
+    assert "+0 ms" in events and "+12.3 s" in events
