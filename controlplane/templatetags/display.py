@@ -41,6 +41,12 @@ def cost(value: Any) -> str:
 
 
 @register.filter
+def sentence(value: Any) -> Any:
+    """Advice quoted from the runtime, ending with one full stop (formatting.one_full_stop)."""
+    return formatting.one_full_stop(value)
+
+
+@register.filter
 def statuslabel(value: Any) -> str:
     return formatting.status_label(value)
 

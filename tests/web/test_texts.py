@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import pytest
@@ -236,6 +237,12 @@ def test_incident_markdown_advice_ends_with_one_full_stop(client, stopped):
 @pytest.mark.parametrize("url", ["/incidents/", "/runs/stopped/", "/"])
 def test_pages_quoting_the_top_advice_end_it_with_one_full_stop(client, stopped, url):
     text = visible(client.get(url))
+    assert "over the limit." in text and "limit.." not in text
+
+
+def test_the_cluster_page_quoting_the_advice_ends_it_with_one_full_stop(client, stopped):
+    cluster = json.loads(client.get("/api/clusters/").content)["clusters"][0]["id"]
+    text = visible(client.get(f"/incidents/clusters/{cluster}/"))
     assert "over the limit." in text and "limit.." not in text
 
 
