@@ -71,6 +71,56 @@
       }
     });
   }
+  // Exact times (on hover, and the events' timestamps) in UTC, as the pages are rendered, or in this browser's
+  // time zone: a toggle in the top bar, remembered in this browser.
+  var ZONE_KEY = "controlplane.timeZone";
+  function wantsLocal() {
+    try { return window.localStorage.getItem(ZONE_KEY) === "local"; } catch (e) { return false; }
+  }
+  function localText(iso) {
+    var moment = new Date(iso);
+    if (!iso || isNaN(moment.getTime())) return null;
+    return moment.toLocaleString(undefined, { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
+      minute: "2-digit", second: "2-digit", hour12: false, timeZoneName: "short" });
+  }
+  function applyZone() {
+    var local = wantsLocal();
+    document.querySelectorAll("time[datetime]").forEach(function (time) {
+      if (!time.hasAttribute("data-utc-title")) time.setAttribute("data-utc-title", time.getAttribute("title") || "");
+      var shown = local ? localText(time.getAttribute("datetime")) : null;
+      time.setAttribute("title", shown || time.getAttribute("data-utc-title"));
+    });
+    document.querySelectorAll(".abs.mono").forEach(function (stamp) {
+      if (!stamp.hasAttribute("data-utc")) stamp.setAttribute("data-utc", stamp.textContent);
+      var shown = local ? localText(stamp.getAttribute("data-utc")) : null;
+      stamp.textContent = shown || stamp.getAttribute("data-utc");
+    });
+    var toggle = document.querySelector("[data-zone-toggle]");
+    if (toggle) {
+      toggle.textContent = local ? "Times: local" : "Times: UTC";
+      toggle.setAttribute("aria-pressed", local ? "true" : "false");
+    }
+  }
+  function addZoneToggle() {
+    var bar = document.querySelector(".topbar-right");
+    if (bar && !bar.querySelector("[data-zone-toggle]")) {
+      var toggle = document.createElement("button");
+      toggle.type = "button";
+      toggle.className = "linklike zone-toggle";
+      toggle.setAttribute("data-zone-toggle", "");
+      toggle.title = "Show exact times in UTC or in this browser's time zone";
+      bar.insertBefore(toggle, bar.firstChild);
+    }
+    applyZone();
+  }
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest("[data-zone-toggle]")) return;
+    try { window.localStorage.setItem(ZONE_KEY, wantsLocal() ? "utc" : "local"); } catch (e) { return; }
+    applyZone();
+  });
+  document.addEventListener("DOMContentLoaded", addZoneToggle);
+  document.addEventListener("htmx:afterSettle", applyZone);
+
   var resizing = null;
   document.addEventListener("DOMContentLoaded", focusableScrollers);
   document.addEventListener("htmx:afterSettle", focusableScrollers);

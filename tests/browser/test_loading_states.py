@@ -75,3 +75,26 @@ def test_slash_finds_a_search_box_from_any_page(page, page_errors, site, path):
     page.keyboard.type("refund")
     expect(page.locator("input[type=search]:focus")).to_have_value("refund")
     assert page_errors == []
+
+
+def test_exact_times_switch_between_utc_and_this_browsers_time_zone(browser, site, demo):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, timezone_id="Asia/Tokyo", locale="en-GB")
+    page = context.new_page()
+    try:
+        run_id = demo[1]["failedRunId"]
+        page.goto(f"{site}/runs/{quote(run_id)}/events/")
+        first = page.locator("#detail-tab time[datetime]").first
+        assert first.get_attribute("title").endswith("UTC")
+        toggle = page.locator("[data-zone-toggle]")
+        expect(toggle).to_have_text("Times: UTC")
+        toggle.click()
+        expect(toggle).to_have_text("Times: local")
+        assert "GMT+9" in first.get_attribute("title") or "JST" in first.get_attribute("title")
+        assert "GMT+9" in page.locator("#detail-tab .abs.mono").first.inner_text()  # the event stamp, local
+        page.reload()  # remembered
+        expect(page.locator("[data-zone-toggle]")).to_have_text("Times: local")
+        assert "UTC" not in page.locator("#detail-tab time[datetime]").first.get_attribute("title")
+        page.locator("[data-zone-toggle]").click()
+        assert page.locator("#detail-tab time[datetime]").first.get_attribute("title").endswith("UTC")
+    finally:
+        context.close()
