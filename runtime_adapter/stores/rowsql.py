@@ -230,8 +230,10 @@ def _clause_sql(clause: SearchClause, dialect: Dialect, mark: str, nul: bool) ->
             if sqlite:
                 return (f"(instr(search_text, {mark}) = 1 OR instr(substr(search_text, instr(search_text, char(10)) + 1),"
                         f" {mark}) > 0)", [needle, needle])
-            return (f"(search_text LIKE {mark} OR substr(search_text, strpos(search_text, E'\\n') + 1) LIKE {mark})",
-                    [needle + "%", _like_pattern(needle)])
+            # The first LIKE is implied by the rest and lets the trigram index narrow the rows.
+            return (f"(search_text LIKE {mark} AND (search_text LIKE {mark}"
+                    f" OR substr(search_text, strpos(search_text, E'\\n') + 1) LIKE {mark}))",
+                    [_like_pattern(needle), needle + "%", _like_pattern(needle)])
         if sqlite:
             return f"instr(search_text, {mark}) > 0", [needle]
         return f"search_text LIKE {mark}", [_like_pattern(needle)]
@@ -301,13 +303,18 @@ SORT_EXPRESSIONS = {
 }
 
 
-def order_clause(query: RunQuery, dialect: Dialect) -> Clause:
-    """`listing.sort_value`, ties broken on id, both in the query's direction; a search puts the runs whose
-    input is exactly the search text first (as `listing.scan_query` does)."""
+def order_clause(query: RunQuery) -> str:
+    """`listing.sort_value`, ties broken on id, both in the query's direction."""
     direction = "DESC" if query.descending else "ASC"
     expression = SORT_EXPRESSIONS.get(query.sort, SORT_EXPRESSIONS["created"])
+    return f"{expression} {direction}, id {direction}"
+
+
+def exact_input(query: RunQuery, dialect: Dialect) -> Clause | None:
+    """The runs whose input is exactly the search text, which a search lists first (`listing.scan_query`):
+    a condition the input-prefix index answers, kept apart so the rest still pages in index order."""
     if not query.text:
-        return Clause(f"{expression} {direction}, id {direction}", [])
+        return None
     mark = "?" if dialect == "sqlite" else "%s"
-    exact = clean_text(query.text, nul=dialect == "postgres")
-    return Clause(f"CASE WHEN input_text = {mark} THEN 0 ELSE 1 END, {expression} {direction}, id {direction}", [exact])
+    text = clean_text(query.text, nul=dialect == "postgres")
+    return Clause(f"substr(input_text, 1, 64) = substr({mark}, 1, 64) AND input_text = {mark}", [text, text])

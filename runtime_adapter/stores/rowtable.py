@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Any
 from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.records import StoreEntry
 from runtime_adapter.stores.memo import GenerationMemo
-from runtime_adapter.stores.rowsql import ROW_COLUMNS, Dialect, created_us, order_clause, row_from_db, where_clause
+from runtime_adapter.stores.rowsql import (
+    ROW_COLUMNS,
+    Clause,
+    Dialect,
+    created_us,
+    exact_input,
+    order_clause,
+    row_from_db,
+    where_clause,
+)
 
 if TYPE_CHECKING:
     from runtime_adapter.rows import FleetRow, RunPage, RunQuery, RunRow, UsageBucket
@@ -92,13 +101,30 @@ class RowTableQueries(RunStore):
         with self._read() as db:
             total = self._memo.get(self._generation(db), key, lambda: int(
                 db.execute(f"SELECT count(*) FROM runs WHERE {where.sql}", where.params).fetchone()[0]))
-            order = order_clause(query, self.dialect)
-            rows = self._rows(db.execute(
-                self._sql(f"{SELECT_ROW} WHERE {where.sql} ORDER BY {order.sql} LIMIT ? OFFSET ?"),
-                [*where.params, *order.params, max(0, query.limit), max(0, query.offset)],
-            ))
+            rows = self._ordered_rows(db, query, where)
             errors = self._errors(db)
         return RunPage(rows=rows, total=total, query=query, errors=errors)
+
+    def _ordered_rows(self, db: Any, query: RunQuery, where: Clause) -> list[RunRow]:
+        """The page of `query`: with a search, first the runs whose input is exactly the search text, then the rest."""
+        limit, offset = max(0, query.limit), max(0, query.offset)
+        select = f"{SELECT_ROW} WHERE {{where}} ORDER BY {order_clause(query)} LIMIT ? OFFSET ?"
+        exact = exact_input(query, self.dialect)
+        if exact is None:
+            return self._rows(db.execute(self._sql(select.format(where=where.sql)), [*where.params, limit, offset]))
+        first = f"{where.sql} AND {exact.sql}"
+        key = ("exact", first, tuple(tuple(p) if isinstance(p, list) else p for p in (*where.params, *exact.params)))
+        exact_total = self._memo.get(self._generation(db), key, lambda: int(db.execute(
+            self._sql(f"SELECT count(*) FROM runs WHERE {first}"), [*where.params, *exact.params]).fetchone()[0]))
+        rows = []
+        if offset < exact_total:
+            rows = self._rows(db.execute(self._sql(select.format(where=first)),
+                                         [*where.params, *exact.params, limit, offset]))
+        rest = limit - len(rows)
+        if rest > 0:
+            rows += self._rows(db.execute(self._sql(select.format(where=f"{where.sql} AND NOT ({exact.sql})")),
+                                          [*where.params, *exact.params, rest, max(0, offset - exact_total)]))
+        return rows
 
     def fleet_rows(self, query: RunQuery, *, with_steps: bool = False) -> list[FleetRow]:
         from runtime_adapter.rows import FLEET_COLUMNS, FleetRow
