@@ -72,6 +72,30 @@ def no_js_page(browser, page_errors):
 
 
 @pytest.fixture
+def serve_store(live_server, anonymous, settings, tmp_path):
+    """Serve a run store (a URL) from the live server, login off, with a data directory of its own."""
+    from django.core.cache import cache
+
+    def serve(url: str) -> str:
+        settings.CONTROLPLANE_RUN_STORE = url
+        settings.DATA_DIR = tmp_path
+        cache.clear()
+        return live_server.url
+
+    return serve
+
+
+def synthetic_store(tmp_path_factory, name: str, size: int, **options) -> tuple[str, dict]:
+    """A synthetic store of `size` runs dated up to the pinned clock: its URL and its notable runs."""
+    from tests.conftest import PINNED_NOW
+    from write_side.synthetic import write_store
+
+    directory = tmp_path_factory.mktemp(name) / "runs"
+    summary = write_store(directory, size, now=PINNED_NOW, **options)
+    return directory.as_uri(), summary["notable"]
+
+
+@pytest.fixture
 def anonymous(settings):
     """Browser tests read the demo-like store without a login unless they test login."""
     settings.CONTROLPLANE_LOGIN_REQUIRED = False

@@ -6,12 +6,9 @@ from __future__ import annotations
 from urllib.parse import quote, urlencode
 
 import pytest
-from django.core.cache import cache
 
 from runtime_adapter.queries.failure_signature import failure_signature
-from tests.browser.conftest import axe_violations, screenshot
-from tests.conftest import PINNED_NOW
-from write_side.synthetic import write_store
+from tests.browser.conftest import axe_violations, screenshot, synthetic_store
 from write_side.synthetic.vocabulary import REGRESSED_RELEASE
 
 pytestmark = pytest.mark.browser
@@ -23,17 +20,12 @@ REFUND_CLUSTER = failure_signature(
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("a11y") / "runs"
-    summary = write_store(directory, 160, seed=5, now=PINNED_NOW, big_run_steps=120)
-    return directory.as_uri(), summary["notable"]
+    return synthetic_store(tmp_path_factory, "a11y", 160, seed=5, big_run_steps=120)
 
 
 @pytest.fixture
-def site(live_server, anonymous, settings, demo, tmp_path):
-    settings.CONTROLPLANE_RUN_STORE = demo[0]
-    settings.DATA_DIR = tmp_path
-    cache.clear()
-    return live_server.url
+def site(serve_store, demo):
+    return serve_store(demo[0])
 
 
 def pages(notable: dict) -> list[str]:

@@ -6,28 +6,21 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
-from django.core.cache import cache
 from playwright.sync_api import expect
 
-from tests.conftest import PINNED_NOW
-from write_side.synthetic import write_store
+from tests.browser.conftest import synthetic_store
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("loading") / "runs"
-    summary = write_store(directory, 60, seed=3, now=PINNED_NOW, big_run_steps=60)
-    return directory.as_uri(), summary["notable"]
+    return synthetic_store(tmp_path_factory, "loading", 60, seed=3, big_run_steps=60)
 
 
 @pytest.fixture
-def site(live_server, anonymous, settings, demo, tmp_path):
-    settings.CONTROLPLANE_RUN_STORE = demo[0]
-    settings.DATA_DIR = tmp_path
-    cache.clear()
-    return live_server.url
+def site(serve_store, demo):
+    return serve_store(demo[0])
 
 
 def test_a_region_is_busy_while_its_swap_is_in_flight(page, page_errors, site):

@@ -60,7 +60,7 @@ def diffs(monkeypatch):
 def test_the_compare_page_is_not_recomputed_when_another_run_is_written(client, pair, diffs):
     assert client.get("/compare/", {"left": "left", "right": "right"}).status_code == 200
     write(pair, run_record("unrelated", created="2026-01-01T00:00:09.000Z"))
-    assert client.get("/runs/", {"q": "unrelated"}).content.count(b"unrelated") >= 1  # the store did change
+    assert client.get("/api/runs/", {"q": "unrelated"}).content.count(b"unrelated") >= 1  # the store did change
     response = client.get("/compare/", {"left": "left", "right": "right"})
     assert response.status_code == 200
     assert diffs == ["incidents.compare"]
