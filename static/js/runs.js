@@ -95,6 +95,16 @@
     if (box) box.focus();
   }
 
+  // A hand-typed `#step-N` / `#event-N` past the tab's first page: ask the server for the page that holds it
+  // (the links the pages make carry `?step=N` themselves).
+  var deep = /^#(step|event)-(\d+)$/.exec(window.location.hash);
+  if (deep && !document.getElementById(deep[1] + "-" + deep[2])) {
+    var tab = Array.prototype.find.call(document.querySelectorAll("nav.tabs a"), function (link) {
+      return new RegExp("/" + deep[1] + "s/$").test(link.pathname);
+    });
+    if (tab) window.location.replace(tab.pathname + "?" + deep[1] + "=" + deep[2] + window.location.hash);
+  }
+
   // Controls that only work with JavaScript stay hidden without it.
   document.querySelectorAll("[data-js-only]").forEach(function (elt) { elt.hidden = false; });
 

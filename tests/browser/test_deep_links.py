@@ -62,6 +62,16 @@ def test_a_step_link_past_the_first_page_lands_on_the_highlighted_row(page, page
     assert page_errors == []
 
 
+def test_a_hand_typed_anchor_past_the_first_page_still_lands_on_its_row(page, page_errors, site, demo):
+    page.goto(f"{site}/runs/{demo['left']}/#step-250")  # no ?step=: the page asks the server for the right page
+    page.wait_for_url(re.compile(r"step=250#step-250$"))
+    assert_landed(page, "step-250")
+    page.goto(f"{site}/runs/{demo['left']}/events/#event-417")
+    page.wait_for_url(re.compile(r"event=417#event-417$"))
+    assert_landed(page, "event-417")
+    assert page_errors == []
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_a_highlighted_row_and_its_link_controls_read_at_aa_contrast(page, page_errors, site, demo, scheme):
     page.emulate_media(color_scheme=scheme)
