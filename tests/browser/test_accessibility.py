@@ -37,6 +37,7 @@ def pages(notable: dict) -> list[str]:
         "/incidents/clusters/", f"/incidents/clusters/{REFUND_CLUSTER}/", "/releases/",
         "/releases/compare/?" + urlencode({"base": "2026.11.2", "head": REGRESSED_RELEASE}),
         f"/compare/?{urlencode({'left': notable['failedRunId'], 'right': notable['biggestTree']['rootRunId']})}",
+        "/compare/", "/bundles/open/",
     ]
 
 
