@@ -93,12 +93,14 @@ def run_list(request: HttpRequest) -> HttpResponse:
 
 
 def _opened_by_search(request: HttpRequest, store: RunStore, text: str) -> HttpResponse | None:
-    """A search that is the start of exactly one run's id, submitted (Enter or Apply; not while it is typed or
-    another filter changes, which runs.js tells apart with X-Search-Submit), opens that run."""
+    """A search that is the start of exactly one run's id and finds only that run, submitted (Enter or Apply; not
+    while it is typed or another filter changes, which runs.js tells apart with X-Search-Submit), opens that run."""
     if not text or (request.htmx and request.headers.get("X-Search-Submit") != "1"):
         return None
     run_id = run_with_prefix(store, text)
-    if run_id is None:
+    # Only when the search finds nothing else: a word like "feed" that happens to start one id still lists the
+    # runs that mention it.
+    if run_id is None or store.query_runs(RunQuery(text=text, limit=2)).total != 1:
         return None
     url = reverse("runs:detail", args=[run_id])
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)

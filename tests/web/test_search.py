@@ -16,6 +16,8 @@ IDS = {
                                                  created="2026-11-21T10:00:00.000Z", status="failed"),
     "d4c3b2a1-0000-4000-8000-000000000004": dict(input="Draft a dry run of the refund", output="ok",
                                                  created="2026-11-22T10:00:00.000Z"),
+    "e5e5e5e5-0000-4000-8000-000000000005": dict(input="Feed the report to d4c3b2a1's owner",
+                                                 created="2026-11-18T10:00:00.000Z"),
 }
 
 
@@ -68,6 +70,12 @@ def test_the_start_of_one_runs_id_submitted_opens_it(client, store):
     assert typing.status_code == 200 and "c9d8e7f6" in typing.content.decode()
     submitted = client.get("/runs/", {"q": "c9d8e7f6"}, HTTP_HX_REQUEST="true", HTTP_X_SEARCH_SUBMIT="1")
     assert submitted["HX-Redirect"] == "/runs/c9d8e7f6-0000-4000-8000-000000000003/"
+
+
+def test_a_word_that_starts_one_id_but_is_found_elsewhere_too_lists(client, store):
+    response = client.get("/runs/", {"q": "d4c3b2a1"})  # one id starts so, and another run's input says it
+    assert response.status_code == 200
+    assert "e5e5e5e5" in response.content.decode() and "d4c3b2a1" in response.content.decode()
 
 
 def test_a_prefix_shared_by_two_runs_or_too_short_lists_instead(client, store):
