@@ -91,10 +91,28 @@ def failure_clusters(rows: Sequence[FleetRow], *, start: str | None = None, end:
     window = _window(rows, start, end)
     total = len(rows) if in_scope is None else in_scope
     clusters = [_cluster(cluster_id, found, total, window, buckets) for cluster_id, found in members.items()]
+    return clusters_report(clusters, total, window)
+
+
+def clusters_report(clusters: list[Cluster], in_scope: int, window: tuple[datetime, datetime] | None) -> ClusterReport:
+    """Clusters most runs first (then most recent, then id), with the timeline's span as text."""
     clusters.sort(key=lambda cluster: cluster.id)
     clusters.sort(key=lambda cluster: (cluster.count, cluster.last_seen or ""), reverse=True)
     span = (iso_ms(window[0]), iso_ms(window[1])) if window else None
-    return ClusterReport(clusters=clusters, runs=total, window=span)
+    return ClusterReport(clusters=clusters, runs=in_scope, window=span)
+
+
+def cluster_of(cluster_id: str, count: int, newest: FleetRow, samples: list[str], *, first_seen: str | None,
+               last_seen: str | None, releases: dict[str, int], in_scope: int, timeline: list[int]) -> Cluster:
+    """A cluster from its counts, its newest run (whose signature it shows) and its sample run ids."""
+    return Cluster(
+        id=cluster_id, count=count, incident_type=newest.incident_type or "",
+        step_type=newest.failure_step_type or "", tool_name=newest.failure_tool or "",
+        error_name=newest.error_name or "", message_template=newest.message_template or "",
+        first_seen=first_seen, last_seen=last_seen,
+        releases=dict(sorted(releases.items(), key=lambda item: (-item[1], item[0]))),
+        sample_run_ids=samples, recommended_action=newest.recommended_action, newest_run_id=newest.id,
+        share=count / in_scope if in_scope else 0.0, timeline=timeline)
 
 
 def _cluster(cluster_id: str, found: list[FleetRow], in_scope: int, window: tuple[datetime, datetime] | None,
@@ -106,16 +124,9 @@ def _cluster(cluster_id: str, found: list[FleetRow], in_scope: int, window: tupl
     for row in found:
         if row.release:
             releases[row.release] = releases.get(row.release, 0) + 1
-    return Cluster(
-        id=cluster_id, count=len(found), incident_type=newest.incident_type or "",
-        step_type=newest.failure_step_type or "", tool_name=newest.failure_tool or "",
-        error_name=newest.error_name or "", message_template=newest.message_template or "",
-        first_seen=min(times) if times else None, last_seen=max(times) if times else None,
-        releases=dict(sorted(releases.items(), key=lambda item: (-item[1], item[0]))),
-        sample_run_ids=[row.id for row in found[:SAMPLES]], recommended_action=newest.recommended_action,
-        newest_run_id=newest.id, share=len(found) / in_scope if in_scope else 0.0,
-        timeline=_timeline(found, window, buckets),
-    )
+    return cluster_of(cluster_id, len(found), newest, [row.id for row in found[:SAMPLES]],
+                      first_seen=min(times) if times else None, last_seen=max(times) if times else None,
+                      releases=releases, in_scope=in_scope, timeline=_timeline(found, window, buckets))
 
 
 # Releases ------------------------------------------------------------------------------

@@ -16,11 +16,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from runtime_adapter.js.dates import iso_ms
-from runtime_adapter.queries.fleet import SAMPLES, SHAPE_FRACTIONS, SHAPE_POINTS, TIMELINE_BUCKETS, timeline_window
+from runtime_adapter.queries.fleet import (
+    SAMPLES,
+    SHAPE_FRACTIONS,
+    SHAPE_POINTS,
+    TIMELINE_BUCKETS,
+    cluster_of,
+    clusters_report,
+    timeline_window,
+)
 from runtime_adapter.rows import (
     FLEET_COLUMNS,
-    Cluster,
     ClusterReport,
     Distribution,
     FleetRow,
@@ -156,12 +162,11 @@ def cluster_summaries(db: Any, where: Clause, start: str | None, end: str | None
         "SELECT cluster_id, id FROM (SELECT cluster_id, id, row_number() OVER (PARTITION BY cluster_id"
         f" ORDER BY coalesce(created_at, '') DESC, id DESC) AS rank FROM runs WHERE {clustered}) AS ranked"
         " WHERE rank <= %s ORDER BY cluster_id, rank", [*where.params, SAMPLES]).fetchall()
-    fields = {run_id: tuple(values) for run_id, *values in db.execute(
-        "SELECT id, incident_type, failure_step_type, failure_tool, error_name, message_template, recommended_action"
-        " FROM runs WHERE id = ANY(%s)", [[run_id for _, run_id in ranked]])}
-    newest: dict[str, list[tuple[Any, ...]]] = {}
+    ranked_rows = {row.id: row for row in (FleetRow(*values) for values in db.execute(
+        f"SELECT {', '.join(FLEET_COLUMNS)} FROM runs WHERE id = ANY(%s)", [[run_id for _, run_id in ranked]]))}
+    samples: dict[str, list[str]] = {}
     for cluster_id, run_id in ranked:
-        newest.setdefault(cluster_id, []).append((run_id, *fields[run_id]))
+        samples.setdefault(cluster_id, []).append(run_id)
     releases: dict[str, dict[str, int]] = {}
     for cluster_id, release, count in db.execute(
             f"SELECT cluster_id, release, count(*) FROM runs WHERE {clustered} AND coalesce(release, '') <> ''"
@@ -178,21 +183,11 @@ def cluster_summaries(db: Any, where: Clause, start: str | None, end: str | None
                 [span, _us(low), span or 1.0, buckets, buckets - 1, *where.params, _us(low), _us(high)]):
             timeline = timelines.setdefault(cluster_id, [0] * buckets)
             timeline[min(int(index), buckets - 1)] += count
-    clusters = []
-    for cluster_id, count, first_seen, last_seen in counts:
-        samples = newest[cluster_id]
-        run_id, incident_type, step_type, tool_name, error_name, template, action = samples[0]
-        clusters.append(Cluster(
-            id=cluster_id, count=count, incident_type=incident_type or "", step_type=step_type or "",
-            tool_name=tool_name or "", error_name=error_name or "", message_template=template or "",
-            first_seen=first_seen, last_seen=last_seen,
-            releases=dict(sorted(releases.get(cluster_id, {}).items(), key=lambda item: (-item[1], item[0]))),
-            sample_run_ids=[sample[0] for sample in samples], recommended_action=action, newest_run_id=run_id,
-            share=count / in_scope if in_scope else 0.0, timeline=timelines.get(cluster_id, [0] * buckets)))
-    clusters.sort(key=lambda cluster: cluster.id)
-    clusters.sort(key=lambda cluster: (cluster.count, cluster.last_seen or ""), reverse=True)
-    span_text = (iso_ms(window[0]), iso_ms(window[1])) if window else None
-    return ClusterReport(clusters=clusters, runs=in_scope, window=span_text)
+    clusters = [cluster_of(cluster_id, count, ranked_rows[samples[cluster_id][0]], samples[cluster_id],
+                           first_seen=first_seen, last_seen=last_seen, releases=releases.get(cluster_id, {}),
+                           in_scope=in_scope, timeline=timelines.get(cluster_id, [0] * buckets))
+                for cluster_id, count, first_seen, last_seen in counts]
+    return clusters_report(clusters, in_scope, window)
 
 
 def root_counts(db: Any, where: Clause) -> dict[str, int]:
