@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 from psycopg import conninfo, errors
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from runtime_adapter.rows import ClusterReport, FleetRow, ReleaseSummary, RunQuery, RunRow, StepTotals
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _ENTRIES_SQL = (
     "SELECT source, document, error FROM (SELECT source, document::text AS document, NULL AS error FROM runs"
@@ -238,40 +239,33 @@ class PostgresRunStore(RowTableQueries, RunStore):
 
     # Fleet aggregates (stores.fleet_sql) --------------------------------------------------
 
-    def release_summaries(self, query: RunQuery) -> list[ReleaseSummary]:
+    def _aggregate(self, compute: Callable[..., T], query: RunQuery, *args: Any) -> T:
+        """`compute(db, where, *args)` over the rows `query` selects, in one tuned read transaction."""
         where = where_clause(query, self.dialect)
         with self._read() as db:
             fleet_sql.tune(db)
-            return fleet_sql.release_summaries(db, where)
+            return compute(db, where, *args)
+
+    def release_summaries(self, query: RunQuery) -> list[ReleaseSummary]:
+        return self._aggregate(fleet_sql.release_summaries, query)
 
     def step_totals(self, query: RunQuery) -> StepTotals:
-        where = where_clause(query, self.dialect)
         try:
-            with self._read() as db:
-                fleet_sql.tune(db)
-                return fleet_sql.step_totals(db, where)
+            return self._aggregate(fleet_sql.step_totals, query)
         except psycopg.DataError as error:
             # A row loaded by older code whose step_stats jsonb refuses: the reference reads the rows instead.
             logger.warning("step totals fall back to reading rows (%s)", error)
             return RunStore.step_totals(self, query)
 
     def cluster_summaries(self, query: RunQuery, in_scope: int) -> ClusterReport:
-        where = where_clause(replace(query, attention_only=True), self.dialect)
-        with self._read() as db:
-            fleet_sql.tune(db)
-            return fleet_sql.cluster_summaries(db, where, query.created_after, query.created_before, in_scope)
+        return self._aggregate(fleet_sql.cluster_summaries, replace(query, attention_only=True), query.created_after,
+                               query.created_before, in_scope)
 
     def root_counts(self, query: RunQuery) -> dict[str, int]:
-        where = where_clause(query, self.dialect)
-        with self._read() as db:
-            fleet_sql.tune(db)
-            return fleet_sql.root_counts(db, where)
+        return self._aggregate(fleet_sql.root_counts, query)
 
     def latest_per_input(self, query: RunQuery) -> list[FleetRow]:
-        where = where_clause(query, self.dialect)
-        with self._read() as db:
-            fleet_sql.tune(db)
-            return fleet_sql.latest_per_input(db, where)
+        return self._aggregate(fleet_sql.latest_per_input, query)
 
     def change_marker(self) -> str:
         with self.connection() as db:
