@@ -22,6 +22,7 @@ setup: $(VENV)/.installed
 demo-store: setup
 	@if [ -z "$$CONTROLPLANE_RUN_STORE" ] && [ ! -d "$(DEMO_STORE)" ]; then \
 		$(PY) manage.py demo_store "$(DEMO_STORE)"; fi
+	@if [ -z "$$CONTROLPLANE_RUN_STORE" ]; then $(PY) manage.py demo_state --runs "$(DEMO_STORE)"; fi
 
 # The demo login is printed by the server itself, after its start banner, so it is the last thing on screen.
 run: demo-store

@@ -93,3 +93,24 @@ def envstores(name: str) -> dict[str, str]:
             raise ImproperlyConfigured(f"{name}: store name {label!r} must be letters, digits, - or _.")
         stores[label] = url.strip()
     return stores
+
+
+def envlayers(name: str, default: dict[str, Path]) -> dict[str, Path]:
+    """`working=/var/agent/working.json,profile=/var/agent/profile.json` into {"working": Path, ...}, in order."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    layers: dict[str, Path] = {}
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        label, sep, path = item.strip().partition("=")
+        label = label.strip()
+        if not sep or not label or not path.strip():
+            raise ImproperlyConfigured(f"{name}: {item!r} is not NAME=PATH.")
+        if not label.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            raise ImproperlyConfigured(f"{name}: layer name {label!r} must be letters, digits, '.', - or _.")
+        if label in layers:
+            raise ImproperlyConfigured(f"{name}: layer {label!r} is named twice.")
+        layers[label] = Path(path.strip()).expanduser()
+    return layers

@@ -11,7 +11,17 @@ import secrets
 from pathlib import Path
 
 from controlplane.datadir import check_apart, private_dir, private_file
-from controlplane.env import envbool, envdatetime, envint, envlist, envorigin, envpath, envstores, envstr
+from controlplane.env import (
+    envbool,
+    envdatetime,
+    envint,
+    envlayers,
+    envlist,
+    envorigin,
+    envpath,
+    envstores,
+    envstr,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = envpath("CONTROLPLANE_DATA_DIR", BASE_DIR / "var")
@@ -73,6 +83,12 @@ CONTROLPLANE_GRAPHVIZ_TIMEOUT = envint("CONTROLPLANE_GRAPHVIZ_TIMEOUT", 10, mini
 CONTROLPLANE_EXPORT_MAX_RUNS = envint("CONTROLPLANE_EXPORT_MAX_RUNS", 500, minimum=1)
 # Pins the pages' "now" (relative times, the overview's last day and week); unset, the wall clock.
 CONTROLPLANE_NOW = envdatetime("CONTROLPLANE_NOW")
+# The runtime's other durable state, read-only like runs: a FileJobStore directory (as a URL), a
+# FileAuditSink JSONL file, and FileLayerStore files (NAME=PATH pairs). The defaults are the demo's.
+CONTROLPLANE_JOB_STORE = envstr("CONTROLPLANE_JOB_STORE", (DATA_DIR / "demo-jobs").as_uri())
+CONTROLPLANE_AUDIT_LOG = envpath("CONTROLPLANE_AUDIT_LOG", DATA_DIR / "demo-audit.jsonl")
+CONTROLPLANE_MEMORY_LAYERS = envlayers("CONTROLPLANE_MEMORY_LAYERS", {
+    name: DATA_DIR / "demo-memory" / f"{name}.json" for name in ("working", "profile")})
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -86,6 +102,10 @@ INSTALLED_APPS = [
     "runs",
     "incidents",
     "releases",
+    "approvals",
+    "jobs",
+    "audit",
+    "memory",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,10 @@ urlpatterns = [
     path("stores/", switch_store, name="switch_store"),
     path("", include("incidents.urls")),
     path("", include("releases.urls")),
+    path("", include("approvals.urls")),
+    path("", include("jobs.urls")),
+    path("", include("audit.urls")),
+    path("", include("memory.urls")),
     path("", include("runs.urls")),
 ]
 
