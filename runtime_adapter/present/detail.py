@@ -233,11 +233,20 @@ class CheckpointView:
     branch_call: str | None
     export_call: str | None
     snapshot: str
+    replay_call: str | None = None
+
+
+def operator_call(method: str, run_id: str, checkpoint_id: str, *, workflow: bool = False) -> str:
+    """`agent.branchRun("run", { checkpointId: "cp" })`: the runtime's maintained operator path over its run
+    store (`workflowRunner.…` for a workflow's run), not `Run.branchFromCheckpoint`, which saves nothing."""
+    receiver = "workflowRunner" if workflow else "agent"
+    return f"{receiver}.{method}({dumps(run_id)}, {{ checkpointId: {dumps(checkpoint_id)} }})"
 
 
 def checkpoint_views(run: Run) -> list[CheckpointView]:
-    """Checkpoints with the runtime calls that branch from or export them (shown, never run)."""
+    """Checkpoints with the runtime calls that branch from, replay from or export them (shown, never run)."""
     views = []
+    workflow = truthy(run["metadata"].get("workflowId"))
     for index, checkpoint in enumerate(run["checkpoints"]):
         checkpoint_id = _text(prop(checkpoint, "id"))
         literal = dumps(checkpoint_id) if checkpoint_id is not None else None
@@ -247,9 +256,10 @@ def checkpoint_views(run: Run) -> list[CheckpointView]:
             label=_text(prop(checkpoint, "label")),
             status=_text(prop(checkpoint, "status")),
             timestamp=_text(prop(checkpoint, "timestamp")),
-            branch_call=f"run.branchFromCheckpoint({literal})" if literal else None,
+            branch_call=operator_call("branchRun", run["id"], checkpoint_id, workflow=workflow) if checkpoint_id is not None else None,
             export_call=f"TraceSerializer.exportPartialRun(run, {{ checkpointId: {literal} }})" if literal else None,
             snapshot=pretty(prop(checkpoint, "snapshot")) if isinstance(checkpoint, dict) and "snapshot" in checkpoint else "",
+            replay_call=operator_call("replayRun", run["id"], checkpoint_id, workflow=workflow) if checkpoint_id is not None else None,
         ))
     return views
 

@@ -87,9 +87,17 @@ def test_tool_calls_pair_with_results_by_id_then_by_name_order():
 def test_checkpoints_carry_the_runtime_calls_as_js_literals():
     run = run_record("r", checkpoints=[{"id": 'cp"1', "label": "x"}, {"label": "no id"}])
     with_id, without = checkpoint_views(run)
-    assert with_id.branch_call == 'run.branchFromCheckpoint("cp\\"1")'
+    assert with_id.branch_call == 'agent.branchRun("r", { checkpointId: "cp\\"1" })'
+    assert with_id.replay_call == 'agent.replayRun("r", { checkpointId: "cp\\"1" })'
     assert with_id.export_call == 'TraceSerializer.exportPartialRun(run, { checkpointId: "cp\\"1" })'
     assert without.branch_call is None and without.export_call is None
+
+
+def test_a_workflow_runs_checkpoints_name_the_workflow_runners_operator_paths():
+    run = run_record("w", metadata={"workflowId": "wf"}, checkpoints=[{"id": "cp", "label": "x"}])
+    [view] = checkpoint_views(run)
+    assert view.branch_call == 'workflowRunner.branchRun("w", { checkpointId: "cp" })'
+    assert view.replay_call == 'workflowRunner.replayRun("w", { checkpointId: "cp" })'
 
 
 def test_events_sort_by_time_and_filter_by_type():

@@ -199,9 +199,11 @@ def test_checkpoints_tab_shows_runtime_calls_with_copy_buttons_and_partial_downl
     root = corpus.root()
     checkpoint = corpus.checkpoint_id(corpus.get_run(corpus.BRANCHES, root), "tool_completed")
     text = body(client.get(f"/runs/{root}/checkpoints/"))
-    assert f"run.branchFromCheckpoint(&quot;{checkpoint}&quot;)" in text
+    branch = f"agent.branchRun(&quot;{root}&quot;, {{ checkpointId: &quot;{checkpoint}&quot; }})"
+    assert branch in text and f'data-copy="{branch}"' in text
+    assert f"agent.replayRun(&quot;{root}&quot;, {{ checkpointId: &quot;{checkpoint}&quot; }})" in text
     assert f"TraceSerializer.exportPartialRun(run, {{ checkpointId: &quot;{checkpoint}&quot; }})" in text
-    assert f'data-copy="run.branchFromCheckpoint(&quot;{checkpoint}&quot;)"' in text
+    assert "branchFromCheckpoint" not in text
     assert f'href="/runs/{root}/export/partial.json?checkpoint={quote(checkpoint, safe="")}"' in text
 
 
