@@ -1,4 +1,4 @@
-"""A trace bundle file (`agnostic-agents-trace-bundle`, schema 1.1) read as a store."""
+"""A trace bundle file (`agnostic-agents-trace-bundle`, schema 1.1) read as a store, and the rows of uploaded traces."""
 
 from __future__ import annotations
 
@@ -37,28 +37,34 @@ def entries_from_bundle(bundle: Any, source: str = "bundle") -> list[StoreEntry]
     traces = bundle.get("traces")
     if not isinstance(traces, list):
         raise InvalidBundle(f"{source} has no traces array.", ["traces must be an array."])
-    entries: list[StoreEntry] = []
-    for index, trace in enumerate(traces):
-        label = f"traces[{index}]"
-        check = validate_trace(trace)
-        if not check["valid"]:
-            entries.append(StoreEntry(source=label, error="; ".join(check["errors"])))
-            continue
-        # A bundle is read whole (`max_nesting=None`): each run meets the limit a run file does.
-        if nests_deeper_than(trace["run"], MAX_NESTING):
-            entries.append(StoreEntry(source=label, error=str(NestedTooDeep(MAX_NESTING))))
-            continue
-        run = normalize_run(trace["run"])
-        if not isinstance(run["id"], str) or not run["id"]:
-            entries.append(StoreEntry(source=label, error="run id is not a string"))
-            continue
-        try:
-            check_run_id(run["id"])
-        except InvalidRunId as error:
-            entries.append(StoreEntry(source=label, error=str(error)))
-            continue
-        entries.append(StoreEntry(source=label, run=run))
-    return entries
+    return [entry_from_trace(trace, f"traces[{index}]") for index, trace in enumerate(traces)]
+
+
+def entry_from_trace(trace: Any, label: str) -> StoreEntry:
+    """One run trace (`agnostic-agents-run-trace`, a run or a partial one) as a row, or the reason it is broken."""
+    check = validate_trace(trace)
+    if not check["valid"]:
+        return StoreEntry(source=label, error="; ".join(check["errors"]))
+    return entry_from_run(trace["run"], label)
+
+
+def entry_from_run(record: Any, label: str) -> StoreEntry:
+    """A run record found inside an uploaded file as a row, held to the rules of a run file."""
+    if not isinstance(record, dict):
+        return StoreEntry(source=label, error="run is not an object")
+    # A file is read whole (`max_nesting=None`): each run meets the limit a run file does.
+    if nests_deeper_than(record, MAX_NESTING):
+        return StoreEntry(source=label, error=str(NestedTooDeep(MAX_NESTING)))
+    if "id" not in record:
+        return StoreEntry(source=label, error="run.id is required.")
+    run = normalize_run(record)
+    if not isinstance(run["id"], str) or not run["id"]:
+        return StoreEntry(source=label, error="run id is not a string")
+    try:
+        check_run_id(run["id"])
+    except InvalidRunId as error:
+        return StoreEntry(source=label, error=str(error))
+    return StoreEntry(source=label, run=run)
 
 
 class BundleRunStore(RunStore):

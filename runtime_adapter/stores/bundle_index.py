@@ -36,6 +36,7 @@ from runtime_adapter.stores.memo import GenerationMemo
 from runtime_adapter.stores.rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_values
 from runtime_adapter.stores.rowtable import RowTableQueries
 from runtime_adapter.stores.sqlite_index import SCHEMA_SQL, select_rows_by_id
+from runtime_adapter.stores.state_bundle import StateParts, write_state_tables
 
 if TYPE_CHECKING:
     from runtime_adapter.rows import RunRow
@@ -69,14 +70,16 @@ def _row_batch(batch: list[tuple[int, StoreEntry]], redact_rows: bool) -> list[t
 
 
 def write_bundle_index(entries: Iterable[StoreEntry], path: str | os.PathLike[str], *, redact_rows: bool,
-                       metadata: dict[str, Any] | None = None, workers: int = 1) -> int:
+                       metadata: dict[str, Any] | None = None, workers: int = 1, kind: str = "bundle",
+                       state: StateParts | None = None) -> int:
     """Write a bundle's entries (bundle order) as an index file at `path`; return its size in bytes.
 
     `runs.name` holds the trace's position, so `ORDER BY name` is bundle order. A run
     whose id an earlier trace already used becomes an error row: a store has one run
     per id, and the bundle store also answers the first. `redact_rows` as for the file
     index: the listing rows are those of the redacted runs. Rows are computed in
-    `workers` processes (redacting a run costs far more than writing it).
+    `workers` processes (redacting a run costs far more than writing it). `kind` says what the upload
+    was (`bundle`, `run`, `partial` or `state`); a state bundle's other parts go with `state`.
     """
     target = Path(path)
     partial = target.with_name(f".partial-{target.name}")
@@ -117,8 +120,10 @@ def write_bundle_index(entries: Iterable[StoreEntry], path: str | os.PathLike[st
                         connection.executemany("INSERT INTO run_correlations (value, run) VALUES (?, ?)",
                                                [(value, rowid) for value in json.loads(values["correlation_ids"])])
         for key, value in (("generation", 1), ("redact_rows", int(redact_rows)), ("schema", upload_schema(redact_rows)),
-                           ("bundle_metadata", json.dumps(metadata or {}))):
+                           ("bundle_metadata", json.dumps(metadata or {})), ("upload_kind", kind)):
             connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+        if state is not None:
+            write_state_tables(connection, state)
         connection.execute("COMMIT")
         # Indexes and the search index built once over all rows: several times faster than row by row.
         for sql in _INDEX_SQL:
