@@ -141,11 +141,40 @@ def _items(store: RunStore, workers: int, batch_size: int, redact: bool) -> tupl
     return len(entries), from_entries()
 
 
+ROLLUP_CHUNK = 20_000
+
+
+def build_rollups(connection: psycopg.Connection[Any]) -> None:
+    """Fill the per-release rollups (see postgres_schema.sql) from the rows already in `runs`, once: the
+    schema's triggers keep them exact from then on. Inside the schema's transaction, so no writer
+    changes `runs` in between (creating the triggers locks it against writes until commit)."""
+    connection.execute("TRUNCATE release_step_totals, release_step_durations, release_rollup_gaps, release_latest_input")
+    last = ""
+    while True:
+        found = connection.execute(
+            "WITH chunk AS (SELECT id, release, input_key, step_stats FROM runs WHERE id > %s ORDER BY id LIMIT %s)"
+            " SELECT runs_rollup_apply(ARRAY(SELECT ROW(release, input_key, step_stats, 1)::runs_rollup_change"
+            " FROM chunk WHERE coalesce(release, '') <> ''), false), (SELECT max(id) FROM chunk)",
+            (last, ROLLUP_CHUNK)).fetchone()
+        if found is None or found[1] is None:
+            break
+        last = found[1]
+    connection.execute(
+        "INSERT INTO release_latest_input (release, input_key, id) SELECT DISTINCT ON (release, input_key)"
+        " release, input_key, id FROM runs WHERE coalesce(release, '') <> '' AND input_key <> ''"
+        " ORDER BY release, input_key, coalesce(created_at, '') DESC, id DESC")
+    connection.execute("INSERT INTO store_meta (key, value) VALUES ('rollups', %s)"
+                       " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (postgres.ROLLUP_VERSION,))
+
+
 def create_schema(connection: psycopg.Connection[Any]) -> None:
     with connection.transaction():
         # One loader at a time creates the schema; concurrent CREATE ... IF NOT EXISTS can race.
         connection.execute("SELECT pg_advisory_xact_lock(hashtext('agent-run-control-plane schema'))")
         connection.execute(SCHEMA_SQL)
+        if connection.execute("SELECT 1 FROM store_meta WHERE key = 'rollups' AND value = %s",
+                              (postgres.ROLLUP_VERSION,)).fetchone() is None:
+            build_rollups(connection)
     try:
         with connection.transaction():
             # lz4 compresses documents several times faster than the default pglz; servers

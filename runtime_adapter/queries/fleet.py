@@ -294,6 +294,13 @@ def latest_per_input(rows: Iterable[FleetRow]) -> dict[str, FleetRow]:
     return latest
 
 
+def latest_pairs(base_rows: Iterable[FleetRow], head_rows: Iterable[FleetRow]) -> list[tuple[FleetRow, FleetRow]]:
+    """The newest run of each input in `base_rows` with the newest of the same input in `head_rows`, in
+    input-key order; inputs in only one of them are not pairs."""
+    base, head = latest_per_input(base_rows), latest_per_input(head_rows)
+    return [(base[key], head[key]) for key in sorted(base.keys() & head.keys())]
+
+
 @dataclass
 class ReleaseSide:
     """What a comparison reads of one release in scope; a store computes it where its rows are."""
@@ -301,30 +308,28 @@ class ReleaseSide:
     summary: ReleaseSummary
     steps: StepTotals
     clusters: list[Cluster]  # its failure clusters, shares of its runs (no timeline window of its own)
-    latest: dict[str, FleetRow]  # its newest run per input: the pairs
 
     @classmethod
     def of_rows(cls, release: str, rows: Sequence[FleetRow]) -> ReleaseSide:
         """From every row of the release in scope (read `with_steps`)."""
         attention = [row for row in rows if row.cluster_id]
         return cls(summary=release_summary(release, rows), steps=step_totals(rows),
-                   clusters=failure_clusters(attention, in_scope=len(rows)).clusters, latest=latest_per_input(rows))
+                   clusters=failure_clusters(attention, in_scope=len(rows)).clusters)
 
     @classmethod
-    def of_store(cls, store: RunQueries, scope: RunQuery, release: str) -> ReleaseSide:
-        side = replace(scope, release=release)
+    def of_store(cls, store: RunQueries, side: RunQuery, release: str) -> ReleaseSide:
         found = store.release_summaries(side)
         summary = found[0] if found else release_summary(release, [])
         return cls(summary=summary, steps=store.step_totals(side),
-                   clusters=store.cluster_summaries(side, summary.runs).clusters,
-                   latest={row.input_key: row for row in store.latest_per_input(side)})
+                   clusters=store.cluster_summaries(side, summary.runs).clusters)
 
 
-def compare_releases(base: ReleaseSide, head: ReleaseSide) -> ReleaseComparison:
+def compare_releases(base: ReleaseSide, head: ReleaseSide,
+                     latest: Sequence[tuple[FleetRow, FleetRow]]) -> ReleaseComparison:
     """`head` against `base`.
 
-    Pairs are the latest run per input in each release; their `input_text` is left for the
-    caller to fill in (`release_comparison` reads it for the pairs it lists).
+    `latest` pairs the latest run per input in each release (`latest_pairs`); the pairs' `input_text`
+    is left for the caller to fill in (`release_comparison` reads it for the pairs it lists).
     """
     base_summary, head_summary = base.summary, head.summary
     test = two_proportion_test(head_summary.failed, head_summary.runs, base_summary.failed, base_summary.runs)
@@ -347,8 +352,7 @@ def compare_releases(base: ReleaseSide, head: ReleaseSide) -> ReleaseComparison:
         if two_proportion_test(cluster.count, head_summary.runs, before.count, base_summary.runs).significant:
             grown.append(cluster)
             grown_base[cluster_id] = before.count
-    base_latest, head_latest = base.latest, head.latest
-    pairs = [_pair(key, base_latest[key], head_latest[key]) for key in sorted(set(base_latest) & set(head_latest))]
+    pairs = [_pair(before.input_key, before, after) for before, after in latest]
     changed = [pair for pair in pairs if pair.base_status != pair.head_status]
     changed.sort(key=lambda pair: (pair.head_status != "failed", pair.input_key))
     by_cost = sorted((pair for pair in pairs if pair.cost_delta),
@@ -450,7 +454,10 @@ def release_comparison(store: RunQueries, query: RunQuery, base: str, head: str)
         if release not in known:
             raise UnknownRelease(release)
     scope = _scope(query)
-    comparison = compare_releases(ReleaseSide.of_store(store, scope, base), ReleaseSide.of_store(store, scope, head))
+    base_scope, head_scope = replace(scope, release=base), replace(scope, release=head)
+    comparison = compare_releases(ReleaseSide.of_store(store, base_scope, base),
+                                  ReleaseSide.of_store(store, head_scope, head),
+                                  store.latest_pairs(base_scope, head_scope))
     listed = [*comparison.outcome_changed, *comparison.cost_changes, *comparison.duration_changes]
     rows = store.rows_by_id(sorted({pair.head_run_id for pair in listed}))
     for pair in listed:

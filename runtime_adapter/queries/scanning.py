@@ -45,10 +45,10 @@ class RunStore(BaseRunStore, RunQueries):
     def step_totals(self, query: RunQuery) -> StepTotals:
         return fleet.step_totals(self.fleet_rows(query, with_steps=True))
 
-    def latest_per_input(self, query: RunQuery) -> list[FleetRow]:
-        """The newest row in scope of each input (by `input_key`), in input-key order."""
-        latest = fleet.latest_per_input(self.fleet_rows(query))
-        return [latest[key] for key in sorted(latest)]
+    def latest_pairs(self, base: RunQuery, head: RunQuery) -> list[tuple[FleetRow, FleetRow]]:
+        """The newest row of each input (by `input_key`) in scope of `base`, with the newest of the same
+        input in scope of `head`, in input-key order: what a release comparison pairs."""
+        return fleet.latest_pairs(self.fleet_rows(base), self.fleet_rows(head))
 
     def cluster_summaries(self, query: RunQuery, in_scope: int) -> ClusterReport:
         """The failure clusters of the runs in scope that need attention, with shares of `in_scope` runs;

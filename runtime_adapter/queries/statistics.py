@@ -36,6 +36,28 @@ def percentile(sorted_values: Sequence[float], q: float) -> float | None:
     return low + (high - low) * (position - lower)
 
 
+def counted_percentile(counted: Sequence[tuple[float, int]], q: float) -> float | None:
+    """`percentile` of the ascending values that `counted` lists as (value, how many times), without
+    spelling them out: the same ranks, the same interpolation."""
+    total = sum(count for _, count in counted)
+    if not total:
+        return None
+    position = q * (total - 1)
+    lower = math.floor(position)
+    upper = min(lower + 1, total - 1)
+    low = high = None
+    seen = 0
+    for value, count in counted:
+        if low is None and lower < seen + count:
+            low = value
+        if upper < seen + count:
+            high = value
+            break
+        seen += count
+    assert low is not None and high is not None
+    return low + (high - low) * (position - lower)
+
+
 def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
     """The Wilson score interval for a rate of `successes` in `n`; None when n is 0."""
     _check_count(successes, n)

@@ -25,6 +25,7 @@ from runtime_adapter.queries.fleet import (
     clusters_report,
     timeline_window,
 )
+from runtime_adapter.queries.statistics import counted_percentile
 from runtime_adapter.rows import (
     FLEET_COLUMNS,
     ClusterReport,
@@ -117,14 +118,53 @@ def step_totals(db: Any, where: Clause) -> StepTotals:
     return totals
 
 
-def latest_per_input(db: Any, where: Clause) -> list[FleetRow]:
-    """The newest run in scope of each input, in input-key order (ties on time: the greater id)."""
-    # The newest per input from the narrow index (runs_release_inputs), then only those rows from the table.
-    return [FleetRow(*values) for values in db.execute(
-        f"SELECT {', '.join(FLEET_COLUMNS)} FROM runs WHERE id IN (SELECT DISTINCT ON (input_key) id FROM runs"
-        f" WHERE {where.sql} AND input_key <> '' ORDER BY input_key, coalesce(created_at, '') DESC, id DESC)"
-        " ORDER BY input_key", where.params)]
+def step_totals_rolled_up(db: Any, release: str) -> StepTotals | None:
+    """`step_totals` of every run of `release`, from the rollups the schema's triggers keep (None where a row's
+    step_stats could not be rolled up): the median is read off the (duration, count) runs in order."""
+    gap = db.execute("SELECT unreadable FROM release_rollup_gaps WHERE release = %s", (release,)).fetchone()
+    if gap is not None and gap[0]:
+        return None
+    totals: StepTotals = {"tools": {}, "types": {}}
+    durations: dict[tuple[str, str], list[tuple[float, int]]] = {}
+    for section, name, value, count in db.execute(
+            "SELECT section, name, duration, n FROM release_step_durations WHERE release = %s AND n > 0"
+            " ORDER BY section, name, duration", (release,)):
+        durations.setdefault((section, name), []).append((value, count))
+    for section, name, calls, failed in db.execute(
+            "SELECT section, name, calls, failed FROM release_step_totals WHERE release = %s AND runs > 0",
+            (release,)):
+        totals.setdefault(section, {})[name] = StepTotal(
+            calls=int(calls), failed=int(failed), p50_ms=counted_percentile(durations.get((section, name), []), 0.5))
+    return totals
 
+
+_NEWEST_PER_INPUT = ("SELECT DISTINCT ON (input_key) input_key, id FROM runs WHERE {where} AND input_key <> ''"
+                     " ORDER BY input_key, coalesce(created_at, '') DESC, id DESC")
+
+
+def latest_pairs(db: Any, base: Clause, head: Clause) -> list[tuple[FleetRow, FleetRow]]:
+    """The newest run of each input in `base` with the newest of the same input in `head`, in input-key order:
+    both found over the narrow index (runs_release_inputs) and joined there, then only the pairs' rows read."""
+    pairs = db.execute(
+        f"SELECT base.id, head.id FROM ({_NEWEST_PER_INPUT.format(where=base.sql)}) AS base"
+        f" JOIN ({_NEWEST_PER_INPUT.format(where=head.sql)}) AS head USING (input_key) ORDER BY input_key",
+        [*base.params, *head.params]).fetchall()
+    return _pair_rows(db, pairs)
+
+
+def latest_pairs_rolled_up(db: Any, base: str, head: str) -> list[tuple[FleetRow, FleetRow]]:
+    """`latest_pairs` of every run of two releases, from release_latest_input."""
+    pairs = db.execute(
+        "SELECT base.id, head.id FROM release_latest_input AS base JOIN release_latest_input AS head"
+        " USING (input_key) WHERE base.release = %s AND head.release = %s ORDER BY input_key", (base, head)).fetchall()
+    return _pair_rows(db, pairs)
+
+
+def _pair_rows(db: Any, pairs: list[tuple[str, str]]) -> list[tuple[FleetRow, FleetRow]]:
+    wanted = sorted({run_id for pair in pairs for run_id in pair})
+    rows = {row.id: row for row in (FleetRow(*values) for values in db.execute(
+        f"SELECT {', '.join(FLEET_COLUMNS)} FROM runs WHERE id = ANY(%s)", (wanted,)))}
+    return [(rows[base], rows[head]) for base, head in pairs]
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -36,8 +36,10 @@ from runtime_adapter.stores.memo import GenerationMemo
 from runtime_adapter.stores.rowsql import where_clause
 from runtime_adapter.stores.rowtable import SELECT_ROW, RowTableQueries
 
+from runtime_adapter.rows import RunQuery
+
 if TYPE_CHECKING:
-    from runtime_adapter.rows import ClusterReport, FleetRow, ReleaseSummary, RunQuery, RunRow, StepTotals
+    from runtime_adapter.rows import ClusterReport, FleetRow, ReleaseSummary, RunRow, StepTotals
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,6 +65,20 @@ def safe_url(url: str) -> str:
     host, port, dbname, user = (params.get(key) for key in ("host", "port", "dbname", "user"))
     credentials = f"{user}@" if user else ""
     return f"postgresql://{credentials}{host or ''}{f':{port}' if port else ''}/{dbname or ''}"
+
+
+# The per-release rollups' version (store_meta key 'rollups'; postgres_schema.sql): load_runs rebuilds
+# rollups of another version, and until it has, every comparison aggregates `runs` directly.
+ROLLUP_VERSION = 1
+_WHOLE_RELEASE = RunQuery(release="", offset=0, limit=0)
+
+
+def whole_release(query: RunQuery) -> str | None:
+    """The release whose every run `query` selects (its paging and sort aside), or None for any other scope."""
+    if not query.release:
+        return None
+    return query.release if replace(query, release="", offset=0, limit=0, sort="created",
+                                    descending=True) == _WHOLE_RELEASE else None
 
 
 REDACTION_PROBE = {flag: f"SELECT EXISTS (SELECT 1 FROM runs WHERE redacted = {'true' if flag else 'false'})"
@@ -249,7 +265,17 @@ class PostgresRunStore(RowTableQueries, RunStore):
     def release_summaries(self, query: RunQuery) -> list[ReleaseSummary]:
         return self._aggregate(fleet_sql.release_summaries, query)
 
+    def _rolled_up(self, db: psycopg.Connection[Any]) -> bool:
+        found = db.execute("SELECT value FROM store_meta WHERE key = 'rollups'").fetchone()
+        return found is not None and found[0] == ROLLUP_VERSION
+
     def step_totals(self, query: RunQuery) -> StepTotals:
+        release = whole_release(query)
+        if release is not None:
+            with self._read() as db:
+                totals = fleet_sql.step_totals_rolled_up(db, release) if self._rolled_up(db) else None
+            if totals is not None:
+                return totals
         try:
             return self._aggregate(fleet_sql.step_totals, query)
         except psycopg.DataError as error:
@@ -264,8 +290,13 @@ class PostgresRunStore(RowTableQueries, RunStore):
     def root_counts(self, query: RunQuery) -> dict[str, int]:
         return self._aggregate(fleet_sql.root_counts, query)
 
-    def latest_per_input(self, query: RunQuery) -> list[FleetRow]:
-        return self._aggregate(fleet_sql.latest_per_input, query)
+    def latest_pairs(self, base: RunQuery, head: RunQuery) -> list[tuple[FleetRow, FleetRow]]:
+        base_release, head_release = whole_release(base), whole_release(head)
+        with self._read() as db:
+            fleet_sql.tune(db)
+            if base_release is not None and head_release is not None and self._rolled_up(db):
+                return fleet_sql.latest_pairs_rolled_up(db, base_release, head_release)
+            return fleet_sql.latest_pairs(db, where_clause(base, self.dialect), where_clause(head, self.dialect))
 
     def change_marker(self) -> str:
         with self.connection() as db:

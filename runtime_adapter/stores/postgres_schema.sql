@@ -176,3 +176,143 @@ CREATE OR REPLACE TRIGGER generation_on_delete AFTER DELETE ON store_errors
     REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_bump_generation();
 CREATE OR REPLACE TRIGGER generation_on_truncate AFTER TRUNCATE ON store_errors
     FOR EACH STATEMENT EXECUTE FUNCTION runs_bump_generation_truncate();
+
+-- Per-release rollups for release comparisons without filters (stores/fleet_sql.py): a release's step
+-- totals and the newest run per input, kept exact by the statement triggers below whoever writes `runs`,
+-- so that comparing two releases of a million runs reads a few thousand rows instead of unpacking every
+-- run's step_stats. Step durations are kept as (value, count): the median over them is exact.
+-- `store_meta` key 'rollups' marks them complete (load_runs builds them once over existing rows);
+-- without it, readers aggregate `runs` directly.
+CREATE TABLE IF NOT EXISTS release_step_totals (
+    release text COLLATE "C" NOT NULL,
+    section text COLLATE "C" NOT NULL,  -- 'tools' or 'types'
+    name text COLLATE "C" NOT NULL,
+    runs bigint NOT NULL,     -- runs whose step_stats name it (a name with none left is not listed)
+    calls bigint NOT NULL,
+    failed bigint NOT NULL,
+    PRIMARY KEY (release, section, name)
+);
+CREATE TABLE IF NOT EXISTS release_step_durations (
+    release text COLLATE "C" NOT NULL,
+    section text COLLATE "C" NOT NULL,
+    name text COLLATE "C" NOT NULL,
+    duration double precision NOT NULL,
+    n bigint NOT NULL,        -- 0 once every step of that duration is gone (readers skip those)
+    PRIMARY KEY (release, section, name, duration)
+);
+-- Releases with rows whose step_stats PostgreSQL cannot read as jsonb (a name with \u0000): their
+-- totals are aggregated from the rows instead (which fall back to the reference).
+CREATE TABLE IF NOT EXISTS release_rollup_gaps (
+    release text COLLATE "C" PRIMARY KEY,
+    unreadable bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS release_latest_input (
+    release text COLLATE "C" NOT NULL,
+    input_key text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,  -- newest by (coalesce(created_at, ''), id), as runs_release_inputs orders
+    PRIMARY KEY (release, input_key)
+);
+
+DO $$ BEGIN
+    CREATE TYPE runs_rollup_change AS (release text, input_key text, step_stats text, sign integer);
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+
+-- step_stats as jsonb, or NULL where jsonb refuses it.
+CREATE OR REPLACE FUNCTION runs_step_stats(stats text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN stats::jsonb;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END
+$$;
+
+-- Adds (sign 1) or takes away (sign -1) rows' contributions; rows without a release are never compared.
+-- `latest` false leaves release_latest_input alone (a full build fills it in one pass instead).
+CREATE OR REPLACE FUNCTION runs_rollup_apply(changes runs_rollup_change[], latest boolean DEFAULT true)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    WITH changed AS MATERIALIZED (
+        SELECT c.release, c.sign, runs_step_stats(c.step_stats) AS stats FROM unnest(changes) AS c
+        WHERE coalesce(c.release, '') <> '' AND c.step_stats <> '{}'
+    ), gaps AS (
+        INSERT INTO release_rollup_gaps (release, unreadable)
+        SELECT release, sum(sign) FROM changed WHERE stats IS NULL GROUP BY release
+        ON CONFLICT (release) DO UPDATE SET unreadable = release_rollup_gaps.unreadable + excluded.unreadable
+    ), entries AS MATERIALIZED (
+        SELECT changed.release, changed.sign, sections.section, entry.key AS name, entry.value
+        FROM changed CROSS JOIN (VALUES ('tools'), ('types')) AS sections(section)
+        CROSS JOIN LATERAL jsonb_each(coalesce(changed.stats -> sections.section, '{}')) AS entry
+        WHERE changed.stats IS NOT NULL
+    ), totals AS (
+        INSERT INTO release_step_totals (release, section, name, runs, calls, failed)
+        SELECT release, section, name, sum(sign), sum(sign * (value ->> 0)::bigint), sum(sign * (value ->> 1)::bigint)
+        FROM entries GROUP BY release, section, name
+        ON CONFLICT (release, section, name) DO UPDATE SET runs = release_step_totals.runs + excluded.runs,
+            calls = release_step_totals.calls + excluded.calls, failed = release_step_totals.failed + excluded.failed
+    )
+    INSERT INTO release_step_durations (release, section, name, duration, n)
+    SELECT release, section, name, sample.duration, sum(sign)
+    FROM entries CROSS JOIN LATERAL (SELECT value::float8 AS duration
+                                     FROM jsonb_array_elements_text(entries.value -> 2)) AS sample
+    GROUP BY release, section, name, sample.duration
+    ON CONFLICT (release, section, name, duration) DO UPDATE SET n = release_step_durations.n + excluded.n;
+
+    IF NOT latest THEN
+        RETURN;
+    END IF;
+    -- The newest run of every (release, input) the change touched, found again over runs_release_inputs.
+    DELETE FROM release_latest_input AS held
+    USING (SELECT DISTINCT c.release, c.input_key FROM unnest(changes) AS c
+           WHERE coalesce(c.release, '') <> '' AND coalesce(c.input_key, '') <> '') AS keys
+    WHERE held.release = keys.release AND held.input_key = keys.input_key;
+    INSERT INTO release_latest_input (release, input_key, id)
+    SELECT keys.release, keys.input_key, newest.id
+    FROM (SELECT DISTINCT c.release, c.input_key FROM unnest(changes) AS c
+          WHERE coalesce(c.release, '') <> '' AND coalesce(c.input_key, '') <> '') AS keys
+    CROSS JOIN LATERAL (SELECT id FROM runs WHERE runs.release = keys.release AND runs.input_key = keys.input_key
+                        ORDER BY coalesce(created_at, '') DESC, id DESC LIMIT 1) AS newest;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION runs_rollup_on_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM runs_rollup_apply(ARRAY(SELECT ROW(release, input_key, step_stats, 1)::runs_rollup_change
+                                    FROM new_rows WHERE coalesce(release, '') <> ''));
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION runs_rollup_on_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM runs_rollup_apply(ARRAY(
+        SELECT ROW(release, input_key, step_stats, -1)::runs_rollup_change FROM old_rows WHERE coalesce(release, '') <> ''
+        UNION ALL
+        SELECT ROW(release, input_key, step_stats, 1)::runs_rollup_change FROM new_rows WHERE coalesce(release, '') <> ''));
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION runs_rollup_on_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM runs_rollup_apply(ARRAY(SELECT ROW(release, input_key, step_stats, -1)::runs_rollup_change
+                                    FROM old_rows WHERE coalesce(release, '') <> ''));
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION runs_rollup_on_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    TRUNCATE release_step_totals, release_step_durations, release_rollup_gaps, release_latest_input;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER rollup_on_insert AFTER INSERT ON runs
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_rollup_on_insert();
+CREATE OR REPLACE TRIGGER rollup_on_update AFTER UPDATE ON runs
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_rollup_on_update();
+CREATE OR REPLACE TRIGGER rollup_on_delete AFTER DELETE ON runs
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_rollup_on_delete();
+CREATE OR REPLACE TRIGGER rollup_on_truncate AFTER TRUNCATE ON runs
+    FOR EACH STATEMENT EXECUTE FUNCTION runs_rollup_on_truncate();

@@ -115,8 +115,8 @@ class RedactingStore(RunStore):
     def step_totals(self, query: RunQuery) -> StepTotals:
         return RunStore.step_totals(self, query) if self._scans else self.inner.step_totals(query)
 
-    def latest_per_input(self, query: RunQuery) -> list[FleetRow]:
-        return RunStore.latest_per_input(self, query) if self._scans else self.inner.latest_per_input(query)
+    def latest_pairs(self, base: RunQuery, head: RunQuery) -> list[tuple[FleetRow, FleetRow]]:
+        return RunStore.latest_pairs(self, base, head) if self._scans else self.inner.latest_pairs(base, head)
 
     def cluster_summaries(self, query: RunQuery, in_scope: int) -> ClusterReport:
         if self._scans:

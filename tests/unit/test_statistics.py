@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from runtime_adapter.queries.statistics import (
+    counted_percentile,
     FISHER,
     NO_TEST,
     Z_TEST,
@@ -142,3 +143,17 @@ def test_alpha_decides_significance():
 def test_impossible_counts_are_refused():
     with pytest.raises(ValueError):
         two_proportion_test(11, 10, 1, 10)
+
+
+def test_a_percentile_of_counted_values_is_the_percentile_of_the_values_spelled_out():
+    import random
+    from collections import Counter
+
+    rng = random.Random(3)
+    for _ in range(300):
+        values = sorted(rng.choice([0.0, -2.5, 1.0, 7.0, 7.5, 40.0, 1e300]) for _ in range(rng.randint(1, 40)))
+        counted = sorted(Counter(values).items())
+        for q in (0.0, 0.1, 0.5, 0.9, 0.99, 1.0):
+            assert counted_percentile(counted, q) == percentile(values, q), (values, q)
+    assert counted_percentile([], 0.5) is None
+    assert counted_percentile([(3.0, 0), (5.0, 2)], 0.5) == 5.0  # values counted 0 times are not there

@@ -1,0 +1,158 @@
+"""The per-release rollups (step totals, newest run per input) that the schema's triggers keep stay exact
+through every kind of change a loader makes, and comparisons read them only when they are complete.
+
+A release comparison without filters reads the rollups; these tests hold it to the scanning reference
+after each change, and hold the incrementally kept tables to a build from scratch.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from runtime_adapter.queries.fleet import release_comparison
+from runtime_adapter.rows import RunQuery
+from runtime_adapter.stores import fleet_sql
+from runtime_adapter.stores.file import FileRunStore
+from tests.factories import run_record
+from tests.parity import assert_same, write_run
+from write_side.postgres_load import build_rollups, create_schema
+
+pytestmark = pytest.mark.postgres
+
+RELEASES = ("r1", "r2", "r3")
+
+
+def _record(index: int, rng: random.Random, *, release: str | None = None, hour: int = 0) -> dict:
+    status = "failed" if rng.random() < 0.2 else "completed"
+    created = f"2026-05-{1 + index % 20:02d}T{hour + index % 10:02d}:{index % 60:02d}:00.000Z"
+    steps = [{"id": f"s{index}-{n}", "type": ["tool", "llm"][n % 2],
+              "status": "failed" if status == "failed" and n == 0 else "completed",
+              # Few distinct values: the rollup holds counts of repeated durations.
+              "durationMs": rng.choice([5, 7, 7.5, 12, 40, 40, 300]),
+              "payload": {"toolName": ["search", "refund", "mail"][(index + n) % 3]}}
+             for n in range(1 + index % 4)]
+    return run_record(f"run-{index:04d}", status=status, created=created, input=f"question {index % 90}",
+                      steps=steps, metadata={"release": release or RELEASES[index % 3]},
+                      errors=[{"name": "Error", "message": f"Provider said {index}"}] if status == "failed" else [])
+
+
+def _snapshot(url: str) -> dict[str, list[tuple]]:
+    with psycopg.connect(url) as db:
+        return {
+            "totals": db.execute("SELECT release, section, name, runs, calls, failed FROM release_step_totals"
+                                 " WHERE runs <> 0 OR calls <> 0 OR failed <> 0 ORDER BY 1, 2, 3").fetchall(),
+            "durations": db.execute("SELECT release, section, name, duration, n FROM release_step_durations"
+                                    " WHERE n <> 0 ORDER BY 1, 2, 3, 4").fetchall(),
+            "gaps": db.execute("SELECT release, unreadable FROM release_rollup_gaps WHERE unreadable <> 0"
+                               " ORDER BY 1").fetchall(),
+            "latest": db.execute("SELECT release, input_key, id FROM release_latest_input ORDER BY 1, 2").fetchall(),
+        }
+
+
+def _rebuilt(url: str) -> dict[str, list[tuple]]:
+    """The rollups as a build from scratch over the same rows makes them (rolled back afterwards)."""
+    with psycopg.connect(url) as db:
+        build_rollups(db)
+        rebuilt = {
+            "totals": db.execute("SELECT release, section, name, runs, calls, failed FROM release_step_totals"
+                                 " ORDER BY 1, 2, 3").fetchall(),
+            "durations": db.execute("SELECT release, section, name, duration, n FROM release_step_durations"
+                                    " ORDER BY 1, 2, 3, 4").fetchall(),
+            "gaps": db.execute("SELECT release, unreadable FROM release_rollup_gaps WHERE unreadable <> 0"
+                               " ORDER BY 1").fetchall(),
+            "latest": db.execute("SELECT release, input_key, id FROM release_latest_input ORDER BY 1, 2").fetchall(),
+        }
+        db.rollback()
+    return rebuilt
+
+
+def _assert_comparisons_match(pg_store, directory: Path) -> None:
+    reference = FileRunStore(directory)
+    for base, head in itertools.permutations(RELEASES, 2):
+        found = release_comparison(pg_store, RunQuery(), base, head)
+        expected = release_comparison(reference, RunQuery(), base, head)
+        assert_same(found.as_api(), expected.as_api(), (base, head))
+        assert found.matched_pairs == expected.matched_pairs
+    for release in RELEASES:
+        assert pg_store.step_totals(RunQuery(release=release)) == reference.step_totals(RunQuery(release=release))
+
+
+def _read_rollups(url: str, release: str):
+    with psycopg.connect(url) as db:
+        return fleet_sql.step_totals_rolled_up(db, release)
+
+
+def test_rollups_stay_exact_through_updates_moves_deletes_and_broken_files(tmp_path, load, pg_store, empty_db):
+    directory = tmp_path / "runs"
+    directory.mkdir()
+    rng = random.Random(5)
+    for index in range(600):
+        write_run(directory, _record(index, rng))
+    load(directory)
+    assert _snapshot(empty_db) == _rebuilt(empty_db)
+    assert _snapshot(empty_db)["durations"] and _snapshot(empty_db)["latest"]
+    _assert_comparisons_match(pg_store, directory)
+
+    # Runs move to another release, change their steps, disappear, become unreadable, and new runs of the
+    # same inputs become the newest of their input.
+    for index in range(0, 60):
+        write_run(directory, _record(index, random.Random(index), release="r2", hour=12))
+    for index in range(100, 130):
+        (directory / f"run-{index:04d}.json").unlink()
+    for index in range(200, 210):
+        (directory / f"run-{index:04d}.json").write_text("{ not json")
+    for index in range(600, 640):
+        write_run(directory, _record(index, rng, hour=13))
+    result = load(directory, prune=True)
+    assert result.pruned == 30 and result.errors == 10
+    assert _snapshot(empty_db) == _rebuilt(empty_db)
+    _assert_comparisons_match(pg_store, directory)
+    # The comparison read the rollups: they hold what the reference computes.
+    reference = FileRunStore(directory)
+    assert _read_rollups(empty_db, "r2") == reference.step_totals(RunQuery(release="r2"))
+
+
+def test_a_row_the_rollups_cannot_read_sends_its_release_back_to_the_rows(tmp_path, load, pg_store, empty_db):
+    directory = tmp_path / "runs"
+    directory.mkdir()
+    rng = random.Random(8)
+    for index in range(60):
+        write_run(directory, _record(index, rng))
+    load(directory)
+    with psycopg.connect(empty_db, autocommit=True) as db:
+        kept = db.execute("SELECT step_stats FROM runs WHERE id = 'run-0003'").fetchone()[0]
+        # A row written by other code: a NUL escape in a name, which jsonb refuses (load_runs writes U+FFFD).
+        db.execute("""UPDATE runs SET step_stats = '{"tools": {"x\\u0000": [1, 0, [5]]}}' WHERE id = 'run-0003'""")
+    assert _read_rollups(empty_db, "r1") is None and _read_rollups(empty_db, "r2") is not None
+    assert pg_store.step_totals(RunQuery(release="r1"))["tools"]["x\x00"].calls == 1  # from the rows instead
+
+    with psycopg.connect(empty_db, autocommit=True) as db:
+        db.execute("UPDATE runs SET step_stats = %s WHERE id = 'run-0003'", (kept,))
+    assert _read_rollups(empty_db, "r1") == FileRunStore(directory).step_totals(RunQuery(release="r1"))
+    assert _snapshot(empty_db) == _rebuilt(empty_db)
+    _assert_comparisons_match(pg_store, directory)
+
+
+def test_a_database_loaded_before_the_rollups_is_compared_from_its_rows_until_a_load_builds_them(
+        tmp_path, load, pg_store, empty_db):
+    directory = tmp_path / "runs"
+    directory.mkdir()
+    rng = random.Random(9)
+    for index in range(120):
+        write_run(directory, _record(index, rng))
+    load(directory)
+    with psycopg.connect(empty_db, autocommit=True) as db:
+        # As older code left it: rows, but no rollups and no mark that they are complete.
+        db.execute("DELETE FROM store_meta WHERE key = 'rollups'")
+        db.execute("TRUNCATE release_step_totals, release_step_durations, release_rollup_gaps, release_latest_input")
+    _assert_comparisons_match(pg_store, directory)
+    with psycopg.connect(empty_db, autocommit=True) as db:
+        create_schema(db)  # what the next load_runs does first
+        assert db.execute("SELECT value FROM store_meta WHERE key = 'rollups'").fetchone() == (1,)
+    assert _snapshot(empty_db)["totals"]
+    _assert_comparisons_match(pg_store, directory)
