@@ -30,13 +30,12 @@ from runtime_adapter.records import (
     StoreUnavailable,
     check_run_id,
 )
+from runtime_adapter.rows import RunQuery
 from runtime_adapter.stores import fleet_sql
 from runtime_adapter.stores.file import parse_run_record
 from runtime_adapter.stores.memo import GenerationMemo
 from runtime_adapter.stores.rowsql import where_clause
 from runtime_adapter.stores.rowtable import SELECT_ROW, RowTableQueries
-
-from runtime_adapter.rows import RunQuery
 
 if TYPE_CHECKING:
     from runtime_adapter.rows import ClusterReport, FleetRow, ReleaseSummary, RunRow, StepTotals

@@ -3,10 +3,10 @@ from __future__ import annotations
 import pytest
 
 from runtime_adapter.queries.statistics import (
-    counted_percentile,
     FISHER,
     NO_TEST,
     Z_TEST,
+    counted_percentile,
     fisher_exact_p,
     mean,
     percentile,
