@@ -1,7 +1,8 @@
-"""Uploaded trace bundles on disk: each is an index file `uploads/<token>.sqlite3` in the data directory.
+"""Uploaded files on disk: each is an index file `uploads/<token>.sqlite3` in the data directory.
 
-An upload is checked and converted by a child process (`runtime_adapter.stores.bundle_check`) and then
-opened as the read-only store `upload-<token>`; it expires after CONTROLPLANE_UPLOAD_TTL_HOURS.
+An upload (a trace bundle, a run or partial trace, a state bundle) is checked and converted by a child
+process (`runtime_adapter.stores.bundle_check`) and then opened as the read-only store `upload-<token>`;
+it expires after CONTROLPLANE_UPLOAD_TTL_HOURS.
 """
 
 from __future__ import annotations
@@ -129,11 +130,11 @@ def _storage_refusal(used: int, needed: int) -> BundleCheck:
         + f"; {kept}. Try again later or ask an administrator to raise the limit."])
 
 
-def _index(upload: UploadedFile, target: Path) -> BundleCheck:
-    """Stream the upload to a child process that checks it and writes its index to `target`."""
+def _index(upload: UploadedFile, target: Path, kind: str) -> BundleCheck:
+    """Stream the upload to a child process that checks it as `kind` and writes its index to `target`."""
     command = [sys.executable, "-m", "runtime_adapter.stores.bundle_check", str(target),
                "--redact-rows", str(int(settings.CONTROLPLANE_REDACT_SECRETS)),
-               "--max-traces", str(settings.CONTROLPLANE_MAX_UPLOAD_RUNS)]
+               "--max-traces", str(settings.CONTROLPLANE_MAX_UPLOAD_RUNS), "--kind", kind]
     with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           cwd=settings.BASE_DIR) as child:
         assert child.stdin is not None
@@ -157,8 +158,9 @@ def _index(upload: UploadedFile, target: Path) -> BundleCheck:
     return BundleCheck(False, ["The bundle could not be indexed (an internal error; the server log has details)."])
 
 
-def open_upload(upload: UploadedFile) -> tuple[BundleCheck, str | None]:
-    """Check and index an upload; return the check and, when it opened, the new store's token."""
+def open_upload(upload: UploadedFile, kind: str = "bundle") -> tuple[BundleCheck, str | None]:
+    """Check and index an upload as `kind` (bundle_check.UPLOAD_KINDS); return the check and, when it opened,
+    the new store's token."""
     directory = private_dir(uploads_dir())
     remove_expired_uploads()  # the data directory does not grow with every upload ever made
     used = uploads_size()
@@ -167,7 +169,7 @@ def open_upload(upload: UploadedFile) -> tuple[BundleCheck, str | None]:
     token = secrets.token_urlsafe(18)
     target = directory / f"{token}{UPLOAD_SUFFIX}"
     try:
-        check = _index(upload, target)
+        check = _index(upload, target, kind)
         if check.ok:
             # Counted once the index exists, with every other upload on disk at that moment:
             # of two uploads finishing together, the later count sees both.
@@ -183,7 +185,7 @@ def open_upload(upload: UploadedFile) -> tuple[BundleCheck, str | None]:
     meta = {
         "name": os.path.basename(upload.name or "bundle.json")[:200], "uploadedAt": datetime.now(UTC).isoformat(),
         "traces": check.trace_count, "runs": check.run_count, "broken": len(check.broken),
-        "exportedAt": check.exported_at,
+        "exportedAt": check.exported_at, "kind": check.kind, "details": check.details,
     }
     with open(os.open(_meta_path(token), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), "w",
               encoding="utf-8") as file:
@@ -204,4 +206,8 @@ def uploaded_bundle_info(store_name: str) -> dict[str, Any] | None:
         meta = json.loads(_meta_path(store_name[len(UPLOAD_PREFIX):]).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         meta = {}
-    return {"name": meta.get("name") or "uploaded bundle", **{k: meta.get(k) for k in ("traces", "runs", "broken", "exportedAt", "uploadedAt")}}
+    details = meta.get("details")
+    return {"name": meta.get("name") or "uploaded bundle",
+            **{k: meta.get(k) for k in ("traces", "runs", "broken", "exportedAt", "uploadedAt")},
+            # Uploads made before other kinds could be opened are trace bundles.
+            "kind": meta.get("kind") or "bundle", "details": details if isinstance(details, dict) else {}}

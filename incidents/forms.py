@@ -56,8 +56,19 @@ class CompareForm(forms.Form):
     row = forms.IntegerField(min_value=0, max_value=10_000_000, required=False)
 
 
+UPLOAD_KIND_CHOICES = [
+    ("auto", "Detect from the file"),
+    ("bundle", "Trace bundle"),
+    ("trace", "Run or partial trace"),
+    ("state", "State bundle"),
+]
+
+
 class BundleForm(forms.Form):
-    bundle = forms.FileField(label="Trace bundle (.json)")
+    bundle = forms.FileField(label="File (.json)")
+    # The page offers "auto" first; a POST without `kind` (a script written for trace bundles) keeps
+    # opening trace bundles only and is told how to open anything else.
+    kind = forms.ChoiceField(choices=UPLOAD_KIND_CHOICES, required=False, label="Open it as")
 
     def __init__(self, *args: Any, max_bytes: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -68,6 +79,9 @@ class BundleForm(forms.Form):
         if upload.size > self.max_bytes:
             raise forms.ValidationError(f"The file is {upload.size:,} bytes; the limit is {self.max_bytes:,} bytes.")
         return upload
+
+    def clean_kind(self) -> str:
+        return str(self.cleaned_data.get("kind") or "bundle")
 
 
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("incidents/<str:run_id>/report.md", views.report_markdown, name="report_md"),
     path("compare/", compare.compare, name="compare"),
     path("bundles/open/", bundles.open_bundle, name="open_bundle"),
+    path("bundles/state/", bundles.state_bundle, name="state_bundle"),
     path("api/incidents/<str:run_id>/", api.incident, name="api_incident"),
     path("api/compare/", api.compare, name="api_compare"),
     path("api/clusters/", clusters.api_clusters, name="api_clusters"),

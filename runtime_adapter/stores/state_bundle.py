@@ -128,7 +128,10 @@ def state_parts(bundle: dict[str, Any]) -> StateParts:
 
 def write_state_tables(connection: sqlite3.Connection, parts: StateParts) -> None:
     """Inside the index writer's transaction."""
-    connection.executescript(STATE_TABLES_SQL)
+    # Statement by statement: executescript would commit the writer's open transaction.
+    for statement in STATE_TABLES_SQL.split(";"):
+        if statement.strip():
+            connection.execute(statement)
     connection.executemany("INSERT INTO state_entries (part, layer, key, value, problem) VALUES (?, ?, ?, ?, ?)",
                            parts.rows)
     connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
@@ -155,6 +158,8 @@ class StoredState:
     document: dict[str, Any]
     layers: list[StoredLayer]
     audit: list[StoredEntry]
+    run_id: str | None  # the bundle's run, when it could be read
+    run_error: str | None  # why it could not
 
 
 def _entry(key: str | None, value: str | None, problem: str | None) -> StoredEntry:
@@ -191,7 +196,10 @@ def read_state(index_path: str | Path, *, limit: int) -> StoredState | None:
             layers.append(StoredLayer(layer["name"], layer["shape"], layer["count"], [_entry(*row) for row in rows]))
         audit = [_entry(*row) for row in connection.execute(
             "SELECT key, value, problem FROM state_entries WHERE part = 'audit' ORDER BY position LIMIT ?", (limit,))]
-        return StoredState(document, layers, audit)
+        found_run = connection.execute("SELECT id FROM runs LIMIT 1").fetchone()
+        found_error = connection.execute("SELECT error FROM errors ORDER BY position LIMIT 1").fetchone()
+        return StoredState(document, layers, audit, found_run[0] if found_run else None,
+                           found_error[0] if found_error else None)
     except (sqlite3.Error, JSONParseError) as error:
         raise StoreUnavailable(f"Uploaded file index {Path(index_path).name} cannot be read: {error}") from None
     finally:
