@@ -88,7 +88,7 @@ CONTROLPLANE_NOW = envdatetime("CONTROLPLANE_NOW")
 CONTROLPLANE_JOB_STORE = envstr("CONTROLPLANE_JOB_STORE", (DATA_DIR / "demo-jobs").as_uri())
 CONTROLPLANE_AUDIT_LOG = envpath("CONTROLPLANE_AUDIT_LOG", DATA_DIR / "demo-audit.jsonl")
 CONTROLPLANE_MEMORY_LAYERS = envlayers("CONTROLPLANE_MEMORY_LAYERS", {
-    name: DATA_DIR / "demo-memory" / f"{name}.json" for name in ("working", "profile")})
+    name: DATA_DIR / "demo-memory" / f"{name}.json" for name in ("working", "profile", "policy")})
 
 INSTALLED_APPS = [
     "django.contrib.admin",
