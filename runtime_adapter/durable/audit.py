@@ -53,7 +53,7 @@ MAX_LINE_BYTES = 4 * 1024 * 1024
 MAX_SCAN_LINES = 100_000
 MAX_SCAN_BYTES = 64 * 1024 * 1024
 # Newlines counted per request to number lines (see _LineMarks).
-LINE_COUNT_BUDGET = 64 * 1024 * 1024
+LINE_COUNT_BUDGET = 32 * 1024 * 1024
 HEAD_BYTES = 4096
 PREVIEW_CHARS = 300
 
@@ -119,8 +119,9 @@ class AuditQuery:
     before: datetime | None = None  # entries strictly before
     cursor: Cursor | None = None
     limit: int = 50
-    max_scan_lines: int = MAX_SCAN_LINES
-    max_scan_bytes: int = MAX_SCAN_BYTES
+    # What this page may read looking for matches; None: MAX_SCAN_LINES and MAX_SCAN_BYTES.
+    max_scan_lines: int | None = None
+    max_scan_bytes: int | None = None
 
     @property
     def filtered(self) -> bool:
@@ -211,7 +212,9 @@ class _File:
         self.size = info.st_size
         self.identity = (info.st_dev, info.st_ino)
         self.head = self.read(0, min(self.size, HEAD_BYTES))
-        if b"\x00" in self.head:
+        # NUL bytes in a file that does not start like JSON lines: compressed, an image, a database. (A NUL
+        # line further on, left by a crash mid-append, is one unreadable line.)
+        if b"\x00" in self.head and not self.head.lstrip().startswith(b"{"):
             self.close()
             raise AuditLogUnavailable(shown, "binary data (NUL bytes): not a JSONL audit log")
 
@@ -246,8 +249,9 @@ class _LineMarks:
         with self._lock:
             self._files.clear()
 
-    def line_at(self, log: _File, offset: int, budget: int = LINE_COUNT_BUDGET) -> int | None:
+    def line_at(self, log: _File, offset: int, budget: int | None = None) -> int | None:
         """The number (from 1) of the line starting at `offset`, or None when too far from any mark."""
+        budget = LINE_COUNT_BUDGET if budget is None else budget
         key = (*log.identity, hashlib.blake2b(log.head, digest_size=16).digest())
         with self._lock:
             marks = self._files.pop(key, None) or [(0, 1)]
@@ -440,18 +444,21 @@ def _start(log: _File, cursor: Cursor | None) -> tuple[int, bool]:
 
 def _too_long(end: int | None = None) -> str:
     where = f" (it ends at byte {end:,})" if end is not None else ""
-    return f"longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB: not read{where}"
+    limit = f"{MAX_LINE_BYTES // 1024 ** 2} MiB" if MAX_LINE_BYTES % 1024 ** 2 == 0 else f"{MAX_LINE_BYTES:,} bytes"
+    return f"longer than {limit}: not read{where}"
 
 
 def _read(log: _File, query: AuditQuery, secrets: bool) -> AuditPage:
     end, inside = _start(log, query.cursor)
+    max_lines = MAX_SCAN_LINES if query.max_scan_lines is None else query.max_scan_lines
+    max_bytes = MAX_SCAN_BYTES if query.max_scan_bytes is None else query.max_scan_bytes
     needles = query.needles()
     found: list[tuple[int, AuditItem]] = []  # (index among the lines read, newest 0; item)
     index = -1
     earliest = end  # the start of the oldest line read: where the next page resumes
     resume: int | None = None
     stopped = resume_inside = False
-    lines = _lines_backwards(log, end, inside=inside, budget=query.max_scan_bytes, max_line=MAX_LINE_BYTES)
+    lines = _lines_backwards(log, end, inside=inside, budget=max_bytes, max_line=MAX_LINE_BYTES)
     try:
         for line in lines:
             if isinstance(line, _Stop):
@@ -465,7 +472,7 @@ def _read(log: _File, query: AuditQuery, secrets: bool) -> AuditPage:
             if len(found) >= query.limit:
                 resume = earliest
                 break
-            if index >= 0 and (index + 1 >= query.max_scan_lines or end - line.start > query.max_scan_bytes):
+            if index >= 0 and (index + 1 >= max_lines or end - line.start > max_bytes):
                 resume, stopped = earliest, True
                 break
             index += 1
