@@ -146,10 +146,8 @@ def demo_jobs(runs: _Runs, now: datetime, rng: random.Random) -> list[tuple[str,
             return {**({"runId": run_id} if run_id else {}), **extra()}
         return result
 
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-
-    # Healthy: every night at 02:00, next run tonight.
-    job = _schedule("nightly-crm-sync", "crm_sync", midnight - timedelta(days=5, hours=-2), interval_ms=DAY,
+    # Healthy: daily, next run later today (the demo is read some hours after its newest run).
+    job = _schedule("nightly-crm-sync", "crm_sync", now + timedelta(hours=16) - timedelta(days=5), interval_ms=DAY,
                     metadata={"owner": "revops", "team": "growth"},
                     payload={"crm": "hubspot", "objects": ["contacts", "deals"],
                              "apiKey": "sk-live-4f9b2c7e1a3d5f8b0c6e2a9d"})
@@ -207,14 +205,14 @@ def demo_jobs(runs: _Runs, now: datetime, rng: random.Random) -> list[tuple[str,
     save(job, at)
 
     # Upcoming, never run yet.
-    job = _schedule("memory-gc", "memory_gc", now + timedelta(hours=4), interval_ms=12 * HOUR,
+    job = _schedule("memory-gc", "memory_gc", now + timedelta(hours=20), interval_ms=12 * HOUR,
                     payload={"layers": ["working"], "dryRun": False})
     save(job, now - timedelta(hours=8))
 
-    # Recurring, every 15 minutes, next pass in a few minutes.
-    job = _schedule("ticket-triage", "triage_tickets", now - timedelta(hours=2, minutes=8), interval_ms=HOUR // 4,
+    # Healthy: twice a day, three passes so far.
+    job = _schedule("support-backlog-digest", "backlog_digest", now - timedelta(hours=26), interval_ms=12 * HOUR,
                     metadata={"queue": "support-tier1"})
-    save(job, _passes(job, now - timedelta(minutes=8), rng, run_result(lambda: {"triaged": rng.randint(1, 12)})))
+    save(job, _passes(job, now, rng, run_result(lambda: {"open": rng.randint(12, 60), "escalated": rng.randint(0, 4)})))
 
     # Failed and not rescheduled: a handler no worker registers any more.
     job = _schedule("legacy-export", "export_v1", now - timedelta(days=1, hours=1), interval_ms=DAY,
