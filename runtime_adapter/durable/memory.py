@@ -244,6 +244,9 @@ def read_layer(name: str, path: Path, *, now: datetime, secrets: bool = True,
             "this layer throw."))
     try:
         records = jsjson.loads(text, max_nesting=None)
+    except jsjson.NestedTooDeep:
+        return LayerFile(name, shown_path, size=size, modified_ms=modified, error=(
+            "Valid JSON nested too deep for the control plane to read (the runtime itself can): not read."))
     except jsjson.JSONParseError as problem:
         return LayerFile(name, shown_path, size=size, modified_ms=modified, error=(
             f"Not valid JSON: {problem}. The runtime's reads of this layer throw too (FileLayerStore rewrites "

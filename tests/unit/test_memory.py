@@ -228,6 +228,11 @@ def test_an_entry_nested_too_deep_is_an_error_row_and_the_others_are_shown(tmp_p
     assert shown[1].problem is None and shown[1].value == 1
 
 
+def test_a_file_nested_deeper_than_python_parses_says_so_without_blaming_the_file(tmp_path):
+    error = layer_error(tmp_path, write(tmp_path, "deep", '{"k": ' + "[" * 100_000 + "]" * 100_000 + "}"))
+    assert "nested too deep" in error and "the runtime itself can" in error
+
+
 def test_one_broken_layer_does_not_hide_the_others(tmp_path):
     layers = {"broken": write(tmp_path, "broken", "[1]"), "missing": tmp_path / "nope.json",
               "profile": write(tmp_path, "profile", RUNTIME_PROFILE)}
