@@ -5,13 +5,14 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
-from controlplane.caching import cached_for_runs
-from controlplane.http import invalid_parameters, json_response
-from controlplane.stores import store_for
+from controlplane.http import api_error, invalid_parameters, json_response
+from controlplane.stores import DEFAULT_STORE, store_for
 from incidents.forms import CompareForm, IncidentForm
 from incidents.reports import incident_payloads
+from incidents.sides import cached_pair, resolve, unknown_store
 from runtime_adapter.inspectors import diff_traces
 from runtime_adapter.present.alignment import align_steps, alignment_payload, measures_payload, run_header
+from runtime_adapter.records import RunNotFound
 
 
 @require_safe
@@ -28,12 +29,21 @@ def compare(request: HttpRequest) -> HttpResponse:
     form = CompareForm(request.GET)
     if not form.is_valid():
         return invalid_parameters(request, form)
-    store = store_for(request)
-    left_id, right_id = form.cleaned_data["left"], form.cleaned_data["right"]
+    # Each side a run of this store or, as <store>:<id>, of another one (incidents.sides).
+    current = getattr(request, "store_name", DEFAULT_STORE)
+    left_side, right_side = (resolve(ref, current) for ref in form.refs())
 
     def compute() -> dict[str, object]:
-        left, right = store.get_run(left_id), store.get_run(right_id)
+        left, right = left_side.store.get_run(left_side.run_id), right_side.store.get_run(right_side.run_id)
         return {"diff": diff_traces(left, right), "alignment": alignment_payload(align_steps(left["steps"], right["steps"])),
                 "measures": measures_payload(run_header(left), run_header(right))}
 
-    return json_response(cached_for_runs(store, "api-compare-2", (left_id, right_id), (), compute))  # 2: with measures
+    try:
+        return json_response(cached_pair("api-compare-2", left_side, right_side, (), compute))  # 2: with measures
+    except RunNotFound:
+        problems = {name: problem for name, side in (("left", left_side), ("right", right_side))
+                    if not side.store.has_run(side.run_id) and (problem := unknown_store(side.ref)) is not None}
+        if problems:
+            return api_error(400, "Invalid parameters: " + " ".join(problems.values()),
+                             fields={name: [problem] for name, problem in problems.items()})
+        raise

@@ -9,6 +9,7 @@ from django import forms
 
 from controlplane import clock
 from controlplane.filters import ApiRunFilterForm, RunFilterForm
+from incidents.sides import RunRef, parse_run_ref
 from runtime_adapter.queries.usage import usage_windows
 from runtime_adapter.records import InvalidRunId, check_run_id
 from runtime_adapter.rows import STATUSES, RunQuery
@@ -50,10 +51,34 @@ class IncidentForm(forms.Form):
     compare = RunIdField(required=False)
 
 
+class RunRefField(RunIdField):
+    """A run id of the store the request reads, or `<store>:<run id>` for a run of another store (incidents.sides)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 400)  # a store's name, a colon and a whole run id
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> str:
+        cleaned = super().clean(value)
+        ref = parse_run_ref(cleaned) if cleaned else None
+        if ref is not None and ref.store is not None:
+            if not ref.run_id:
+                raise forms.ValidationError(f"Name a run after “{ref.store}:”.")
+            try:
+                check_run_id(ref.run_id)
+            except InvalidRunId as error:
+                raise forms.ValidationError(str(error)) from None
+        return cleaned
+
+
 class CompareForm(forms.Form):
-    left = RunIdField(label="Left run (baseline)")
-    right = RunIdField(label="Right run")
+    left = RunRefField(label="Left run (baseline)")
+    right = RunRefField(label="Right run")
     row = forms.IntegerField(min_value=0, max_value=10_000_000, required=False)
+
+    def refs(self) -> tuple[RunRef, RunRef]:
+        """The two sides as typed (call after is_valid)."""
+        return parse_run_ref(self.cleaned_data["left"]), parse_run_ref(self.cleaned_data["right"])
 
 
 UPLOAD_KIND_CHOICES = [
