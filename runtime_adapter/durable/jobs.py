@@ -249,6 +249,9 @@ def _read_bytes(path: Path, max_bytes: int) -> tuple[bytes, os.stat_result, bool
     except FileNotFoundError:
         raise
     except OSError as error:
+        if error.errno in (errno.ENAMETOOLONG, errno.ENOTDIR):
+            # No file of the directory can have this name.
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path)) from None
         if error.errno == errno.ELOOP:
             raise _Unreadable("a symbolic link: links are not followed here (the runtime would read its "
                               "target)") from None
@@ -519,12 +522,8 @@ def read_job(url: str, job_id: str, *, now: datetime, secrets: bool = True,
     try:
         item = read_job_file(directory, f"{_checked_stem(job_id)}.json", now=now, secrets=secrets,
                              max_bytes=max_bytes)
-    except (FileNotFoundError, NotADirectoryError):
+    except FileNotFoundError:
         raise JobNotFound(job_id) from None
-    except OSError as error:  # a name the file system refuses (too long, say)
-        if error.errno in (errno.ENAMETOOLONG, errno.EINVAL):
-            raise JobNotFound(job_id) from None
-        raise
     if isinstance(item, JobError):
         raise UnreadableJob(item)
     return item
