@@ -19,7 +19,7 @@ from runtime_adapter.records import InvalidRunId, check_run_id
 # Characters of a value shown on the page; the API has all of it.
 VALUE_LIMIT = 4000
 # A value or metadata this short (as one line) is shown on one line.
-INLINE_LIMIT = 110
+INLINE_LIMIT = 160
 TIME_TEXT_LIMIT = 60
 # Metadata fields that name the run an entry came from.
 RUN_ID_FIELDS = ("runId", "sourceRunId")
