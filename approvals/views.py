@@ -10,7 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 from controlplane import clock
 from controlplane.http import invalid_parameters, partial_or_page
 from controlplane.stores import store_for
-from runtime_adapter.present.approvals_view import HANDLER_NOTE, approval_views, resolution_views
+from runtime_adapter.present.approvals_view import HANDLER_NOTE, HISTORY_NOTE, approval_views, resolution_views
 from runtime_adapter.queries.approvals import (
     HISTORY_READS_PER_ITEM,
     SIDE_EFFECT_LEVELS,
@@ -51,6 +51,6 @@ def history(request: HttpRequest) -> HttpResponse:
                             reads=reads, secrets=settings.CONTROLPLANE_REDACT_SECRETS)
     context = {
         "nav": "approvals", "tab": "history", "form": form, "page": page, "reads": reads,
-        "items": resolution_views(page.resolutions), "levels": SIDE_EFFECT_LEVELS,
+        "items": resolution_views(page.resolutions), "levels": SIDE_EFFECT_LEVELS, "history_note": HISTORY_NOTE,
     }
     return partial_or_page(request, "approvals/_history_results.html", "approvals/history.html", context)

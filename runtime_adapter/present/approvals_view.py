@@ -20,6 +20,8 @@ OUTCOME_LABELS = {
     "no_outcome": "no outcome recorded yet",
     "unresolved": "never resolved",
 }
+HISTORY_NOTE = ("“Approved by the caller” is resumeRun(runId, { approved: true }); any other call leaves the "
+                "decision to the agent's approval handler, and the outcome says what it decided.")
 HANDLER_NOTE = ("Without approved: true, resumeRun asks the agent's approval handler (toolPolicy.resolveApproval), "
                 "which may still approve; with none configured it denies and the run fails.")
 
@@ -143,7 +145,7 @@ class ResolutionView:
     resolution: Resolution
     request: RequestView
     asked_by: list[tuple[str, str | None]]
-    decided: str  # how resumeRun was called
+    decided: str  # how resumeRun was called (see HISTORY_NOTE)
     outcome: str
     waited: str
 
@@ -154,9 +156,9 @@ def resolution_views(resolutions: list[Resolution]) -> list[ResolutionView]:
         if item.outcome == "unresolved":
             decided = "no resumeRun call answered it"
         elif item.approved:
-            decided = "approved (resumeRun with approved: true)"
+            decided = "approved by the caller"  # resumeRun(runId, {approved: true})
         else:
-            decided = "left to the approval handler (resumeRun without approved: true)"
+            decided = "left to the approval handler"  # resumeRun without approved: true
         views.append(ResolutionView(
             resolution=item, request=request_view(item.request),
             asked_by=[(decision_text(decision), decision.reason) for decision in item.decisions],

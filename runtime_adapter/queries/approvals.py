@@ -276,8 +276,8 @@ def approval_of(run: Run, row: RunRow, now: datetime, *, secrets: bool = True) -
 
 
 def _row_matches(row: RunRow, filters: ApprovalFilters, cutoff: datetime | None) -> bool:
-    # The row's failure_tool is pendingApproval.toolName; without one the run's file decides.
-    if filters.tool is not None and row.failure_tool not in (filters.tool, None):
+    # The row's failure_tool is pendingApproval.toolName; without one ("") the run's file decides.
+    if filters.tool is not None and row.failure_tool and row.failure_tool != filters.tool:
         return False
     # A waiting run's updatedAt is at or after its approval_requested event (the runtime writes nothing to
     # it until it is resumed), so a row written before the cutoff asked before it too.
