@@ -19,8 +19,9 @@ from controlplane.stores import store_for
 from incidents.forms import IncidentForm, QueueForm
 from incidents.reports import incident_payloads
 from runtime_adapter.inspectors.tree import tree_lines
-from runtime_adapter.present import incident_view
+from runtime_adapter.present import incident_view, provenance
 from runtime_adapter.present.incident_markdown import NoteLinks, incident_markdown
+from runtime_adapter.present.lineage import OutsideTree, load_family, outside_tree
 from runtime_adapter.queries.comparison import Candidate, comparison_candidates
 from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.rows import RunQuery
@@ -46,6 +47,22 @@ def note_links(request: HttpRequest, origin: str = "") -> NoteLinks:
         compare=lambda left, right: absolute("incidents:compare", query={"left": left, "right": right}),
         step=lambda rid, number: absolute("runs:tab", rid, "steps", query={"step": str(number)}) + f"#step-{number}",
     )
+
+
+def recovery_context(store: RunStore, report: dict[str, Any], plan: dict[str, Any],
+                     tree_ids: list[str]) -> dict[str, Any]:
+    """The run's recovery attempts, what our notes add to its plan, and the family runs its tree leaves out."""
+    run_id, root = report["runId"], report["rootRunId"]
+    family, _ = cached(store, "incident-family", (root,), lambda: load_family(store, root))
+    outside: OutsideTree = outside_tree(family, tree_ids, root) if tree_ids else OutsideTree([], None)
+    # Wrapped in a tuple: a None result is cached too.
+    (suggestion,) = cached(store, "incident-safe-checkpoint", (run_id,),
+                           lambda: (provenance.safe_checkpoint(store.get_run(run_id), plan),))
+    return {
+        "recovery_history": cached(store, "recovery-history", (run_id,), lambda: provenance.recovery_history(store, run_id)),
+        "runner_outcome": provenance.runner_outcome(plan), "safe_checkpoint": suggestion, "outside": outside,
+        "plan_steps": provenance.plan_steps(plan),
+    }
 
 
 def run_facts(store: RunStore, run_id: str) -> incident_view.RunFacts:
@@ -80,7 +97,7 @@ def _incident_context(request: HttpRequest, run_id: str, compare_to: str | None)
     origin = "" if settings.CONTROLPLANE_BASE_URL else f"origin-{secrets.token_hex(8)}"
     return {
         "nav": "incidents", "run_id": report["runId"], "report": report, "plan": plan, "compare_to": compare_to,
-        "metrics": metrics, "plan_steps": incident_view.plan_steps(plan),
+        "metrics": metrics,
         "failed_steps": incident_view.failed_steps(report),
         "recommendations": incident_view.recommendations(report),
         "event_types": incident_view.event_type_changes(report["comparison"]),
@@ -89,6 +106,7 @@ def _incident_context(request: HttpRequest, run_id: str, compare_to: str | None)
         "markdown": incident_markdown(report, plan, note_links(request, origin), compare_to,
                                       run_facts(store, report["runId"])),
         "markdown_origin": origin,
+        **recovery_context(store, report, plan, [line.run_id for line in lines]),
     }
 
 

@@ -11,6 +11,7 @@ from controlplane.http import api_error, invalid_parameters, json_response
 from controlplane.stores import store_for
 from runtime_adapter.inspectors import build_tree, correlation_for_run, export_bundle, export_run, summarize
 from runtime_adapter.present.detail import tree_ids
+from runtime_adapter.present.provenance import export_metadata
 from runtime_adapter.rows import RunRow
 
 from .common import EXPORTED_FOR, root_of
@@ -69,7 +70,8 @@ def run_tree(request: HttpRequest, run_id: str) -> HttpResponse:
 
 @require_safe
 def run_trace(request: HttpRequest, run_id: str) -> HttpResponse:
-    return json_response(export_run(store_for(request).get_run(run_id), {"exportedFor": EXPORTED_FOR}))
+    metadata = export_metadata({"exportedFor": EXPORTED_FOR}, redacted=settings.CONTROLPLANE_REDACT_SECRETS)
+    return json_response(export_run(store_for(request).get_run(run_id), metadata))
 
 
 @require_safe
@@ -92,4 +94,5 @@ def bundle(request: HttpRequest) -> HttpResponse:
         if len(ids) > MAX_BUNDLE_IDS:
             return api_error(400, f"At most {MAX_BUNDLE_IDS} run ids per bundle.")
     runs = [store.get_run(run_id) for run_id in ids]
-    return json_response(export_bundle(runs, {"exportedFor": EXPORTED_FOR}))
+    return json_response(export_bundle(runs, export_metadata({"exportedFor": EXPORTED_FOR},
+                                                             redacted=settings.CONTROLPLANE_REDACT_SECRETS)))

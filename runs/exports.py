@@ -1,6 +1,11 @@
-"""Downloads: a run's trace, a partial trace from a checkpoint, and trace bundles."""
+"""Downloads: a run's trace, a partial trace from a checkpoint, and trace bundles.
+
+Each says `"redacted": true` in its metadata when the store's runs were redacted (CONTROLPLANE_REDACT_SECRETS).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -11,15 +16,20 @@ from controlplane.http import error_response, file_stem, invalid_parameters
 from controlplane.stores import store_for
 from runtime_adapter.inspectors import export_bundle, export_partial_run, export_run
 from runtime_adapter.present.detail import tree_ids
+from runtime_adapter.present.provenance import export_metadata
 
 from .common import EXPORTED_FOR, cached_family, download, run_tree
 from .forms import PartialExportForm
 
 
+def _metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    return export_metadata(metadata, redacted=settings.CONTROLPLANE_REDACT_SECRETS)
+
+
 @require_safe
 def trace(request: HttpRequest, run_id: str) -> HttpResponse:
     run = store_for(request).get_run(run_id)
-    return download(export_run(run, {"exportedFor": EXPORTED_FOR}), f"{file_stem(run_id)}.trace.json")
+    return download(export_run(run, _metadata({"exportedFor": EXPORTED_FOR})), f"{file_stem(run_id)}.trace.json")
 
 
 @require_safe
@@ -30,7 +40,7 @@ def partial_trace(request: HttpRequest, run_id: str) -> HttpResponse:
     run = store_for(request).get_run(run_id)
     checkpoint = form.cleaned_data["checkpoint"] or None
     try:
-        payload = export_partial_run(run, checkpoint, {"exportedFor": EXPORTED_FOR})
+        payload = export_partial_run(run, checkpoint, _metadata({"exportedFor": EXPORTED_FOR}))
     except LookupError as error:
         return error_response(request, 404, str(error))
     return download(payload, f"{file_stem(run_id)}.partial.json")
@@ -46,7 +56,7 @@ def run_bundle(request: HttpRequest, run_id: str) -> HttpResponse:
     ids = list(dict.fromkeys([*tree_ids(tree), *(node.id for node in nodes)]))
     runs = [store.get_run(member) for member in ids]
     metadata = {"exportedFor": EXPORTED_FOR, "rootRunId": root_id, "runId": run_id, "runCount": len(runs)}
-    return download(export_bundle(runs, metadata), f"{file_stem(root_id)}.bundle.json")
+    return download(export_bundle(runs, _metadata(metadata)), f"{file_stem(root_id)}.bundle.json")
 
 
 @require_safe
@@ -65,4 +75,4 @@ def list_bundle(request: HttpRequest) -> HttpResponse:
     }
     if metadata["truncated"]:
         metadata["note"] = f"Only the first {len(runs)} of {page.total} matching runs are in this bundle (export cap {cap}); narrow the filters to export the rest."
-    return download(export_bundle(runs, metadata), "runs.bundle.json")
+    return download(export_bundle(runs, _metadata(metadata)), "runs.bundle.json")

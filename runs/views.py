@@ -25,6 +25,8 @@ from runtime_adapter.inspectors import correlation_for_run, render_tree
 from runtime_adapter.present import detail
 from runtime_adapter.present.failure_overview import failure_overview
 from runtime_adapter.present.incident_view import readable_page, readable_row
+from runtime_adapter.present.lineage import kinds_of, outside_tree
+from runtime_adapter.present.provenance import run_provenance, tree_entries_with_kinds
 from runtime_adapter.queries.listing import run_row
 from runtime_adapter.queries.same_input import same_input_in_other_releases
 from runtime_adapter.queries.scanning import RunStore
@@ -33,7 +35,7 @@ from runtime_adapter.queries.usage import bar_chart, totals, usage_windows
 from runtime_adapter.records import RunNotFound, replay_source
 from runtime_adapter.rows import STATUSES, RunQuery
 
-from .common import prefix_key, run_tree
+from .common import cached_family, prefix_key, run_tree
 from .forms import TabForm, TreeForm
 from .tabs import PAGE_SIZES, TAB_NAMES, tab_context, tab_links
 
@@ -165,6 +167,7 @@ def run_detail(request: HttpRequest, run_id: str, tab: str | None = None) -> Htt
         "correlation": correlation_for_run(run), "replay_of": replay_source(run),
         "metadata_correlation": run["metadata"].get("correlation"),
         "same_input": same_input_in_other_releases(store, row),
+        "provenance": run_provenance(run),
     })
     return render(request, "runs/detail.html", context)
 
@@ -179,10 +182,13 @@ def run_tree_page(request: HttpRequest, run_id: str) -> HttpResponse:
         _, tree = run_tree(store, store.get_run(run_id))
         return HttpResponse(render_tree(tree), content_type="text/plain; charset=utf-8")
 
+    run = store.get_run(run_id)
+    family, _ = cached_family(store, run)
+
     def region() -> tuple[str, bool, str]:
-        root_id, tree = run_tree(store, store.get_run(run_id))
+        root_id, tree = run_tree(store, run)
         html = render_to_string("runs/_tree_list.html", {
-            "run_id": run_id, "entries": detail.tree_entries(tree),
+            "run_id": run_id, "entries": tree_entries_with_kinds(detail.tree_entries(tree), kinds_of(family)),
             # Node links are the detail URL with the id quoted as reverse() quotes it: one
             # reverse() per tree instead of one per node.
             "detail_base": reverse("runs:detail", args=["-"])[:-2],
@@ -192,5 +198,8 @@ def run_tree_page(request: HttpRequest, run_id: str) -> HttpResponse:
     # A 500-run tree takes ~100 ms to render (seconds to build when uncached): the region is
     # cached until a run of this family changes.
     root_id, has_tree, html = cached_for_family(store, "tree-region", run_id, (prefix_key(),), region)
-    context = {"nav": "runs", "run_id": run_id, "root_id": root_id, "tree": has_tree, "tree_html": mark_safe(html)}
+    # Not cached with the region: a new replay of a run in the tree does not change the tree's marker.
+    outside = outside_tree(family, detail.tree_ids(run_tree(store, run)[1]), root_id)
+    context = {"nav": "runs", "run_id": run_id, "root_id": root_id, "tree": has_tree, "tree_html": mark_safe(html),
+               "outside": outside}
     return render(request, "runs/tree.html", context)

@@ -1,7 +1,9 @@
 """The lineage graph of a run family: which runs to draw, its DOT text, and its placed geometry.
 
 `load_family` / `family_nodes` pick the runs of one family (same `rootRunId`, or linked
-to one by a parent, branch or replay edge), `lineage_graph` caps it at `max_nodes` by folding the
+to one by a parent, branch or replay edge) and what kind of derived run each is (branch, replay, partial
+replay, partial export, recovery run: `provenance.derivation`), `outside_tree` names those the runtime's
+run tree leaves out (it follows `parentRunId` only), `lineage_graph` caps it at `max_nodes` by folding the
 smallest completed subtrees into "N more runs" nodes (a fold the reader opened stays open) and marks
 the paths to failed runs, `to_dot` writes DOT with stable ordering for
 Graphviz, and `place` turns Graphviz's JSON layout back into shapes a template draws.
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from runtime_adapter.js.jsvalues import nullish, prop, to_js_string
 from runtime_adapter.present.formatting import clip, short_id, status_label, visible_id
+from runtime_adapter.present.provenance import KIND_ORDER, Derivation, derivation, kind_label
 from runtime_adapter.records import Run, RunStoreError, replay_source
 
 if TYPE_CHECKING:
@@ -41,12 +44,25 @@ EDGE_COLOUR = "#8a94a3"
 EDGE_TEXT = "#5f6b7a"
 FAILURE_PATH = "#c62f3a"
 CURRENT_OUTLINE = "#f5b800"
+RECOVERY_COLOUR = "#0f6f7a"
 # Runs the reader must always see, with the runs leading to them: never folded.
 KEEP_STATUSES = frozenset({"failed", "waiting_for_approval", "paused"})
 LABEL_LIMIT = 40
 FAMILY_LIMIT = 5000  # rows read for one family graph; larger families are folded anyway
 DISPLAY_SCALE = 1.3
-READ_LIMIT = 200  # whole runs read per graph to find replay sources and checkpoint labels
+OUTSIDE_SHOWN = 100  # runs left out of a tree listed by name; the rest are counted
+READ_LIMIT = 200  # whole runs read per graph to find replay sources, derivations and checkpoint labels
+# Edges from a run's branch origin, by the derived run's kind; each is drawn its own way (`EDGE_STYLES`).
+ORIGIN_KINDS = frozenset({"branch", "partial_replay", "partial_export", "recovery"})
+REPLAY_KINDS = frozenset({"replay", "partial_replay", "recovery"})
+EDGE_STYLES = {
+    "branch": ["style=dashed"],
+    "replay": ["style=dotted"],
+    "more": ["style=dotted"],
+    "partial_replay": ['style="dotted,bold"'],
+    "partial_export": ["style=dashed", "arrowhead=onormal"],
+    "recovery": ["style=bold", f'color="{RECOVERY_COLOUR}"', f'fontcolor="{RECOVERY_COLOUR}"'],
+}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
 
 
@@ -61,6 +77,22 @@ class LineageNode:
     checkpoint_label: str | None = None
     replay_of: str | None = None
     input_text: str = ""
+    kind: str = ""  # how it was derived (provenance.KIND_LABELS), "" for a run started afresh or delegated
+    replay_unfinished: bool = False  # a replay persisted without replay_completed
+
+    @property
+    def kind_label(self) -> str:
+        return kind_label(self.kind) if self.kind else ""
+
+    @property
+    def source_id(self) -> str | None:
+        """The run it hangs from: its branch origin or replay source, else its parent."""
+        return self.origin_id or self.replay_of or self.parent_id
+
+    @property
+    def relation(self) -> str:
+        """ "partial replay", "branch"…, or "child" for a run started under another."""
+        return self.kind_label or "child"
 
 
 @dataclass(frozen=True)
@@ -76,7 +108,7 @@ class MoreNode:
 class GraphEdge:
     tail: str
     head: str
-    kind: str  # parent | branch | replay | more
+    kind: str  # parent | more | branch | replay | partial_replay | partial_export | recovery
     label: str | None = None
     failure: bool = False  # on the path from a top to a failed run
 
@@ -114,11 +146,19 @@ def checkpoint_labels(run: Run) -> dict[tuple[str, str], str]:
     return labels
 
 
+def _kind(row: RunRow, replay_of: str | None, derived: Derivation | None) -> str:
+    """The run's kind from its whole record when it was read, else what its row and replay source say."""
+    if derived is not None:
+        return derived.kind
+    return "branch" if row.branch_origin_run_id else "replay" if replay_of else ""
+
+
 def nodes_from_rows(
     rows: Iterable[RunRow],
     root_id: str,
     replay_sources: Mapping[str, str | None] | None = None,
     labels: Mapping[tuple[str, str], str] | None = None,
+    derivations: Mapping[str, Derivation | None] | None = None,
 ) -> list[LineageNode]:
     """The runs of `root_id`'s family among `rows`, ordered by creation time then id.
 
@@ -127,6 +167,7 @@ def nodes_from_rows(
     """
     replay_sources = replay_sources or {}
     labels = labels or {}
+    derivations = derivations or {}
     by_id: dict[str, RunRow] = {}
     for row in rows:
         by_id.setdefault(row.id, row)
@@ -147,6 +188,7 @@ def nodes_from_rows(
     for run_id in members:
         row = by_id[run_id]
         origin, checkpoint = row.branch_origin_run_id, row.branch_checkpoint_id
+        derived = derivations.get(run_id)
         nodes.append(LineageNode(
             id=run_id,
             status=row.status,
@@ -157,6 +199,8 @@ def nodes_from_rows(
             checkpoint_label=labels.get((origin, checkpoint), checkpoint) if origin and checkpoint else checkpoint,
             replay_of=replay_sources.get(run_id),
             input_text=row.input_text[:200],
+            kind=_kind(row, replay_sources.get(run_id), derived),
+            replay_unfinished=derived is not None and derived.replay_finished is False,
         ))
     nodes.sort(key=lambda node: (node.created_at, node.id))
     return nodes
@@ -172,14 +216,16 @@ def family_nodes(runs: Iterable[Run], root_id: str) -> list[LineageNode]:
         labels.update(checkpoint_labels(run))
     return nodes_from_rows(
         [run_row(run) for run in records], root_id, {run["id"]: replay_source(run) for run in records}, labels,
+        {run["id"]: derivation(run) for run in records},
     )
 
 
 def load_family(store: RunStore, root_id: str, *, limit: int = FAMILY_LIMIT) -> tuple[list[LineageNode], int]:
     """The family of `root_id` from a store's listing index, and how many of its runs were left out.
 
-    Rows come from one query (runs whose id or rootRunId is the root). Only two kinds of
-    run are read whole: runs linked to no other member (to find what they replay) and
+    Rows come from one query (runs whose id or rootRunId is the root). Only three kinds of
+    run are read whole: runs linked to no other member (to find what they replay), runs with
+    a branch origin (a branch, partial replay, partial export or recovery run: which one) and
     branch origins (for their checkpoint labels), at most READ_LIMIT of each.
     """
     from runtime_adapter.rows import RunQuery
@@ -189,12 +235,16 @@ def load_family(store: RunStore, root_id: str, *, limit: int = FAMILY_LIMIT) -> 
     ids = {row.id for row in rows}
     loose = [row.id for row in rows
              if row.id != root_id and row.parent_run_id not in ids and row.branch_origin_run_id not in ids]
+    derived_ids = [row.id for row in rows if row.branch_origin_run_id and row.id not in loose]
     replay_sources: dict[str, str | None] = {}
-    for run_id in loose[:READ_LIMIT]:
+    derivations: dict[str, Derivation | None] = {}
+    for run_id in [*loose[:READ_LIMIT], *derived_ids[:READ_LIMIT]]:
         try:
-            replay_sources[run_id] = replay_source(store.get_run(run_id))
+            run = store.get_run(run_id)
         except RunStoreError:
             continue
+        replay_sources[run_id] = replay_source(run)
+        derivations[run_id] = derivation(run)
     labels: dict[tuple[str, str], str] = {}
     origins = sorted({row.branch_origin_run_id for row in rows if row.branch_checkpoint_id and row.branch_origin_run_id in ids})
     for origin in origins[:READ_LIMIT]:
@@ -202,7 +252,84 @@ def load_family(store: RunStore, root_id: str, *, limit: int = FAMILY_LIMIT) -> 
             labels.update(checkpoint_labels(store.get_run(origin)))
         except RunStoreError:
             continue
-    return nodes_from_rows(rows, root_id, replay_sources, labels), max(0, page.total - len(page.rows))
+    return (nodes_from_rows(rows, root_id, replay_sources, labels, derivations),
+            max(0, page.total - len(page.rows)))
+
+
+@dataclass(frozen=True)
+class OutsideTree:
+    """Runs derived from a run tree (replays, branches of its root…) that the tree itself leaves out."""
+
+    nodes: list[LineageNode]
+    head: LineageNode | None  # the tree's root, when it is itself derived (a replay heads a tree of its own)
+    inside_kinds: tuple[str, ...] = ()  # kinds of the derived runs inside the tree, for its legend
+
+    @property
+    def inside_labels(self) -> list[tuple[str, str]]:
+        return [(kind, kind_label(kind)) for kind in self.inside_kinds]
+
+    @property
+    def ids(self) -> frozenset[str]:
+        return frozenset(node.id for node in self.nodes)
+
+    @property
+    def shown(self) -> list[LineageNode]:
+        return self.nodes[:OUTSIDE_SHOWN]
+
+    @property
+    def more(self) -> int:
+        return max(0, len(self.nodes) - OUTSIDE_SHOWN)
+
+    @property
+    def counts(self) -> list[tuple[str, int]]:
+        counted: dict[str, int] = {}
+        for node in self.nodes:
+            counted[node.kind] = counted.get(node.kind, 0) + 1
+        return [(kind_label(kind, counted[kind]), counted[kind]) for kind in KIND_ORDER if kind in counted]
+
+    @property
+    def summary(self) -> str:
+        """ "2 replays and 1 branch", or "" when nothing is left out."""
+        parts = [f"{count} {label}" for label, count in self.counts]
+        return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}" if parts else ""
+
+    @property
+    def verb(self) -> str:
+        return "is" if len(self.nodes) == 1 else "are"
+
+
+def kinds_of(nodes: Iterable[LineageNode]) -> dict[str, str]:
+    return {node.id: node.kind for node in nodes if node.kind}
+
+
+def outside_tree(nodes: Iterable[LineageNode], tree_ids: Iterable[str], root_id: str | None = None) -> OutsideTree:
+    """The family's runs reached from the tree by a branch, replay or parent link but not in the tree.
+
+    The runtime's RunTreeInspector links runs by parentRunId only: a replay has none, and a branch
+    of a root copies its origin's (none), so each heads a tree of its own (as do their children).
+    """
+    members = set(tree_ids)
+    below: dict[str, list[LineageNode]] = {}
+    by_id: dict[str, LineageNode] = {}
+    for node in nodes:
+        by_id[node.id] = node
+        for source in {node.parent_id, node.origin_id, node.replay_of}:
+            if source and source != node.id:
+                below.setdefault(source, []).append(node)
+    reached: set[str] = set(members)
+    pending = list(members)
+    found: list[LineageNode] = []
+    while pending:
+        for node in below.get(pending.pop(), ()):
+            if node.id not in reached:
+                reached.add(node.id)
+                pending.append(node.id)
+                found.append(node)
+    found.sort(key=lambda node: (node.created_at, node.id))
+    head = by_id.get(root_id) if root_id else None
+    inside = {by_id[run_id].kind for run_id in members if run_id in by_id}
+    return OutsideTree(found, head if head is not None and head.kind else None,
+                       tuple(kind for kind in KIND_ORDER if kind and kind in inside))
 
 
 def _primary_parent(node: LineageNode, present: set[str]) -> str | None:
@@ -319,15 +446,26 @@ def lineage_graph(nodes: list[LineageNode], current_id: str | None = None, max_n
         if node.parent_id in kept_ids and node.parent_id != node.id:
             graph.edges.append(GraphEdge(node.parent_id, node.id, "parent", failure=on_path(node.parent_id, node.id)))
         if node.origin_id in kept_ids and node.origin_id != node.id:
-            graph.edges.append(GraphEdge(node.origin_id, node.id, "branch", node.checkpoint_label or node.checkpoint_id,
+            kind = node.kind if node.kind in ORIGIN_KINDS else "branch"
+            graph.edges.append(GraphEdge(node.origin_id, node.id, kind,
+                                         edge_label(kind, node.checkpoint_label or node.checkpoint_id),
                                          failure=on_path(node.origin_id, node.id)))
         elif node.replay_of in kept_ids and node.replay_of != node.id and node.replay_of != node.parent_id:
-            graph.edges.append(GraphEdge(node.replay_of, node.id, "replay", "replay",
+            kind = node.kind if node.kind in REPLAY_KINDS else "replay"
+            graph.edges.append(GraphEdge(node.replay_of, node.id, kind, edge_label(kind, None),
                                          failure=on_path(node.replay_of, node.id)))
     for item in more:
         if item.anchor_id is not None:
             graph.edges.append(GraphEdge(item.anchor_id, f"more:{item.anchor_id}", "more"))
     return graph
+
+
+def edge_label(kind: str, checkpoint: str | None) -> str | None:
+    """A branch edge names its checkpoint; other derived runs say what they are, then the checkpoint."""
+    if kind == "branch":
+        return checkpoint
+    name = "recovery" if kind == "recovery" else kind_label(kind)
+    return f"{name} · {checkpoint}" if checkpoint else name
 
 
 def _postorder(children: dict[str | None, list[str]]) -> list[str]:
@@ -392,7 +530,8 @@ def open_value(anchor_id: str | None) -> str:
 
 def to_dot(graph: LineageGraph, href: Callable[[str], str], more_href: str | Callable[[MoreNode], str]) -> str:
     """DOT text for `graph`: parent edges solid, branch edges dashed with the checkpoint
-    label, replay edges dotted, edges leading to a failed run in the failure colour; nodes
+    label, replay edges dotted, partial replays bold dotted, partial exports dashed with a hollow head,
+    recovery runs bold in their own colour, edges leading to a failed run in the failure colour; nodes
     filled with their status colour and linked to their run, folds linked to `more_href`."""
     lines = [
         "digraph lineage {",
@@ -426,11 +565,7 @@ def to_dot(graph: LineageGraph, href: Callable[[str], str], more_href: str | Cal
         )
     for index, edge in enumerate(graph.edges):
         tail, head = graph.keys[edge.tail], graph.keys[edge.head]
-        attributes = [f'id="e{index}"']
-        if edge.kind == "branch":
-            attributes.append("style=dashed")
-        elif edge.kind in ("replay", "more"):
-            attributes.append("style=dotted")
+        attributes = [f'id="e{index}"', *EDGE_STYLES.get(edge.kind, [])]
         if edge.failure:
             attributes += [f"color={dot_quote(FAILURE_PATH)}", "penwidth=2"]
         if edge.label:

@@ -28,13 +28,17 @@ def test_lineage_panel_draws_every_family_run_as_a_link(client, scenario):
 def test_lineage_panel_highlights_the_current_run_and_styles_edges(client, scenario):
     # No run of this family has a parent: each branch hangs from its origin, each other replay from its source.
     assert not any(corpus.lineage(run)["parentRunId"] for run in family())
-    branches = [run for run in family() if corpus.lineage(run)["branchOriginRunId"]]
+    # Partial replays and partial exports have a branch origin too, but are drawn as what they are.
+    branches = [run for run in family() if corpus.lineage(run)["branchOriginRunId"] and not replay_source(run)]
+    partial = [run for run in family() if corpus.lineage(run)["branchOriginRunId"] and replay_source(run)]
     replays = [run for run in family() if replay_source(run) and not corpus.lineage(run)["branchOriginRunId"]]
-    assert branches and replays
+    assert branches and replays and partial
     text = body(htmx(client, f"/runs/{corpus.branch()}/lineage/"))
     assert re.search(rf'<a class="lin-node lin-completed current" href="/runs/{corpus.branch()}/"', text)
     assert text.count('class="lin-edge lin-edge-branch"') == len(branches)
     assert text.count('class="lin-edge lin-edge-replay"') == len(replays)
+    assert (text.count('class="lin-edge lin-edge-partial_replay"') + text.count('class="lin-edge lin-edge-partial_export"')
+            == len(partial))
     assert ">tool_completed</text>" in text
 
 
