@@ -7,6 +7,7 @@ from html import unescape
 import pytest
 from django.core.cache import cache
 
+from runtime_adapter.rows import encode_cursor
 from tests.factories import run_record
 from tests.fixtures import corpus, readonly
 from tests.html import assert_valid_html, page_text
@@ -226,3 +227,24 @@ def test_the_approvals_pages_write_nothing_to_the_run_store(client, approval_sto
                 "/api/approvals/history/"):
         assert client.get(url).status_code == 200
     assert readonly.changes(before, readonly.snapshot(approval_store)) == []
+
+
+def test_a_cursor_past_the_end_offers_the_first_page(client, approval_store):
+    response = client.get(f"/approvals/?cursor={encode_cursor(1000)}")
+    assert response.status_code == 200
+    assert "This page is past the end." in page_text(response.content)
+
+
+def test_a_named_store_keeps_its_prefix_in_every_link(client, approval_store, settings):
+    settings.CONTROLPLANE_STORES = {"staging": approval_store.as_uri()}
+    content = body(client.get("/s/staging/approvals/"))
+    assert 'href="/s/staging/runs/wait-old/"' in content
+    assert 'href="/s/staging/approvals/history/"' in content
+    assert json_body(client.get("/s/staging/api/approvals/"))["total"] == 3
+
+
+def test_a_missing_run_store_is_a_503_with_its_reason(client, runs_settings, tmp_path):
+    runs_settings.CONTROLPLANE_RUN_STORE = (tmp_path / "gone").as_uri()
+    response = client.get("/api/approvals/")
+    assert response.status_code == 503
+    assert "does not exist" in json_body(response)["error"]
