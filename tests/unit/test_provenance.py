@@ -337,3 +337,21 @@ def test_a_replay_heading_its_own_tree_is_its_head_and_its_recovery_is_outside()
     outside = outside_tree(nodes, [replay["id"]], replay["id"])
     assert outside.head.id == replay["id"] and outside.head.relation == "partial replay"
     assert [node.kind for node in outside.nodes] == ["recovery"] and outside.summary == "1 recovery run"
+
+
+def test_the_demos_queue_continuation_carries_its_sources_identity_as_the_runtimes_envelope_does():
+    from tests.conftest import PINNED_NOW
+    from write_side.synthetic import generate_runs
+
+    runs = {run["id"]: run for run in generate_runs(80, now=PINNED_NOW)}
+    continued = [run for run in runs.values() if meta(run).get("workerId") == "worker-b"]
+    assert continued
+    for run in continued:
+        source = runs[meta(run)["sourceRunId"]]
+        keys = list(meta(run))
+        # createDistributedEnvelope: identity and auth scope first, then the caller's metadata, sourceRunId last.
+        assert keys.index("executionIdentity") < keys.index("distributedAuthScope") < keys.index("transport") \
+            < keys.index("sourceRunId") < keys.index("lineage") < keys.index("replay")
+        assert meta(run)["executionIdentity"] == meta(source)["executionIdentity"]
+        found = handoff(run)
+        assert found.continued and found.has_identity and found.auth_scope == ["crmToken"]

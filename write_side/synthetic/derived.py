@@ -169,16 +169,27 @@ def branch_family(ctx: Context, size: int, start_ms: int) -> tuple[list[Json], J
 
 
 def distributed_group(ctx: Context, size: int, start_ms: int) -> tuple[list[Json], Json]:
-    """A queue handoff whose remote continuation failed (`QueueWorkerError`), then its recovery branch."""
-    source = agent_run(ctx, "plain", start_ms).to_json()
+    """A queue handoff whose remote continuation failed (`QueueWorkerError`), then its recovery branch.
+
+    The producing agent runs under an execution identity with auth bindings (`Agent.run` records them as
+    `executionIdentity` and `distributedAuthScope`); `createDistributedEnvelope` copies both into the envelope
+    ahead of the caller's metadata, `DistributedRunEnvelope.create` adds `sourceRunId` last, and the worker's
+    `replayRun` merges it all into the continued run's metadata.
+    """
+    identity = {"actorId": f"user-{ctx.between(1, 99)}", "serviceId": "service-a", "tenantId": ctx.tenant,
+                "sessionId": f"sess-{ctx.between(1, 999)}", "scopes": ["orders:read", "crm:write"]}
+    source = agent_run(ctx, "plain", start_ms,
+                       extra={"executionIdentity": identity, "distributedAuthScope": ["crmToken"]}).to_json()
     checkpoint = _checkpoint_with(source, ("model_response",))
     correlation = {"traceId": source["metadata"]["lineage"]["rootRunId"], "spanId": source["id"],
                    "parentSpanId": None, "checkpointId": checkpoint["id"], "status": source["status"],
                    "originService": "service-a", "runtimeKind": "agent", "action": "replay",
                    "destinationWorker": "worker-b"}
-    replay = _partial_replay(ctx, source, checkpoint, extra={"transport": "queue", "queue": "runtime-job-queue",
-                                                             "workerId": "worker-b", "correlation": correlation,
-                                                             "sourceRunId": source["id"]})
+    envelope = {key: source["metadata"][key] for key in ("executionIdentity", "distributedAuthScope")
+                if key in source["metadata"]}
+    envelope.update({"transport": "queue", "queue": "runtime-job-queue", "workerId": "worker-b",
+                     "correlation": correlation, "sourceRunId": source["id"]})
+    replay = _partial_replay(ctx, source, checkpoint, extra=envelope)
     # referenceDistributedIncident forces the paused replay to failed: a failed run with pendingPause.
     replay.steps.append({"id": f"{replay.id}:step:recovery-target", "type": "tool", "status": "failed",
                          "output": None})
