@@ -10,9 +10,10 @@ import pytest
 from django.urls import reverse
 
 from runtime_adapter.js import jsjson
+from tests.factories import run_record
 from tests.fixtures import readonly
 from tests.html import assert_valid_html, page_text
-from tests.web.runs_support import body, htmx, json_body
+from tests.web.runs_support import body, htmx, json_body, write_store
 
 SECRET = "sk-live-4f9b2c7e1a3d5f8b0c6e2a9d"
 PASSWORD = "password=hunter2-very-secret"
@@ -286,3 +287,17 @@ def test_the_job_pages_never_write_to_the_job_store(client, job_dir):
 def test_only_safe_methods_are_answered(client, job_dir):
     assert client.post("/jobs/").status_code == 405
     assert client.post("/api/jobs/crm-sync/").status_code == 405
+
+
+def test_under_a_named_store_a_job_links_the_runs_of_that_store(client, job_dir, runs_settings, tmp_path):
+    runs_settings.CONTROLPLANE_STORES = {"other": write_store(tmp_path / "other", [run_record("child-2")])}
+    html = body(client.get("/s/other/jobs/crm-sync/"))
+    assert 'href="/s/other/runs/child-2/"' in html
+    assert "/runs/root-1/" not in html and "not in this run store" in html
+    assert 'href="/s/other/jobs/"' in html
+
+
+def test_the_summary_counts_link_to_their_signal_filter(client, job_dir):
+    html = body(client.get("/jobs/"))
+    for signal in ("overdue", "stuck", "failed_not_rescheduled"):
+        assert f'href="/jobs/?signal={signal}"' in html
