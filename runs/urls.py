@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from runs import api, exports, graphs, views
+from runs import api, exports, graphs, otlp, views
 from runs.tabs import TAB_NAMES
 
 
@@ -39,5 +39,7 @@ urlpatterns = [
     path("api/runs/<str:run_id>/tree/", api.run_tree, name="api_tree"),
     path("api/runs/<str:run_id>/trace/", api.run_trace, name="api_trace"),
     path("api/runs/<str:run_id>/correlation/", api.run_correlation, name="api_correlation"),
+    path("api/runs/<str:run_id>/otlp.json", otlp.run_otlp, name="api_otlp"),
+    path("api/otlp/", otlp.family_otlp, name="api_otlp_family"),
     path("api/bundle/", api.bundle, name="api_bundle"),
 ]
