@@ -380,3 +380,17 @@ def test_exports_made_without_redaction_do_not_claim_it(client, scenario, settin
     settings.CONTROLPLANE_REDACT_SECRETS = False
     payload = _json(client.get(f"/runs/{corpus.root()}/export/trace.json"))
     assert "redacted" not in payload["metadata"]
+
+
+def test_the_tree_page_lists_what_it_leaves_out_beside_unreadable_files_and_redacts_labels(client, provenance_store):
+    response = client.get("/runs/src-run/tree/")
+    html = body(response)
+    assert response.status_code == 200
+    outside = html[html.index('id="tree-outside"'):]
+    outside = outside[:outside.index("</section>")]
+    for run_id in ("src-run:partial-replay:1", "recovery-branch", "plain-branch", "handoff-secret"):
+        assert f'href="/runs/{run_id}/"' in outside, run_id
+    assert "replay did not finish" in outside
+    lineage = body(client.get("/runs/src-run/lineage/"))
+    assert "before password=[REDACTED]" in lineage and "hunter2" not in lineage + html
+    assert_valid_html(response.content)
