@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 import urllib.error
 import urllib.request
 from argparse import ArgumentParser
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from google.protobuf.json_format import ParseDict
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -116,18 +115,17 @@ def _retry_after(header: str | None, default: float) -> float:
 class Progress:
     """A bar redrawn in place on a terminal; elsewhere a plain counter line per batch."""
 
-    def __init__(self, total: int, stream: TextIO, width: int = 30) -> None:
+    def __init__(self, total: int, stream: OutputWrapper, width: int = 30) -> None:
         self.total, self.stream, self.width = total, stream, width
         self.tty = stream.isatty()
 
     def __call__(self, runs: int, spans: int) -> None:
         if self.tty:
             filled = int(self.width * runs / self.total) if self.total else self.width
-            self.stream.write(f"\r[{'#' * filled}{'-' * (self.width - filled)}] {runs:,}/{self.total:,} runs  {spans:,} spans")
-            if runs >= self.total:
-                self.stream.write("\n")
+            line = f"\r[{'#' * filled}{'-' * (self.width - filled)}] {runs:,}/{self.total:,} runs  {spans:,} spans"
+            self.stream.write(line, ending="\n" if runs >= self.total else "")
         else:
-            self.stream.write(f"{runs}/{self.total} runs, {spans} spans sent\n")
+            self.stream.write(f"{runs}/{self.total} runs, {spans} spans sent")
         self.stream.flush()
 
 
@@ -208,7 +206,7 @@ class Command(BaseCommand):
     def _export(self, store: RunStore, runs: Iterator[Run], total: int, sender: OtlpHttpSender, batch_spans: int,
                 service_name: str) -> Result:
         result = Result()
-        progress = Progress(total, sys.stderr)
+        progress = Progress(total, self.stderr)
         lookup = _Lookups(store)
         batch: list[Run] = []
         pending = 0
