@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from django.core.cache import cache
 
+from controlplane.instruments import count_cache_lookup
 from runtime_adapter.queries.scanning import RunStore
 
 T = TypeVar("T")
@@ -35,7 +36,7 @@ def _key(kind: str, *parts: str) -> str:
 
 
 def cached(store: RunStore, kind: str, parts: tuple[str, ...], compute: Callable[[], T]) -> T:
-    return _cached(cache_key(store, kind, *parts), compute)
+    return _cached(cache_key(store, kind, *parts), compute, kind)
 
 
 def cached_for_runs(store: RunStore, kind: str, run_ids: tuple[str, ...], parts: tuple[str, ...],
@@ -44,19 +45,21 @@ def cached_for_runs(store: RunStore, kind: str, run_ids: tuple[str, ...], parts:
     markers = [marker for run_id in run_ids if (marker := store.run_marker(run_id)) is not None]
     if len(markers) != len(run_ids):
         return compute()  # a missing run: compute() raises RunNotFound, and nothing is cached
-    return _cached(_key(kind, store.describe(), *markers, kind, *run_ids, "\x1e", *parts), compute)
+    return _cached(_key(kind, store.describe(), *markers, kind, *run_ids, "\x1e", *parts), compute, kind)
 
 
 def cached_for_family(store: RunStore, kind: str, run_id: str, parts: tuple[str, ...],
                       compute: Callable[[], T]) -> T:
     """`cached` for a payload made from the run tree holding `run_id` (its tree page, say):
     keyed by that family's marker, it survives writes to every other family."""
-    return _cached(_key(kind, store.describe(), store.family_marker(run_id), kind, run_id, "\x1e", *parts), compute)
+    return _cached(_key(kind, store.describe(), store.family_marker(run_id), kind, run_id, "\x1e", *parts), compute,
+                   kind)
 
 
-def _cached(key: str, compute: Callable[[], T]) -> T:
+def _cached(key: str, compute: Callable[[], T], kind: str) -> T:
     value: Any = cache.get(key)
     if value is not None:
+        count_cache_lookup(kind, hit=True)
         return value  # type: ignore[no-any-return]
     # One thread of a process computes a missing payload while the others asking for it wait:
     # a cold worker under load otherwise computed a 3-5 s comparison once per thread, at once.
@@ -66,6 +69,7 @@ def _cached(key: str, compute: Callable[[], T]) -> T:
         _computing.add(key)
     try:
         value = cache.get(key)
+        count_cache_lookup(kind, hit=value is not None)  # not None: computed while this thread waited
         if value is None:
             value = compute()
             cache.set(key, value, TIMEOUT_SECONDS)

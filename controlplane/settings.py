@@ -22,6 +22,7 @@ from controlplane.env import (
     envstores,
     envstr,
 )
+from controlplane.request_log import log_format
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = envpath("CONTROLPLANE_DATA_DIR", BASE_DIR / "var")
@@ -89,6 +90,11 @@ CONTROLPLANE_JOB_STORE = envstr("CONTROLPLANE_JOB_STORE", (DATA_DIR / "demo-jobs
 CONTROLPLANE_AUDIT_LOG = envpath("CONTROLPLANE_AUDIT_LOG", DATA_DIR / "demo-audit.jsonl")
 CONTROLPLANE_MEMORY_LAYERS = envlayers("CONTROLPLANE_MEMORY_LAYERS", {
     name: DATA_DIR / "demo-memory" / f"{name}.json" for name in ("working", "profile", "policy")})
+# Operating it: /readyz fails when a file index is more than this many seconds behind its directory;
+# /metrics needs `Authorization: Bearer <token>` when a token is set; log lines as text or JSON.
+CONTROLPLANE_READY_MAX_INDEX_LAG = envint("CONTROLPLANE_READY_MAX_INDEX_LAG", 60, minimum=1)
+CONTROLPLANE_METRICS_TOKEN = envstr("CONTROLPLANE_METRICS_TOKEN", "")
+CONTROLPLANE_LOG_FORMAT = log_format("CONTROLPLANE_LOG_FORMAT")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -109,6 +115,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: a request id and a log line and metrics for every answer, refusals below included.
+    "controlplane.request_log.RequestLogMiddleware",
+    "controlplane.instruments.RequestMetricsMiddleware",
     # Headers only (none reads a body), so every answer below gets them, the 413 refusal included.
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, so static files get the policy and framing headers too.
@@ -208,20 +217,32 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Load balancers often probe over plain HTTP: the probes (which show nothing) answer there too.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
 # Error pages, reports and log lines go through the pages' redaction (controlplane.error_reports):
 # the DEBUG error page would otherwise print unredacted runs from its stack frames.
 DEFAULT_EXCEPTION_REPORTER = "controlplane.error_reports.RedactingExceptionReporter"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "controlplane.error_reports.RedactingExceptionReporterFilter"
+_JSON_LOGS = CONTROLPLANE_LOG_FORMAT == "json"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "controlplane.error_reports.RedactingLogFilter"}},
+    # "request" first: a line gets its request id before "redact" formats it.
+    "filters": {"redact": {"()": "controlplane.error_reports.RedactingLogFilter"},
+                "request": {"()": "controlplane.request_log.RequestContextFilter"}},
     "formatters": {"server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}",
-                              "style": "{"}},
+                              "style": "{"},
+                   "json": {"()": "controlplane.request_log.RedactingJsonFormatter"},
+                   "text": {"()": "controlplane.request_log.TextFormatter"},
+                   "plain": {"format": "%(message)s"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["redact"]},
-        "server": {"class": "logging.StreamHandler", "filters": ["redact"], "formatter": "server"},
+        "console": {"class": "logging.StreamHandler", "filters": ["request", "redact"],
+                    "formatter": "json" if _JSON_LOGS else "plain"},
+        "server": {"class": "logging.StreamHandler", "filters": ["redact"], "formatter": "json" if _JSON_LOGS else "server"},
+        # One line per request (controlplane.request_log), whatever CONTROLPLANE_LOG_LEVEL says.
+        "requests": {"class": "logging.StreamHandler", "filters": ["request", "redact"],
+                     "formatter": "json" if _JSON_LOGS else "text"},
     },
     "root": {"handlers": ["console"], "level": envstr("CONTROLPLANE_LOG_LEVEL", "WARNING")},
     # Django's own handlers write unfiltered (its console prints DEBUG tracebacks, runserver
@@ -229,5 +250,6 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": [], "propagate": True},
         "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+        "controlplane.request": {"handlers": ["requests"], "level": "INFO", "propagate": False},
     },
 }

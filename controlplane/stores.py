@@ -11,6 +11,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from controlplane.datadir import check_apart
+from controlplane.instruments import MeasuredStore
 from controlplane.uploads import uploaded_bundle_path
 from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.stores.bundle_index import IndexedBundleRunStore
@@ -98,7 +99,8 @@ def get_run_store(name: str | None = None) -> RunStore:
                 store = open_store(url, **store_options(url))
             # Always wrapped: unpaired surrogates are scrubbed even when secrets are shown,
             # since they cannot be encoded in a response (see runtime_adapter.redaction).
-            store = RedactingStore(store, secrets=settings.CONTROLPLANE_REDACT_SECRETS)
+            # Under it, each call the adapter answers is timed (/metrics).
+            store = RedactingStore(MeasuredStore(store), secrets=settings.CONTROLPLANE_REDACT_SECRETS)
             _stores[name] = store
     return store
 

@@ -4,7 +4,9 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.decorators.http import require_http_methods
 
+from controlplane.health import healthz, readyz
 from controlplane.login import ThrottledLoginView, admin_login
+from controlplane.metrics import metrics
 from controlplane.views import switch_store
 
 urlpatterns = [
@@ -16,6 +18,10 @@ urlpatterns = [
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("stores/", switch_store, name="switch_store"),
+    # For load balancers and Prometheus: no login (/metrics checks its own token), no run data.
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("", include("incidents.urls")),
     path("", include("releases.urls")),
     path("", include("approvals.urls")),

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,19 @@ SMALL_RECHECK_SECONDS = 0.05
 QUICK_SECONDS = 1.0
 FULL_SCAN_SECONDS = 30.0
 FULL_SCAN_FACTOR = 20.0
+
+
+@dataclass(frozen=True)
+class IndexLag:
+    """How far an index is behind its directory (readiness checks and metrics).
+
+    `seconds`: since the index last saw every change it knows of; 0 while nothing is known
+    to be waiting; None while its first full scan has not completed. `pending`: files known
+    to be waiting (at least 1 while a refresh was cut short).
+    """
+
+    seconds: float | None
+    pending: int
 
 
 class IndexedFileRunStore(RowTableQueries, FileRunStore):
@@ -92,6 +106,32 @@ class IndexedFileRunStore(RowTableQueries, FileRunStore):
 
     def index_status(self) -> IndexStatus:
         return self.index.status(self._db())
+
+    def index_lag(self) -> IndexLag:
+        """Read without refreshing: call after a query (or `change_marker`) has had its chance to.
+
+        Known waiting: files the directory watch reported and no refresh has read, files added or
+        removed since the last look (the directory's stamp moved), a refresh cut short by its time
+        budget. Rewrites in place without a watch (no inotify) wait for the next full scan unseen.
+        """
+        meta = self._meta()
+        with self._lock:
+            dirty = len(self._dirty)
+        scanned_at = float(meta["scanned_at"]) if meta.get("scanned_at") is not None else None
+        if not meta.get("complete"):
+            indexed = int(self._db().execute("SELECT count(*) FROM files").fetchone()[0])
+            try:
+                with os.scandir(self.directory) as entries:
+                    listed = sum(1 for entry in entries if entry.name.endswith(".json"))
+            except OSError:
+                listed = indexed
+            pending = max(1, listed - indexed, dirty)
+            return IndexLag(None if scanned_at is None else max(0.0, time.time() - scanned_at), pending)
+        moved = directory_stamp(self.directory) != meta.get("directory_stamp")
+        if not dirty and not moved:
+            return IndexLag(0.0, 0)
+        last_look = max(scanned_at or 0.0, float(meta.get("quick_at") or 0.0))
+        return IndexLag(max(0.0, time.time() - last_look), max(1, dirty))
 
     def ensure_fresh(self) -> None:
         """Called by every index query: refresh inline when that is cheap, else in the background."""
