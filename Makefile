@@ -6,7 +6,7 @@ PORT ?= 8000
 export CONTROLPLANE_DATA_DIR ?= $(CURDIR)/var
 DEMO_STORE := $(CONTROLPLANE_DATA_DIR)/demo-runs
 
-.PHONY: setup run serve test lint bench load demo-store screenshots
+.PHONY: setup run serve test lint bench load demo-store screenshots interop
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,3 +55,8 @@ load: setup
 # The browser tests write docs-*.png at 1280x800; this refreshes the README's copies.
 screenshots:
 	@for f in test-results/screenshots/docs-*.png; do cp "$$f" "docs/screenshots/$${f##*/docs-}"; done
+
+# The OpenTelemetry export against a real receiver: starts Arize Phoenix on 127.0.0.1 (about a minute),
+# pushes run families with export_otlp and reads them back. `make test` runs it too; this runs it alone.
+interop: setup
+	$(PY) -m pytest -m interop tests/interop
