@@ -30,14 +30,14 @@ import re
 import stat
 import threading
 from collections import OrderedDict
-from collections.abc import Generator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from runtime_adapter.js import jsjson
-from runtime_adapter.js.dates import parse_iso
+from runtime_adapter.js.dates import iso_ms, parse_iso
 from runtime_adapter.redaction import clean_text, redact_value, scrub
 
 # The fields FileAuditSink writes, in its order.
@@ -46,11 +46,12 @@ ENTRY_FIELDS = ("timestamp", "eventType", "runId", "status", "payload")
 DEFAULT_EVENT_TYPES = ("tool_requested", "policy_decision", "approval_requested", "approval_resolved",
                        "tool_started", "tool_completed", "tool_failed", "run_completed", "run_failed")
 
-BLOCK_BYTES = 64 * 1024
+BLOCK_BYTES = 256 * 1024
 # A line longer than this is reported, not parsed: the reader never holds more of one line.
 MAX_LINE_BYTES = 4 * 1024 * 1024
-# What one page may read looking for matches before it stops and offers to continue.
-MAX_SCAN_LINES = 100_000
+# What one page may read looking for matches before it stops and offers to continue: lines looked at one
+# by one (about 4 µs each when filtering by time), and bytes read.
+MAX_SCAN_LINES = 50_000
 MAX_SCAN_BYTES = 64 * 1024 * 1024
 # Newlines counted per request to number lines (see _LineMarks).
 LINE_COUNT_BUDGET = 32 * 1024 * 1024
@@ -289,66 +290,80 @@ LINE_MARKS = _LineMarks()
 
 # Reading ---------------------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class _Line:
-    start: int
-    end: int  # offset of its newline, or of the end of the file
-    data: bytes | None  # None when longer than MAX_LINE_BYTES
-    terminated: bool  # a newline follows it (else: the file's last bytes, maybe still being written)
-    continued: bool = False  # the rest of an over-long line a previous page reported
+# One line read backwards: (start, end, data, terminated, continued). `end` is the offset of its newline (or of
+# the end of the file), `data` None when longer than MAX_LINE_BYTES, `terminated` False for the bytes after
+# the last newline (a line maybe still being written), `continued` True for the rest of an over-long line a
+# previous page reported.
+_Line = tuple[int, int, bytes | None, bool, bool]
 
 
 @dataclass(frozen=True)
 class _Stop:
-    """The scan spent its byte budget inside one over-long line: resume at `position`, inside it."""
+    """The scan spent its byte budget inside one over-long line (ending at `end`): resume at `position`, inside it."""
 
     position: int
     end: int
     continued: bool
 
 
-def _lines_backwards(log: _File, end: int, *, inside: bool, budget: int,
-                     max_line: int) -> Generator[_Line | _Stop, None, None]:
-    """The lines ending at or before `end`, last first, read in blocks; at most `max_line` bytes of one are kept."""
+@dataclass(frozen=True)
+class _Skip:
+    """`count` whole lines, the earliest starting at `start`, that cannot match: a needle is nowhere in their block."""
+
+    count: int
+    start: int
+
+
+def _lines_backwards(log: _File, end: int, *, inside: bool, budget: int, max_line: int,
+                     needles: list[bytes] | None = None) -> Iterator[_Line | _Stop | _Skip]:
+    """The lines ending at or before `end`, last first, split a block at a time in C rather than byte by byte.
+
+    With `needles`, the lines wholly inside a block that lacks one are passed over as one `_Skip`: looking
+    for a run id reads blocks, not lines.
+    """
     position = line_end = end
-    tail = not inside  # the bytes after the last newline before `end`: empty unless the file ends mid-line
-    continued = inside
-    chunks: list[bytes] = []
-    kept = 0
+    carry = b""  # the part of the current line (the one ending at line_end) read so far
     too_long = False
-
-    def keep(piece: bytes) -> None:
-        nonlocal kept, too_long, chunks
-        if not too_long:
-            chunks.append(piece)
-            kept += len(piece)
-            if kept > max_line:
-                chunks, too_long = [], True
-
-    def line(start: int, terminated: bool) -> _Line:
-        data = None if too_long else b"".join(reversed(chunks))
-        return _Line(start, line_end, data, terminated, continued)
-
+    tail = not inside  # the current line is the bytes after the file's last newline: often none
+    continued = inside
     while position > 0:
         start = max(0, position - BLOCK_BYTES)
         block = log.read(start, position - start)
         if len(block) != position - start:
             raise AuditLogUnavailable(log.path, "the file shrank while it was being read")
-        cut = len(block)
-        while (newline := block.rfind(b"\n", 0, cut)) >= 0:
-            keep(block[newline + 1:cut])
-            if not tail or line_end > start + newline + 1:
-                yield line(start + newline + 1, not tail)
-            chunks, kept, too_long, continued, tail = [], 0, False, False, False
-            cut, line_end = newline, start + newline
-        keep(block[:cut])
+        first = block.find(b"\n")
+        if first < 0:
+            if not too_long:
+                carry = block + carry
+                if len(carry) > max_line:
+                    carry, too_long = b"", True
+        else:
+            parts = block[first + 1:].split(b"\n")
+            last = parts[-1]
+            line_start = position - len(last)
+            if not tail or last or carry:
+                data = None if too_long or len(last) + len(carry) > max_line else last + carry
+                yield line_start, line_end, data, not tail, continued
+            whole = len(parts) - 1
+            if whole and needles and not all(needle in block for needle in needles):
+                line_start = start + first + 1
+                yield _Skip(whole, line_start)
+            else:
+                for piece in reversed(parts[:-1]):
+                    line_end = line_start - 1
+                    line_start = line_end - len(piece)
+                    yield line_start, line_end, piece if len(piece) <= max_line else None, True, False
+            line_end = start + first
+            carry, too_long = block[:first], first > max_line
+            if too_long:
+                carry = b""
+            tail = continued = False
         position = start
         if too_long and end - position > budget and position > 0:
             yield _Stop(position, line_end, continued)
             return
-    if line_end > 0 or not tail:
-        yield line(0, not tail)
+    if not tail or carry:
+        yield 0, line_end, None if too_long else carry, not tail, continued
 
 
 _KINDS = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
@@ -389,10 +404,8 @@ def _string(raw: bytes | None) -> Any:
         return raw
 
 
-def _parse(line: _Line) -> tuple[dict[str, Any] | None, str | None]:
+def _parse(data: bytes, terminated: bool) -> tuple[dict[str, Any] | None, str | None]:
     """(entry, None) or (None, why this line is not an entry)."""
-    assert line.data is not None
-    data = line.data
     if b"\x00" in data:
         return None, "binary data (NUL bytes), not a JSON line"
     try:
@@ -402,7 +415,7 @@ def _parse(line: _Line) -> tuple[dict[str, Any] | None, str | None]:
     except jsjson.JSONParseError as error:
         # One line is one document: "at line 1 column 41" reads as "at column 41".
         reason = _FIRST_LINE.sub(" at column", str(error))
-        if not line.terminated:
+        if not terminated:
             return None, ("truncated: the last line has no newline and is not complete JSON "
                           f"(a writer may be in the middle of appending it): {reason}")
         return None, f"not JSON: {reason}"
@@ -448,67 +461,106 @@ def _too_long(end: int | None = None) -> str:
     return f"longer than {limit}: not read{where}"
 
 
+class _Prefilter:
+    """What rules a line out before it is parsed: text it must hold, and the sink's own timestamp out of range."""
+
+    def __init__(self, query: AuditQuery) -> None:
+        self.needles = query.needles()
+        # The runtime's toISOString() text sorts as its time does; bounds that fall on a millisecond compare as text.
+        self.after = _exact_ms(query.after)
+        self.before = _exact_ms(query.before)
+        self.timed = self.after is not None or self.before is not None
+
+    def rejects(self, data: bytes) -> bool:
+        for needle in self.needles:
+            if needle not in data:
+                return True
+        if self.timed and data.startswith(b'{"timestamp":"') and _SINK_TIME.match(data, 14):
+            stamp = data[14:38]
+            if (self.after is not None and stamp < self.after) or (self.before is not None and stamp >= self.before):
+                return True
+        return False
+
+
+_SINK_TIME = re.compile(rb'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"')
+
+
+def _exact_ms(moment: datetime | None) -> bytes | None:
+    return iso_ms(moment).encode() if moment is not None and moment.microsecond % 1000 == 0 else None
+
+
 def _read(log: _File, query: AuditQuery, secrets: bool) -> AuditPage:
     end, inside = _start(log, query.cursor)
     max_lines = MAX_SCAN_LINES if query.max_scan_lines is None else query.max_scan_lines
     max_bytes = MAX_SCAN_BYTES if query.max_scan_bytes is None else query.max_scan_bytes
-    needles = query.needles()
+    prefilter = _Prefilter(query) if query.filtered else None
     found: list[tuple[int, AuditItem]] = []  # (index among the lines read, newest 0; item)
     index = -1
+    examined = 0  # lines looked at one by one (a block passed over whole costs no more than reading it)
     earliest = end  # the start of the oldest line read: where the next page resumes
     resume: int | None = None
     stopped = resume_inside = False
-    lines = _lines_backwards(log, end, inside=inside, budget=max_bytes, max_line=MAX_LINE_BYTES)
-    try:
-        for line in lines:
-            if isinstance(line, _Stop):
-                index += 1
-                if not line.continued and not needles:
-                    found.append((index, AuditItem(offset=None, length=line.end - line.position,
-                                                   error=_too_long(line.end))))
-                earliest = resume = line.position
-                stopped = resume_inside = True
-                break
+    lines = _lines_backwards(log, end, inside=inside, budget=max_bytes, max_line=MAX_LINE_BYTES,
+                             needles=prefilter.needles if prefilter else [])
+    for line in lines:
+        if type(line) is _Skip:
             if len(found) >= query.limit:
                 resume = earliest
                 break
-            if index >= 0 and (index + 1 >= max_lines or end - line.start > max_bytes):
+            index += line.count
+            earliest = line.start
+            if end - earliest > max_bytes:
                 resume, stopped = earliest, True
                 break
+            continue
+        if type(line) is _Stop:
             index += 1
-            earliest = line.start
-            item = _item(line, query, needles, secrets)
-            if item is not None:
-                found.append((index, item))
-    finally:
-        lines.close()
+            if not line.continued and not (prefilter and prefilter.needles):
+                found.append((index, AuditItem(offset=None, length=line.end - line.position,
+                                               error=_too_long(line.end))))
+            earliest = resume = line.position
+            stopped = resume_inside = True
+            break
+        start, line_end, data, terminated, continued = line  # type: ignore[misc]
+        if len(found) >= query.limit:
+            resume = earliest
+            break
+        if index >= 0 and (examined >= max_lines or end - start > max_bytes):
+            resume, stopped = earliest, True
+            break
+        index += 1
+        examined += 1
+        earliest = start
+        if continued or (prefilter is not None and data is not None and prefilter.rejects(data)):
+            continue
+        item = _item(start, line_end, data, terminated, query, prefilter, secrets)
+        if item is not None:
+            found.append((index, item))
     cursor = Cursor(resume, log.identity[1], resume_inside).encode() if resume else None
     return AuditPage(path=log.path, size=log.size, items=_number(log, found, index, earliest), next_cursor=cursor,
                      scanned_lines=index + 1, scanned_bytes=end - earliest, stopped=stopped and cursor is not None,
                      query=query)
 
 
-def _item(line: _Line, query: AuditQuery, needles: list[bytes], secrets: bool) -> AuditItem | None:
-    length = line.end - line.start
-    data = line.data
+def _item(start: int, end: int, data: bytes | None, terminated: bool, query: AuditQuery,
+          prefilter: _Prefilter | None, secrets: bool) -> AuditItem | None:
     if data is None:
         # Its text is not read, so no filter can be checked: shown unless a run, event or status is asked for.
-        return None if line.continued or needles else AuditItem(offset=line.start, length=length, error=_too_long())
-    if line.continued or not data.strip():
+        return None if prefilter and prefilter.needles else AuditItem(offset=start, length=end - start,
+                                                                        error=_too_long())
+    if not data or data.isspace():
         return None
-    if needles and not all(needle in data for needle in needles):
-        return None
-    if query.filtered:
+    if prefilter is not None:
         head = _HEAD.match(data)
         if head is not None and not query.matches(*(_string(head[name]) for name in ENTRY_FIELDS[:4])):
             return None
-    entry, error = _parse(line)
+    entry, error = _parse(data, terminated)
     if entry is None:
         # Under a run, event or status filter an unreadable line is shown when it holds that text (see needles).
-        return AuditItem(offset=line.start, length=length, error=error, text=_preview(data, secrets))
-    if query.filtered and not query.matches(*(entry.get(name) for name in ENTRY_FIELDS[:4])):
+        return AuditItem(offset=start, length=end - start, error=error, text=_preview(data, secrets))
+    if prefilter is not None and not query.matches(*(entry.get(name) for name in ENTRY_FIELDS[:4])):
         return None
-    return AuditItem(offset=line.start, length=length, entry=_clean_entry(entry, secrets))
+    return AuditItem(offset=start, length=end - start, entry=_clean_entry(entry, secrets))
 
 
 def _number(log: _File, found: list[tuple[int, AuditItem]], last_index: int, earliest: int) -> list[AuditItem]:

@@ -4,6 +4,7 @@ every broken line or file as an item or a reason, never an exception that hides 
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -379,6 +380,80 @@ def test_a_filtered_page_of_a_big_log_stops_at_the_scan_budget(tmp_path, monkeyp
     lines = [audit_line(n, run_id="hay", second=n % 3600) for n in range(20_000)]
     path = write_log(tmp_path / "audit.jsonl", lines)
     monkeypatch.setattr(audit, "MAX_SCAN_LINES", 5000)
-    page = read_audit_page(path, AuditQuery(run_id="needle"))
+    page = read_audit_page(path, AuditQuery(before=datetime(2020, 1, 1, tzinfo=UTC)))
     assert page.items == [] and page.stopped and page.scanned_lines == 5000
     assert Cursor.decode(page.next_cursor).offset == len("".join(line + "\n" for line in lines[:15_000]))
+
+
+def test_looking_for_a_run_passes_over_blocks_without_it_and_stops_at_the_byte_budget(tmp_path, monkeypatch):
+    lines = [audit_line(n, run_id="hay", second=n % 3600) for n in range(20_000)]
+    path = write_log(tmp_path / "audit.jsonl", lines)
+    monkeypatch.setattr(audit, "MAX_SCAN_LINES", 10)  # lines looked at one by one: none here
+    monkeypatch.setattr(audit, "MAX_SCAN_BYTES", path.stat().st_size // 4)
+    page = read_audit_page(path, AuditQuery(run_id="needle"))
+    assert page.items == [] and page.stopped
+    assert path.stat().st_size // 4 <= page.scanned_bytes < path.stat().st_size // 4 + audit.BLOCK_BYTES
+    offset = Cursor.decode(page.next_cursor).offset
+    assert path.read_bytes()[offset - 1:offset] == b"\n"
+    assert page.scanned_lines == path.read_bytes()[offset:].count(b"\n")
+
+
+# The reader against a plain reference: split the whole file, filter every line ------------------------------
+
+
+def reference(path: Path, query: AuditQuery) -> list[tuple[int, str]]:
+    """(line number, run id or the reason's first word) of what a page-by-page read must return, newest first."""
+    text = path.read_bytes()
+    lines = text.split(b"\n")
+    terminated = [True] * (len(lines) - 1) + [False]
+    if lines[-1] == b"":
+        lines, terminated = lines[:-1], terminated[:-1]
+    out = []
+    needles = query.needles()
+    for number in range(len(lines), 0, -1):
+        data = lines[number - 1]
+        if not data.strip() or (query.filtered and not all(needle in data for needle in needles)):
+            continue
+        try:
+            entry = jsjson.loads(data)
+        except jsjson.JSONParseError:
+            # Under a time range, a broken line whose first bytes still name the sink's time is placed by it.
+            stamp = re.match(rb'\{"timestamp":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)"', data)
+            if not stamp or query.matches(stamp[1].decode(), None, None, None) or query.after is None and query.before is None:
+                out.append((number, "unreadable"))
+            continue
+        if not isinstance(entry, dict):
+            out.append((number, "unreadable"))
+        elif query.matches(*(entry.get(name) for name in ("timestamp", "eventType", "runId", "status"))):
+            out.append((number, entry.get("runId")))
+    return out
+
+
+def varied_log(tmp_path: Path) -> Path:
+    lines = []
+    for n in range(600):
+        run_id = f"run-{(n * 7919) % 37}"
+        lines.append(audit_line(n, run_id=run_id, event_type=("tool_started", "policy_decision", "run_failed")[n % 3],
+                                status=("running", "failed")[n % 5 == 0], second=n % 3600,
+                                payload={"n": n, "pad": "p" * ((n * 31) % 400)}))
+        if n % 97 == 13:
+            lines.append(audit_line(n, run_id=run_id)[: 30 + n % 50])  # cut short, naming the run when long enough
+        if n % 151 == 7:
+            lines.append("")
+    return write_log(tmp_path / "audit.jsonl", lines, tail=audit_line(600, run_id="run-3")[:70])
+
+
+@pytest.mark.parametrize("block", [101, 4096, 256 * 1024])
+@pytest.mark.parametrize("query", [
+    AuditQuery(limit=9), AuditQuery(run_id="run-3", limit=4), AuditQuery(run_id="run-36", limit=50),
+    AuditQuery(event_type="run_failed", status="failed", limit=7), AuditQuery(run_id="nobody", limit=5),
+    AuditQuery(after=datetime(2026, 11, 20, 10, 3, tzinfo=UTC), before=datetime(2026, 11, 20, 10, 6, tzinfo=UTC),
+               limit=11),
+    AuditQuery(run_id="run-3", limit=5, max_scan_lines=40),
+], ids=["all", "run", "rare-run", "event+status", "no-match", "time", "run-small-budget"])
+def test_paging_through_the_log_returns_what_reading_it_whole_would(tmp_path, monkeypatch, block, query):
+    monkeypatch.setattr(audit, "BLOCK_BYTES", block)
+    path = varied_log(tmp_path)
+    got = [(item.line, item.entry.get("runId") if item.entry is not None else "unreadable")
+           for item in every_page(path, query)]
+    assert got == reference(path, query)
