@@ -9,9 +9,10 @@ The file only grows and may hold a million lines, so a page is read from a byte 
 in blocks, never the whole file: the first page starts at the end, and the opaque cursor of the
 next names the offset of the oldest line read (with the file's inode, so a cursor into a rotated
 file is refused). A filtered page scans back until it holds `limit` entries or has spent its
-budget of lines and bytes; then it stops and hands out a cursor to continue from. Lines are
-numbered when counting the newlines before them is cheap (see `_LineMarks`); every item has its
-byte offset.
+budget of lines and bytes; then it stops and hands out a cursor to continue from. Blocks that do
+not hold the run id (event type, status) asked for are passed over without splitting them into
+lines, and the sink's own timestamp rules a line out before it is parsed. Lines are numbered when
+counting the newlines before them is cheap (see `_LineMarks`); every item has its byte offset.
 
 A line that is not an entry (corrupt, cut short by a writer mid-append, foreign, binary, too
 long) is an item with its reason, in its place, and never hides the lines around it.
@@ -64,8 +65,8 @@ _STRING = rb'"(?:[^"\\]|\\.)*"'
 _HEAD = re.compile(rb'\{"timestamp":(?P<timestamp>' + _STRING + rb'|null),"eventType":(?P<eventType>' + _STRING
                    + rb'|null),"runId":(?P<runId>' + _STRING + rb'|null),"status":(?P<status>' + _STRING
                    + rb'|null),"payload":')
-# Values that JSON.stringify writes as they are (and no writer escapes): a line without them cannot match.
 _FIRST_LINE = re.compile(r" at line 1 column(?= \d+$)")
+# Values that JSON.stringify writes as they are (and no writer escapes): a line without them cannot match.
 _PLAIN_NEEDLE = re.compile(r"[A-Za-z0-9 _.:@+=,;#$%&()*!?~^|{}\[\]<>'-]+")
 
 

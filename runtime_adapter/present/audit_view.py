@@ -54,6 +54,8 @@ class AuditView:
     page: AuditPage | None
     # Set when the log cannot be read at all: why (a missing file, a directory, binary data).
     unavailable: str | None = None
+    # Whether the run store holds the run the page is filtered by (None: not filtered by a run).
+    run_known: bool | None = None
 
     @property
     def next_cursor(self) -> str | None:
@@ -157,10 +159,10 @@ def _plain_id(value: Any) -> bool:
     return True
 
 
-def _known_runs(store: Any, items: list[AuditItem]) -> set[str]:
-    """The entries' run ids the run store holds (ids no run can have are never looked up, nor linked)."""
-    ids = list(dict.fromkeys(item.entry["runId"] for item in items
-                             if item.entry is not None and _plain_id(item.entry.get("runId"))))
+def _known_runs(store: Any, items: list[AuditItem], also: str | None) -> set[str]:
+    """The entries' run ids (and `also`) the run store holds; ids no run can have are never looked up, nor linked."""
+    named = [item.entry.get("runId") for item in items if item.entry is not None] + [also]
+    ids = list(dict.fromkeys(run_id for run_id in named if _plain_id(run_id)))
     if not ids or store is None:
         return set()
     try:
@@ -178,5 +180,6 @@ def audit_view(path: str | os.PathLike[str] | None, query: AuditQuery, *, secret
         page = read_audit_page(path, query, secrets=secrets)
     except AuditLogUnavailable as error:
         return AuditView(path=shown, rows=[], page=None, unavailable=error.reason)
-    known = _known_runs(store, page.items)
-    return AuditView(path=shown, rows=[_row(item, known) for item in page.items], page=page)
+    known = _known_runs(store, page.items, query.run_id)
+    return AuditView(path=shown, rows=[_row(item, known) for item in page.items], page=page,
+                     run_known=None if query.run_id is None else query.run_id in known)

@@ -331,3 +331,10 @@ def test_the_page_and_api_never_write_to_the_log(client, audit_site):
 def test_the_audit_pages_only_read(client, audit_site):
     assert client.post("/audit/").status_code == 405
     assert client.post("/api/audit/").status_code == 405
+
+
+def test_a_page_filtered_by_a_run_links_that_run_or_says_the_store_does_not_hold_it(client, audit_site):
+    text = body(client.get("/audit/?runId=run-b"))
+    assert '<a href="/runs/run-b/">open run' in text
+    text = page_text(client.get("/audit/?runId=run-gone").content)
+    assert "1 matching line" in text and "no run with this id is in this run store" in text
