@@ -1,7 +1,7 @@
 """JSON for scripts: the jobs with their signals, and one job (redacted) with its history.
 
-Errors are `{"error": …}`: 400 for bad parameters, 404 for an unknown job, 422 for an unreadable job file,
-503 when the job store cannot be read.
+Errors are `{"error": …}`: 400 for bad parameters, 404 for an unknown job or a job store that is missing or unset
+(with `setting`), 422 for an unreadable job file.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .forms import JobFilterForm
 
 
 def _unavailable(error: durable.JobStoreUnavailable) -> HttpResponse:
-    return api_error(503, f"The job store cannot be read: {error.reason}", setting=durable.SETTING,
+    return api_error(404, f"The job store cannot be read: {error.reason}", setting=durable.SETTING,
                      location=error.location or None)
 
 

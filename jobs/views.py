@@ -18,10 +18,12 @@ from . import store
 from .forms import JobFilterForm
 
 
-def unavailable(request: HttpRequest, error: durable.JobStoreUnavailable) -> HttpResponse:
+def unavailable(request: HttpRequest, error: durable.JobStoreUnavailable, *, job_id: str = "") -> HttpResponse:
+    # Not a 5xx: the control plane answers as it should; what is missing is the job directory it was pointed at
+    # (the list says so with a 200, a job in it is not found).
     context = {"nav": "jobs", "setting": durable.SETTING, "configured": store.url(), "reason": error.reason,
-               "location": error.location}
-    return render(request, "jobs/unavailable.html", context, status=503)
+               "location": error.location, "job_id": job_id}
+    return render(request, "jobs/unavailable.html", context, status=404 if job_id else 200)
 
 
 @require_safe
@@ -51,7 +53,7 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     try:
         detail = durable.job_detail(store.url(), job_id, run_exists=store.run_exists(request), **options)
     except durable.JobStoreUnavailable as error:
-        return unavailable(request, error)
+        return unavailable(request, error, job_id=job_id)
     except durable.JobNotFound:
         return render(request, "jobs/unknown_job.html", {"nav": "jobs", "job_id": job_id}, status=404)
     except durable.UnreadableJob as unreadable:

@@ -248,18 +248,25 @@ def test_an_unreadable_job_file_is_a_422_with_its_reason(client, job_dir):
     assert "the JSON is an array" in json_body(api)["error"]
 
 
-@pytest.mark.parametrize("configured", ["missing", "unset", "postgres"])
-def test_a_missing_or_unset_job_store_is_a_clear_message_naming_the_setting(client, runs_settings, tmp_path, configured):
+@pytest.mark.parametrize(("configured", "reason"), [
+    ("missing", "the directory does not exist"), ("unset", "CONTROLPLANE_JOB_STORE is not set"),
+    ("postgres", "must be a file:///path URL")])
+def test_a_missing_or_unset_job_store_is_a_clear_message_naming_the_setting(client, runs_settings, tmp_path, configured,
+                                                                             reason):
     runs_settings.CONTROLPLANE_JOB_STORE = {"missing": (tmp_path / "nowhere").as_uri(), "unset": "",
                                            "postgres": "postgresql://db/jobs"}[configured]
-    for url in ("/jobs/", "/jobs/some-job/"):
+    assert reason in page_text(client.get("/jobs/").content)
+    for url, status in (("/jobs/", 200), ("/jobs/some-job/", 404)):
         page = client.get(url)
-        assert page.status_code == 503
+        assert page.status_code == status
         assert_valid_html(page.content)
-        assert "CONTROLPLANE_JOB_STORE" in page_text(page.content)
-    api = client.get("/api/jobs/")
-    assert api.status_code == 503
-    assert json_body(api)["setting"] == "CONTROLPLANE_JOB_STORE"
+        text = page_text(page.content)
+        assert "The job store cannot be read:" in text and "CONTROLPLANE_JOB_STORE" in text
+    for url in ("/api/jobs/", "/api/jobs/some-job/"):
+        api = client.get(url)
+        assert api.status_code == 404
+        assert json_body(api)["setting"] == "CONTROLPLANE_JOB_STORE"
+        assert json_body(api)["error"].startswith("The job store cannot be read:")
 
 
 def test_an_empty_job_directory_says_what_would_be_there(client, runs_settings, tmp_path):
