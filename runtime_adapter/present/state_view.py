@@ -49,7 +49,7 @@ class EntryView:
     key: str | None
     value_text: str
     clipped: int
-    updated: str | None
+    updated: str | None  # updatedAt of Memory's record, createdAt of a conversation turn
     expires: str | None
     problem: str | None
 
@@ -146,7 +146,9 @@ def _entry(stored: StoredEntry, secrets: bool) -> EntryView:
         return EntryView(key, text, clipped, _time(value.get("updatedAt"), secrets),
                          _time(value.get("expiresAt"), secrets), None)
     text, clipped = _json(value, secrets, sensitive=sensitive)
-    return EntryView(key, text, clipped, None, None, None)
+    # A conversation turn ({user, agent, createdAt, metadata}) says when it was written too.
+    written = _time(value.get("createdAt"), secrets) if isinstance(value, dict) else None
+    return EntryView(key, text, clipped, written, None, None)
 
 
 def _audit(stored: StoredEntry, secrets: bool) -> AuditView:
