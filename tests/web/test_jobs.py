@@ -308,3 +308,24 @@ def test_the_summary_counts_link_to_their_signal_filter(client, job_dir):
     html = body(client.get("/jobs/"))
     for signal in ("overdue", "stuck", "failed_not_rescheduled"):
         assert f'href="/jobs/?signal={signal}"' in html
+
+
+def test_jobs_of_any_shape_render_on_every_surface(client, runs_settings, tmp_path):
+    odd = {"id": "odd", "status": 7, "handler": ["a", {"b": 1}], "runAt": 1795000000000, "intervalMs": "hourly",
+           "maxRuns": True, "runCount": "three", "lastRunAt": {"at": "noon"}, "error": {"code": 5},
+           "history": {"runNumber": 1}, "payload": "text", "metadata": None, "result": [1, None], "extra": [[[]]]}
+    bare = {"id": "bare"}
+    directory = tmp_path / "jobs"
+    directory.mkdir()
+    for record in (odd, bare):
+        (directory / f"{record['id']}.json").write_text(jsjson.dumps(record, 2))
+    runs_settings.CONTROLPLANE_JOB_STORE = directory.as_uri()
+    for url in ("/jobs/", "/jobs/odd/", "/jobs/bare/", "/api/jobs/", "/api/jobs/odd/", "/api/jobs/bare/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        if url.startswith("/jobs/"):
+            assert_valid_html(response.content)
+    text = page_text(client.get("/jobs/odd/").content)
+    assert 'Status "7" is not one the scheduler writes' in text
+    assert "This job has no history list (an object)" in text
+    assert json_body(client.get("/api/jobs/odd/"))["job"]["extra"] == [[[]]]
