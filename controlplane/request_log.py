@@ -22,6 +22,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import request_finished
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from pythonjsonlogger.json import JsonFormatter
 
@@ -104,22 +106,25 @@ class RequestLogMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request_id_for(request.headers.get(REQUEST_ID_HEADER))
         request.request_id = request_id  # type: ignore[attr-defined]
-        token = _request_id.set(request_id)
+        # Kept until the response is closed (request_finished): Django logs 4xx and 5xx answers
+        # ("Not Found: …") after the last middleware has returned.
+        _request_id.set(request_id)
         started = time.perf_counter()
-        try:
-            response = self.get_response(request)
-            response[REQUEST_ID_HEADER] = request_id
-            duration_ms = round((time.perf_counter() - started) * 1000, 1)
-            fields = {
-                "method": _escaped(request.method or ""), "path": logged_path(request.path),
-                "view": view_label(request), "status": response.status_code, "duration_ms": duration_ms,
-                "store": store_label(request), "user": user_label(request),
-            }
-            log.info("%s %s %s %.1f ms", fields["method"], fields["path"], fields["status"], duration_ms,
-                     extra=fields)
-            return response
-        finally:
-            _request_id.reset(token)
+        response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request_id
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        fields = {
+            "method": _escaped(request.method or ""), "path": logged_path(request.path),
+            "view": view_label(request), "status": response.status_code, "duration_ms": duration_ms,
+            "store": store_label(request), "user": user_label(request),
+        }
+        log.info("%s %s %s %.1f ms", fields["method"], fields["path"], fields["status"], duration_ms, extra=fields)
+        return response
+
+
+@receiver(request_finished)
+def _forget_request_id(**_: Any) -> None:
+    _request_id.set(None)
 
 
 class RequestContextFilter(logging.Filter):
