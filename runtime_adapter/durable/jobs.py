@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from runtime_adapter.js.dates import parse_iso
-from runtime_adapter.js.jsjson import JSONParseError, NestedTooDeep, loads
+from runtime_adapter.js.jsjson import MAX_NESTING, JSONParseError, NestedTooDeep, loads
 from runtime_adapter.js.jsvalues import to_js_string, truthy
 from runtime_adapter.records import CorruptRun, RunStoreError
 from runtime_adapter.redaction import clean_text, redact_value
@@ -39,6 +39,8 @@ SETTING = "CONTROLPLANE_JOB_STORE"
 OVERDUE, STUCK, FAILED_NOT_RESCHEDULED = "overdue", "stuck", "failed_not_rescheduled"
 SIGNALS = (OVERDUE, STUCK, FAILED_NOT_RESCHEDULED)
 ANY_SIGNAL = "any"
+# What a listing keeps of each job (Job.as_api()'s fields).
+SUMMARY_FIELDS = ("id", "handler", "status", "runAt", "intervalMs", "maxRuns", "runCount", "lastRunAt", "error")
 # The statuses BackgroundJobScheduler writes; a hand-written job may hold any other.
 STATUSES = ("scheduled", "running", "completed", "failed")
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -311,7 +313,9 @@ def _parse_file(path: Path, max_bytes: int) -> tuple[Any, os.stat_result]:
             reason = "empty file (a write cut short, or one in progress)"
         else:
             try:
-                return loads(text), info
+                # Fewer brackets than the nesting limit cannot nest past it: most job files skip that walk.
+                shallow = text.count("{") + text.count("[") <= MAX_NESTING
+                return loads(text, max_nesting=None if shallow else MAX_NESTING), info
             except NestedTooDeep as error:
                 raise _Unreadable(str(error)) from None
             except JSONParseError as error:
@@ -400,9 +404,15 @@ def job_notes(record: dict[str, Any], *, secrets: bool = True) -> tuple[str, ...
     return tuple(notes)
 
 
+def _history_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "list"
+    return "missing" if value is None else _json_kind(value)
+
+
 def _history(value: Any) -> tuple[tuple[HistoryEntry, ...], str]:
     if not isinstance(value, list):
-        return (), "missing" if value is None else _json_kind(value)
+        return (), _history_kind(value)
     entries = []
     for item in value:
         if isinstance(item, dict):
@@ -423,8 +433,12 @@ def _redacted(record: dict[str, Any], secrets: bool) -> dict[str, Any]:
 
 
 def read_job_file(directory: Path, name: str, *, now: datetime, secrets: bool = True,
-                  max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Job | JobError:
-    """One `<id>.json` file as a Job, or a JobError saying why it cannot be one. FileNotFoundError if gone."""
+                  max_bytes: int = DEFAULT_MAX_FILE_BYTES, summary: bool = False) -> Job | JobError:
+    """One `<id>.json` file as a Job, or a JobError saying why it cannot be one. FileNotFoundError if gone.
+
+    A `summary` job (a listing's) keeps only the fields a list shows, redacted, and no history: redacting every
+    payload and history of a large directory on each listing would cost seconds.
+    """
     stem = name[: -len(".json")]
     shown_stem = clean_text(stem, secrets=False)
     if not stem:
@@ -436,18 +450,23 @@ def read_job_file(directory: Path, name: str, *, now: datetime, secrets: bool = 
             raise _not_a_job(parsed)
     except _Unreadable as error:
         return JobError(name, shown_stem, error.reason, error.effect)
-    content = _redacted(parsed, secrets)
     if "id" not in parsed:
         return JobError(name, shown_stem, "the job names no id",
                         "FileJobStore.getJob() finds it under no id, and the scheduler saves its next state to "
-                        "undefined.json, leaving this file as it is.", content)
+                        "undefined.json, leaving this file as it is.", None if summary else _redacted(parsed, secrets))
     if to_js_string(parsed["id"]) != stem:
         inside = _quoted(parsed["id"], secrets)
         return JobError(name, shown_stem, f"the job inside names id {inside}, not the file's name",
                         f"FileJobStore.getJob({_quoted(stem, False)}) returns a job whose id is {inside}, and the "
                         f"scheduler saves its next state to {inside[:-1]}.json\", leaving this file as it is.",
-                        content)
-    history, history_kind = _history(content.get("history"))
+                        None if summary else _redacted(parsed, secrets))
+    history: tuple[HistoryEntry, ...] = ()
+    if summary:
+        content = _redacted({key: parsed[key] for key in SUMMARY_FIELDS if key in parsed}, secrets)
+        history_kind = _history_kind(parsed.get("history"))
+    else:
+        content = _redacted(parsed, secrets)
+        history, history_kind = _history(content.get("history"))
     return Job(
         id=stem, file=name, record=content,
         saved_at=datetime.fromtimestamp(info.st_mtime, UTC),
@@ -460,13 +479,14 @@ def read_job_file(directory: Path, name: str, *, now: datetime, secrets: bool = 
 
 def read_jobs(url: str, *, now: datetime, secrets: bool = True,
               max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> JobListing:
-    """Every job of the store, in the order runDueJobs() visits them, and every file that is not a job."""
+    """Every job of the store (summaries: see `read_job_file`), in the order runDueJobs() visits them, and every
+    file that is not a job."""
     directory = job_directory(url)
     jobs: list[Job] = []
     errors: list[JobError] = []
     for name in _job_files(directory):
         try:
-            item = read_job_file(directory, name, now=now, secrets=secrets, max_bytes=max_bytes)
+            item = read_job_file(directory, name, now=now, secrets=secrets, max_bytes=max_bytes, summary=True)
         except FileNotFoundError:
             continue  # removed since the directory was listed
         if isinstance(item, Job):

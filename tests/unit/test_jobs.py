@@ -191,6 +191,24 @@ def test_a_broken_file_is_an_error_row_with_its_reason_and_the_rest_are_listed(t
     assert reason in caught.value.error.reason
 
 
+def test_a_listing_keeps_the_list_fields_redacted_and_leaves_payloads_and_histories_to_the_job(tmp_path):
+    url = write(tmp_path / "jobs", job("j", payload={"apiKey": "sk-live-4f9b2c7e1a3d5f8b0c6e2a9d"},
+                                       error="password=hunter2", history=[{"runNumber": 1}]))
+    [listed] = read_jobs(url, now=NOW).jobs
+    assert set(listed.record) == {"id", "handler", "status", "runAt", "intervalMs", "maxRuns", "runCount",
+                                  "lastRunAt", "error"}
+    assert listed.error == "password=[REDACTED]" and listed.history == () and listed.history_kind == "list"
+    assert len(one(url, "j").history) == 1
+
+
+def test_a_deeply_nested_field_in_a_bracket_heavy_file_is_refused_but_a_wide_one_is_read(tmp_path):
+    url = write(tmp_path / "jobs", job("wide", payload={"items": [{"n": i} for i in range(300)]}),
+                raw={"deep.json": '{"id": "deep", "error": ' + "[" * 150 + "]" * 150 + "}"})
+    listing = read_jobs(url, now=NOW)
+    assert [found.id for found in listing.jobs] == ["wide"]
+    assert "nested more than 128 levels" in listing.errors[0].reason
+
+
 def test_a_file_over_the_size_limit_is_an_error_row(tmp_path):
     url = write(tmp_path / "jobs", job("big", payload={"blob": "x" * 5000}), job("small"))
     listing = read_jobs(url, now=NOW, max_bytes=2048)
