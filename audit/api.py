@@ -1,4 +1,8 @@
-"""JSON for scripts: audit log entries, newest first. Errors are `{"error": …}` with 400 or 503."""
+"""JSON for scripts: audit log entries, newest first.
+
+Errors are `{"error": …}`: 400 for bad parameters, 404 when there is no log (no file, or the setting unset) and
+422 for a file that cannot be read as one (a directory, binary data), both naming the `setting`.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,6 @@ def entries(request: HttpRequest) -> HttpResponse:
     except BadCursor as error:
         return api_error(400, f"Invalid parameters: cursor: {error}", fields={"cursor": [str(error)]})
     if view.unavailable is not None:
-        return api_error(503, f"The audit log (CONTROLPLANE_AUDIT_LOG) cannot be read: {view.path or '(not set)'}: "
-                              f"{view.unavailable}.", setting="CONTROLPLANE_AUDIT_LOG", path=view.path or None)
+        message = f"The audit log (CONTROLPLANE_AUDIT_LOG) cannot be read: {view.path or '(not set)'}: {view.unavailable}."
+        return api_error(404 if view.missing else 422, message, setting="CONTROLPLANE_AUDIT_LOG", path=view.path or None)
     return json_response(view.as_api())

@@ -71,12 +71,16 @@ _PLAIN_NEEDLE = re.compile(r"[A-Za-z0-9 _.:@+=,;#$%&()*!?~^|{}\[\]<>'-]+")
 
 
 class AuditLogUnavailable(Exception):
-    """The log cannot be read at all (missing, a directory, binary, unreadable); `reason` says why."""
+    """The log cannot be read at all (missing, a directory, binary, unreadable); `reason` says why.
 
-    def __init__(self, path: str, reason: str) -> None:
+    `missing`: there is no file (or no setting) at all, rather than one that cannot be read as a log.
+    """
+
+    def __init__(self, path: str, reason: str, *, missing: bool = False) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+        self.missing = missing
 
 
 class BadCursor(ValueError):
@@ -193,7 +197,7 @@ class _File:
         try:
             descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
-            raise AuditLogUnavailable(shown, "no such file") from None
+            raise AuditLogUnavailable(shown, "no such file", missing=True) from None
         except IsADirectoryError:
             raise AuditLogUnavailable(shown, "this is a directory, not a JSONL file") from None
         except OSError as error:
@@ -434,7 +438,7 @@ def read_audit_page(path: str | os.PathLike[str] | None, query: AuditQuery, *, s
     does not point at a line start of this very file.
     """
     if path is None or str(path) == "":
-        raise AuditLogUnavailable("", "no audit log is configured")
+        raise AuditLogUnavailable("", "no audit log is configured", missing=True)
     log = _File(Path(path))
     try:
         return _read(log, query, secrets)

@@ -56,6 +56,8 @@ class AuditView:
     unavailable: str | None = None
     # Whether the run store holds the run the page is filtered by (None: not filtered by a run).
     run_known: bool | None = None
+    # The log is not there at all (no file, no setting), rather than there and unreadable.
+    missing: bool = False
 
     @property
     def next_cursor(self) -> str | None:
@@ -179,7 +181,7 @@ def audit_view(path: str | os.PathLike[str] | None, query: AuditQuery, *, secret
     try:
         page = read_audit_page(path, query, secrets=secrets)
     except AuditLogUnavailable as error:
-        return AuditView(path=shown, rows=[], page=None, unavailable=error.reason)
+        return AuditView(path=shown, rows=[], page=None, unavailable=error.reason, missing=error.missing)
     known = _known_runs(store, page.items, query.run_id)
     return AuditView(path=shown, rows=[_row(item, known) for item in page.items], page=page,
                      run_known=None if query.run_id is None else query.run_id in known)

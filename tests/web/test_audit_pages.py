@@ -276,7 +276,7 @@ def test_a_missing_log_is_a_clear_message_naming_the_setting(client, audit_site,
     text = page_text(response.content)
     assert f"CONTROLPLANE_AUDIT_LOG is {tmp_path / 'nowhere' / 'audit.jsonl'} : no such file." in text
     api = client.get("/api/audit/")
-    assert api.status_code == 503
+    assert api.status_code == 404
     assert json_body(api)["setting"] == "CONTROLPLANE_AUDIT_LOG" and "no such file" in json_body(api)["error"]
     assert "no such file" in page_text(htmx(client, "/audit/?runId=run-a", target="run-audit").content)
     assert client.get("/runs/run-a/").status_code == 200
@@ -285,7 +285,7 @@ def test_a_missing_log_is_a_clear_message_naming_the_setting(client, audit_site,
 def test_an_unset_log_says_so(client, audit_site):
     audit_site.CONTROLPLANE_AUDIT_LOG = None
     assert "CONTROLPLANE_AUDIT_LOG is not set: no audit log is configured." in page_text(client.get("/audit/").content)
-    assert client.get("/api/audit/").status_code == 503
+    assert client.get("/api/audit/").status_code == 404
 
 
 def test_a_directory_or_a_binary_file_is_a_clear_message(client, audit_site, tmp_path):
@@ -295,7 +295,7 @@ def test_a_directory_or_a_binary_file_is_a_clear_message(client, audit_site, tmp
     binary.write_bytes(b"\x1f\x8b\x08\x00" + bytes(range(256)) * 4)
     audit_site.CONTROLPLANE_AUDIT_LOG = binary
     assert "binary data (NUL bytes): not a JSONL audit log" in page_text(client.get("/audit/").content)
-    assert client.get("/api/audit/").status_code == 503
+    assert client.get("/api/audit/").status_code == 422
 
 
 def test_an_empty_log_says_it_is_empty(client, audit_site):
