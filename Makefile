@@ -28,9 +28,10 @@ demo-store: setup
 run: demo-store
 	$(PY) manage.py rundemo 127.0.0.1:$(PORT)
 
+# gunicorn_conf.py: metrics summed over the workers, one log line per request (text or JSON).
 serve: demo-store
 	$(PY) manage.py collectstatic --noinput -v 0
-	$(VENV)/bin/gunicorn controlplane.wsgi --bind 127.0.0.1:$(PORT) --workers $${WEB_CONCURRENCY:-2} --threads 4 --access-logfile -
+	$(VENV)/bin/gunicorn -c controlplane/gunicorn_conf.py controlplane.wsgi --bind 127.0.0.1:$(PORT) --workers $${WEB_CONCURRENCY:-2} --threads 4
 
 test: setup
 	scripts/ensure-system-packages.sh --browser

@@ -195,3 +195,10 @@ def test_a_hung_store_makes_readyz_answer_503_within_the_deadline_with_one_probe
         time.sleep(0.3)
     assert status == 200
     assert SlowStore.calls == 2
+
+
+def test_the_probes_answer_over_plain_http_where_pages_redirect_to_https(client, runs_dir, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/runs/").status_code == 301
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 200
