@@ -218,3 +218,19 @@ def test_without_a_token_metrics_follow_the_login_with_a_401_not_a_login_form(cl
     runs_settings.CONTROLPLANE_LOGIN_REQUIRED = False
     client.logout()
     assert "controlplane_runs" in scrape(client)
+
+
+def test_no_secret_or_run_text_reaches_the_metrics(client, runs_settings, tmp_path):
+    secret = "sk-live-4eC39HqLyjWDarjtT1zdp7dc"
+    records = [run_record("leak-1", metadata={"release": f"v1 {secret}"}, input=f"task with {secret}"),
+               run_record("leak-2", status=f"odd-{secret}", metadata={"release": "v2"},
+                          created="2026-01-01T00:00:01.000Z")]
+    runs_settings.CONTROLPLANE_RUN_STORE = write_store(tmp_path / "runs", records)
+    client.get("/runs/leak-1/")
+    client.get(f"/runs/?q={secret}")
+    client.get(f"/runs/{secret}/")
+    text = client.get("/metrics").content.decode()
+    assert secret not in text and "task with" not in text and "leak-1" not in text
+    families = {family.name: family for family in text_string_to_metric_families(text)}
+    assert value(families, "controlplane_runs", store="default", status="other") == 1  # the odd status, unnamed
+    assert value(families, "controlplane_release_runs", store="default", release="v1 [REDACTED]") == 1
