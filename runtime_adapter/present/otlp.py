@@ -26,7 +26,7 @@ from runtime_adapter.js.dates import parse_iso
 from runtime_adapter.js.jsvalues import UNDEFINED, js_or, prop, to_js_string, truthy
 from runtime_adapter.present.detail import tree_ids
 from runtime_adapter.queries.listing import release_of, text_of
-from runtime_adapter.records import InvalidRunId, Run, RunNotFound, replay_source
+from runtime_adapter.records import CorruptRun, InvalidRunId, Run, RunNotFound, replay_source
 
 if TYPE_CHECKING:
     from runtime_adapter.queries.scanning import RunStore
@@ -453,7 +453,7 @@ def related_runs(runs: Sequence[Run], get_run: Callable[[str], Run]) -> dict[str
     for run_id in dict.fromkeys(run_id for run in runs for run_id in related_ids(run) if run_id not in inside):
         try:
             related[run_id] = get_run(run_id)
-        except (RunNotFound, InvalidRunId):
+        except (RunNotFound, InvalidRunId, CorruptRun):
             pass  # a link, then
     return related
 

@@ -103,3 +103,12 @@ def test_the_redaction_opt_out_shows_them(client, secret_store):
     payload = otlp(client.get("/api/otlp/", {"root": "leaky"}))
     [tool] = [span for span in spans_of(payload) if span["name"] == "execute_tool deploy"]
     assert SECRET in attrs(tool)["gen_ai.tool.call.arguments"]
+
+
+def test_a_child_of_an_unreadable_parent_is_exported_with_a_link_to_it(client, runs_settings, tmp_path):
+    runs_settings.CONTROLPLANE_RUN_STORE = write_store(tmp_path / "runs", [run_record("kid", parent="mum", root="mum")],
+                                                       corrupt={"mum.json": b'{"id": "mum", '})
+    span = run_span(otlp(client.get("/api/runs/kid/otlp.json")), "kid")
+    assert "parentSpanId" not in span
+    assert [(link["spanId"], attrs(link)["agnostic_agents.link.type"]) for link in span["links"]] == [
+        (run_span_id("mum"), "parent_run")]

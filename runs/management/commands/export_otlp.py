@@ -32,7 +32,7 @@ from controlplane.stores import DEFAULT_STORE, get_run_store, store_names
 from runtime_adapter.js import jsjson
 from runtime_adapter.present.otlp import export_request, family_ids, related_runs, span_count, to_protobuf_json
 from runtime_adapter.queries.scanning import RunStore
-from runtime_adapter.records import InvalidRunId, Run, RunNotFound, RunStoreError
+from runtime_adapter.records import CorruptRun, InvalidRunId, Run, RunNotFound, RunStoreError
 
 PAGE = 200
 RETRYABLE = frozenset({429}) | frozenset(range(500, 600))
@@ -220,7 +220,7 @@ class Command(BaseCommand):
             result.runs += len(batch)
             result.sent += span_count(request)
             result.rejected += rejected
-            if message:
+            if message and message not in result.messages:
                 result.messages = (*result.messages, message)
             batch, pending = [], 0
             progress(result.runs, result.sent)
@@ -251,7 +251,7 @@ class _Lookups:
                 self.found.clear()
             try:
                 self.found[run_id] = self.store.get_run(run_id)
-            except (RunNotFound, InvalidRunId) as error:
+            except (RunNotFound, InvalidRunId, CorruptRun) as error:
                 self.found[run_id] = error
         answer = self.found[run_id]
         if isinstance(answer, RunStoreError):
