@@ -22,7 +22,6 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runtime_adapter.js.jsjson import JSONParseError, loads
 from runtime_adapter.records import (
     CorruptRun,
     Run,
@@ -267,7 +266,9 @@ class IndexedBundleRunStore(RowTableQueries):
 
 
 def _parse(source: str, record: str) -> Run:
+    # Python's decoder reads back what Python's encoder wrote (_row_batch), a number JSON.parse made
+    # Infinity (`1e400`) included, which JSON text cannot hold and jsjson.loads would refuse.
     try:
-        return normalize_run(loads(record))
-    except JSONParseError as error:  # only if the file was damaged after it was written
+        return normalize_run(json.loads(record))
+    except ValueError as error:  # only if the file was damaged after it was written
         raise CorruptRun(source, f"invalid JSON ({error})") from None

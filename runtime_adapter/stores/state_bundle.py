@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime_adapter.inspectors.state import check_state_consistency, check_state_integrity
-from runtime_adapter.js.jsjson import MAX_NESTING, JSONParseError, loads, nests_deeper_than
+from runtime_adapter.js.jsjson import MAX_NESTING, nests_deeper_than
 from runtime_adapter.records import StoreUnavailable
 
 STATE_META_KEY = "state_bundle"
@@ -164,9 +164,9 @@ class StoredState:
 
 def _entry(key: str | None, value: str | None, problem: str | None) -> StoredEntry:
     try:
-        name = None if key is None else loads(key)
-        return StoredEntry(name, None if value is None else loads(value), problem)
-    except JSONParseError as error:  # only if the file was damaged after it was written
+        name = None if key is None else json.loads(key)
+        return StoredEntry(name, None if value is None else json.loads(value), problem)
+    except ValueError as error:  # only if the file was damaged after it was written
         return StoredEntry(None, None, f"unreadable ({error})")
 
 
@@ -184,7 +184,8 @@ def read_state(index_path: str | Path, *, limit: int) -> StoredState | None:
         found = connection.execute("SELECT value FROM meta WHERE key = ?", (STATE_META_KEY,)).fetchone()
         if found is None:
             return None
-        document = loads(found[0])
+        # Python's decoder for what Python's encoder wrote: a number JSON.parse made Infinity round-trips.
+        document = json.loads(found[0])
         if not isinstance(document, dict) or document.get("schema") != STATE_SCHEMA:
             raise StoreUnavailable("This state bundle was converted by another version of the control plane: "
                                    "upload it again.")
@@ -200,7 +201,7 @@ def read_state(index_path: str | Path, *, limit: int) -> StoredState | None:
         found_error = connection.execute("SELECT error FROM errors ORDER BY position LIMIT 1").fetchone()
         return StoredState(document, layers, audit, found_run[0] if found_run else None,
                            found_error[0] if found_error else None)
-    except (sqlite3.Error, JSONParseError) as error:
+    except (sqlite3.Error, ValueError) as error:
         raise StoreUnavailable(f"Uploaded file index {Path(index_path).name} cannot be read: {error}") from None
     finally:
         connection.close()

@@ -240,3 +240,13 @@ def test_state_parts_split_memory_and_audit_into_rows():
     assert [(part, layer) for part, layer, *_ in parts.rows].count(("audit", '""')) == 4
     assert [layer["name"] for layer in parts.document["memoryLayers"]] == ["conversation", "working", "profile", "policy"]
     assert parts.document["integrity"]["valid"] is True and parts.document["problems"] == []
+
+
+def test_a_number_json_parse_makes_infinity_is_read_back_from_the_index(indexed):
+    """`1e400` is Infinity to the runtime; the index keeps it, and a page shows it as JSON.stringify does."""
+    state = ('{"format": "agnostic-agents-state-bundle", "schemaVersion": "1.0", "metadata": {"x": 1e400},'
+             ' "run": {"id": "r", "status": "failed", "output": 1e400}, "memory": {"w": {"k": -1e400}}}')
+    path = indexed(state.encode())
+    page = state_bundle_page(path, secrets=True)
+    assert page.layers[0].entries[0].value_text == "null" and '"x": null' in page.metadata_text
+    assert IndexedBundleRunStore(path, redact_rows=True).get_run("r")["output"] == float("inf")
