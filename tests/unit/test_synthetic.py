@@ -233,6 +233,29 @@ def test_approval_blocked_runs_name_the_tool_call_waiting(runs):
         assert run["events"][-1]["type"] == "approval_requested"
 
 
+def test_the_policy_decision_that_asked_for_an_approval_is_recorded_as_the_runtime_records_it(runs):
+    # Agent._executeToolCall stops at the stage whose decision is require_approval: the tool's executionPolicy or a
+    # rule (with its ruleId) at `evaluate`, a beforeExecute hook at `before_execute` after an allowed `evaluate`.
+    asked = 0
+    for run in runs:
+        events = run["events"]
+        for index, event in enumerate(events):
+            if event["type"] != "approval_requested" or "confidence" in event["payload"]:
+                continue
+            decisions = [e["payload"] for e in events[:index] if e["type"] == "policy_decision"]
+            last = decisions[-1]
+            assert last["decision"]["action"] == "require_approval", run["id"]
+            assert last["decision"]["reason"] == event["payload"]["reason"]
+            assert (last["stage"], last["decision"].get("source")) in {
+                ("evaluate", "metadata"), ("evaluate", "rule"), ("before_execute", None)}
+            if last["decision"].get("source") == "rule":
+                assert last["decision"]["ruleId"]
+            if last["stage"] == "before_execute":
+                assert decisions[-2]["stage"] == "evaluate" and decisions[-2]["decision"]["action"] == "allow"
+            asked += 1
+    assert asked
+
+
 def test_paused_runs_say_at_which_stage(runs):
     paused = [run for run in runs if run["status"] == "paused"]
     assert all(run["pendingPause"]["reason"] for run in paused)

@@ -126,10 +126,20 @@ def _approval_setup(run: Recorder, ctx: Context) -> tuple[Json, str]:
     run.start_agent(run.metadata["description"])
     call = tool_call(ctx, name, 1)
     run.model_turn(None, [call], 1)
-    decisions: list[Json] = [{"action": "allow", "reason": None, "source": "default"}, {"action": "allow"}]
+    # What ToolPolicy records at the stage that asks, as Agent._executeToolCall does: the tool's executionPolicy or
+    # a rule at `evaluate` (the run stops there), or a beforeExecute hook after an allowed `evaluate`.
     if source == "metadata":
-        decisions = [{"action": "require_approval", "reason": reason, "source": "metadata"}]
-    return run.request_tool(call, decisions=decisions), reason
+        decisions: list[Json] = [{"action": "require_approval", "reason": reason, "source": "metadata"}]
+    elif source == "rule":
+        decisions = [{"action": "require_approval", "reason": reason, "ruleId": f"approve-{name.replace('_', '-')}",
+                      "source": "rule"}]
+    else:
+        decisions = [{"action": "allow", "reason": None, "source": "default"},
+                     {"action": "require_approval", "reason": reason}]
+    record = run.request_tool(call, decisions=decisions)
+    if source == "rule":
+        run.tick(0, 1)  # the time an earlier version of this generator spent on a second decision: every run stays as it was
+    return record, reason
 
 
 def _approval_waiting(run: Recorder, ctx: Context) -> None:
