@@ -127,11 +127,5 @@ def test_phoenix_shows_the_exported_families_as_they_were_mapped(phoenix, store,
         "execute_tool sync_inventory", "ERROR", "Inventory service returned 503")
 
     with capsys.disabled():
-        print(f"\nPhoenix {phoenix.url}: {sum(len(spans) for spans in shown.values())} spans of {sent} sent")
-        for name, spans in shown.items():
-            print(f"  {name}: {len(spans)} spans")
-            for span in sorted(spans.values(), key=lambda item: (item["start_time"], item["name"]))[:12]:
-                parent = spans.get(span["parent_id"], {}).get("name", "-") if span["parent_id"] else "(root)"
-                tokens = (span["attributes"].get("llm.token_count.prompt"), span["attributes"].get("llm.token_count.completion"))
-                print(f"    {span['name']:<36} {span['span_kind']:<6} {span['status_code']:<6} "
-                      f"parent={parent:<36} tokens={tokens} {span['status_message'][:60]}")
+        counts = ", ".join(f"{name} {len(spans)}" for name, spans in shown.items())
+        print(f"\nPhoenix {phoenix.url} shows {sum(len(spans) for spans in shown.values())} of {sent} spans sent ({counts})")
