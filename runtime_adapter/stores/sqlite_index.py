@@ -208,10 +208,15 @@ class FileIndex:
 
     @staticmethod
     def _meta(connection: sqlite3.Connection, key: str) -> Any:
+        """A meta value, None when the index has no meta table yet. Any other error (a database another
+        process holds locked past the busy timeout) is raised: taken for "no schema", it would make this
+        process drop and rebuild the tables another worker is serving from."""
         try:
             found = connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        except sqlite3.OperationalError:
-            return None
+        except sqlite3.OperationalError as error:
+            if "no such table" in str(error):
+                return None
+            raise
         return found[0] if found else None
 
     @staticmethod

@@ -500,3 +500,43 @@ def test_a_family_marker_moves_with_its_family_only(empty_dir, index_dir):
 
     store = indexed(empty_dir, index_dir, background=False)
     assert_family_markers_follow_their_family(store, empty_dir, lambda: store.refresh())
+
+
+def test_an_index_another_process_has_locked_is_waited_for_never_rebuilt_under_it(runs_dir, index_dir):
+    """Two gunicorn workers opening one index: a busy database must not read as "no schema", which would
+    drop the tables the other worker is serving from ("no such table: meta", a 500)."""
+    # Built by another process, which has exited: nothing of this one holds the index open.
+    built = multiprocessing.get_context("spawn").Process(target=_build_index, args=(runs_dir, index_dir))
+    built.start()
+    built.join()
+    path = index_path_for(index_dir, runs_dir)
+    total = len(varied_records())
+    check = sqlite3.connect(path)
+    generation = check.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+    check.close()
+
+    def lock() -> sqlite3.Connection:
+        blocker = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+        blocker.execute("PRAGMA locking_mode = EXCLUSIVE")
+        blocker.execute("BEGIN EXCLUSIVE")
+        blocker.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('probe', 1)")
+        return blocker
+
+    blocker = lock()
+    probe = sqlite3.connect(path, timeout=0.1, isolation_level=None)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        sqlite_index.FileIndex._meta(probe, "schema")
+    probe.close()
+    # Another worker's first look at the index while it is busy waits, then finds it as it was.
+    threading.Timer(0.5, lambda: (blocker.execute("ROLLBACK"), blocker.close())).start()
+    other = indexed(runs_dir, index_dir)
+    assert other.query_runs(RunQuery(limit=0)).total == total > 0
+    other.close()
+    check = sqlite3.connect(path)
+    # Never rebuilt (a rebuild counts a new generation).
+    assert check.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0] == generation
+    check.close()
+
+
+def _build_index(directory: Path, index_dir: Path) -> None:
+    indexed(directory, index_dir).query_runs(RunQuery())
