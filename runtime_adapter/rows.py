@@ -95,6 +95,24 @@ class FleetRow:
 FLEET_COLUMNS: tuple[str, ...] = tuple(name for name in FleetRow.__dataclass_fields__ if name != "step_stats")
 
 
+@dataclass(frozen=True)
+class LatestRun:
+    """A release's newest run of one input, as a release comparison pairs it."""
+
+    id: str
+    input_key: str
+    status: str
+    duration_ms: float | None
+    cost: float
+
+    @classmethod
+    def of(cls, row: FleetRow) -> LatestRun:
+        return cls(id=row.id, input_key=row.input_key, status=row.status, duration_ms=row.duration_ms, cost=row.cost)
+
+
+LATEST_COLUMNS: tuple[str, ...] = tuple(LatestRun.__dataclass_fields__)
+
+
 @dataclass
 class Cluster:
     """Runs that failed (or wait, or paused) the same way: one failure signature (`queries.fleet` groups them)."""

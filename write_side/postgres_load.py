@@ -165,8 +165,9 @@ def build_rollups(connection: psycopg.Connection[Any]) -> None:
             break
         last = found[1]
     connection.execute(
-        "INSERT INTO release_latest_input (release, input_key, id) SELECT DISTINCT ON (release, input_key)"
-        " release, input_key, id FROM runs WHERE coalesce(release, '') <> '' AND input_key <> ''"
+        "INSERT INTO release_latest_input (release, input_key, id, status, duration_ms, cost)"
+        " SELECT DISTINCT ON (release, input_key) release, input_key, id, status, duration_ms, cost"
+        " FROM runs WHERE coalesce(release, '') <> '' AND input_key <> ''"
         " ORDER BY release, input_key, coalesce(created_at, '') DESC, id DESC")
     connection.execute("INSERT INTO store_meta (key, value) VALUES ('rollups', %s)"
                        " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (postgres.ROLLUP_VERSION,))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,7 @@ from runtime_adapter.rows import (
     ClusterReport,
     Distribution,
     FleetRow,
+    LatestRun,
     ReleaseSummary,
     RunPage,
     RunQuery,
@@ -83,12 +85,13 @@ def failure_clusters(rows: Sequence[FleetRow], *, start: str | None = None, end:
 
     `in_scope` is how many runs the shares are of (default: `rows`, when they are every run
     in scope); the timeline spans `start`..`end`, or else the first to the last of `rows`.
+    With `buckets` 0 there is no timeline (and no window).
     """
     members: dict[str, list[FleetRow]] = {}
     for row in rows:
         if row.cluster_id:
             members.setdefault(row.cluster_id, []).append(row)
-    window = _window(rows, start, end)
+    window = _window(rows, start, end) if buckets else None
     total = len(rows) if in_scope is None else in_scope
     clusters = [_cluster(cluster_id, found, total, window, buckets) for cluster_id, found in members.items()]
     return clusters_report(clusters, total, window)
@@ -294,11 +297,11 @@ def latest_per_input(rows: Iterable[FleetRow]) -> dict[str, FleetRow]:
     return latest
 
 
-def latest_pairs(base_rows: Iterable[FleetRow], head_rows: Iterable[FleetRow]) -> list[tuple[FleetRow, FleetRow]]:
+def latest_pairs(base_rows: Iterable[FleetRow], head_rows: Iterable[FleetRow]) -> list[tuple[LatestRun, LatestRun]]:
     """The newest run of each input in `base_rows` with the newest of the same input in `head_rows`, in
     input-key order; inputs in only one of them are not pairs."""
     base, head = latest_per_input(base_rows), latest_per_input(head_rows)
-    return [(base[key], head[key]) for key in sorted(base.keys() & head.keys())]
+    return [(LatestRun.of(base[key]), LatestRun.of(head[key])) for key in sorted(base.keys() & head.keys())]
 
 
 @dataclass
@@ -321,11 +324,11 @@ class ReleaseSide:
         found = store.release_summaries(side)
         summary = found[0] if found else release_summary(release, [])
         return cls(summary=summary, steps=store.step_totals(side),
-                   clusters=store.cluster_summaries(side, summary.runs).clusters)
+                   clusters=store.cluster_summaries(side, summary.runs, timeline=False).clusters)
 
 
 def compare_releases(base: ReleaseSide, head: ReleaseSide,
-                     latest: Sequence[tuple[FleetRow, FleetRow]]) -> ReleaseComparison:
+                     latest: Sequence[tuple[LatestRun, LatestRun]]) -> ReleaseComparison:
     """`head` against `base`.
 
     `latest` pairs the latest run per input in each release (`latest_pairs`); the pairs' `input_text`
@@ -371,7 +374,7 @@ def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def _pair(key: str, before: FleetRow, after: FleetRow) -> Pair:
+def _pair(key: str, before: LatestRun, after: LatestRun) -> Pair:
     start, end = _finite(before.duration_ms), _finite(after.duration_ms)
     cost = (_finite(after.cost) or 0.0) - (_finite(before.cost) or 0.0)
     return Pair(input_key=key, input_text="", base_run_id=before.id, head_run_id=after.id,
@@ -455,9 +458,17 @@ def release_comparison(store: RunQueries, query: RunQuery, base: str, head: str)
             raise UnknownRelease(release)
     scope = _scope(query)
     base_scope, head_scope = replace(scope, release=base), replace(scope, release=head)
-    comparison = compare_releases(ReleaseSide.of_store(store, base_scope, base),
-                                  ReleaseSide.of_store(store, head_scope, head),
-                                  store.latest_pairs(base_scope, head_scope))
+    if getattr(store, "concurrent_reads", False):
+        # A database answers the two sides and the pairs at once, on connections of their own.
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="release-comparison") as pool:
+            base_side = pool.submit(ReleaseSide.of_store, store, base_scope, base)
+            head_side = pool.submit(ReleaseSide.of_store, store, head_scope, head)
+            pairs = pool.submit(store.latest_pairs, base_scope, head_scope)
+            comparison = compare_releases(base_side.result(), head_side.result(), pairs.result())
+    else:
+        comparison = compare_releases(ReleaseSide.of_store(store, base_scope, base),
+                                      ReleaseSide.of_store(store, head_scope, head),
+                                      store.latest_pairs(base_scope, head_scope))
     listed = [*comparison.outcome_changed, *comparison.cost_changes, *comparison.duration_changes]
     rows = store.rows_by_id(sorted({pair.head_run_id for pair in listed}))
     for pair in listed:

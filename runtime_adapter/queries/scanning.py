@@ -16,6 +16,7 @@ from runtime_adapter.records import StoreEntry, replay_source
 from runtime_adapter.rows import (
     ClusterReport,
     FleetRow,
+    LatestRun,
     ReleaseSummary,
     RunPage,
     RunQuery,
@@ -45,16 +46,17 @@ class RunStore(BaseRunStore, RunQueries):
     def step_totals(self, query: RunQuery) -> StepTotals:
         return fleet.step_totals(self.fleet_rows(query, with_steps=True))
 
-    def latest_pairs(self, base: RunQuery, head: RunQuery) -> list[tuple[FleetRow, FleetRow]]:
+    def latest_pairs(self, base: RunQuery, head: RunQuery) -> list[tuple[LatestRun, LatestRun]]:
         """The newest row of each input (by `input_key`) in scope of `base`, with the newest of the same
         input in scope of `head`, in input-key order: what a release comparison pairs."""
         return fleet.latest_pairs(self.fleet_rows(base), self.fleet_rows(head))
 
-    def cluster_summaries(self, query: RunQuery, in_scope: int) -> ClusterReport:
+    def cluster_summaries(self, query: RunQuery, in_scope: int, *, timeline: bool = True) -> ClusterReport:
         """The failure clusters of the runs in scope that need attention, with shares of `in_scope` runs;
-        the timeline spans the query's time range, else its first to its last run."""
+        the timeline spans the query's time range, else its first to its last run (none without `timeline`)."""
         return fleet.failure_clusters(self.fleet_rows(replace(query, attention_only=True)), start=query.created_after,
-                                      end=query.created_before, in_scope=in_scope)
+                                      end=query.created_before, in_scope=in_scope,
+                                      buckets=fleet.TIMELINE_BUCKETS if timeline else 0)
 
     def root_counts(self, query: RunQuery) -> dict[str, int]:
         """Runs in scope per root run, most first (then by id)."""

@@ -28,9 +28,11 @@ from runtime_adapter.queries.fleet import (
 from runtime_adapter.queries.statistics import counted_percentile
 from runtime_adapter.rows import (
     FLEET_COLUMNS,
+    LATEST_COLUMNS,
     ClusterReport,
     Distribution,
     FleetRow,
+    LatestRun,
     ReleaseSummary,
     StepTotal,
     StepTotals,
@@ -118,53 +120,75 @@ def step_totals(db: Any, where: Clause) -> StepTotals:
     return totals
 
 
+# Per name, the (value, count) runs of durations in order, and only the one or two holding the median's ranks:
+# `counted_percentile`'s lower and upper rank (0-based) of `total` values.
+_ROLLED_UP_MEDIAN = (
+    "SELECT section, name, total, duration, upto - n AS first_rank, upto FROM ("
+    " SELECT section, name, duration, n, sum(n) OVER (PARTITION BY section, name ORDER BY duration) AS upto,"
+    " sum(n) OVER (PARTITION BY section, name) AS total"
+    " FROM release_step_durations WHERE release = %s AND n > 0) AS counted"
+    " WHERE upto - n <= floor((total - 1) * 0.5) + 1 AND upto > floor((total - 1) * 0.5)"
+    " ORDER BY section, name, duration"
+)
+
+
 def step_totals_rolled_up(db: Any, release: str) -> StepTotals | None:
     """`step_totals` of every run of `release`, from the rollups the schema's triggers keep (None where a row's
-    step_stats could not be rolled up): the median is read off the (duration, count) runs in order."""
+    step_stats could not be rolled up). The median is `counted_percentile` over the (duration, count) runs,
+    read only where its two ranks fall."""
     gap = db.execute("SELECT unreadable FROM release_rollup_gaps WHERE release = %s", (release,)).fetchone()
     if gap is not None and gap[0]:
         return None
+    near: dict[tuple[str, str], list[tuple[float, int]]] = {}
+    after: dict[tuple[str, str], tuple[float, int]] = {}
+    for section, name, total, value, first_rank, upto in db.execute(_ROLLED_UP_MEDIAN, (release,)):
+        # The values before the first of these runs, and after the last, stand in as one placeholder each:
+        # only their count matters, since the median's ranks fall in between.
+        found = near.setdefault((section, name), [])
+        if not found and first_rank:
+            found.append((value, int(first_rank)))
+        found.append((value, int(upto - first_rank)))
+        after[(section, name)] = (value, int(total - upto))
+    for key, (value, rest) in after.items():
+        if rest:
+            near[key].append((value, rest))
     totals: StepTotals = {"tools": {}, "types": {}}
-    durations: dict[tuple[str, str], list[tuple[float, int]]] = {}
-    for section, name, value, count in db.execute(
-            "SELECT section, name, duration, n FROM release_step_durations WHERE release = %s AND n > 0"
-            " ORDER BY section, name, duration", (release,)):
-        durations.setdefault((section, name), []).append((value, count))
     for section, name, calls, failed in db.execute(
             "SELECT section, name, calls, failed FROM release_step_totals WHERE release = %s AND runs > 0",
             (release,)):
+        counted = near.get((section, name), [])
         totals.setdefault(section, {})[name] = StepTotal(
-            calls=int(calls), failed=int(failed), p50_ms=counted_percentile(durations.get((section, name), []), 0.5))
+            calls=int(calls), failed=int(failed), p50_ms=counted_percentile(counted, 0.5) if counted else None)
     return totals
 
 
 _NEWEST_PER_INPUT = ("SELECT DISTINCT ON (input_key) input_key, id FROM runs WHERE {where} AND input_key <> ''"
                      " ORDER BY input_key, coalesce(created_at, '') DESC, id DESC")
+_LATEST = ", ".join(f"runs.{column}" for column in LATEST_COLUMNS)
 
 
-def latest_pairs(db: Any, base: Clause, head: Clause) -> list[tuple[FleetRow, FleetRow]]:
+def latest_pairs(db: Any, base: Clause, head: Clause) -> list[tuple[LatestRun, LatestRun]]:
     """The newest run of each input in `base` with the newest of the same input in `head`, in input-key order:
     both found over the narrow index (runs_release_inputs) and joined there, then only the pairs' rows read."""
     pairs = db.execute(
         f"SELECT base.id, head.id FROM ({_NEWEST_PER_INPUT.format(where=base.sql)}) AS base"
         f" JOIN ({_NEWEST_PER_INPUT.format(where=head.sql)}) AS head USING (input_key) ORDER BY input_key",
         [*base.params, *head.params]).fetchall()
-    return _pair_rows(db, pairs)
-
-
-def latest_pairs_rolled_up(db: Any, base: str, head: str) -> list[tuple[FleetRow, FleetRow]]:
-    """`latest_pairs` of every run of two releases, from release_latest_input."""
-    pairs = db.execute(
-        "SELECT base.id, head.id FROM release_latest_input AS base JOIN release_latest_input AS head"
-        " USING (input_key) WHERE base.release = %s AND head.release = %s ORDER BY input_key", (base, head)).fetchall()
-    return _pair_rows(db, pairs)
-
-
-def _pair_rows(db: Any, pairs: list[tuple[str, str]]) -> list[tuple[FleetRow, FleetRow]]:
     wanted = sorted({run_id for pair in pairs for run_id in pair})
-    rows = {row.id: row for row in (FleetRow(*values) for values in db.execute(
-        f"SELECT {', '.join(FLEET_COLUMNS)} FROM runs WHERE id = ANY(%s)", (wanted,)))}
-    return [(rows[base], rows[head]) for base, head in pairs]
+    rows = {row.id: row for row in (LatestRun(*values) for values in db.execute(
+        f"SELECT {_LATEST} FROM runs WHERE id = ANY(%s)", (wanted,)))}
+    return [(rows[left], rows[right]) for left, right in pairs]
+
+
+def latest_pairs_rolled_up(db: Any, base: str, head: str) -> list[tuple[LatestRun, LatestRun]]:
+    """`latest_pairs` of every run of two releases, from release_latest_input alone."""
+    return [(LatestRun(base_id, key, base_status, base_duration, base_cost),
+             LatestRun(head_id, key, head_status, head_duration, head_cost))
+            for key, base_id, base_status, base_duration, base_cost, head_id, head_status, head_duration, head_cost
+            in db.execute(
+                "SELECT input_key, base.id, base.status, base.duration_ms, base.cost, head.id, head.status,"
+                " head.duration_ms, head.cost FROM release_latest_input AS base JOIN release_latest_input AS head"
+                " USING (input_key) WHERE base.release = %s AND head.release = %s ORDER BY input_key", (base, head))]
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -180,7 +204,7 @@ def _us(moment: datetime) -> int:
 
 
 def cluster_summaries(db: Any, where: Clause, start: str | None, end: str | None, in_scope: int,
-                      buckets: int = TIMELINE_BUCKETS) -> ClusterReport:
+                      buckets: int = TIMELINE_BUCKETS, release: str | None = None) -> ClusterReport:
     """`queries.fleet.failure_clusters` over the rows `where` selects (those that need attention), as aggregates.
 
     `created_us` is the row's createdAt as `parse_iso` reads it, so the window and each timeline
@@ -188,9 +212,11 @@ def cluster_summaries(db: Any, where: Clause, start: str | None, end: str | None
     """
     # With count(*) beside them, min and max are not planned as walks of the created_us index, which take
     # seconds when a filter (a release) skips most of it; the narrow index covers the scan instead.
-    first, last, _ = db.execute(f"SELECT min(created_us), max(created_us), count(*) FROM runs WHERE {where.sql}",
-                                where.params).fetchone()
-    window = timeline_window(_moment(first), _moment(last), start, end)
+    window = None
+    if buckets:  # no timeline, no window (a release comparison's sides)
+        first, last, _ = db.execute(
+            f"SELECT min(created_us), max(created_us), count(*) FROM runs WHERE {where.sql}", where.params).fetchone()
+        window = timeline_window(_moment(first), _moment(last), start, end)
     clustered = f"{where.sql} AND {_CLUSTERED}"
     counts = db.execute(
         "SELECT cluster_id, count(*), min(created_at) FILTER (WHERE created_at <> ''),"
@@ -208,10 +234,13 @@ def cluster_summaries(db: Any, where: Clause, start: str | None, end: str | None
     for cluster_id, run_id in ranked:
         samples.setdefault(cluster_id, []).append(run_id)
     releases: dict[str, dict[str, int]] = {}
-    for cluster_id, release, count in db.execute(
-            f"SELECT cluster_id, release, count(*) FROM runs WHERE {clustered} AND coalesce(release, '') <> ''"
-            " GROUP BY cluster_id, release", where.params):
-        releases.setdefault(cluster_id, {})[release] = count
+    if release:  # every run in scope is of that release
+        releases = {cluster_id: {release: count} for cluster_id, count, _, _ in counts}
+    else:
+        for cluster_id, label, count in db.execute(
+                f"SELECT cluster_id, release, count(*) FROM runs WHERE {clustered} AND coalesce(release, '') <> ''"
+                " GROUP BY cluster_id, release", where.params):
+            releases.setdefault(cluster_id, {})[label] = count
     timelines: dict[str, list[int]] = {}
     if window is not None:
         low, high = window

@@ -20,6 +20,7 @@ from psycopg import conninfo, errors
 from psycopg_pool import ConnectionPool
 
 from runtime_adapter.js.jsjson import JSONParseError, loads
+from runtime_adapter.queries.fleet import TIMELINE_BUCKETS
 from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.records import (
     CorruptRun,
@@ -38,7 +39,7 @@ from runtime_adapter.stores.rowsql import where_clause
 from runtime_adapter.stores.rowtable import SELECT_ROW, RowTableQueries
 
 if TYPE_CHECKING:
-    from runtime_adapter.rows import ClusterReport, FleetRow, ReleaseSummary, RunRow, StepTotals
+    from runtime_adapter.rows import ClusterReport, LatestRun, ReleaseSummary, RunRow, StepTotals
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -68,7 +69,7 @@ def safe_url(url: str) -> str:
 
 # The per-release rollups' version (store_meta key 'rollups'; postgres_schema.sql): load_runs rebuilds
 # rollups of another version, and until it has, every comparison aggregates `runs` directly.
-ROLLUP_VERSION = 1
+ROLLUP_VERSION = 2
 _WHOLE_RELEASE = RunQuery(release="", offset=0, limit=0)
 
 
@@ -86,6 +87,7 @@ REDACTION_PROBE = {flag: f"SELECT EXISTS (SELECT 1 FROM runs WHERE redacted = {'
 
 class PostgresRunStore(RowTableQueries, RunStore):
     dialect = "postgres"
+    concurrent_reads = True  # a pool of connections: independent aggregates may run at once
     listing_order = 'source COLLATE "C"'  # the runtime's file names, compared bytewise as readdir lists them
     sum_function = "coalesce(sum({}), 0)"
     # Any UPDATE writes a new row version: a new xmin and ctid.
@@ -282,14 +284,14 @@ class PostgresRunStore(RowTableQueries, RunStore):
             logger.warning("step totals fall back to reading rows (%s)", error)
             return RunStore.step_totals(self, query)
 
-    def cluster_summaries(self, query: RunQuery, in_scope: int) -> ClusterReport:
+    def cluster_summaries(self, query: RunQuery, in_scope: int, *, timeline: bool = True) -> ClusterReport:
         return self._aggregate(fleet_sql.cluster_summaries, replace(query, attention_only=True), query.created_after,
-                               query.created_before, in_scope)
+                               query.created_before, in_scope, TIMELINE_BUCKETS if timeline else 0, query.release)
 
     def root_counts(self, query: RunQuery) -> dict[str, int]:
         return self._aggregate(fleet_sql.root_counts, query)
 
-    def latest_pairs(self, base: RunQuery, head: RunQuery) -> list[tuple[FleetRow, FleetRow]]:
+    def latest_pairs(self, base: RunQuery, head: RunQuery) -> list[tuple[LatestRun, LatestRun]]:
         base_release, head_release = whole_release(base), whole_release(head)
         with self._read() as db:
             fleet_sql.tune(db)

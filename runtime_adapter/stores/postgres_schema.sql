@@ -212,6 +212,10 @@ CREATE TABLE IF NOT EXISTS release_latest_input (
     id text COLLATE "C" NOT NULL,  -- newest by (coalesce(created_at, ''), id), as runs_release_inputs orders
     PRIMARY KEY (release, input_key)
 );
+-- What a comparison reads of the pair (rollups version 2): no read of the runs table.
+ALTER TABLE release_latest_input ADD COLUMN IF NOT EXISTS status text COLLATE "C";
+ALTER TABLE release_latest_input ADD COLUMN IF NOT EXISTS duration_ms double precision;
+ALTER TABLE release_latest_input ADD COLUMN IF NOT EXISTS cost double precision;
 
 DO $$ BEGIN
     CREATE TYPE runs_rollup_change AS (release text, input_key text, step_stats text, sign integer);
@@ -266,11 +270,12 @@ BEGIN
     USING (SELECT DISTINCT c.release, c.input_key FROM unnest(changes) AS c
            WHERE coalesce(c.release, '') <> '' AND coalesce(c.input_key, '') <> '') AS keys
     WHERE held.release = keys.release AND held.input_key = keys.input_key;
-    INSERT INTO release_latest_input (release, input_key, id)
-    SELECT keys.release, keys.input_key, newest.id
+    INSERT INTO release_latest_input (release, input_key, id, status, duration_ms, cost)
+    SELECT keys.release, keys.input_key, newest.id, newest.status, newest.duration_ms, newest.cost
     FROM (SELECT DISTINCT c.release, c.input_key FROM unnest(changes) AS c
           WHERE coalesce(c.release, '') <> '' AND coalesce(c.input_key, '') <> '') AS keys
-    CROSS JOIN LATERAL (SELECT id FROM runs WHERE runs.release = keys.release AND runs.input_key = keys.input_key
+    CROSS JOIN LATERAL (SELECT id, status, duration_ms, cost FROM runs
+                        WHERE runs.release = keys.release AND runs.input_key = keys.input_key
                         ORDER BY coalesce(created_at, '') DESC, id DESC LIMIT 1) AS newest;
 END
 $$;

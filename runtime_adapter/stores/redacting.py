@@ -16,6 +16,7 @@ from runtime_adapter.redaction import clean_text, redact_entry, redact_run, scru
 from runtime_adapter.rows import (
     ClusterReport,
     FleetRow,
+    LatestRun,
     ReleaseSummary,
     RunPage,
     RunQuery,
@@ -49,6 +50,8 @@ class RedactingStore(RunStore):
         self.secrets = secrets
         self.url = store.url
         self._scans = store.row_redaction is None
+        # Whether independent queries may run at once (a database's pool); a scan of the inner store's runs may not.
+        self.concurrent_reads = bool(getattr(store, "concurrent_reads", False)) and not self._scans
 
     def _row_of(self, run: Run, source: str) -> RunRow:
         return redacted_row(run, source, secrets=self.secrets)
@@ -115,13 +118,13 @@ class RedactingStore(RunStore):
     def step_totals(self, query: RunQuery) -> StepTotals:
         return RunStore.step_totals(self, query) if self._scans else self.inner.step_totals(query)
 
-    def latest_pairs(self, base: RunQuery, head: RunQuery) -> list[tuple[FleetRow, FleetRow]]:
+    def latest_pairs(self, base: RunQuery, head: RunQuery) -> list[tuple[LatestRun, LatestRun]]:
         return RunStore.latest_pairs(self, base, head) if self._scans else self.inner.latest_pairs(base, head)
 
-    def cluster_summaries(self, query: RunQuery, in_scope: int) -> ClusterReport:
+    def cluster_summaries(self, query: RunQuery, in_scope: int, *, timeline: bool = True) -> ClusterReport:
         if self._scans:
-            return RunStore.cluster_summaries(self, query, in_scope)
-        return self.inner.cluster_summaries(query, in_scope)
+            return RunStore.cluster_summaries(self, query, in_scope, timeline=timeline)
+        return self.inner.cluster_summaries(query, in_scope, timeline=timeline)
 
     def root_counts(self, query: RunQuery) -> dict[str, int]:
         return RunStore.root_counts(self, query) if self._scans else self.inner.root_counts(query)

@@ -18,6 +18,7 @@ from runtime_adapter.queries.fleet import release_comparison
 from runtime_adapter.rows import RunQuery
 from runtime_adapter.stores import fleet_sql
 from runtime_adapter.stores.file import FileRunStore
+from runtime_adapter.stores.postgres import ROLLUP_VERSION
 from tests.factories import run_record
 from tests.parity import assert_same, write_run
 from write_side.postgres_load import build_rollups, create_schema
@@ -32,8 +33,9 @@ def _record(index: int, rng: random.Random, *, release: str | None = None, hour:
     created = f"2026-05-{1 + index % 20:02d}T{hour + index % 10:02d}:{index % 60:02d}:00.000Z"
     steps = [{"id": f"s{index}-{n}", "type": ["tool", "llm"][n % 2],
               "status": "failed" if status == "failed" and n == 0 else "completed",
-              # Few distinct values: the rollup holds counts of repeated durations.
-              "durationMs": rng.choice([5, 7, 7.5, 12, 40, 40, 300]),
+              # Repeated values (the rollup counts them) and many distinct ones (the median's ranks fall among them).
+              "durationMs": rng.choice([5, 7, 7.5, 12, 40, 40, 300]) if rng.random() < 0.5
+              else round(rng.uniform(1, 500), 2),
               "payload": {"toolName": ["search", "refund", "mail"][(index + n) % 3]}}
              for n in range(1 + index % 4)]
     return run_record(f"run-{index:04d}", status=status, created=created, input=f"question {index % 90}",
@@ -153,6 +155,6 @@ def test_a_database_loaded_before_the_rollups_is_compared_from_its_rows_until_a_
     _assert_comparisons_match(pg_store, directory)
     with psycopg.connect(empty_db, autocommit=True) as db:
         create_schema(db)  # what the next load_runs does first
-        assert db.execute("SELECT value FROM store_meta WHERE key = 'rollups'").fetchone() == (1,)
+        assert db.execute("SELECT value FROM store_meta WHERE key = 'rollups'").fetchone() == (ROLLUP_VERSION,)
     assert _snapshot(empty_db)["totals"]
     _assert_comparisons_match(pg_store, directory)
