@@ -33,7 +33,11 @@ serve: demo-store
 	$(PY) manage.py collectstatic --noinput -v 0
 	$(VENV)/bin/gunicorn -c controlplane/gunicorn_conf.py controlplane.wsgi --bind 127.0.0.1:$(PORT) --workers $${WEB_CONCURRENCY:-2} --threads 4
 
-test: setup
+$(VENV)/.interop: requirements-interop.txt $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet -r requirements-interop.txt
+	touch $@
+
+test: setup $(VENV)/.interop
 	scripts/ensure-system-packages.sh --browser
 	scripts/ensure-services.sh
 	$(PY) -m pytest
@@ -59,5 +63,5 @@ screenshots:
 
 # The OpenTelemetry export against a real receiver: starts Arize Phoenix on 127.0.0.1 (about a minute),
 # pushes run families with export_otlp and reads them back. `make test` runs it too; this runs it alone.
-interop: setup
+interop: setup $(VENV)/.interop
 	$(PY) -m pytest -m interop tests/interop
