@@ -236,9 +236,13 @@ $$;
 CREATE OR REPLACE FUNCTION runs_rollup_apply(changes runs_rollup_change[], latest boolean DEFAULT true)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
+    -- A row rewritten with the same release and step_stats (most updates) takes away what it adds: those cancel
+    -- here, before anything is parsed or written.
     WITH changed AS MATERIALIZED (
-        SELECT c.release, c.sign, runs_step_stats(c.step_stats) AS stats FROM unnest(changes) AS c
-        WHERE coalesce(c.release, '') <> '' AND c.step_stats <> '{}'
+        SELECT release, sign, runs_step_stats(step_stats) AS stats FROM (
+            SELECT c.release, c.step_stats, sum(c.sign)::integer AS sign FROM unnest(changes) AS c
+            WHERE coalesce(c.release, '') <> '' AND c.step_stats <> '{}'
+            GROUP BY c.release, c.step_stats HAVING sum(c.sign) <> 0) AS net
     ), gaps AS (
         INSERT INTO release_rollup_gaps (release, unreadable)
         SELECT release, sum(sign) FROM changed WHERE stats IS NULL GROUP BY release
@@ -252,6 +256,7 @@ BEGIN
         INSERT INTO release_step_totals (release, section, name, runs, calls, failed)
         SELECT release, section, name, sum(sign), sum(sign * (value ->> 0)::bigint), sum(sign * (value ->> 1)::bigint)
         FROM entries GROUP BY release, section, name
+        HAVING sum(sign) <> 0 OR sum(sign * (value ->> 0)::bigint) <> 0 OR sum(sign * (value ->> 1)::bigint) <> 0
         ON CONFLICT (release, section, name) DO UPDATE SET runs = release_step_totals.runs + excluded.runs,
             calls = release_step_totals.calls + excluded.calls, failed = release_step_totals.failed + excluded.failed
     )
@@ -259,13 +264,18 @@ BEGIN
     SELECT release, section, name, sample.duration, sum(sign)
     FROM entries CROSS JOIN LATERAL (SELECT value::float8 AS duration
                                      FROM jsonb_array_elements_text(entries.value -> 2)) AS sample
-    GROUP BY release, section, name, sample.duration
+    GROUP BY release, section, name, sample.duration HAVING sum(sign) <> 0
     ON CONFLICT (release, section, name, duration) DO UPDATE SET n = release_step_durations.n + excluded.n;
 
-    IF NOT latest THEN
-        RETURN;
+    IF latest THEN
+        PERFORM runs_rollup_latest(changes);
     END IF;
-    -- The newest run of every (release, input) the change touched, found again over runs_release_inputs.
+END
+$$;
+
+-- The newest run of every (release, input) of `changes`, found again over runs_release_inputs.
+CREATE OR REPLACE FUNCTION runs_rollup_latest(changes runs_rollup_change[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
     DELETE FROM release_latest_input AS held
     USING (SELECT DISTINCT c.release, c.input_key FROM unnest(changes) AS c
            WHERE coalesce(c.release, '') <> '' AND coalesce(c.input_key, '') <> '') AS keys
@@ -293,7 +303,15 @@ BEGIN
     PERFORM runs_rollup_apply(ARRAY(
         SELECT ROW(release, input_key, step_stats, -1)::runs_rollup_change FROM old_rows WHERE coalesce(release, '') <> ''
         UNION ALL
-        SELECT ROW(release, input_key, step_stats, 1)::runs_rollup_change FROM new_rows WHERE coalesce(release, '') <> ''));
+        SELECT ROW(release, input_key, step_stats, 1)::runs_rollup_change FROM new_rows WHERE coalesce(release, '') <> ''),
+        false);
+    -- Only a row whose release, input, time or what a pair shows changed can change the newest run of its input.
+    PERFORM runs_rollup_latest(ARRAY(
+        SELECT ROW(side.release, side.input_key, NULL, 0)::runs_rollup_change
+        FROM old_rows AS o JOIN new_rows AS n USING (id)
+        CROSS JOIN LATERAL (VALUES (o.release, o.input_key), (n.release, n.input_key)) AS side(release, input_key)
+        WHERE (o.release, o.input_key, o.created_at, o.status, o.duration_ms, o.cost)
+              IS DISTINCT FROM (n.release, n.input_key, n.created_at, n.status, n.duration_ms, n.cost)));
     RETURN NULL;
 END
 $$;
