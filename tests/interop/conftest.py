@@ -42,7 +42,7 @@ def _answers(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Phoenix]:
     """A Phoenix server of its own (SQLite in a temporary working directory), stopped after the session."""
     executable = Path(sys.executable).with_name("phoenix")
