@@ -44,10 +44,10 @@ def _answers(url: str) -> bool:
 
 @pytest.fixture(scope="module")
 def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Phoenix]:
-    """A Phoenix server of its own (SQLite in a temporary working directory), stopped after the session."""
+    """A Phoenix server of its own (SQLite in a temporary working directory), stopped after its module."""
     executable = Path(sys.executable).with_name("phoenix")
     if not executable.exists():
-        pytest.fail(f"Arize Phoenix is not installed ({executable} is missing): run `make setup` "
+        pytest.fail(f"Arize Phoenix is not installed ({executable} is missing): run `make test` (it installs requirements-interop.txt) "
                     "(requirements.txt pins arize-phoenix).", pytrace=False)
     workdir = tmp_path_factory.mktemp("phoenix")
     port = free_port()
