@@ -214,6 +214,15 @@ def test_a_run_with_no_entries_says_so_in_its_panel(client, audit_site):
     assert "No audit entry names this run." in text
 
 
+def test_a_run_pages_panel_without_an_audit_log_is_a_quiet_line_not_a_failure(client, audit_site, settings, tmp_path):
+    # Most deployments keep no audit log: every run page must not carry a failure callout for it.
+    settings.CONTROLPLANE_AUDIT_LOG = tmp_path / "no-such.jsonl"
+    text = body(htmx(client, "/audit/?runId=run-a", target="run-audit"))
+    assert "callout" not in text and "No audit log to read" in text and "does not exist" in text
+    settings.CONTROLPLANE_AUDIT_LOG = tmp_path  # a directory is a misconfiguration: that one is a failure
+    assert "callout failure" in body(htmx(client, "/audit/?runId=run-a", target="run-audit"))
+
+
 def test_the_run_page_loads_its_audit_entries_lazily_with_a_link_without_javascript(client, audit_site):
     text = body(client.get("/runs/run-a/"))
     assert 'id="run-audit" hx-get="/audit/?runId=run-a" hx-trigger="revealed"' in text
