@@ -177,7 +177,8 @@ def latest_pairs(db: Any, base: Clause, head: Clause) -> list[tuple[LatestRun, L
     wanted = sorted({run_id for pair in pairs for run_id in pair})
     rows = {row.id: row for row in (LatestRun(*values) for values in db.execute(
         f"SELECT {_LATEST} FROM runs WHERE id = ANY(%s)", (wanted,)))}
-    return [(rows[left], rows[right]) for left, right in pairs]
+    # A run deleted between the two statements (each reads its own snapshot) leaves its pair out.
+    return [(rows[left], rows[right]) for left, right in pairs if left in rows and right in rows]
 
 
 def latest_pairs_rolled_up(db: Any, base: str, head: str) -> list[tuple[LatestRun, LatestRun]]:
