@@ -43,32 +43,32 @@ def _record(index: int, rng: random.Random, *, release: str | None = None, hour:
                       errors=[{"name": "Error", "message": f"Provider said {index}"}] if status == "failed" else [])
 
 
+def _rollup_rows(db: psycopg.Connection, *, kept: bool) -> dict[str, list[tuple]]:
+    """Every rollup row. Rollups kept by the triggers may hold rows counted down to zero (readers skip them):
+    `kept` leaves those out; a build from scratch must write none."""
+    nonzero = " WHERE runs <> 0 OR calls <> 0 OR failed <> 0" if kept else ""
+    return {
+        "totals": db.execute("SELECT release, section, name, runs, calls, failed FROM release_step_totals"
+                             f"{nonzero} ORDER BY 1, 2, 3").fetchall(),
+        "durations": db.execute("SELECT release, section, name, duration, n FROM release_step_durations"
+                                f"{' WHERE n <> 0' if kept else ''} ORDER BY 1, 2, 3, 4").fetchall(),
+        "gaps": db.execute("SELECT release, unreadable FROM release_rollup_gaps WHERE unreadable <> 0"
+                           " ORDER BY 1").fetchall(),
+        "latest": db.execute("SELECT release, input_key, id, status, duration_ms, cost FROM release_latest_input"
+                             " ORDER BY 1, 2").fetchall(),
+    }
+
+
 def _snapshot(url: str) -> dict[str, list[tuple]]:
     with psycopg.connect(url) as db:
-        return {
-            "totals": db.execute("SELECT release, section, name, runs, calls, failed FROM release_step_totals"
-                                 " WHERE runs <> 0 OR calls <> 0 OR failed <> 0 ORDER BY 1, 2, 3").fetchall(),
-            "durations": db.execute("SELECT release, section, name, duration, n FROM release_step_durations"
-                                    " WHERE n <> 0 ORDER BY 1, 2, 3, 4").fetchall(),
-            "gaps": db.execute("SELECT release, unreadable FROM release_rollup_gaps WHERE unreadable <> 0"
-                               " ORDER BY 1").fetchall(),
-            "latest": db.execute("SELECT release, input_key, id FROM release_latest_input ORDER BY 1, 2").fetchall(),
-        }
+        return _rollup_rows(db, kept=True)
 
 
 def _rebuilt(url: str) -> dict[str, list[tuple]]:
     """The rollups as a build from scratch over the same rows makes them (rolled back afterwards)."""
     with psycopg.connect(url) as db:
         build_rollups(db)
-        rebuilt = {
-            "totals": db.execute("SELECT release, section, name, runs, calls, failed FROM release_step_totals"
-                                 " ORDER BY 1, 2, 3").fetchall(),
-            "durations": db.execute("SELECT release, section, name, duration, n FROM release_step_durations"
-                                    " ORDER BY 1, 2, 3, 4").fetchall(),
-            "gaps": db.execute("SELECT release, unreadable FROM release_rollup_gaps WHERE unreadable <> 0"
-                               " ORDER BY 1").fetchall(),
-            "latest": db.execute("SELECT release, input_key, id FROM release_latest_input ORDER BY 1, 2").fetchall(),
-        }
+        rebuilt = _rollup_rows(db, kept=False)
         db.rollback()
     return rebuilt
 
