@@ -153,7 +153,8 @@ def build_rollups(connection: psycopg.Connection[Any]) -> None:
     """Fill the per-release rollups (see postgres_schema.sql) from the rows already in `runs`, once: the
     schema's triggers keep them exact from then on. Inside the schema's transaction, so no writer
     changes `runs` in between (creating the triggers locks it against writes until commit)."""
-    connection.execute("TRUNCATE release_step_totals, release_step_durations, release_rollup_gaps, release_latest_input")
+    connection.execute("TRUNCATE release_step_totals, release_step_durations, release_step_duration_buckets,"
+                       " release_rollup_gaps, release_latest_input")
     last = ""
     while True:
         found = connection.execute(

@@ -120,34 +120,41 @@ def step_totals(db: Any, where: Clause) -> StepTotals:
     return totals
 
 
-# Per name, the (value, count) runs of durations in order, and only the one or two holding the median's ranks:
-# `counted_percentile`'s lower and upper rank (0-based) of `total` values.
+# Per name, the buckets of durations (release_step_duration_buckets) that hold the median's ranks, found by a
+# running count over a few hundred bucket rows: `counted_percentile`'s lower and upper rank (0-based) of
+# `total` values. Then only those buckets' (value, count) rows, each with how many values come before it.
 _ROLLED_UP_MEDIAN = (
-    "SELECT section, name, total, duration, upto - n AS first_rank, upto FROM ("
-    " SELECT section, name, duration, n, sum(n) OVER (PARTITION BY section, name ORDER BY duration) AS upto,"
+    "WITH counted AS (SELECT section, name, bucket, n, sum(n) OVER (PARTITION BY section, name ORDER BY bucket) AS upto,"
     " sum(n) OVER (PARTITION BY section, name) AS total"
-    " FROM release_step_durations WHERE release = %s AND n > 0) AS counted"
-    " WHERE upto - n <= floor((total - 1) * 0.5) + 1 AND upto > floor((total - 1) * 0.5)"
-    " ORDER BY section, name, duration"
+    " FROM release_step_duration_buckets WHERE release = %(release)s AND n > 0),"
+    " wanted AS (SELECT * FROM counted"
+    " WHERE upto - n <= floor((total - 1) * 0.5) + 1 AND upto > floor((total - 1) * 0.5))"
+    " SELECT wanted.section, wanted.name, wanted.total, wanted.upto - wanted.n AS before, wanted.upto,"
+    " sample.duration, sample.n FROM wanted CROSS JOIN LATERAL ("
+    " SELECT duration, n FROM release_step_durations AS durations WHERE durations.release = %(release)s"
+    " AND durations.section = wanted.section AND durations.name = wanted.name AND durations.n > 0"
+    " AND durations.duration >= coalesce((runs_duration_bounds())[wanted.bucket], '-Infinity'::float8)"
+    " AND durations.duration < coalesce((runs_duration_bounds())[wanted.bucket + 1], 'Infinity'::float8)) AS sample"
+    " ORDER BY wanted.section, wanted.name, sample.duration"
 )
 
 
 def step_totals_rolled_up(db: Any, release: str) -> StepTotals | None:
     """`step_totals` of every run of `release`, from the rollups the schema's triggers keep (None where a row's
     step_stats could not be rolled up). The median is `counted_percentile` over the (duration, count) runs,
-    read only where its two ranks fall."""
+    read only in the buckets where its two ranks fall."""
     gap = db.execute("SELECT unreadable FROM release_rollup_gaps WHERE release = %s", (release,)).fetchone()
     if gap is not None and gap[0]:
         return None
     near: dict[tuple[str, str], list[tuple[float, int]]] = {}
     after: dict[tuple[str, str], tuple[float, int]] = {}
-    for section, name, total, value, first_rank, upto in db.execute(_ROLLED_UP_MEDIAN, (release,)):
-        # The values before the first of these runs, and after the last, stand in as one placeholder each:
+    for section, name, total, before, upto, value, count in db.execute(_ROLLED_UP_MEDIAN, {"release": release}):
+        # The values before the first bucket read, and after the last, stand in as one placeholder each:
         # only their count matters, since the median's ranks fall in between.
         found = near.setdefault((section, name), [])
-        if not found and first_rank:
-            found.append((value, int(first_rank)))
-        found.append((value, int(upto - first_rank)))
+        if not found and before:
+            found.append((value, int(before)))
+        found.append((value, int(count)))
         after[(section, name)] = (value, int(total - upto))
     for key, (value, rest) in after.items():
         if rest:

@@ -69,7 +69,7 @@ def safe_url(url: str) -> str:
 
 # The per-release rollups' version (store_meta key 'rollups'; postgres_schema.sql): load_runs rebuilds
 # rollups of another version, and until it has, every comparison aggregates `runs` directly.
-ROLLUP_VERSION = 2
+ROLLUP_VERSION = 3
 _WHOLE_RELEASE = RunQuery(release="", offset=0, limit=0)
 
 

@@ -120,6 +120,10 @@ CREATE INDEX IF NOT EXISTS runs_search ON runs USING gin (search_text gin_trgm_o
 -- scans once VACUUM has marked the pages all-visible (load_runs vacuums after a large load).
 CREATE INDEX IF NOT EXISTS runs_attention_fleet ON runs (cluster_id) INCLUDE (created_at, created_us, release, root_run_id, id)
     WHERE needs_attention;
+-- A release's clusters (a release comparison's side): its attention rows by cluster, newest first, so that
+-- counts, first and last seen and the newest members are read from this release's entries alone.
+CREATE INDEX IF NOT EXISTS runs_release_attention ON runs (release, cluster_id, (coalesce(created_at, '')) DESC, id DESC)
+    INCLUDE (created_at) WHERE needs_attention;
 CREATE INDEX IF NOT EXISTS runs_release_fleet ON runs (release) INCLUDE (status, created_at, duration_ms, total_tokens, cost);
 -- created_at is included so that the index alone answers the newest run per input (an expression alone would not).
 CREATE INDEX IF NOT EXISTS runs_release_inputs ON runs (release, input_key, (coalesce(created_at, '')) DESC, id DESC)
@@ -200,6 +204,21 @@ CREATE TABLE IF NOT EXISTS release_step_durations (
     n bigint NOT NULL,        -- 0 once every step of that duration is gone (readers skip those)
     PRIMARY KEY (release, section, name, duration)
 );
+-- The same counts per bucket of durations (rollups version 3): a median's ranks are found among a few
+-- hundred buckets, then only the durations of the one or two buckets holding them are read.
+-- Bucket b holds the durations d with bounds[b] <= d < bounds[b + 1] (width_bucket's numbering: 0 below
+-- the first bound), the bounds 0 and then 2% apart from 1 ms to beyond a year.
+CREATE OR REPLACE FUNCTION runs_duration_bounds() RETURNS float8[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT '{0}'::float8[] || ARRAY(SELECT power(1.02::float8, k) FROM generate_series(0, 1600) AS k ORDER BY k)
+$$;
+CREATE TABLE IF NOT EXISTS release_step_duration_buckets (
+    release text COLLATE "C" NOT NULL,
+    section text COLLATE "C" NOT NULL,
+    name text COLLATE "C" NOT NULL,
+    bucket integer NOT NULL,
+    n bigint NOT NULL,        -- 0 once every duration in it is gone (readers skip those)
+    PRIMARY KEY (release, section, name, bucket)
+);
 -- Releases with rows whose step_stats PostgreSQL cannot read as jsonb (a name with \u0000): their
 -- totals are aggregated from the rows instead (which fall back to the reference).
 CREATE TABLE IF NOT EXISTS release_rollup_gaps (
@@ -259,12 +278,19 @@ BEGIN
         HAVING sum(sign) <> 0 OR sum(sign * (value ->> 0)::bigint) <> 0 OR sum(sign * (value ->> 1)::bigint) <> 0
         ON CONFLICT (release, section, name) DO UPDATE SET runs = release_step_totals.runs + excluded.runs,
             calls = release_step_totals.calls + excluded.calls, failed = release_step_totals.failed + excluded.failed
+    ), samples AS MATERIALIZED (
+        SELECT release, section, name, sample.duration, sum(sign) AS n
+        FROM entries CROSS JOIN LATERAL (SELECT value::float8 AS duration
+                                         FROM jsonb_array_elements_text(entries.value -> 2)) AS sample
+        GROUP BY release, section, name, sample.duration HAVING sum(sign) <> 0
+    ), buckets AS (
+        INSERT INTO release_step_duration_buckets (release, section, name, bucket, n)
+        SELECT release, section, name, width_bucket(duration, runs_duration_bounds()), sum(n)
+        FROM samples GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0
+        ON CONFLICT (release, section, name, bucket) DO UPDATE SET n = release_step_duration_buckets.n + excluded.n
     )
     INSERT INTO release_step_durations (release, section, name, duration, n)
-    SELECT release, section, name, sample.duration, sum(sign)
-    FROM entries CROSS JOIN LATERAL (SELECT value::float8 AS duration
-                                     FROM jsonb_array_elements_text(entries.value -> 2)) AS sample
-    GROUP BY release, section, name, sample.duration HAVING sum(sign) <> 0
+    SELECT release, section, name, duration, n FROM samples
     ON CONFLICT (release, section, name, duration) DO UPDATE SET n = release_step_durations.n + excluded.n;
 
     IF latest THEN
@@ -326,7 +352,8 @@ $$;
 
 CREATE OR REPLACE FUNCTION runs_rollup_on_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    TRUNCATE release_step_totals, release_step_durations, release_rollup_gaps, release_latest_input;
+    TRUNCATE release_step_totals, release_step_durations, release_step_duration_buckets, release_rollup_gaps,
+        release_latest_input;
     RETURN NULL;
 END
 $$;

@@ -34,7 +34,7 @@ def _record(index: int, rng: random.Random, *, release: str | None = None, hour:
     steps = [{"id": f"s{index}-{n}", "type": ["tool", "llm"][n % 2],
               "status": "failed" if status == "failed" and n == 0 else "completed",
               # Repeated values (the rollup counts them) and many distinct ones (the median's ranks fall among them).
-              "durationMs": rng.choice([5, 7, 7.5, 12, 40, 40, 300]) if rng.random() < 0.5
+              "durationMs": rng.choice([0, 0.5, 5, 7, 7.5, 12, 40, 40, 300, 1e15]) if rng.random() < 0.5
               else round(rng.uniform(1, 500), 2),
               "payload": {"toolName": ["search", "refund", "mail"][(index + n) % 3]}}
              for n in range(1 + index % 4)]
@@ -52,6 +52,8 @@ def _rollup_rows(db: psycopg.Connection, *, kept: bool) -> dict[str, list[tuple]
                              f"{nonzero} ORDER BY 1, 2, 3").fetchall(),
         "durations": db.execute("SELECT release, section, name, duration, n FROM release_step_durations"
                                 f"{' WHERE n <> 0' if kept else ''} ORDER BY 1, 2, 3, 4").fetchall(),
+        "buckets": db.execute("SELECT release, section, name, bucket, n FROM release_step_duration_buckets"
+                              f"{' WHERE n <> 0' if kept else ''} ORDER BY 1, 2, 3, 4").fetchall(),
         "gaps": db.execute("SELECT release, unreadable FROM release_rollup_gaps WHERE unreadable <> 0"
                            " ORDER BY 1").fetchall(),
         "latest": db.execute("SELECT release, input_key, id, status, duration_ms, cost FROM release_latest_input"
@@ -151,10 +153,32 @@ def test_a_database_loaded_before_the_rollups_is_compared_from_its_rows_until_a_
     with psycopg.connect(empty_db, autocommit=True) as db:
         # As older code left it: rows, but no rollups and no mark that they are complete.
         db.execute("DELETE FROM store_meta WHERE key = 'rollups'")
-        db.execute("TRUNCATE release_step_totals, release_step_durations, release_rollup_gaps, release_latest_input")
+        db.execute("TRUNCATE release_step_totals, release_step_durations, release_step_duration_buckets,"
+                   " release_rollup_gaps, release_latest_input")
     _assert_comparisons_match(pg_store, directory)
     with psycopg.connect(empty_db, autocommit=True) as db:
         create_schema(db)  # what the next load_runs does first
         assert db.execute("SELECT value FROM store_meta WHERE key = 'rollups'").fetchone() == (ROLLUP_VERSION,)
     assert _snapshot(empty_db)["totals"]
     _assert_comparisons_match(pg_store, directory)
+
+
+def test_a_median_between_two_buckets_or_beyond_every_bound_is_exact(tmp_path, load, pg_store, empty_db):
+    """The rolled-up median reads only the buckets holding its ranks: here they fall in different buckets
+    (values below 0, in [0, 1), far apart, beyond the last bound), for an even and an odd count."""
+    directory = tmp_path / "runs"
+    directory.mkdir()
+    durations = {"r1": [-3, 0, 0.25, 7, 1e15, 1e15], "r2": [-3, 0.5, 9_000, 1e15, 2e15], "r3": [1e15, 3e15]}
+    for release, values in durations.items():
+        for index, value in enumerate(values):
+            write_run(directory, run_record(f"{release}-{index}", created=f"2026-05-01T00:00:0{index}.000Z",
+                                            steps=[{"id": "s", "type": "tool", "status": "completed",
+                                                    "durationMs": value, "payload": {"toolName": "edge"}}],
+                                            metadata={"release": release}))
+    load(directory)
+    reference = FileRunStore(directory)
+    medians = {release: _read_rollups(empty_db, release)["tools"]["edge"].p50_ms for release in durations}
+    assert medians == {"r1": 3.625, "r2": 9_000, "r3": 2e15}
+    for release in durations:
+        assert _read_rollups(empty_db, release) == reference.step_totals(RunQuery(release=release))
+    assert _snapshot(empty_db) == _rebuilt(empty_db)
