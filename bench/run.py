@@ -71,6 +71,12 @@ def pages(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("runs list", "/runs/"),
         ("filtered list", "/runs/?" + urlencode({"status": "failed"})),
         ("searched list", "/runs/?" + urlencode({"q": "churn metrics"})),
+        # Searches of every selectivity (issue 16): a selective term, a broad one and a near-universal one,
+        # and the broad one with a filter and another sort order.
+        ("search selective (0.2%)", "/runs/?" + urlencode({"q": "a-72"})),
+        ("search broad (24%)", "/runs/?" + urlencode({"q": "summary"})),
+        ("search near-universal (78%)", "/runs/?" + urlencode({"q": "re"})),
+        ("search broad, failed, by cost", "/runs/?" + urlencode({"q": "summary", "status": "failed", "sort": "cost"})),
         ("run detail", f"/runs/{quote(failed)}/"),
         (f"tree ({notable['biggestTree']['size']} runs)", f"/runs/{quote(tree_root)}/tree/"),
         # Drawn whole (LINEAGE_MAX_NODES below): folded, this family is two boxes.

@@ -47,6 +47,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
     return json_response({
         "runs": [row_payload(row) for row in page.rows],
         "total": page.total,
+        "totalExact": page.total_exact,
         "nextCursor": page.next_cursor,
         "errors": [{"source": entry.source, "error": entry.error} for entry in page.errors],
     })

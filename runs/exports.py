@@ -71,8 +71,9 @@ def list_bundle(request: HttpRequest) -> HttpResponse:
     runs = [store.get_run(row.id) for row in page.rows]
     metadata = {
         "exportedFor": EXPORTED_FOR, "filters": request.GET.urlencode(), "matchingRuns": page.total,
-        "exportedRuns": len(runs), "truncated": page.total > len(runs),
+        "matchingRunsExact": page.total_exact, "exportedRuns": len(runs), "truncated": page.has_next,
     }
     if metadata["truncated"]:
-        metadata["note"] = f"Only the first {len(runs)} of {page.total} matching runs are in this bundle (export cap {cap}); narrow the filters to export the rest."
+        matching = page.total if page.total_exact else f"more than {page.total}"
+        metadata["note"] = f"Only the first {len(runs)} of {matching} matching runs are in this bundle (export cap {cap}); narrow the filters to export the rest."
     return download(export_bundle(runs, _metadata(metadata)), "runs.bundle.json")

@@ -87,7 +87,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
     page = store.query_runs(form.query(size))
     context = {
         "nav": "runs", "form": form, "page": page, "releases": store.releases(),
-        "page_number": page.query.offset // size + 1, "page_count": max(1, -(-page.total // size)),
+        "page_number": page.query.offset // size + 1, "page_count": max(1, -(-page.total // size)),  # at least, where a search's count stopped early
         "shown_from": page.query.offset + 1, "shown_to": page.query.offset + len(page.rows),
         "export_cap": settings.CONTROLPLANE_EXPORT_MAX_RUNS,
     }

@@ -232,15 +232,23 @@ class RunQuery:
     limit: int = 50
 
 
+# A search counts its matches up to this many; past it, the page says "more than" (a store with an index).
+SEARCH_COUNT_CAP = 1000
+
+
 @dataclass
 class RunPage:
     rows: list[RunRow]
-    total: int
+    total: int  # with total_exact False, a lower bound: more than this many match
     query: RunQuery
     errors: list[StoreEntry] = field(default_factory=list)
+    total_exact: bool = True
+    more: bool | None = None  # whether a next page has rows, where the store knows it (an inexact total)
 
     @property
     def has_next(self) -> bool:
+        if self.more is not None:
+            return self.more
         return self.query.offset + len(self.rows) < self.total
 
     @property

@@ -235,6 +235,10 @@ CREATE TABLE IF NOT EXISTS release_latest_input (
 ALTER TABLE release_latest_input ADD COLUMN IF NOT EXISTS status text COLLATE "C";
 ALTER TABLE release_latest_input ADD COLUMN IF NOT EXISTS duration_ms double precision;
 ALTER TABLE release_latest_input ADD COLUMN IF NOT EXISTS cost double precision;
+-- Two releases' pairs as a merge of two index-only scans in input order: the triggers' deletes and inserts
+-- scatter a release's rows over the table, where reading them took 60-140 ms at a million runs.
+CREATE INDEX IF NOT EXISTS release_latest_input_pairs ON release_latest_input (release, input_key)
+    INCLUDE (id, status, duration_ms, cost);
 
 DO $$ BEGIN
     CREATE TYPE runs_rollup_change AS (release text, input_key text, step_stats text, sign integer);

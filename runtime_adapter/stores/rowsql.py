@@ -197,19 +197,18 @@ _FIELD_COLUMNS = {"input": "input_text", "output": "output_text", "error": "erro
                   "release": "coalesce(release, '')", "id": "id"}
 
 
-def _search(clauses: list[SearchClause], dialect: Dialect, parts: list[str], params: list[Any]) -> None:
+def _search(clauses: list[SearchClause], dialect: Dialect, parts: list[str], params: list[Any],
+            narrow: list[str]) -> None:
     """`search_syntax.clause_matches` for each clause. A clause that is not negated and looks in what
     `search_text` holds also narrows the rows through the search index first (its case-folded text is in
-    `search_text` whenever it matches)."""
+    `search_text` whenever it matches): in SQLite, the MATCH expression appended to `narrow`."""
     mark = "?" if dialect == "sqlite" else "%s"
     nul = dialect == "postgres"
     narrowing = [clean_text(clause.text.casefold(), nul=nul) or "" for clause in clauses
                  if not clause.negated and clause.field in _IN_SEARCH_TEXT]
-    if dialect == "sqlite":
-        match = _trigram_match(narrowing)
-        if match is not None:
-            parts.append(f"rowid IN (SELECT rowid FROM runs_fts WHERE runs_fts MATCH {mark})")
-            params.append(match)
+    match = _trigram_match(narrowing)
+    if match is not None:
+        narrow.append(match)
     for clause in clauses:
         sql, values = _clause_sql(clause, dialect, mark, nul)
         parts.append(f"NOT ({sql})" if clause.negated else sql)
@@ -255,7 +254,20 @@ def _clause_sql(clause: SearchClause, dialect: Dialect, mark: str, nul: bool) ->
 
 def where_clause(query: RunQuery, dialect: Dialect, incident_types: Sequence[str] = ()) -> Clause:
     """`listing.matches` as SQL over the `runs` table (and `query_incidents`' type filter)."""
+    narrow, rest = search_clauses(query, dialect, incident_types)
+    if narrow is None or dialect != "sqlite":
+        return rest
+    return Clause(f"rowid IN (SELECT rowid FROM runs_fts WHERE runs_fts MATCH ?) AND {rest.sql}",
+                  [narrow, *rest.params])
+
+
+def search_clauses(query: RunQuery, dialect: Dialect, incident_types: Sequence[str] = ()) -> tuple[str | None, Clause]:
+    """`where_clause` in two parts: the search index's expression that narrows a search to a superset of its
+    matches (None where no term has a trigram), and the conditions every matching row meets (the search's own
+    among them). SQLite's where_clause adds the first as a MATCH of runs_fts; PostgreSQL's trigram index serves
+    the search's LIKEs themselves, so there it only says that the index can narrow."""
     mark = "?" if dialect == "sqlite" else "%s"
+    narrow: list[str] = []
     parts: list[str] = []
     params: list[Any] = []
     if incident_types:
@@ -289,10 +301,10 @@ def where_clause(query: RunQuery, dialect: Dialect, incident_types: Sequence[str
         parts.append(f"coalesce(created_at, '') < {mark}")
         params.append(query.created_before)
     if query.text:
-        _search(parse(query.text), dialect, parts, params)
+        _search(parse(query.text), dialect, parts, params, narrow)
     if not parts:
-        return Clause("TRUE" if dialect == "postgres" else "1", params)
-    return Clause(" AND ".join(parts), params)
+        return (narrow[0] if narrow else None), Clause("TRUE" if dialect == "postgres" else "1", params)
+    return (narrow[0] if narrow else None), Clause(" AND ".join(parts), params)
 
 
 SORT_EXPRESSIONS = {

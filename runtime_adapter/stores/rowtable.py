@@ -8,7 +8,7 @@ implementation serves both and their answers cannot drift apart.
 from __future__ import annotations
 
 import hashlib
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from runtime_adapter.stores.rowsql import (
     exact_input,
     order_clause,
     row_from_db,
+    search_clauses,
     where_clause,
 )
 
@@ -94,16 +95,52 @@ class RowTableQueries(RunStore):
         return self._page(replace(query, attention_only=True), incident_types)
 
     def _page(self, query: RunQuery, incident_types: tuple[str, ...] = ()) -> RunPage:
-        from runtime_adapter.rows import RunPage
+        """A page of the runs `query` selects and how many there are.
 
+        A search counts its matches only up to SEARCH_COUNT_CAP (a page says "more than" that): counting every
+        match of a common word would cost in proportion to the matches, while a page of 50 does not have to.
+        Past the cap, a search is broad, so its page walks the sort order and tests each row (a few hundred rows
+        to fill a page) instead of collecting every match from the search index and sorting them.
+        """
+        from runtime_adapter.rows import SEARCH_COUNT_CAP, RunPage
+
+        narrow, rest = search_clauses(query, self.dialect, incident_types)
         where = where_clause(query, self.dialect, incident_types)
-        key = ("count", where.sql, tuple(tuple(p) if isinstance(p, list) else p for p in where.params))
+        key = ("count", where.sql, tuple(tuple(p) if isinstance(p, list) else p for p in where.params),
+               SEARCH_COUNT_CAP if query.text else None)
         with self._read() as db:
-            total = self._memo.get(self._generation(db), key, lambda: int(
-                db.execute(f"SELECT count(*) FROM runs WHERE {where.sql}", where.params).fetchone()[0]))
-            rows = self._ordered_rows(db, query, where)
+            if query.text:
+                counted = self._memo.get(self._generation(db), key,
+                                         lambda: self._bounded_count(db, narrow, rest, SEARCH_COUNT_CAP))
+                total, exact = min(counted, SEARCH_COUNT_CAP), counted <= SEARCH_COUNT_CAP
+            else:
+                total, exact = self._memo.get(self._generation(db), key, lambda: int(
+                    db.execute(f"SELECT count(*) FROM runs WHERE {where.sql}", where.params).fetchone()[0])), True
+            if exact:
+                # Few matches: collect them through the search index and sort them.
+                with self._narrowed_plans(db, query.text and narrow is not None):
+                    rows, more = self._ordered_rows(db, query, where), None
+            else:
+                rows = self._ordered_rows(db, replace(query, limit=max(0, query.limit) + 1), rest)
+                more = len(rows) > max(0, query.limit)
+                rows = rows[:max(0, query.limit)]
             errors = self._errors(db)
-        return RunPage(rows=rows, total=total, query=query, errors=errors)
+        return RunPage(rows=rows, total=total, query=query, errors=errors, total_exact=exact, more=more)
+
+    def _narrowed_plans(self, db: Any, narrowed: bool) -> AbstractContextManager[None]:
+        """While open, `db` finds a search's rows through its search index (where the store has to insist)."""
+        return nullcontext()
+
+    def _bounded_count(self, db: Any, narrow: str | None, rest: Clause, cap: int) -> int:
+        """How many rows match, counted up to cap + 1. With the search index, its matches drive the count (found one
+        by one, so it stops at the cap), rather than being collected first."""
+        if narrow is None or self.dialect != "sqlite":
+            with self._narrowed_plans(db, narrow is not None):
+                return int(db.execute(self._sql(f"SELECT count(*) FROM (SELECT 1 FROM runs WHERE {rest.sql} LIMIT ?)"
+                                                " AS counted"), [*rest.params, cap + 1]).fetchone()[0])
+        sql = ("SELECT count(*) FROM (SELECT 1 FROM (SELECT rowid AS found FROM runs_fts WHERE runs_fts MATCH ?)"
+               f" AS matched JOIN runs ON runs.rowid = matched.found WHERE {rest.sql} LIMIT ?) AS counted")
+        return int(db.execute(sql, [narrow, *rest.params, cap + 1]).fetchone()[0])
 
     def _ordered_rows(self, db: Any, query: RunQuery, where: Clause) -> list[RunRow]:
         """The page of `query`: with a search, first the runs whose input is exactly the search text, then the rest."""

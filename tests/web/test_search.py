@@ -96,3 +96,39 @@ def test_compare_takes_the_start_of_each_id(client, store):
     assert "left=c9d8e7f6-0000-4000-8000-000000000003" in response["Location"]
     assert "right=d4c3b2a1-0000-4000-8000-000000000004" in response["Location"]
     assert client.get(response["Location"]).status_code == 200
+
+
+@pytest.fixture
+def many_refunds(runs_settings, tmp_path, monkeypatch):
+    """12 runs that mention a refund and 3 that mention a parcel; searches count up to 5 and pages hold 4."""
+    monkeypatch.setattr("runtime_adapter.rows.SEARCH_COUNT_CAP", 5)
+    runs_settings.CONTROLPLANE_PAGE_SIZE = 4
+    records = [run_record(f"refund-{index:02d}", input=f"Refund order {index}",
+                          created=f"2026-11-{10 + index:02d}T10:00:00.000Z") for index in range(12)]
+    records += [run_record(f"parcel-{index}", input=f"Track parcel {index}", created=f"2026-11-0{1 + index}T10:00:00.000Z")
+                for index in range(3)]
+    runs_settings.CONTROLPLANE_RUN_STORE = write_store(tmp_path / "runs", records)
+
+
+def test_a_search_matching_more_than_it_counts_says_more_than_and_still_pages_to_its_last_match(client, many_refunds):
+    text = page_text(client.get("/runs/", {"q": "refund"}).content)
+    assert "More than 5 runs match these filters" in text and "Page 1" in text and "Page 1 of" not in text
+    body = json_body(client.get("/api/runs/", {"q": "refund"}))
+    assert (body["total"], body["totalExact"]) == (5, False)
+    seen = [run["id"] for run in body["runs"]]
+    while body["nextCursor"]:
+        body = json_body(client.get("/api/runs/", {"q": "refund", "cursor": body["nextCursor"]}))
+        seen += [run["id"] for run in body["runs"]]
+    assert seen == [f"refund-{index:02d}" for index in reversed(range(12))]  # newest first, each once
+    last = page_text(client.get("/runs/", {"q": "refund", "page": 3}).content)
+    assert "refund-00" in last and "Next →" in last and 'rel="next"' not in client.get(
+        "/runs/", {"q": "refund", "page": 3}).content.decode()
+    past = page_text(client.get("/runs/", {"q": "refund", "page": 9}).content)
+    assert "Page 9 is past the last match" in past
+
+
+def test_a_search_within_the_count_says_exactly_how_many(client, many_refunds):
+    body = json_body(client.get("/api/runs/", {"q": "parcel"}))
+    assert (body["total"], body["totalExact"], body["nextCursor"]) == (3, True, None)
+    text = page_text(client.get("/runs/", {"q": "parcel"}).content)
+    assert "3 runs match these filters" in text and "More than" not in text

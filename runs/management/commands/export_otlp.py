@@ -121,11 +121,12 @@ class Progress:
 
     def __call__(self, runs: int, spans: int) -> None:
         if self.tty:
-            filled = int(self.width * runs / self.total) if self.total else self.width
-            line = f"\r[{'#' * filled}{'-' * (self.width - filled)}] {runs:,}/{self.total:,} runs  {spans:,} spans"
-            self.stream.write(line, ending="\n" if runs >= self.total else "")
+            total = max(self.total, runs)  # a search's count may have been a lower bound
+            filled = int(self.width * runs / total) if total else self.width
+            line = f"\r[{'#' * filled}{'-' * (self.width - filled)}] {runs:,}/{total:,} runs  {spans:,} spans"
+            self.stream.write(line, ending="\n" if runs >= total else "")
         else:
-            self.stream.write(f"{runs}/{self.total} runs, {spans} spans sent")
+            self.stream.write(f"{runs}/{max(self.total, runs)} runs, {spans} spans sent")
         self.stream.flush()
 
 
@@ -186,11 +187,11 @@ class Command(BaseCommand):
         if not form.is_valid():
             problems = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in form_errors(form).items())
             raise CommandError(f"Invalid filters: {problems}")
-        total = store.query_runs(form.query(1, offset=0)).total
+        total = store.query_runs(form.query(1, offset=0)).total  # a search's may be a lower bound: pages go on
 
         def matching() -> Iterator[Run]:
             offset = 0
-            while offset < total:
+            while True:
                 page = store.query_runs(form.query(PAGE, offset=offset))
                 if not page.rows:
                     return
@@ -200,6 +201,8 @@ class Command(BaseCommand):
                     except (RunNotFound, InvalidRunId):
                         continue  # gone since it was listed
                 offset += len(page.rows)
+                if not page.has_next:
+                    return
 
         return total, matching()
 
