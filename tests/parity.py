@@ -198,11 +198,12 @@ def _assert_capped_search_parity(indexed: RunStore, reference: RunStore, statuse
                                  ids: list[str]) -> int:
     """With the search count capped low, every search still lists exactly the reference's rows (past the cap, a
     store walks its sort order instead of collecting every match) and says "more than" the cap only when more match."""
-    if not isinstance(getattr(indexed, "inner", indexed), RowTableQueries):
+    inner = getattr(indexed, "inner", indexed)
+    if not isinstance(inner, RowTableQueries):
         return 0  # a scanning store counts every match
     checks = 0
     for cap in (0, 3):
-        with patch("runtime_adapter.rows.SEARCH_COUNT_CAP", cap):
+        with patch("runtime_adapter.rows.SEARCH_COUNT_CAP", cap), patch.object(inner, "search_collect_limit", cap):
             for query in queries(statuses, releases, ids):
                 if not query.text:
                     continue

@@ -49,6 +49,10 @@ class RowTableQueries(RunStore):
     """
 
     dialect: Dialect
+    # A search with up to this many matches collects them through the search index and sorts them; one with more
+    # walks the sort order. SQLite's full-text index hands over matches at little cost each; PostgreSQL's trigram
+    # bitmap does too, up to a few thousand, where a walk to find a page of them at a million runs reads ~25,000.
+    search_collect_limit = 0
     listing_order: str
     sum_function: str  # a SUM that is 0 over no rows and cannot overflow
     _memo: GenerationMemo
@@ -99,31 +103,34 @@ class RowTableQueries(RunStore):
 
         A search counts its matches only up to SEARCH_COUNT_CAP (a page says "more than" that): counting every
         match of a common word would cost in proportion to the matches, while a page of 50 does not have to.
-        Past the cap, a search is broad, so its page walks the sort order and tests each row (a few hundred rows
-        to fill a page) instead of collecting every match from the search index and sorting them.
+        With more matches than `search_collect_limit` (or the cap), a search is broad, so its page walks the sort
+        order and tests each row (a few hundred rows to fill a page) instead of collecting every match from the
+        search index and sorting them.
         """
         from runtime_adapter.rows import SEARCH_COUNT_CAP, RunPage
 
         narrow, rest = search_clauses(query, self.dialect, incident_types)
         where = where_clause(query, self.dialect, incident_types)
+        cap = max(SEARCH_COUNT_CAP, self.search_collect_limit)
         key = ("count", where.sql, tuple(tuple(p) if isinstance(p, list) else p for p in where.params),
-               SEARCH_COUNT_CAP if query.text else None)
+               cap if query.text else None)
         with self._read() as db:
+            few = True  # matches few enough to collect through the search index
             if query.text:
-                counted = self._memo.get(self._generation(db), key,
-                                         lambda: self._bounded_count(db, narrow, rest, SEARCH_COUNT_CAP))
+                counted = self._memo.get(self._generation(db), key, lambda: self._bounded_count(db, narrow, rest, cap))
                 total, exact = min(counted, SEARCH_COUNT_CAP), counted <= SEARCH_COUNT_CAP
+                few = counted <= cap
             else:
                 total, exact = self._memo.get(self._generation(db), key, lambda: int(
                     db.execute(f"SELECT count(*) FROM runs WHERE {where.sql}", where.params).fetchone()[0])), True
-            if exact:
+            if few:
                 # Few matches: collect them through the search index and sort them.
-                with self._narrowed_plans(db, query.text and narrow is not None):
-                    rows, more = self._ordered_rows(db, query, where), None
+                with self._narrowed_plans(db, bool(query.text) and narrow is not None):
+                    rows = self._ordered_rows(db, replace(query, limit=max(0, query.limit) + 1), where)
             else:
                 rows = self._ordered_rows(db, replace(query, limit=max(0, query.limit) + 1), rest)
-                more = len(rows) > max(0, query.limit)
-                rows = rows[:max(0, query.limit)]
+            more = None if exact else len(rows) > max(0, query.limit)
+            rows = rows[:max(0, query.limit)]
             errors = self._errors(db)
         return RunPage(rows=rows, total=total, query=query, errors=errors, total_exact=exact, more=more)
 
