@@ -107,7 +107,7 @@ class RowTableQueries(RunStore):
         order and tests each row (a few hundred rows to fill a page) instead of collecting every match from the
         search index and sorting them.
         """
-        from runtime_adapter.rows import SEARCH_COUNT_CAP, RunPage
+        from runtime_adapter.rows import SEARCH_COUNT_CAP, RunPage, RunQuery
 
         narrow, rest = search_clauses(query, self.dialect, incident_types)
         where = where_clause(query, self.dialect, incident_types)
@@ -123,13 +123,17 @@ class RowTableQueries(RunStore):
             else:
                 total, exact = self._memo.get(self._generation(db), key, lambda: int(
                     db.execute(f"SELECT count(*) FROM runs WHERE {where.sql}", where.params).fetchone()[0])), True
-            if few:
-                # Few matches: collect them through the search index and sort them.
-                with self._narrowed_plans(db, bool(query.text) and narrow is not None):
+            if query.limit <= 0:
+                rows = []  # only the count was asked for
+            elif few:
+                # Few matches: collect them through the search index and sort them (with another filter too, the
+                # store's planner may rather walk that filter's index).
+                alone = replace(query, text="", sort="created", descending=True, offset=0, limit=0) == RunQuery(limit=0)
+                with self._narrowed_plans(db, bool(query.text) and narrow is not None and alone and not incident_types):
                     rows = self._ordered_rows(db, replace(query, limit=max(0, query.limit) + 1), where)
             else:
                 rows = self._ordered_rows(db, replace(query, limit=max(0, query.limit) + 1), rest)
-            more = None if exact else len(rows) > max(0, query.limit)
+            more = None if exact or query.limit <= 0 else len(rows) > query.limit
             rows = rows[:max(0, query.limit)]
             errors = self._errors(db)
         return RunPage(rows=rows, total=total, query=query, errors=errors, total_exact=exact, more=more)
