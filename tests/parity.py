@@ -256,6 +256,7 @@ def assert_store_parity(indexed: RunStore, reference: RunStore, *, trees: bool =
     probe = ids[:: max(1, len(ids) // 25)] + ["missing-run"]
     assert indexed.rows_by_id(probe) == reference.rows_by_id(probe)
     assert list(indexed.rows_by_id(probe)) == list(reference.rows_by_id(probe))
+    assert indexed.input_texts(probe) == reference.input_texts(probe)
     for run_id in probe:
         assert indexed.related_rows(run_id) == reference.related_rows(run_id), run_id
         assert indexed.replay_rows(run_id) == reference.replay_rows(run_id), run_id

@@ -470,8 +470,7 @@ def release_comparison(store: RunQueries, query: RunQuery, base: str, head: str)
                                       ReleaseSide.of_store(store, head_scope, head),
                                       store.latest_pairs(base_scope, head_scope))
     listed = [*comparison.outcome_changed, *comparison.cost_changes, *comparison.duration_changes]
-    rows = store.rows_by_id(sorted({pair.head_run_id for pair in listed}))
+    texts = store.input_texts(sorted({pair.head_run_id for pair in listed}))
     for pair in listed:
-        row = rows.get(pair.head_run_id)
-        pair.input_text = row.input_text if row is not None else ""
+        pair.input_text = texts.get(pair.head_run_id, "")
     return comparison

@@ -96,6 +96,10 @@ class RunStore(BaseRunStore, RunQueries):
         wanted = set(run_ids)
         return {row.id: row for row in self.rows() if row.id in wanted}
 
+    def input_texts(self, run_ids: list[str]) -> dict[str, str]:
+        """`rows_by_id(run_ids)`'s input texts: what a page that lists many runs by id shows of them."""
+        return {run_id: row.input_text for run_id, row in self.rows_by_id(run_ids).items()}
+
     def replay_rows(self, run_id: str) -> list[RunRow]:
         """Replays of `run_id`: runs whose metadata.replay.sourceRunId or metadata.replaySourceRunId is it.
 

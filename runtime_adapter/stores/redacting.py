@@ -150,6 +150,9 @@ class RedactingStore(RunStore):
     def rows_by_id(self, run_ids: list[str]) -> dict[str, RunRow]:
         return RunStore.rows_by_id(self, run_ids) if self._scans else self.inner.rows_by_id(run_ids)
 
+    def input_texts(self, run_ids: list[str]) -> dict[str, str]:
+        return RunStore.input_texts(self, run_ids) if self._scans else self.inner.input_texts(run_ids)
+
     def replay_rows(self, run_id: str) -> list[RunRow]:
         if not self._scans:
             return self.inner.replay_rows(run_id)
