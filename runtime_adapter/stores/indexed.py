@@ -264,6 +264,16 @@ class IndexedFileRunStore(RowTableQueries, FileRunStore):
         with self._read() as db:
             return select_rows_by_id(db, run_ids)
 
+    def has_run(self, run_id: str) -> bool:
+        """From the index; a run it has not seen yet (written since its last refresh) is looked for as the file
+        store does. The port's default reads and parses the whole file: a comparison of two 5,000-step runs spent
+        0.45 s of every request asking whether they exist."""
+        if isinstance(run_id, str):
+            with self._read() as db:
+                if db.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is not None:
+                    return True
+        return super().has_run(run_id)
+
     def rows_with_input(self, input_text: str, *, statuses: tuple[str, ...] = ("completed",),
                         limit: int = 5) -> list[RunRow]:
         if not input_text.strip():

@@ -540,3 +540,18 @@ def test_an_index_another_process_has_locked_is_waited_for_never_rebuilt_under_i
 
 def _build_index(directory: Path, index_dir: Path) -> None:
     indexed(directory, index_dir).query_runs(RunQuery())
+
+
+def test_whether_a_run_exists_comes_from_the_index_without_reading_its_file(runs_dir, index_dir, monkeypatch):
+    """A comparison asks whether both runs exist on every request: reading two 5,000-step files to answer it
+    cost 0.45 s a page. A run written since the index's last refresh is still found, from its file."""
+    store = indexed(runs_dir, index_dir, background=False)
+    store.refresh()
+    reads: list[str] = []
+    original = file_module.read_run_file
+    monkeypatch.setattr(file_module, "read_run_file", lambda path, **kw: reads.append(Path(path).name) or original(path, **kw))
+    known = store.rows()[0].id
+    assert store.has_run(known) and reads == []
+    assert not store.has_run("no-such-run")
+    write_run(runs_dir, run_record("written-after-the-refresh"))
+    assert store.has_run("written-after-the-refresh")
