@@ -78,7 +78,7 @@ def _names_in_scope(store: RunStore, query: RunQuery) -> list[str]:
     on a first request)."""
     if replace(query, offset=0, limit=0) == RunQuery(offset=0, limit=0):
         return store.releases()
-    return [summary.release for summary in reports.releases(store, query)]
+    return sorted(summary.release for summary in reports.releases(store, query))  # as the store lists them
 
 
 @require_safe

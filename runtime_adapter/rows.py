@@ -230,6 +230,7 @@ class RunQuery:
     descending: bool = True
     offset: int = 0
     limit: int = 50
+    count_all: bool = False  # count every match even of a search (a share's denominator), not up to SEARCH_COUNT_CAP
 
 
 # A search counts its matches up to this many; past it, the page says "more than" (a store with an index).

@@ -184,6 +184,7 @@ def queries(statuses: list[str], releases: list[str], ids: list[str]) -> list[Ru
         found.append(RunQuery(text=text, sort="duration", limit=3, offset=1))
     for correlation in ["trace-1", "trace-4", ids[0], ids[-1], "run-05", "none"]:
         found.append(RunQuery(correlation_id=correlation))
+        found.append(RunQuery(correlation_id=correlation, text="order"))  # a search narrowed by its index, joined
     found.extend([
         RunQuery(created_after="2026-01-03"), RunQuery(created_before="2026-01-04T00:00:00.000Z"),
         RunQuery(created_after="2026-01-02", created_before="2026-01-06", sort="cost", descending=False),
@@ -212,6 +213,13 @@ def _assert_capped_search_parity(indexed: RunStore, reference: RunStore, statuse
                 assert found.rows == expected.rows, context
                 assert (found.total, found.total_exact) == (min(expected.total, cap), expected.total <= cap), context
                 assert found.has_next == expected.has_next, context
+                checks += 1
+            # A share's denominator counts every run in scope, a search's matches too.
+            from runtime_adapter.queries.fleet import cluster_report
+            for scope in (RunQuery(text="order"), RunQuery(text="boom", statuses=("failed",))):
+                found_report, expected_report = cluster_report(indexed, scope), cluster_report(reference, scope)
+                assert found_report.runs == expected_report.runs, (cap, scope)
+                assert [c.share for c in found_report.clusters] == [c.share for c in expected_report.clusters]
                 checks += 1
     return checks
 

@@ -398,7 +398,7 @@ def _scope(query: RunQuery) -> RunQuery:
 
 
 def _count(store: RunQueries, scope: RunQuery) -> int:
-    return store.query_runs(replace(scope, offset=0, limit=0)).total
+    return store.query_runs(replace(scope, offset=0, limit=0, count_all=True)).total
 
 
 def cluster_report(store: RunQueries, query: RunQuery) -> ClusterReport:
@@ -466,9 +466,12 @@ def release_comparison(store: RunQueries, query: RunQuery, base: str, head: str)
             pairs = pool.submit(store.latest_pairs, base_scope, head_scope)
             comparison = compare_releases(base_side.result(), head_side.result(), pairs.result())
     else:
-        comparison = compare_releases(ReleaseSide.of_store(store, base_scope, base),
-                                      ReleaseSide.of_store(store, head_scope, head),
-                                      store.latest_pairs(base_scope, head_scope))
+        # One read of each side's rows serves its summary, step totals, clusters and the pairs (a store that
+        # computes them from rows would otherwise read them four times: 2 s at 100k runs in SQLite).
+        base_rows = store.fleet_rows(base_scope, with_steps=True)
+        head_rows = store.fleet_rows(head_scope, with_steps=True)
+        comparison = compare_releases(ReleaseSide.of_rows(base, base_rows), ReleaseSide.of_rows(head, head_rows),
+                                      latest_pairs(base_rows, head_rows))
     listed = [*comparison.outcome_changed, *comparison.cost_changes, *comparison.duration_changes]
     texts = store.input_texts(sorted({pair.head_run_id for pair in listed}))
     for pair in listed:

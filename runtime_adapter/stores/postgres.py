@@ -277,13 +277,13 @@ class PostgresRunStore(RowTableQueries, RunStore):
         if not narrowed:
             yield
             return
-        for setting in ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan"):
+        settings = ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan")
+        before = [db.execute(f"SHOW {setting}").fetchone()[0] for setting in settings]  # type: ignore[index]
+        for setting in settings:
             db.execute(f"SET LOCAL {setting} = off")
-        try:
-            yield
-        finally:
-            for setting in ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan"):
-                db.execute(f"SET LOCAL {setting} = on")
+        yield  # a failed statement aborts the transaction, which ends these settings with it
+        for setting, value in zip(settings, before, strict=True):
+            db.execute(f"SET LOCAL {setting} = {'on' if value == 'on' else 'off'}")
 
     def release_summaries(self, query: RunQuery) -> list[ReleaseSummary]:
         return self._aggregate(fleet_sql.release_summaries, query)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -193,6 +194,7 @@ def _trigram_match(terms: list[str]) -> str | None:
 
 
 _IN_SEARCH_TEXT = (None, "input", "output", "error", "id")
+_WORD_TRIGRAM = re.compile(r"[^\W_]{3}")
 _FIELD_COLUMNS = {"input": "input_text", "output": "output_text", "error": "error_text",
                   "release": "coalesce(release, '')", "id": "id"}
 
@@ -207,7 +209,9 @@ def _search(clauses: list[SearchClause], dialect: Dialect, parts: list[str], par
     narrowing = [clean_text(clause.text.casefold(), nul=nul) or "" for clause in clauses
                  if not clause.negated and clause.field in _IN_SEARCH_TEXT]
     match = _trigram_match(narrowing)
-    if match is not None:
+    # pg_trgm takes trigrams of words only (letters and digits): a term without three of them in a row
+    # gives its index nothing to narrow with, and a scan of the whole index would be dearer than none.
+    if match is not None and (dialect == "sqlite" or any(_WORD_TRIGRAM.search(term) for term in narrowing)):
         narrow.append(match)
     for clause in clauses:
         sql, values = _clause_sql(clause, dialect, mark, nul)
@@ -288,7 +292,7 @@ def search_clauses(query: RunQuery, dialect: Dialect, incident_types: Sequence[s
         parts.append("needs_attention = 1" if dialect == "sqlite" else "needs_attention")
     if query.correlation_id:
         if dialect == "sqlite":
-            parts.append(f"(id = {mark} OR root_run_id = {mark} OR rowid IN "
+            parts.append(f"(id = {mark} OR root_run_id = {mark} OR runs.rowid IN "
                          f"(SELECT run FROM run_correlations WHERE value = {mark}))")
             params.extend([query.correlation_id] * 3)
         else:

@@ -112,11 +112,12 @@ class RowTableQueries(RunStore):
         narrow, rest = search_clauses(query, self.dialect, incident_types)
         where = where_clause(query, self.dialect, incident_types)
         cap = max(SEARCH_COUNT_CAP, self.search_collect_limit)
+        bounded = bool(query.text) and not query.count_all
         key = ("count", where.sql, tuple(tuple(p) if isinstance(p, list) else p for p in where.params),
-               cap if query.text else None)
+               cap if bounded else None)
         with self._read() as db:
             few = True  # matches few enough to collect through the search index
-            if query.text:
+            if bounded:
                 counted = self._memo.get(self._generation(db), key, lambda: self._bounded_count(db, narrow, rest, cap))
                 total, exact = min(counted, SEARCH_COUNT_CAP), counted <= SEARCH_COUNT_CAP
                 few = counted <= cap
@@ -128,7 +129,8 @@ class RowTableQueries(RunStore):
             elif few:
                 # Few matches: collect them through the search index and sort them (with another filter too, the
                 # store's planner may rather walk that filter's index).
-                alone = replace(query, text="", sort="created", descending=True, offset=0, limit=0) == RunQuery(limit=0)
+                alone = replace(query, text=None, sort="created", descending=True, offset=0, limit=0,
+                                count_all=False) == RunQuery(offset=0, limit=0)
                 with self._narrowed_plans(db, bool(query.text) and narrow is not None and alone and not incident_types):
                     rows = self._ordered_rows(db, replace(query, limit=max(0, query.limit) + 1), where)
             else:
