@@ -30,20 +30,45 @@ def root_of(run: Run) -> str:
     return to_js_string(js_or(run["metadata"]["lineage"].get("rootRunId"), run["id"]))
 
 
-def run_tree(store: RunStore, run: Run) -> tuple[str, dict[str, Any] | None]:
+class PageRun:
+    """The run a page is about, read (and redacted) only when the page needs more of it than its id and lineage
+    root. A store that keeps listing rows answers those from the run's row, so a warm tree page reads no run:
+    reading and redacting a big run had cost 50-200 ms on every request. Unknown ids raise RunNotFound."""
+
+    def __init__(self, store: RunStore, run_id: str) -> None:
+        self.store, self.id = store, run_id
+        self._run: Run | None = None
+        row = store.rows_by_id([run_id]).get(run_id) if getattr(store, "keeps_rows", False) else None
+        if row is None:
+            self._run = store.get_run(run_id)
+            self.root = root_of(self._run)
+        else:
+            self.root = row.root_run_id  # the normalised lineage's rootRunId, as root_of reads it
+
+    @property
+    def run(self) -> Run:
+        if self._run is None:
+            self._run = self.store.get_run(self.id)
+        return self._run
+
+
+def run_tree(store: RunStore, run: Run | PageRun) -> tuple[str, dict[str, Any] | None]:
     """(root id, build_tree node) of the tree that holds `run`, cached per store state."""
+    page_run = run if isinstance(run, PageRun) else None
 
     def compute() -> tuple[str, dict[str, Any] | None]:
-        root = tree_root(run, ancestry(run, store.get_run))
+        whole = page_run.run if page_run is not None else run
+        root = tree_root(whole, ancestry(whole, store.get_run))
         tree = build_tree(store.iter_family(root), root)
         return root, tree if isinstance(tree, dict) else None
 
-    return cached_for_family(store, "run-tree", to_js_string(run["id"]), (), compute)
+    run_id = page_run.id if page_run is not None else run["id"]  # type: ignore[index]
+    return cached_for_family(store, "run-tree", to_js_string(run_id), (), compute)
 
 
-def cached_family(store: RunStore, run: Run) -> tuple[list[LineageNode], int]:
+def cached_family(store: RunStore, run: Run | PageRun) -> tuple[list[LineageNode], int]:
     """The lineage family of `run` (see runtime_adapter.present.lineage.load_family), cached."""
-    root = root_of(run)
+    root = run.root if isinstance(run, PageRun) else root_of(run)
     return cached(store, "lineage-family", (root,), lambda: load_family(store, root))
 
 

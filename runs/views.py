@@ -35,7 +35,7 @@ from runtime_adapter.queries.usage import bar_chart, totals, usage_windows
 from runtime_adapter.records import RunNotFound, replay_source
 from runtime_adapter.rows import STATUSES, RunQuery
 
-from .common import cached_family, prefix_key, run_tree
+from .common import PageRun, cached_family, prefix_key, run_tree
 from .forms import TabForm, TreeForm
 from .tabs import PAGE_SIZES, TAB_NAMES, tab_context, tab_links
 
@@ -185,7 +185,7 @@ def run_tree_page(request: HttpRequest, run_id: str) -> HttpResponse:
         _, tree = run_tree(store, store.get_run(run_id))
         return HttpResponse(render_tree(tree), content_type="text/plain; charset=utf-8")
 
-    run = store.get_run(run_id)
+    run = PageRun(store, run_id)
     family, _ = cached_family(store, run)
 
     def region() -> tuple[str, bool, str]:

@@ -50,6 +50,8 @@ class RedactingStore(RunStore):
         self.secrets = secrets
         self.url = store.url
         self._scans = store.row_redaction is None
+        # Whether listing rows come from the inner store's index (cheap by id) rather than from reading runs.
+        self.keeps_rows = not self._scans
         # Whether independent queries may run at once (a database's pool); a scan of the inner store's runs may not.
         self.concurrent_reads = bool(getattr(store, "concurrent_reads", False)) and not self._scans
 

@@ -101,3 +101,23 @@ def test_tree_page_embeds_the_lineage_graph_lazily(client, scenario):
 
 def test_tree_page_works_without_htmx_headers_and_ignores_them(client, tmp_runs):
     assert "<html" in body(htmx(client, "/runs/grandchild/tree/"))
+
+
+def test_a_warm_tree_page_reads_and_redacts_no_run(client, runs_settings, conformance_store_url, monkeypatch):
+    """Once its tree is cached, a tree page of an indexed store answers from the index: it used to read and redact
+    its run on every request (50-200 ms for a big run)."""
+    from runtime_adapter.stores import file as file_module
+    from runtime_adapter.stores import redacting
+
+    runs_settings.CONTROLPLANE_RUN_STORE = conformance_store_url(corpus.DELEGATION)
+    grandchild = a_grandchild()
+    first = body(client.get(f"/runs/{grandchild}/tree/"))
+    reads: list[str] = []
+    read, redact = file_module.read_run_file, redacting.redact_run
+    monkeypatch.setattr(file_module, "read_run_file", lambda path, **kw: reads.append(str(path)) or read(path, **kw))
+    monkeypatch.setattr(redacting, "redact_run", lambda run, **kw: reads.append(run["id"]) or redact(run, **kw))
+    again = client.get(f"/runs/{grandchild}/tree/")
+    assert again.status_code == 200 and reads == []
+    region = re.compile(r'<ul class="tree.*</ul>', re.S)
+    assert region.search(body(again)).group(0) == region.search(first).group(0)
+    assert client.get("/runs/no-such-run/tree/").status_code == 404
