@@ -135,7 +135,12 @@ class RowTableQueries(RunStore):
                     rows = self._ordered_rows(db, replace(query, limit=max(0, query.limit) + 1), where)
             else:
                 rows = self._ordered_rows(db, replace(query, limit=max(0, query.limit) + 1), rest)
-            more = None if exact or query.limit <= 0 else len(rows) > query.limit
+            if exact:
+                more = None
+            elif query.limit <= 0:
+                more = max(0, query.offset) < counted or None  # past the counted matches: not known
+            else:
+                more = len(rows) > query.limit
             rows = rows[:max(0, query.limit)]
             errors = self._errors(db)
         return RunPage(rows=rows, total=total, query=query, errors=errors, total_exact=exact, more=more)

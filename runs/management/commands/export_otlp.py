@@ -118,13 +118,18 @@ class Progress:
     def __init__(self, total: int, stream: OutputWrapper, width: int = 30) -> None:
         self.total, self.stream, self.width = total, stream, width
         self.tty = stream.isatty()
+        self.crossed = False
 
     def __call__(self, runs: int, spans: int) -> None:
         if self.tty:
             total = max(self.total, runs)  # a search's count may have been a lower bound
             filled = int(self.width * runs / total) if total else self.width
             line = f"\r[{'#' * filled}{'-' * (self.width - filled)}] {runs:,}/{total:,} runs  {spans:,} spans"
-            self.stream.write(line, ending="\n" if runs >= total else "")
+            # Once past the total (a search's count may have been a lower bound), the bar ends its line once and
+            # goes on redrawing the next.
+            crossed = runs >= self.total and not self.crossed
+            self.crossed = self.crossed or crossed
+            self.stream.write(line, ending="\n" if crossed else "")
         else:
             self.stream.write(f"{runs}/{max(self.total, runs)} runs, {spans} spans sent")
         self.stream.flush()
