@@ -85,6 +85,11 @@ REDACTION_PROBE = {flag: f"SELECT EXISTS (SELECT 1 FROM runs WHERE redacted = {'
                    for flag in (True, False)}
 
 
+_PLAN_SETTINGS = ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan")
+_NARROWED = "; ".join(f"SET LOCAL {setting} = off" for setting in _PLAN_SETTINGS)  # one round trip each way
+_NARROWED_END = "; ".join(f"RESET {setting}" for setting in _PLAN_SETTINGS)
+
+
 class PostgresRunStore(RowTableQueries, RunStore):
     dialect = "postgres"
     concurrent_reads = True  # a pool of connections: independent aggregates may run at once
@@ -277,13 +282,10 @@ class PostgresRunStore(RowTableQueries, RunStore):
         if not narrowed:
             yield
             return
-        settings = ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan")
-        before = [db.execute(f"SHOW {setting}").fetchone()[0] for setting in settings]  # type: ignore[index]
-        for setting in settings:
-            db.execute(f"SET LOCAL {setting} = off")
+        db.execute(_NARROWED, prepare=False)
         yield  # a failed statement aborts the transaction, which ends these settings with it
-        for setting, value in zip(settings, before, strict=True):
-            db.execute(f"SET LOCAL {setting} = {'on' if value == 'on' else 'off'}")
+        # Back to what the session had (RESET: its value before any SET, a role's or database's setting included).
+        db.execute(_NARROWED_END, prepare=False)
 
     def release_summaries(self, query: RunQuery) -> list[ReleaseSummary]:
         return self._aggregate(fleet_sql.release_summaries, query)
