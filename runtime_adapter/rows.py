@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from runtime_adapter.records import StoreEntry
@@ -231,6 +231,11 @@ class RunQuery:
     offset: int = 0
     limit: int = 50
     count_all: bool = False  # count every match even of a search (a share's denominator), not up to SEARCH_COUNT_CAP
+
+    def selection(self) -> RunQuery:
+        """Which runs this query selects, whatever their order, page or how they are counted: two queries with the
+        same selection filter alike (`RunQuery().selection()` is every run)."""
+        return replace(self, sort="created", descending=True, offset=0, limit=0, count_all=False)
 
 
 # A search counts its matches up to this many; past it, the page says "more than" (a store with an index).

@@ -70,15 +70,14 @@ def safe_url(url: str) -> str:
 # The per-release rollups' version (store_meta key 'rollups'; postgres_schema.sql): load_runs rebuilds
 # rollups of another version, and until it has, every comparison aggregates `runs` directly.
 ROLLUP_VERSION = 3
-_WHOLE_RELEASE = RunQuery(release="", offset=0, limit=0)
+_WHOLE_RELEASE = RunQuery(release="").selection()
 
 
 def whole_release(query: RunQuery) -> str | None:
     """The release whose every run `query` selects (its paging and sort aside), or None for any other scope."""
     if not query.release:
         return None
-    return query.release if replace(query, release="", offset=0, limit=0, sort="created",
-                                    descending=True) == _WHOLE_RELEASE else None
+    return query.release if replace(query, release="").selection() == _WHOLE_RELEASE else None
 
 
 REDACTION_PROBE = {flag: f"SELECT EXISTS (SELECT 1 FROM runs WHERE redacted = {'true' if flag else 'false'})"

@@ -129,8 +129,7 @@ class RowTableQueries(RunStore):
             elif few:
                 # Few matches: collect them through the search index and sort them (with another filter too, the
                 # store's planner may rather walk that filter's index).
-                alone = replace(query, text=None, sort="created", descending=True, offset=0, limit=0,
-                                count_all=False) == RunQuery(offset=0, limit=0)
+                alone = replace(query, text=None).selection() == RunQuery().selection()
                 with self._narrowed_plans(db, bool(query.text) and narrow is not None and alone and not incident_types):
                     rows = self._ordered_rows(db, replace(query, limit=max(0, query.limit) + 1), where)
             else:
