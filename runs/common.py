@@ -52,24 +52,20 @@ class PageRun:
         return self._run
 
 
-def run_tree(store: RunStore, run: Run | PageRun) -> tuple[str, dict[str, Any] | None]:
+def run_tree(store: RunStore, run: PageRun) -> tuple[str, dict[str, Any] | None]:
     """(root id, build_tree node) of the tree that holds `run`, cached per store state."""
-    page_run = run if isinstance(run, PageRun) else None
 
     def compute() -> tuple[str, dict[str, Any] | None]:
-        whole = page_run.run if page_run is not None else run
-        root = tree_root(whole, ancestry(whole, store.get_run))
+        root = tree_root(run.run, ancestry(run.run, store.get_run))
         tree = build_tree(store.iter_family(root), root)
         return root, tree if isinstance(tree, dict) else None
 
-    run_id = page_run.id if page_run is not None else run["id"]  # type: ignore[index]
-    return cached_for_family(store, "run-tree", to_js_string(run_id), (), compute)
+    return cached_for_family(store, "run-tree", to_js_string(run.id), (), compute)
 
 
-def cached_family(store: RunStore, run: Run | PageRun) -> tuple[list[LineageNode], int]:
+def cached_family(store: RunStore, run: PageRun) -> tuple[list[LineageNode], int]:
     """The lineage family of `run` (see runtime_adapter.present.lineage.load_family), cached."""
-    root = run.root if isinstance(run, PageRun) else root_of(run)
-    return cached(store, "lineage-family", (root,), lambda: load_family(store, root))
+    return cached(store, "lineage-family", (run.root,), lambda: load_family(store, run.root))
 
 
 def prefix_key() -> str:

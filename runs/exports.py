@@ -18,7 +18,7 @@ from runtime_adapter.inspectors import export_bundle, export_partial_run, export
 from runtime_adapter.present.detail import tree_ids
 from runtime_adapter.present.provenance import export_metadata
 
-from .common import EXPORTED_FOR, cached_family, download, run_tree
+from .common import EXPORTED_FOR, PageRun, cached_family, download, run_tree
 from .forms import PartialExportForm
 
 
@@ -50,7 +50,7 @@ def partial_trace(request: HttpRequest, run_id: str) -> HttpResponse:
 def run_bundle(request: HttpRequest, run_id: str) -> HttpResponse:
     """Every run of the run's tree, then the rest of its lineage family (branches, replays)."""
     store = store_for(request)
-    run = store.get_run(run_id)
+    run = PageRun(store, run_id)
     root_id, tree = run_tree(store, run)
     nodes, _ = cached_family(store, run)
     ids = list(dict.fromkeys([*tree_ids(tree), *(node.id for node in nodes)]))

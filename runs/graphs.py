@@ -21,7 +21,7 @@ from runtime_adapter.present.lineage import LineageGraph, MoreNode, lineage_grap
 from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.records import MAX_RUN_ID_BYTES
 
-from .common import cached_family, prefix_key
+from .common import PageRun, cached_family, prefix_key
 
 CONTENT_TYPES = {"svg": "image/svg+xml", "png": "image/png", "dot": "text/vnd.graphviz; charset=utf-8"}
 # A Graphviz SVG opened on its own may not run anything, whatever its labels say.
@@ -53,7 +53,7 @@ def _open_href(run_id: str, opened: tuple[str, ...]) -> Callable[[MoreNode], str
 
 def _graph(store: RunStore, run_id: str, opened: tuple[str, ...]) -> tuple[LineageGraph, str, int]:
     def compute() -> tuple[LineageGraph, str, int]:
-        nodes, left_out = cached_family(store, store.get_run(run_id))
+        nodes, left_out = cached_family(store, PageRun(store, run_id))
         graph = lineage_graph(nodes, run_id, settings.CONTROLPLANE_LINEAGE_MAX_NODES,
                               opened=[value or None for value in opened])
         dot = to_dot(graph, href=lambda node_id: reverse("runs:detail", args=[node_id]),

@@ -182,7 +182,7 @@ def run_tree_page(request: HttpRequest, run_id: str) -> HttpResponse:
         return invalid_parameters(request, form)
     store = store_for(request)
     if form.cleaned_data["format"] == "text":
-        _, tree = run_tree(store, store.get_run(run_id))
+        _, tree = run_tree(store, PageRun(store, run_id))
         return HttpResponse(render_tree(tree), content_type="text/plain; charset=utf-8")
 
     run = PageRun(store, run_id)
