@@ -15,7 +15,16 @@ import pytest
 from django.urls import reverse
 
 from tests.fixtures.hostile import T0, write_run
-from tests.web.test_secret_corpus import CORPUS, ID_VALUES, RUN_ID, _structured, _text, corpus_record, corpus_site, leaked
+from tests.web.test_secret_corpus import (
+    CORPUS,
+    ID_VALUES,
+    RUN_ID,
+    _structured,
+    _text,
+    corpus_record,
+    corpus_site,
+    leaked,
+)
 
 pytestmark = pytest.mark.django_db
 __all__ = ["corpus_site"]  # the fixture, shared
