@@ -9,13 +9,13 @@ from django.urls import get_script_prefix
 from django.utils.http import content_disposition_header
 
 from controlplane.caching import cached, cached_for_family
-from runtime_adapter.inspectors import build_tree
 from runtime_adapter.js import jsjson
 from runtime_adapter.js.jsvalues import js_or, to_js_string
-from runtime_adapter.present.detail import ancestry, tree_root
+from runtime_adapter.present.family_tree import family_tree
 from runtime_adapter.present.lineage import LineageNode, load_family
 from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.records import Run
+from runtime_adapter.rows import RunRow
 
 EXPORTED_FOR = "agent-run-control-plane"
 
@@ -39,6 +39,7 @@ class PageRun:
         self.store, self.id = store, run_id
         self._run: Run | None = None
         row = store.rows_by_id([run_id]).get(run_id) if getattr(store, "keeps_rows", False) else None
+        self.row: RunRow | None = row
         if row is None:
             self._run = store.get_run(run_id)
             self.root = root_of(self._run)
@@ -53,12 +54,11 @@ class PageRun:
 
 
 def run_tree(store: RunStore, run: PageRun) -> tuple[str, dict[str, Any] | None]:
-    """(root id, build_tree node) of the tree that holds `run`, cached per store state."""
+    """(root id, tree node) of the tree that holds `run`, made from the family's listing rows
+    (runtime_adapter.present.family_tree), cached per store state."""
 
     def compute() -> tuple[str, dict[str, Any] | None]:
-        root = tree_root(run.run, ancestry(run.run, store.get_run))
-        tree = build_tree(store.iter_family(root), root)
-        return root, tree if isinstance(tree, dict) else None
+        return family_tree(store, run.id, run.row, lambda: run.run)
 
     return cached_for_family(store, "run-tree", to_js_string(run.id), (), compute)
 

@@ -17,6 +17,8 @@ from unittest.mock import patch
 
 from runtime_adapter.inspectors import build_tree
 from runtime_adapter.js import jsjson
+from runtime_adapter.present.detail import tree_entries
+from runtime_adapter.present.family_tree import tree_of_rows
 from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.rows import SORTS, STATUSES, RunQuery
 from runtime_adapter.stores.rowtable import RowTableQueries
@@ -240,6 +242,12 @@ def _buckets_equal(left: list[Any], right: list[Any]) -> bool:
     return True
 
 
+def shown_tree(tree: Any) -> list[Any]:
+    """What the tree page shows of a tree, its inputs aside (the rows' tree lists the input's listed text)."""
+    return [replace(entry, input_short="", input_title="")
+            for entry in tree_entries(tree if isinstance(tree, dict) else None)]
+
+
 def assert_store_parity(indexed: RunStore, reference: RunStore, *, trees: bool = True) -> int:
     """Compare `indexed` with `reference` on every listing query; returns how many checks ran."""
     rows = reference.rows()
@@ -289,7 +297,10 @@ def assert_store_parity(indexed: RunStore, reference: RunStore, *, trees: bool =
         for run_id in probe:
             expected = build_tree(all_runs, run_id)
             assert jsjson.dumps(build_tree(indexed.iter_family(run_id), run_id)) == jsjson.dumps(expected), run_id
-            checks += 1
+            family = indexed.family_rows(run_id)
+            assert family == reference.family_rows(run_id), run_id
+            assert shown_tree(tree_of_rows(family, run_id)) == shown_tree(expected), run_id
+            checks += 3
     return checks
 
 

@@ -99,9 +99,16 @@ def _finish(entry: Node) -> None:
 
 def build_tree(runs: Iterable[Run], root_run_id: str | None = None) -> list[Node] | Node | None:
     """All roots (a list) or, with `root_run_id`, that run's node (None if absent)."""
+    return assemble_tree((_make_node(run) for run in runs), root_run_id)
+
+
+def assemble_tree(made: Iterable[Node], root_run_id: str | None = None) -> list[Node] | Node | None:
+    """`build_tree` over nodes already made: each has `id`, `status`, `createdAt`, `lineage` (its
+    `parentRunId` links it), `summary.metrics` (summed into `subtreeMetrics`) and empty `children`.
+    Nodes made from listing rows instead of runs give a tree a page can show without reading any run."""
     nodes: dict[Any, Node] = {}
-    for run in runs:
-        nodes[run["id"]] = _make_node(run)
+    for node in made:
+        nodes[node["id"]] = node
 
     roots: list[Node] = []
     for node in nodes.values():

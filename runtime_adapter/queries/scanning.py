@@ -100,6 +100,10 @@ class RunStore(BaseRunStore, RunQueries):
         """`rows_by_id(run_ids)`'s input texts: what a page that lists many runs by id shows of them."""
         return {run_id: row.input_text for run_id, row in self.rows_by_id(run_ids).items()}
 
+    def family_rows(self, root_run_id: str) -> list[RunRow]:
+        """The rows of `root_run_id` and its descendants by parentRunId, in listRuns order: what a tree page shows."""
+        return descendant_rows(self.rows(), root_run_id)
+
     def replay_rows(self, run_id: str) -> list[RunRow]:
         """Replays of `run_id`: runs whose metadata.replay.sourceRunId or metadata.replaySourceRunId is it.
 
@@ -142,3 +146,20 @@ class RunStore(BaseRunStore, RunQueries):
             if not chunk.rows or offset >= chunk.total:
                 break
         return RunPage(rows=rows, total=total, query=query, errors=errors or [])
+
+
+def descendant_rows(rows: list[RunRow], root_run_id: str) -> list[RunRow]:
+    """Those of `rows` that are `root_run_id` or below it by parentRunId (a lineage cycle ends the walk), in order."""
+    children: dict[str, list[str]] = {}
+    for row in rows:
+        if row.parent_run_id is not None:
+            children.setdefault(row.parent_run_id, []).append(row.id)
+    present = {row.id for row in rows}
+    members = {root_run_id} if root_run_id in present else set()
+    pending = list(members)
+    while pending:
+        for child in children.get(pending.pop(), ()):
+            if child not in members:
+                members.add(child)
+                pending.append(child)
+    return [row for row in rows if row.id in members]

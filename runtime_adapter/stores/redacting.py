@@ -155,6 +155,9 @@ class RedactingStore(RunStore):
     def input_texts(self, run_ids: list[str]) -> dict[str, str]:
         return RunStore.input_texts(self, run_ids) if self._scans else self.inner.input_texts(run_ids)
 
+    def family_rows(self, root_run_id: str) -> list[RunRow]:
+        return RunStore.family_rows(self, root_run_id) if self._scans else self.inner.family_rows(root_run_id)
+
     def replay_rows(self, run_id: str) -> list[RunRow]:
         if not self._scans:
             return self.inner.replay_rows(run_id)

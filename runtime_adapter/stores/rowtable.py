@@ -135,7 +135,7 @@ class RowTableQueries(RunStore):
             else:
                 rows = self._ordered_rows(db, replace(query, limit=max(0, query.limit) + 1), rest)
             if exact:
-                more = None
+                more: bool | None = None
             elif query.limit <= 0:
                 more = max(0, query.offset) < counted or None  # past the counted matches: not known
             else:
@@ -230,6 +230,13 @@ class RowTableQueries(RunStore):
     def related_rows(self, run_id: str) -> dict[str, list[RunRow]]:
         return {"children": self._rows_where("parent_run_id = ?", (run_id,)),
                 "branches": self._rows_where("branch_origin_run_id = ?", (run_id,))}
+
+    def family_rows(self, root_run_id: str) -> list[RunRow]:
+        # The same walk as iter_family: UNION ends it on a lineage cycle.
+        return self._rows_where(
+            "id IN (WITH RECURSIVE family(id) AS (SELECT id FROM runs WHERE id = ?"
+            " UNION SELECT runs.id FROM runs JOIN family ON runs.parent_run_id = family.id) SELECT id FROM family)",
+            (root_run_id,))
 
     def replay_rows(self, run_id: str) -> list[RunRow]:
         return self._rows_where("replay_source_run_id = ? AND id != ?", (run_id, run_id))

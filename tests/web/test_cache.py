@@ -150,13 +150,13 @@ def test_the_tree_page_survives_writes_to_other_families_and_follows_its_own(cli
     from runs import common
 
     builds = []
-    real_build = common.build_tree
+    real_build = common.family_tree
 
     def counting_build(*args, **kwargs):
         builds.append(1)
         return real_build(*args, **kwargs)
 
-    monkeypatch.setattr(common, "build_tree", counting_build)
+    monkeypatch.setattr(common, "family_tree", counting_build)
     assert b"child-a" in client.get("/runs/child-a/tree/").content
     assert len(builds) == 1
     (family / "elsewhere.json").write_text(jsjson.dumps(run_record("elsewhere"), 2))  # another family

@@ -121,3 +121,30 @@ def test_a_warm_tree_page_reads_and_redacts_no_run(client, runs_settings, confor
     region = re.compile(r'<ul class="tree.*</ul>', re.S)
     assert region.search(body(again)).group(0) == region.search(first).group(0)
     assert client.get("/runs/no-such-run/tree/").status_code == 404
+
+
+def test_a_cold_tree_page_is_made_from_index_rows_without_reading_a_run(client, runs_settings, conformance_store_url,
+                                                                        monkeypatch):
+    """A pasted tree link's first request: the tree (statuses, inputs, subtree metrics) comes from the family's
+    index rows. It used to read and redact every run of the family (2-3 s for a 500-run tree), and shows the same
+    tree the runtime renders (its golden text); tests/parity.py holds its metrics to the runs' tree."""
+    from django.core.cache import cache
+
+    from runtime_adapter.stores import file as file_module
+    from runtime_adapter.stores import redacting
+
+    runs_settings.CONTROLPLANE_RUN_STORE = conformance_store_url(corpus.DELEGATION)
+    grandchild = a_grandchild()
+    region = re.compile(r'<ul class="tree.*</ul>', re.S)
+    cache.clear()
+    reads: list[str] = []
+    read, redact = file_module.read_run_file, redacting.redact_run
+    monkeypatch.setattr(file_module, "read_run_file", lambda path, **kw: reads.append(str(path)) or read(path, **kw))
+    monkeypatch.setattr(redacting, "redact_run", lambda run, **kw: reads.append(run["id"]) or redact(run, **kw))
+    page = body(client.get(f"/runs/{grandchild}/tree/"))
+    assert reads == []
+    shown = region.search(page).group(0)
+    assert shown.count('class="tree-node') == len(supervisor_family())
+    assert re.search(rf'<span class="tree-node current">.*?href="/runs/{grandchild}/" aria-current="page"', shown)
+    assert body(client.get(f"/runs/{grandchild}/tree/?format=text")) == golden_trees(corpus.DELEGATION)[corpus.supervisor()]
+    assert reads == []

@@ -42,7 +42,7 @@ def _runs(runs_dir: Path) -> list[dict[str, Any]]:
             continue
         if not isinstance(run, dict) or not isinstance(run.get("id"), str):
             continue
-        timestamps = run.get("timestamps") if isinstance(run.get("timestamps"), dict) else {}
+        timestamps = run["timestamps"] if isinstance(run.get("timestamps"), dict) else {}
         created = parse_iso(timestamps.get("createdAt"))
         runs.append({"id": run["id"], "input": run.get("input") if isinstance(run.get("input"), str) else "",
                      "created": created})
