@@ -83,6 +83,11 @@ CREATE INDEX IF NOT EXISTS runs_root ON runs (root_run_id);
 CREATE INDEX IF NOT EXISTS runs_parent ON runs (parent_run_id) WHERE parent_run_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS runs_branch_origin ON runs (branch_origin_run_id) WHERE branch_origin_run_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS runs_replay_source ON runs (replay_source_run_id) WHERE replay_source_run_id IS NOT NULL;
+-- The overview's counts and usage charts from these narrow indexes alone (covering): read from the table, the
+-- first overview of 100k runs spent 250 ms counting statuses and 130 ms per usage window.
+CREATE INDEX IF NOT EXISTS runs_status_name ON runs (status, name);
+CREATE INDEX IF NOT EXISTS runs_usage ON runs (created_at, created_us, status, prompt_tokens, completion_tokens,
+                                               total_tokens, cost);
 
 CREATE TABLE IF NOT EXISTS run_correlations (
     value TEXT NOT NULL,

@@ -113,6 +113,8 @@ CREATE INDEX IF NOT EXISTS runs_replay_source ON runs (replay_source_run_id);
 DROP INDEX IF EXISTS runs_created_us;
 CREATE INDEX IF NOT EXISTS runs_usage ON runs (created_us)
     INCLUDE (created_at, status, prompt_tokens, completion_tokens, total_tokens, cost);
+-- The overview's status counts (in listRuns order of each status's first run) from the index alone.
+CREATE INDEX IF NOT EXISTS runs_status_source ON runs (status, source);
 CREATE INDEX IF NOT EXISTS runs_input_prefix ON runs ((substr(input_text, 1, 64)));
 CREATE INDEX IF NOT EXISTS runs_correlation_ids ON runs USING gin (correlation_ids);
 CREATE INDEX IF NOT EXISTS runs_search ON runs USING gin (search_text gin_trgm_ops);
