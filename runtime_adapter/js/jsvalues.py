@@ -178,6 +178,26 @@ def includes(items: list[Any], value: Any) -> bool:
     return any(same_value_zero(item, value) for item in items)
 
 
+def same_value_zero_key(value: Any) -> Any:
+    """A hashable key equal for two values exactly when `same_value_zero` holds between them."""
+    if isinstance(value, (dict, list)):
+        return ("object", id(value))
+    if value is UNDEFINED or value is None:
+        return ("nullish", value is None)
+    if isinstance(value, bool):
+        return ("boolean", value)
+    if isinstance(value, (int, float)):
+        return ("number", "NaN") if isinstance(value, float) and math.isnan(value) else ("number", value)
+    return (type(value), value)
+
+
+def not_included(items: list[Any], values: list[Any]) -> list[Any]:
+    """`values.filter((value) => !items.includes(value))`, with one set of `items` instead of a scan per value:
+    the event types of two 10,000-event runs took 100,000 comparisons."""
+    present = {same_value_zero_key(item) for item in items}
+    return [value for value in values if same_value_zero_key(value) not in present]
+
+
 def spread_object(value: Any) -> dict[str, Any]:
     """`{...value}`: own enumerable properties; strings and arrays spread by index."""
     if isinstance(value, dict):

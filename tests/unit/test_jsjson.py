@@ -1,8 +1,13 @@
 """JSON text is byte-identical to what Node's JSON.stringify / JSON.parse produce."""
 
+import math
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from runtime_adapter.js import jsjson
+from runtime_adapter.js.jsvalues import UNDEFINED, includes, not_included
 
 
 @pytest.mark.parametrize(
@@ -51,3 +56,35 @@ def test_text_json_parse_rejects_is_rejected(text):
 def test_deep_nesting_is_a_parse_error_not_a_crash():
     with pytest.raises(jsjson.JSONParseError):
         jsjson.loads("[" * 100_000 + "]" * 100_000)
+
+
+_PRIMITIVES = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([0.0, -0.0, 1.0, 2.5, math.nan]),
+                        st.sampled_from(["", "a", "1", "true", "null"]), st.just(UNDEFINED))
+
+
+@given(st.lists(_PRIMITIVES, max_size=8), st.lists(_PRIMITIVES, max_size=8), st.integers(0, 3))
+def test_not_included_filters_as_array_includes_does(left, right, shared_objects):
+    """TraceDiffer's added and removed event types: one set lookup per value must keep `includes`' SameValueZero
+    (NaN equals NaN, 0 equals -0, 1 equals 1.0 but not true, objects only themselves)."""
+    objects = [{"type": "x"} for _ in range(shared_objects)]
+    left, right = left + objects + [{"type": "x"}], right + objects[:1] + [["x"]]
+    assert not_included(left, right) == [value for value in right if not includes(left, value)]
+    assert not_included(right, left) == [value for value in left if not includes(right, value)]
+
+
+_VALUES = st.recursive(
+    _PRIMITIVES | st.sampled_from([1e21, 0.1, 2**53 + 1, "\ud800", "é"]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(["a", "b", "1"]), children,
+                                                                       max_size=3),
+    max_leaves=8)
+
+
+@given(_VALUES, _VALUES)
+def test_same_stringified_agrees_with_comparing_what_js_prints(left, right):
+    """TraceDiffer's first diverging step: the C encoder's shortcut must not call two items equal that JS prints
+    differently, nor the other way round (1 and 1.0, key order, NaN and null, undefined)."""
+    from runtime_adapter.inspectors.diff import same_stringified
+
+    expected = jsjson.stringify_for_compare(left) == jsjson.stringify_for_compare(right)
+    assert same_stringified(left, right) == expected
+    assert same_stringified(left, left)
