@@ -138,3 +138,11 @@ def axe_violations(page, include: tuple[str, ...] = ("main",), *, exclude: tuple
         [{"include": [[selector] for selector in include], "exclude": [[selector] for selector in exclude]}, options])
     return [f"{violation['id']} ({violation['impact']}): {[node['target'] for node in violation['nodes']][:5]}"
             for violation in result["violations"] if impacts is None or violation["impact"] in impacts]
+
+
+def scroll_to(page, selector: str) -> None:
+    """Scroll the element `selector` finds now into view. For panels htmx replaces whole when revealed
+    (`hx-swap="outerHTML"`: the lineage graph, a run's audit panel): Playwright's scroll_into_view_if_needed holds
+    the element it found, and fails with "not attached to the DOM" when the swap lands while it waits."""
+    page.wait_for_selector(selector, state="attached")
+    page.evaluate("(selector) => document.querySelector(selector).scrollIntoView({block: 'center'})", selector)

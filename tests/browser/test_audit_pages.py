@@ -14,7 +14,7 @@ from django.core.cache import cache
 from playwright.sync_api import expect
 
 from runtime_adapter.durable import audit
-from tests.browser.conftest import axe_violations, screenshot
+from tests.browser.conftest import axe_violations, screenshot, scroll_to
 from tests.conftest import PINNED_NOW
 from write_side.demo_state.audit import write_demo_audit
 from write_side.synthetic import write_store
@@ -137,10 +137,10 @@ def test_a_runs_page_loads_its_audit_entries_when_scrolled_to(themed, page_error
     page = themed(viewport, "light")
     page.goto(f"{site}/runs/{demo['run']}/")
     panel = page.locator("#run-audit")
-    panel.scroll_into_view_if_needed()
+    scroll_to(page, "#run-audit")
     expect(panel.locator("tbody tr")).to_have_count(demo["entries"])
     expect(panel.locator("h2")).to_have_text("Audit log")
-    panel.scroll_into_view_if_needed()
+    scroll_to(page, "#run-audit")
     screenshot(page, f"docs-audit-run-panel-{viewport}-light")
     assert page_width(page) <= VIEWPORTS[viewport]["width"]
     assert axe_violations(page, ("#run-audit",)) == []

@@ -15,7 +15,7 @@ import pytest
 from django.core.cache import cache
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, scroll_to
 from tests.conftest import PINNED_NOW
 from write_side.synthetic import write_store
 
@@ -118,7 +118,7 @@ def test_in_a_72_child_family_the_root_and_the_last_child_are_each_brought_into_
 
 def test_the_tree_page_lazily_loads_the_graph_scrolled_to_this_run(page, page_errors, site, families):
     page.goto(f"{site}/runs/{families['deep_child']}/tree/")
-    page.locator("#lineage-graph").scroll_into_view_if_needed()
+    scroll_to(page, "#lineage-graph")
     ready(page)
     assert page.locator("a.lin-node.current").evaluate(IN_VIEW)
     assert page_errors == []
@@ -127,7 +127,7 @@ def test_the_tree_page_lazily_loads_the_graph_scrolled_to_this_run(page, page_er
 def test_the_run_pages_graph_is_scrolled_to_this_run_and_has_its_zoom_tools(page, page_errors, site, families):
     # The detail page loads the graph by htmx, which runs no script it swaps in: lineage.js comes with every page.
     page.goto(f"{site}/runs/{families['deep_child']}/")
-    page.locator("#lineage-graph").scroll_into_view_if_needed()
+    scroll_to(page, "#lineage-graph")
     ready(page)
     assert page.locator("a.lin-node.current").evaluate(IN_VIEW)
     expect(page.get_by_role("button", name="Zoom in")).to_be_visible()
@@ -206,7 +206,7 @@ def test_node_labels_reach_aa_and_the_320_run_graph_is_screenshotted(browser, si
         assert {"lin-completed", "lin-more"} <= set(ratios)
         assert all(ratio >= 4.5 for ratio in ratios.values()), ratios
         assert page.evaluate("document.documentElement.scrollWidth") <= width
-        page.locator("#lineage-graph").scroll_into_view_if_needed()
+        scroll_to(page, "#lineage-graph")
         screenshot(page, f"lineage-320-{width}-{scheme}")
     finally:
         context.close()

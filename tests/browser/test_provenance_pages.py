@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.browser.conftest import axe_violations, screenshot, synthetic_store
+from tests.browser.conftest import axe_violations, screenshot, scroll_to, synthetic_store
 from tests.fixtures import corpus
 
 pytestmark = pytest.mark.browser
@@ -128,6 +128,6 @@ def test_each_lineage_kind_is_drawn_its_own_way(themed, page_errors, serve_store
     for name in ("partial replay", "partial export", "recovery run"):
         assert name in legend
     assert axe_violations(page) == []
-    page.locator("#lineage-graph").scroll_into_view_if_needed()
+    scroll_to(page, "#lineage-graph")
     screenshot(page, f"docs-provenance-lineage-1280-{scheme}")
     assert page_errors == []

@@ -13,7 +13,7 @@ from django.core.cache import cache
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, scroll_to
 from tests.conftest import PINNED_NOW
 from write_side.synthetic import write_store
 
@@ -141,7 +141,7 @@ def test_long_tabs_load_more_rows_in_place(page, page_errors, site, notable):
 def test_clicking_a_lineage_node_opens_that_run(page, page_errors, site, notable):
     root = notable["delegationTree"]["rootRunId"]
     page.goto(url_of(site, f"/runs/{root}/"))
-    page.locator("#lineage-graph").scroll_into_view_if_needed()
+    scroll_to(page, "#lineage-graph")
     nodes = page.locator("#lineage-graph a.lin-node")
     expect(nodes.first).to_be_visible()
     assert nodes.count() == notable["delegationTree"]["size"]
