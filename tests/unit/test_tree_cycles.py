@@ -45,3 +45,36 @@ def test_children_sort_with_locale_compare_not_code_points():
     runs = [parent, run_record("upper", parent="p", created="Sprint-b"), run_record("lower", parent="p", created="sprint-a")]
     tree = build_tree(runs, "p")
     assert [child["id"] for child in tree["children"]] == ["lower", "upper"]
+
+
+def test_a_tree_from_rows_terminates_on_cycles_and_deep_chains_like_the_runs_tree():
+    """The tree page assembles listing rows (present.family_tree); cycles end in the same stubs and a 5,000-deep
+    chain sums without recursion, as build_tree over the runs does."""
+    from runtime_adapter.present.detail import tree_entries
+    from runtime_adapter.present.family_tree import family_tree, tree_of_rows
+    from runtime_adapter.stores.memory import InMemoryRunStore
+
+    cycle = [run_record("x", parent="y"), run_record("y", parent="x"), run_record("leaf", parent="y")]
+    store = InMemoryRunStore(cycle)
+    root, tree = family_tree(store, "leaf", store.rows_by_id(["leaf"])["leaf"], lambda: store.get_run("leaf"))
+    assert root == "x"  # the walk up stops where the cycle closes, as the breadcrumb's does
+    assert render_tree(tree) == render_tree(build_tree(store.iter_runs(), "x"))
+    chain = [run_record("n0")] + [run_record(f"n{i}", parent=f"n{i - 1}") for i in range(1, 5000)]
+    deep = InMemoryRunStore(chain)
+    from_rows = tree_entries(tree_of_rows(deep.rows(), "n0"))
+    assert len(from_rows) == 2 * 4999 + 1  # 4,999 opened branches, their closes and the last leaf
+    assert [entry.metrics for entry in from_rows] == [entry.metrics for entry in tree_entries(build_tree(deep.iter_runs(), "n0"))]
+
+
+def test_a_run_missing_from_the_rows_falls_back_to_reading_its_family():
+    """A run written since an index last looked has no row yet: its tree is built from the files, as before."""
+    from runtime_adapter.present.family_tree import family_tree
+    from runtime_adapter.stores.memory import InMemoryRunStore
+
+    class NotIndexedYet(InMemoryRunStore):
+        def family_rows(self, root_run_id):
+            return []
+
+    store = NotIndexedYet([run_record("root"), run_record("child", parent="root")])
+    root, tree = family_tree(store, "child", None, lambda: store.get_run("child"))
+    assert root == "root" and render_tree(tree) == "root [completed]\n└─ child [completed]"
