@@ -12,9 +12,14 @@ CREATE TABLE IF NOT EXISTS files (
     name BLOB PRIMARY KEY,      -- the file name's bytes: ORDER BY name is Node's readdir (strcmp) order
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,  -- -1 when the read raced a rewrite, so the next refresh reads it again
-    error TEXT                  -- why the file is not a run; NULL when it is one
+    error TEXT,                 -- why the file is not a run; NULL when it is one
+    -- content_digest of a big version whose redaction changes nothing (made only when rows are redacted):
+    -- a page reading exactly these bytes again need neither redact them nor check their nesting depth.
+    vetted BLOB
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS files_mtime ON files (mtime_ns);
+-- The store's unreadable files, which every list shows, without reading every file's row.
+CREATE INDEX IF NOT EXISTS files_errors ON files (name) WHERE error IS NOT NULL;
 
 -- One row per readable run: listing.RunRow's fields, plus what search and charts need.
 CREATE TABLE IF NOT EXISTS runs (

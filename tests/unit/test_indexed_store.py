@@ -555,3 +555,51 @@ def test_whether_a_run_exists_comes_from_the_index_without_reading_its_file(runs
     assert not store.has_run("no-such-run")
     write_run(runs_dir, run_record("written-after-the-refresh"))
     assert store.has_run("written-after-the-refresh")
+
+
+def _big_run(run_id: str, note: str) -> dict:
+    steps = [{"id": f"s{index}", "type": "tool", "status": "completed", "durationMs": index,
+              "output": f"{note} result {index:05d} " + "x" * 40} for index in range(4000)]
+    return run_record(run_id, steps=steps)
+
+
+def test_a_big_runs_vetted_bytes_skip_redaction_and_any_other_bytes_are_redacted(tmp_path, index_dir):
+    """The index vets a big file version whose redaction changes nothing (`files.vetted`, its digest), so the
+    first view of a 5,000-step run is not redacted again (80-160 ms). The digest, not size and mtime, decides: a
+    rewrite that adds a secret while keeping the file's size and mtime, which the index cannot notice, is still
+    redacted; so is a big run holding a secret from the start."""
+    from runtime_adapter.redaction import redact_run
+    from runtime_adapter.stores.redacting import RedactingStore
+
+    directory = tmp_path / "big"
+    directory.mkdir()
+    clean = write_run(directory, _big_run("clean-big", "plain"))
+    write_run(directory, _big_run("secret-big", "password=hunter2-hunter2"))
+    assert clean.stat().st_size >= sqlite_index.VET_MIN_BYTES
+    store = indexed(directory, index_dir, background=False, redact_rows=True)
+    store.refresh()
+    run, vetted = store.get_run_vetted("clean-big")
+    assert vetted and redact_run(run) == run
+    served = RedactingStore(store).get_run("clean-big")
+    assert served == run
+    assert store.get_run_vetted("secret-big")[1] is False
+    assert "hunter2" not in jsjson.dumps(RedactingStore(store).get_run("secret-big"))
+
+    before = clean.stat()
+    text = clean.read_text()
+    assert "plain result 00007" in text
+    clean.write_text(text.replace("plain result 00007", "apikey=sk-live1234"))  # same length, a secret
+    os.utime(clean, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (clean.stat().st_size, clean.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert store.get_run_vetted("clean-big")[1] is False
+    assert "sk-live1234" not in jsjson.dumps(RedactingStore(store).get_run("clean-big"))
+
+
+def test_small_runs_and_unredacted_indexes_vet_nothing(runs_dir, index_dir):
+    store = indexed(runs_dir, index_dir, background=False, redact_rows=True)
+    store.refresh()
+    raw = indexed(runs_dir, index_dir / "raw", background=False)
+    raw.refresh()
+    for row in store.rows()[:5]:
+        assert store.get_run_vetted(row.id)[1] is False
+        assert raw.get_run_vetted(row.id) == (raw.get_run(row.id), False)
