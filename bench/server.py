@@ -53,7 +53,9 @@ class Server:
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=self.env,
                        check=True)
         self.process = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "controlplane.wsgi", "--bind", f"127.0.0.1:{self.port}",
+            # The settings `make serve` uses (controlplane/gunicorn_conf.py: connections per worker, logging, metrics).
+            [str(VENV_BIN / "gunicorn"), "-c", "controlplane/gunicorn_conf.py", "controlplane.wsgi",
+             "--bind", f"127.0.0.1:{self.port}",
              "--workers", str(workers), "--threads", str(threads), "--timeout", "300"],
             cwd=ROOT, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
         )

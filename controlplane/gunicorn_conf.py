@@ -16,18 +16,30 @@ unredacted.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
-from controlplane.env import envpath
+from controlplane.env import envint, envpath
 from controlplane.request_log import log_format
 
 wsgi_app = "controlplane.wsgi:application"
+
+# Connections one worker holds at once (gunicorn's worker_connections, 1000 by default). A worker accepts whatever
+# arrives while it polls, so 64 keep-alive clients connecting together could land 50 on one worker, which queued
+# them on its threads and its one core while the other worker idled: `make load` gave 65-69 req/s on such runs
+# and 121-127 when the connections happened to split evenly. Past this many, a connection waits in the listen
+# queue until a worker has room (an idle keep-alive connection frees its slot after gunicorn's 2 s keepalive).
+worker_connections = envint("CONTROLPLANE_WORKER_CONNECTIONS", 32, minimum=1)
 
 _data_dir = envpath("CONTROLPLANE_DATA_DIR", Path(__file__).resolve().parent.parent / "var")
 _metrics_dir = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_data_dir / "prometheus")))
 
 _format = log_format()
+# An access log asked for on the command line or in GUNICORN_CMD_ARGS is written as asked (bench/load.py times each
+# page kind by it); it prints query strings unredacted, so it is never on by default.
+_access_asked = any(arg.startswith("--access-logfile")
+                    for arg in [*sys.argv[1:], *os.environ.get("GUNICORN_CMD_ARGS", "").split()])
 logconfig_dict: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -42,7 +54,7 @@ logconfig_dict: dict[str, Any] = {
     },
     "loggers": {
         "gunicorn.error": {"level": "INFO", "handlers": ["console"], "propagate": False},
-        "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False},
+        **({} if _access_asked else {"gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False}}),
     },
 }
 
