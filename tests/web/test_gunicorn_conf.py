@@ -1,0 +1,34 @@
+"""controlplane/gunicorn_conf.py: what `make serve` (and the bench and load servers) start gunicorn with."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+
+def load_conf(monkeypatch, tmp_path, **env):
+    monkeypatch.setenv("CONTROLPLANE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "prometheus"))
+    monkeypatch.delenv("GUNICORN_CMD_ARGS", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    import controlplane.gunicorn_conf as conf
+
+    return importlib.reload(conf)
+
+
+def test_each_worker_holds_a_bounded_share_of_the_connections(monkeypatch, tmp_path):
+    """Unbounded, 64 keep-alive clients could pile onto one of two workers (make load: half the throughput)."""
+    assert load_conf(monkeypatch, tmp_path).worker_connections == 32
+    assert load_conf(monkeypatch, tmp_path, CONTROLPLANE_WORKER_CONNECTIONS="100").worker_connections == 100
+    with pytest.raises(ImproperlyConfigured, match="CONTROLPLANE_WORKER_CONNECTIONS"):
+        load_conf(monkeypatch, tmp_path, CONTROLPLANE_WORKER_CONNECTIONS="lots")
+
+
+def test_gunicorns_access_log_stays_off_unless_asked_for(monkeypatch, tmp_path):
+    """It prints query strings unredacted: silenced by default, written only when a command line asks for it."""
+    assert "gunicorn.access" in load_conf(monkeypatch, tmp_path).logconfig_dict["loggers"]
+    asked = load_conf(monkeypatch, tmp_path, GUNICORN_CMD_ARGS="--access-logfile /tmp/x.log")
+    assert "gunicorn.access" not in asked.logconfig_dict["loggers"]
