@@ -91,6 +91,9 @@ CREATE INDEX IF NOT EXISTS runs_replay_source ON runs (replay_source_run_id) WHE
 -- The overview's counts and usage charts from these narrow indexes alone (covering): read from the table, the
 -- first overview of 100k runs spent 250 ms counting statuses and 130 ms per usage window.
 CREATE INDEX IF NOT EXISTS runs_status_name ON runs (status, name);
+-- The releases page's summaries (RowTableQueries.release_summaries) from this index alone.
+CREATE INDEX IF NOT EXISTS runs_release_summary ON runs (release, status, created_at, duration_ms, total_tokens, cost)
+    WHERE release IS NOT NULL;
 CREATE INDEX IF NOT EXISTS runs_usage ON runs (created_at, created_us, status, prompt_tokens, completion_tokens,
                                                total_tokens, cost);
 

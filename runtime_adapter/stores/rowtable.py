@@ -28,7 +28,7 @@ from runtime_adapter.stores.rowsql import (
 )
 
 if TYPE_CHECKING:
-    from runtime_adapter.rows import FleetRow, RunPage, RunQuery, RunRow, UsageBucket
+    from runtime_adapter.rows import FleetRow, ReleaseSummary, RunPage, RunQuery, RunRow, UsageBucket
 
 SELECT_ROW = f"SELECT {', '.join(ROW_COLUMNS)} FROM runs"
 # The run's parent chain, then every descendant of every run in it: a superset of what
@@ -202,6 +202,21 @@ class RowTableQueries(RunStore):
         with self._read() as db:
             return [FleetRow(*values) for values in db.execute(f"SELECT {columns} FROM runs WHERE {where.sql}",
                                                                where.params)]
+
+    def release_summaries(self, query: RunQuery) -> list[ReleaseSummary]:
+        """The scanning reference's summaries, read from only the six columns they use (SQLite: a covering
+        index holds them): the releases page read every light row of 100k runs, 0.4 s of its first request."""
+        from runtime_adapter.queries.fleet import release_summaries
+        from runtime_adapter.rows import FleetRow as Row
+
+        where = where_clause(query, self.dialect)
+        sql = ("SELECT release, status, created_at, duration_ms, total_tokens, cost FROM runs"
+               f" WHERE release IS NOT NULL AND {where.sql}")
+        with self._read() as db:
+            rows = [Row("", status, created, release, "", duration, tokens, cost, "", None, None, None, None, None,
+                        None, None)
+                    for release, status, created, duration, tokens, cost in db.execute(sql, where.params)]
+        return release_summaries(rows)
 
     def list_errors(self) -> list[StoreEntry]:
         with self._read() as db:
