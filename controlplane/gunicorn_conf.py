@@ -69,3 +69,10 @@ def child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker: Any) -> None:
+    # Imports, templates and store connections, so that a fresh worker's first page does not pay for them.
+    from controlplane.warmup import warm_up
+
+    warm_up()

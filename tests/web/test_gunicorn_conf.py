@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -32,3 +33,21 @@ def test_gunicorns_access_log_stays_off_unless_asked_for(monkeypatch, tmp_path):
     assert "gunicorn.access" in load_conf(monkeypatch, tmp_path).logconfig_dict["loggers"]
     asked = load_conf(monkeypatch, tmp_path, GUNICORN_CMD_ARGS="--access-logfile /tmp/x.log")
     assert "gunicorn.access" not in asked.logconfig_dict["loggers"]
+
+
+def test_a_worker_imports_compiles_and_opens_its_stores_before_its_first_request(settings, tmp_path, caplog):
+    """post_worker_init's warm-up: every module and template of the site, and the configured stores; a store that
+    cannot be opened is logged and left to the first page to report, never a worker that fails to start."""
+    from pathlib import Path
+
+    from controlplane import warmup
+    from controlplane.stores import reset_stores
+
+    templates = list((Path(settings.BASE_DIR) / "templates").rglob("*.html"))
+    assert warmup._compile_templates() == len(templates) > 50
+    assert warmup._import_modules() > 100
+    settings.CONTROLPLANE_RUN_STORE = "nosuch://store"  # opening it raises UnknownStoreScheme
+    reset_stores()
+    with caplog.at_level(logging.WARNING, logger="controlplane.warmup"):
+        warmup.warm_up()
+    assert "Warming up the worker failed" in caplog.text and "nosuch" in caplog.text
