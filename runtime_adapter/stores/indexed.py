@@ -149,8 +149,10 @@ class IndexedFileRunStore(RowTableQueries, FileRunStore):
             last = getattr(self._local, "checked", None)
             if last is not None and last[1] == stamp and time.monotonic() - last[0] < SMALL_RECHECK_SECONDS:
                 return
-            self.index.refresh(budget=self.refresh_seconds)
-            self._local.checked = (time.monotonic(), stamp)
+            # Only a refresh that read everything counts as a look: one skipped because another process held the
+            # index (or cut short) is tried again on the next query, not SMALL_RECHECK_SECONDS later.
+            if self.index.refresh(budget=self.refresh_seconds).complete:
+                self._local.checked = (time.monotonic(), stamp)
             return
         if not meta.get("complete"):
             if self._worker_running():
