@@ -213,8 +213,10 @@ class RowTableQueries(RunStore):
         sql = ("SELECT release, status, created_at, duration_ms, total_tokens, cost FROM runs"
                f" WHERE release IS NOT NULL AND {where.sql}")
         with self._read() as db:
-            rows = [Row("", status, created, release, "", duration, tokens, cost, "", None, None, None, None, None,
-                        None, None)
+            rows = [Row(id="", status=status, created_at=created, release=release, root_run_id="", duration_ms=duration,
+                        total_tokens=tokens, cost=cost, input_key="", cluster_id=None, incident_type=None,
+                        failure_step_type=None, failure_tool=None, error_name=None, message_template=None,
+                        recommended_action=None)
                     for release, status, created, duration, tokens, cost in db.execute(sql, where.params)]
         return release_summaries(rows)
 
