@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from runtime_adapter.js.jsvalues import nullish, prop, to_js_string
 from runtime_adapter.present.formatting import clip, short_id, status_label, visible_id
 from runtime_adapter.present.provenance import KIND_ORDER, Derivation, derivation, kind_label
+from runtime_adapter.queries.scanning import reachable
 from runtime_adapter.records import Run, RunStoreError, replay_source
 
 if TYPE_CHECKING:
@@ -176,13 +177,8 @@ def nodes_from_rows(
         for source in {row.parent_run_id, row.branch_origin_run_id, replay_sources.get(run_id)}:
             if source and source != run_id:
                 linked.setdefault(source, []).append(run_id)
-    members = {run_id for run_id, row in by_id.items() if run_id == root_id or row.root_run_id == root_id}
-    pending = list(members)
-    while pending:
-        for child in linked.get(pending.pop(), ()):
-            if child not in members:
-                members.add(child)
-                pending.append(child)
+    members = reachable({run_id for run_id, row in by_id.items() if run_id == root_id or row.root_run_id == root_id},
+                        linked)
 
     nodes = []
     for run_id in members:

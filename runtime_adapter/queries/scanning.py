@@ -148,18 +148,23 @@ class RunStore(BaseRunStore, RunQueries):
         return RunPage(rows=rows, total=total, query=query, errors=errors or [])
 
 
+def reachable(starts: set[str], links: dict[str, list[str]]) -> set[str]:
+    """`starts` and every id reached from them by following `links` (id -> linked ids); cycles end the walk."""
+    members = set(starts)
+    pending = list(members)
+    while pending:
+        for linked in links.get(pending.pop(), ()):
+            if linked not in members:
+                members.add(linked)
+                pending.append(linked)
+    return members
+
+
 def descendant_rows(rows: list[RunRow], root_run_id: str) -> list[RunRow]:
     """Those of `rows` that are `root_run_id` or below it by parentRunId (a lineage cycle ends the walk), in order."""
     children: dict[str, list[str]] = {}
     for row in rows:
         if row.parent_run_id is not None:
             children.setdefault(row.parent_run_id, []).append(row.id)
-    present = {row.id for row in rows}
-    members = {root_run_id} if root_run_id in present else set()
-    pending = list(members)
-    while pending:
-        for child in children.get(pending.pop(), ()):
-            if child not in members:
-                members.add(child)
-                pending.append(child)
+    members = reachable({root_run_id} if any(row.id == root_run_id for row in rows) else set(), children)
     return [row for row in rows if row.id in members]

@@ -180,10 +180,14 @@ class FileRunStore(RunStore):
             yield self.read_entry(name)
 
     def get_run(self, run_id: str) -> Run:
+        return self.read_run(run_id)
+
+    def read_run(self, run_id: str, vet: Callable[[bytes], bool] | None = None) -> Run:
+        """`get_run`, with `vet` asked about the bytes read (see `read_run_file`)."""
         check_run_id(run_id)
         name = f"{run_id}.json"
         try:
-            record, _ = read_run_file(self.directory / name, max_bytes=self.max_file_bytes)
+            record, _ = read_run_file(self.directory / name, max_bytes=self.max_file_bytes, vet=vet)
         except FileNotFoundError:
             if not self.directory.is_dir():
                 raise StoreUnavailable(f"Run store directory {self.directory} does not exist.") from None

@@ -18,15 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runtime_adapter.records import Run, RunNotFound, StoreEntry, StoreUnavailable, check_run_id
+from runtime_adapter.records import Run, StoreEntry, check_run_id
 from runtime_adapter.stores.dirwatch import DirectoryWatch
-from runtime_adapter.stores.file import (
-    DEFAULT_MAX_FILE_BYTES,
-    FileRunStore,
-    content_digest,
-    parse_run_record,
-    read_run_file,
-)
+from runtime_adapter.stores.file import DEFAULT_MAX_FILE_BYTES, FileRunStore, content_digest
 from runtime_adapter.stores.memo import GenerationMemo
 from runtime_adapter.stores.rowsql import ROW_COLUMNS
 from runtime_adapter.stores.rowtable import RowTableQueries
@@ -279,27 +273,19 @@ class IndexedFileRunStore(RowTableQueries, FileRunStore):
         yet, even one keeping both, is redacted as usual."""
         if not self.row_redaction:
             return self.get_run(run_id), False
-        check_run_id(run_id)
-        name = f"{run_id}.json"
-        key = os.fsencode(name)
         verdicts: list[bool] = []
 
-        def vet(data: bytes) -> bool:
+        def vet(data: bytes) -> bool:  # asked once read_run has checked the id
             if len(data) < VET_MIN_BYTES:
                 verdicts.append(False)
             else:
                 found = self._db().execute("SELECT 1 FROM files WHERE name = ? AND vetted = ?",
-                                           (key, content_digest(data))).fetchone()
+                                           (os.fsencode(f"{run_id}.json"), content_digest(data))).fetchone()
                 verdicts.append(found is not None)
             return verdicts[-1]
 
-        try:
-            record, _ = read_run_file(self.directory / name, max_bytes=self.max_file_bytes, vet=vet)
-        except FileNotFoundError:
-            if not self.directory.is_dir():
-                raise StoreUnavailable(f"Run store directory {self.directory} does not exist.") from None
-            raise RunNotFound(run_id) from None
-        return parse_run_record(record, name, expected_id=run_id), bool(verdicts) and verdicts[-1]
+        run = self.read_run(run_id, vet)
+        return run, bool(verdicts) and verdicts[-1]
 
     def has_run(self, run_id: str) -> bool:
         """From the index; a run it has not seen yet (written since its last refresh) is looked for as the file
