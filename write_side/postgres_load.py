@@ -202,6 +202,8 @@ def load_store(store: RunStore, target_url: str, *, batch_size: int = 1000, work
     started = time.monotonic()
     result = LoadResult()
     with psycopg.connect(target_url, autocommit=True, application_name="load_runs") as connection:
+        # The upserts need no JIT compilation (the rollup triggers' functions say so themselves, for any writer).
+        connection.execute("SET jit = off")
         create_schema(connection)
         connection.execute("CREATE TEMPORARY TABLE runs_staging (LIKE runs INCLUDING DEFAULTS)")
         # Staged documents are read once and dropped: compressing them would be wasted work.

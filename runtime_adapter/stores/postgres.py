@@ -128,6 +128,9 @@ class PostgresRunStore(RowTableQueries, RunStore):
         # plan for `search_text LIKE $1` cannot tell a common word from a rare one: "summary" at a million runs
         # went from 15 ms to 600 ms on its sixth request. Every statement is planned for its parameters instead.
         connection.execute("SET plan_cache_mode = force_custom_plan")
+        # No JIT compilation: these queries are built to use indexes, and the planner's row estimates over a large
+        # table cross jit_above_cost, where compiling costs 250-800 ms on a query whose work takes a few.
+        connection.execute("SET jit = off")
         connection.autocommit = False
         connection.read_only = True
 

@@ -150,7 +150,7 @@ CREATE TABLE IF NOT EXISTS store_meta (
 );
 INSERT INTO store_meta (key, value) VALUES ('generation', 0) ON CONFLICT (key) DO NOTHING;
 
-CREATE OR REPLACE FUNCTION runs_bump_generation() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION runs_bump_generation() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM changed_rows) THEN
         UPDATE store_meta SET value = value + 1 WHERE key = 'generation';
@@ -159,7 +159,7 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION runs_bump_generation_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION runs_bump_generation_truncate() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
     UPDATE store_meta SET value = value + 1 WHERE key = 'generation';
     RETURN NULL;
@@ -256,10 +256,12 @@ EXCEPTION WHEN others THEN
 END
 $$;
 
+-- The rollup functions never JIT-compile: the planner's estimates for unpacking step_stats (thousands of rows
+-- per change) cross jit_above_cost, and compiling took ~790 ms of a 1,000-run update whose work takes ~40 ms.
 -- Adds (sign 1) or takes away (sign -1) rows' contributions; rows without a release are never compared.
 -- `latest` false leaves release_latest_input alone (a full build fills it in one pass instead).
 CREATE OR REPLACE FUNCTION runs_rollup_apply(changes runs_rollup_change[], latest boolean DEFAULT true)
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
     -- A row rewritten with the same release and step_stats (most updates) takes away what it adds: those cancel
     -- here, before anything is parsed or written.
@@ -306,7 +308,7 @@ END
 $$;
 
 -- The newest run of every (release, input) of `changes`, found again over runs_release_inputs.
-CREATE OR REPLACE FUNCTION runs_rollup_latest(changes runs_rollup_change[]) RETURNS void LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION runs_rollup_latest(changes runs_rollup_change[]) RETURNS void LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
     DELETE FROM release_latest_input AS held
     USING (SELECT DISTINCT c.release, c.input_key FROM unnest(changes) AS c
@@ -322,7 +324,7 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION runs_rollup_on_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION runs_rollup_on_insert() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
     PERFORM runs_rollup_apply(ARRAY(SELECT ROW(release, input_key, step_stats, 1)::runs_rollup_change
                                     FROM new_rows WHERE coalesce(release, '') <> ''));
@@ -330,7 +332,7 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION runs_rollup_on_update() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION runs_rollup_on_update() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
     PERFORM runs_rollup_apply(ARRAY(
         SELECT ROW(release, input_key, step_stats, -1)::runs_rollup_change FROM old_rows WHERE coalesce(release, '') <> ''
@@ -348,7 +350,7 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION runs_rollup_on_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION runs_rollup_on_delete() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
     PERFORM runs_rollup_apply(ARRAY(SELECT ROW(release, input_key, step_stats, -1)::runs_rollup_change
                                     FROM old_rows WHERE coalesce(release, '') <> ''));
@@ -356,7 +358,7 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION runs_rollup_on_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION runs_rollup_on_truncate() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
     TRUNCATE release_step_totals, release_step_durations, release_step_duration_buckets, release_rollup_gaps,
         release_latest_input;

@@ -182,3 +182,38 @@ def test_a_median_between_two_buckets_or_beyond_every_bound_is_exact(tmp_path, l
     for release in durations:
         assert _read_rollups(empty_db, release) == reference.step_totals(RunQuery(release=release))
     assert _snapshot(empty_db) == _rebuilt(empty_db)
+
+
+def test_a_writer_updating_runs_compiles_nothing_in_the_triggers(tmp_path, load, pg_store, empty_db):
+    """Any writer's session may have JIT on. The planner's estimates for unpacking step_stats cross its cost
+    thresholds, and compiling took ~790 ms of a 1,000-run update whose own work took ~40 ms; the rollup functions
+    turn it off for themselves. Here the writer compiles everything it is allowed to (thresholds at 0), and
+    auto_explain reports each statement the triggers run."""
+    directory = tmp_path / "runs"
+    directory.mkdir()
+    rng = random.Random(11)
+    for index in range(40):
+        write_run(directory, _record(index, rng))
+    load(directory)
+    plans: list[str] = []
+    with psycopg.connect(empty_db, autocommit=True) as db:
+        db.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
+        for setting in ("jit = on", "jit_above_cost = 0", "jit_inline_above_cost = 0", "jit_optimize_above_cost = 0",
+                        "auto_explain.log_min_duration = 0", "auto_explain.log_nested_statements = on",
+                        "auto_explain.log_analyze = on", "client_min_messages = log"):
+            if setting.startswith("auto_explain.log_min"):
+                db.execute("LOAD 'auto_explain'")
+            db.execute(f"SET {setting}")
+        db.execute("UPDATE runs SET release = 'r9', input_key = input_key || '!' WHERE id < 'run-0020'")
+    nested = [plan for plan in plans if "Query Text: UPDATE runs" not in plan]
+    assert any("release_step_totals" in plan for plan in nested), plans  # the triggers' statements were seen
+    assert not [plan for plan in nested if "\nJIT:" in plan]
+    top = [plan for plan in plans if "Query Text: UPDATE runs" in plan]
+    assert top and "\nJIT:" in top[0]  # the writer's own statement did compile: JIT is there to be turned off
+    kept = _snapshot(empty_db)
+    assert kept["totals"] and kept == _rebuilt(empty_db)
+
+
+def test_the_stores_connections_never_jit_compile(pg_store):
+    with pg_store.connection() as db:
+        assert db.execute("SHOW jit").fetchone() == ("off",)
