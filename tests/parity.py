@@ -230,11 +230,11 @@ def _page_key(page: Any) -> tuple[Any, ...]:
     return page.rows, page.total, [(entry.source, entry.error) for entry in page.errors]
 
 
-def _buckets_equal(left: list[Any], right: list[Any]) -> bool:
+def buckets_equal(left: list[Any], right: list[Any]) -> bool:
     if len(left) != len(right):
         return False
     for a, b in zip(left, right, strict=True):
-        if (a.start, a.end, a.runs) != (b.start, b.end, b.runs):
+        if (a.start, a.end, a.runs, a.failed) != (b.start, b.end, b.runs, b.failed):
             return False
         for name in ("prompt_tokens", "completion_tokens", "total_tokens", "cost"):
             if not math.isclose(getattr(a, name), getattr(b, name), rel_tol=1e-9, abs_tol=1e-12):
@@ -288,7 +288,7 @@ def assert_store_parity(indexed: RunStore, reference: RunStore, *, trees: bool =
             start, end = created[0][:10] + "T00:00:00.000Z", "2027-01-01T00:00:00.000Z"
             if bucket_ms == 3_600_000:
                 end = created[-1][:10] + "T23:00:00.000Z"
-            assert _buckets_equal(indexed.usage_series(start, end, bucket_ms),
+            assert buckets_equal(indexed.usage_series(start, end, bucket_ms),
                                   reference.usage_series(start, end, bucket_ms))
             checks += 1
     checks += assert_fleet_parity(indexed, reference)

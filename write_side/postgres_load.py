@@ -21,22 +21,26 @@ from runtime_adapter.js.jsjson import dumps
 from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.records import CorruptRun
 from runtime_adapter.stores import postgres
-from runtime_adapter.stores.file import FileRunStore, parse_run_record, read_run_file
+from runtime_adapter.stores.file import FileRunStore, parse_run_record, read_run_file, worth_vetting
 from runtime_adapter.stores.postgres import safe_url
 from runtime_adapter.stores.rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_values, row_version
 
 SCHEMA_SQL = Path(postgres.__file__).with_name("postgres_schema.sql").read_text(encoding="utf-8")
-COLUMNS = (*ROW_COLUMNS, *EXTRA_COLUMNS, "document", "row_version")
+COLUMNS = (*ROW_COLUMNS, *EXTRA_COLUMNS, "document", "row_version", "vetted")
 _UPDATABLE = [column for column in COLUMNS if column != "id"]
+# Staged, `vetted` only marks a run worth vetting; the table keeps the digest of the document as PostgreSQL
+# returns it (jsonb's text, not the file's), which is what a reader gets and checks.
+_SELECTED = {"vetted": "CASE WHEN vetted IS NULL THEN NULL ELSE sha256(convert_to(document::text, 'UTF8')) END"}
 # Ids are unique within a load (file names are, and other sources are de-duplicated first).
 _UPSERT = (
-    f"INSERT INTO runs ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM runs_staging"
+    f"INSERT INTO runs ({', '.join(COLUMNS)}) SELECT {', '.join(_SELECTED.get(c, c) for c in COLUMNS)} FROM runs_staging"
     f" ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _UPDATABLE)}, loaded_at = now()"
     " WHERE runs.row_version IS DISTINCT FROM excluded.row_version OR runs.redacted IS DISTINCT FROM excluded.redacted"
-    " OR runs.source IS DISTINCT FROM excluded.source"
+    " OR runs.source IS DISTINCT FROM excluded.source OR runs.vetted IS DISTINCT FROM excluded.vetted"
     " OR runs.document::text IS DISTINCT FROM excluded.document::text"
 )
 ProgressCallback = Callable[[int, int], None]
+_VET_MARK = b"\x01"
 ANALYZE_FRACTION = 0.1
 PARALLEL_MIN_BATCH = 100  # below this, shipping a batch to a worker costs more than parsing it
 
@@ -88,6 +92,7 @@ def _file_item(directory: str, name: str, max_bytes: int, redact: bool) -> _Item
     # The record exactly as the runtime wrote it; re-serialised (as JSON.stringify would)
     # only if the file was rewritten since it was parsed.
     values["document"] = _raw_text(path, stat) or dumps(record)
+    values["vetted"] = _VET_MARK if worth_vetting(run, stat.st_size, redact) else None
     return _Item(name, values, None)
 
 
@@ -136,6 +141,7 @@ def _items(store: RunStore, workers: int, batch_size: int, redact: bool) -> tupl
                 source = f"{entry.run['id']}.json"
                 values = row_values(entry.run, source, dialect="postgres", redact=redact)
                 values["document"] = dumps(entry.run)
+                values["vetted"] = _VET_MARK if worth_vetting(entry.run, len(values["document"]), redact) else None
                 batch.append(_Item(source, values, None))
             if len(batch) >= batch_size:
                 yield batch
@@ -147,6 +153,29 @@ def _items(store: RunStore, workers: int, batch_size: int, redact: bool) -> tupl
 
 
 ROLLUP_CHUNK = 20_000
+
+
+def build_usage(connection: psycopg.Connection[Any]) -> None:
+    """Fill `usage_hours` from the rows already in `runs`, once (as the counts): the triggers keep it exact."""
+    connection.execute("TRUNCATE usage_hours")
+    connection.execute(
+        "INSERT INTO usage_hours (hour, runs, failed, prompt_tokens, completion_tokens, total_tokens, cost)"
+        " SELECT created_us / 3600000000, count(*), count(*) FILTER (WHERE status = 'failed'),"
+        " coalesce(sum(prompt_tokens::numeric), 0), coalesce(sum(completion_tokens::numeric), 0),"
+        " coalesce(sum(total_tokens::numeric), 0), coalesce(sum(cost::numeric), 0) FROM runs"
+        " WHERE runs_hourly(created_at, created_us, prompt_tokens, completion_tokens, total_tokens, cost) GROUP BY 1")
+    connection.execute("INSERT INTO store_meta (key, value) VALUES ('usage', %s)"
+                       " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (postgres.USAGE_VERSION,))
+
+
+def build_counts(connection: psycopg.Connection[Any]) -> None:
+    """Fill `run_counts` from the rows already in `runs`, once (inside the schema's transaction, as the rollups):
+    the schema's triggers keep it exact from then on."""
+    connection.execute("TRUNCATE run_counts")
+    connection.execute("INSERT INTO run_counts (status, needs_attention, n)"
+                       " SELECT status, needs_attention, count(*) FROM runs GROUP BY status, needs_attention")
+    connection.execute("INSERT INTO store_meta (key, value) VALUES ('counts', %s)"
+                       " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (postgres.COUNTS_VERSION,))
 
 
 def build_rollups(connection: psycopg.Connection[Any]) -> None:
@@ -182,6 +211,12 @@ def create_schema(connection: psycopg.Connection[Any]) -> None:
         if connection.execute("SELECT 1 FROM store_meta WHERE key = 'rollups' AND value = %s",
                               (postgres.ROLLUP_VERSION,)).fetchone() is None:
             build_rollups(connection)
+        if connection.execute("SELECT 1 FROM store_meta WHERE key = 'counts' AND value = %s",
+                              (postgres.COUNTS_VERSION,)).fetchone() is None:
+            build_counts(connection)
+        if connection.execute("SELECT 1 FROM store_meta WHERE key = 'usage' AND value = %s",
+                              (postgres.USAGE_VERSION,)).fetchone() is None:
+            build_usage(connection)
     try:
         with connection.transaction():
             # lz4 compresses documents several times faster than the default pglz; servers

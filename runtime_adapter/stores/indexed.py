@@ -20,12 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from runtime_adapter.records import Run, StoreEntry, check_run_id
 from runtime_adapter.stores.dirwatch import DirectoryWatch
-from runtime_adapter.stores.file import DEFAULT_MAX_FILE_BYTES, FileRunStore, content_digest
+from runtime_adapter.stores.file import DEFAULT_MAX_FILE_BYTES, VET_MIN_BYTES, FileRunStore, content_digest
 from runtime_adapter.stores.memo import GenerationMemo
 from runtime_adapter.stores.rowsql import ROW_COLUMNS
 from runtime_adapter.stores.rowtable import RowTableQueries
 from runtime_adapter.stores.sqlite_index import (
-    VET_MIN_BYTES,
     FileIndex,
     IndexStatus,
     ProgressCallback,

@@ -8,18 +8,21 @@ the run as the runtime wrote it and is parsed exactly like a run file.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 from psycopg import conninfo, errors
 from psycopg_pool import ConnectionPool
 
-from runtime_adapter.js.jsjson import JSONParseError, loads
+from runtime_adapter.js.dates import iso_ms
+from runtime_adapter.js.jsjson import MAX_NESTING, JSONParseError, loads
 from runtime_adapter.queries.fleet import TIMELINE_BUCKETS
 from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.records import (
@@ -35,7 +38,7 @@ from runtime_adapter.rows import RunQuery
 from runtime_adapter.stores import fleet_sql
 from runtime_adapter.stores.file import parse_run_record
 from runtime_adapter.stores.memo import GenerationMemo
-from runtime_adapter.stores.rowsql import where_clause
+from runtime_adapter.stores.rowsql import Clause, created_us, where_clause
 from runtime_adapter.stores.rowtable import SELECT_ROW, RowTableQueries
 
 if TYPE_CHECKING:
@@ -70,6 +73,8 @@ def safe_url(url: str) -> str:
 # The per-release rollups' version (store_meta key 'rollups'; postgres_schema.sql): load_runs rebuilds
 # rollups of another version, and until it has, every comparison aggregates `runs` directly.
 ROLLUP_VERSION = 3
+COUNTS_VERSION = 1  # run_counts (postgres_schema.sql)
+USAGE_VERSION = 1  # usage_hours
 _WHOLE_RELEASE = RunQuery(release="").selection()
 
 
@@ -80,6 +85,7 @@ def whole_release(query: RunQuery) -> str | None:
     return query.release if replace(query, release="").selection() == _WHOLE_RELEASE else None
 
 
+_EVERY_RUN = RunQuery().selection()
 REDACTION_PROBE = {flag: f"SELECT EXISTS (SELECT 1 FROM runs WHERE redacted = {'true' if flag else 'false'})"
                    for flag in (True, False)}
 
@@ -190,16 +196,29 @@ class PostgresRunStore(RowTableQueries, RunStore):
     # Runs ----------------------------------------------------------------------------
 
     def get_run(self, run_id: str) -> Run:
+        source, document, _ = self._document(run_id)
+        return _parse(source, document)
+
+    def get_run_vetted(self, run_id: str) -> tuple[Run, bool]:
+        """The run, and whether load_runs vetted exactly this document (`runs.vetted`: its redaction changes
+        nothing); then it is neither redacted nor depth-checked again. The digest is of the text read here, so a
+        document another writer changed is redacted as usual."""
+        source, document, digest = self._document(run_id)
+        vetted = (bool(self.row_redaction) and digest is not None
+                  and hashlib.sha256(document.encode("utf-8")).digest() == bytes(digest))
+        return _parse(source, document, vetted=vetted), vetted
+
+    def _document(self, run_id: str) -> tuple[str, str, bytes | None]:
         check_run_id(run_id)
         with self.connection() as db:
-            found = db.execute("SELECT source, document::text FROM runs WHERE id = %s", (run_id,)).fetchone()
+            found = db.execute("SELECT source, document::text, vetted FROM runs WHERE id = %s", (run_id,)).fetchone()
             if found is None:
                 error = db.execute("SELECT source, error FROM store_errors WHERE source = %s",
                                    (f"{run_id}.json",)).fetchone()
                 if error is not None:
                     raise CorruptRun(error[0], error[1])
                 raise RunNotFound(run_id)
-        return _parse(found[0], found[1])
+        return found[0], found[1], found[2]
 
     def has_run(self, run_id: str) -> bool:
         try:
@@ -292,9 +311,74 @@ class PostgresRunStore(RowTableQueries, RunStore):
     def release_summaries(self, query: RunQuery) -> list[ReleaseSummary]:
         return self._aggregate(fleet_sql.release_summaries, query)
 
+    def _status_counts(self, db: psycopg.Connection[Any]) -> dict[str, int]:
+        """From `run_counts`, which the schema's triggers keep; each status's first run in listing order (the dict's
+        order, as the scanning default builds it) is one probe of runs_status_source."""
+        if not self._kept(db, "counts", COUNTS_VERSION):
+            return super()._status_counts(db)
+        return dict(db.execute(
+            "SELECT kept.status, kept.n FROM (SELECT status, sum(n) AS n FROM run_counts GROUP BY status"
+            " HAVING sum(n) > 0) AS kept ORDER BY (SELECT min(source) FROM runs WHERE runs.status = kept.status)"
+        ).fetchall())
+
+    def _count(self, db: psycopg.Connection[Any], query: RunQuery | None, where: Clause) -> int:
+        """Every run, or the runs of some statuses and/or those needing attention, from `run_counts`; the runs
+        created in a window of whole hours from `usage_hours` and the runs it leaves out."""
+        selection = None if query is None else query.selection()
+        if selection is None:
+            return super()._count(db, query, where)
+        after, before = selection.created_after, selection.created_before
+        if after and before and replace(selection, created_after=None, created_before=None) == _EVERY_RUN:
+            origin = created_us(after)
+            hours = None if origin is None else _whole_hours(after, before, 3_600_000, origin)
+            if hours is None or not self._kept(db, "usage", USAGE_VERSION):
+                return super()._count(db, query, where)
+            kept = db.execute("SELECT coalesce(sum(runs), 0) FROM usage_hours WHERE hour >= %s AND hour < %s",
+                              hours[:2]).fetchone()[0]  # type: ignore[index]
+            return int(kept) + super()._count(db, query, Clause(
+                f"{where.sql} AND NOT runs_hourly(created_at, created_us, prompt_tokens, completion_tokens,"
+                " total_tokens, cost)", where.params))
+        if replace(selection, statuses=(), attention_only=False) != _EVERY_RUN \
+                or not self._kept(db, "counts", COUNTS_VERSION):
+            return super()._count(db, query, where)
+        sql = "SELECT coalesce(sum(n), 0) FROM run_counts WHERE TRUE"
+        params: list[Any] = []
+        if selection.statuses:
+            sql += " AND status = ANY(%s)"
+            params.append(list(selection.statuses))
+        if selection.attention_only:
+            sql += " AND needs_attention"
+        return int(db.execute(sql, params).fetchone()[0])  # type: ignore[index]
+
+    def _usage_totals(self, db: psycopg.Connection[Any], start: str, end: str, bucket_ms: int, origin: int, *,
+                      rest: str = "") -> dict[int, tuple[Any, ...]]:
+        """Windows of whole hours, in the runtime's timestamp shape, add up `usage_hours` (kept by the schema's
+        triggers) and the few runs it leaves out (runs_usage_rest); any other window sums the rows."""
+        hours = _whole_hours(start, end, bucket_ms, origin)
+        if hours is None or rest or not self._kept(db, "usage", USAGE_VERSION):
+            return super()._usage_totals(db, start, end, bucket_ms, origin, rest=rest)
+        first, last, per_bucket = hours
+        totals: dict[int, list[float]] = {}
+        for bucket, *values in db.execute(
+                "SELECT (hour - %s) / %s, sum(runs), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens),"
+                " sum(cost), sum(failed) FROM usage_hours WHERE hour >= %s AND hour < %s GROUP BY 1"
+                " HAVING sum(runs) <> 0", (first, per_bucket, first, last)):
+            totals[int(bucket)] = [float(value) for value in values]
+        others = super()._usage_totals(db, start, end, bucket_ms, origin, rest=(
+            " AND NOT runs_hourly(created_at, created_us, prompt_tokens, completion_tokens, total_tokens, cost)"))
+        for bucket, values in others.items():
+            kept = totals.setdefault(bucket, [0.0] * len(values))
+            for index, value in enumerate(values):
+                kept[index] += float(value)
+        return {bucket: (int(values[0]), *values[1:5], int(values[5])) for bucket, values in totals.items()}
+
+    def _kept(self, db: psycopg.Connection[Any], key: str, version: int) -> bool:
+        """Whether the table the schema's triggers keep under `key` is complete (built by load_runs)."""
+        found = db.execute("SELECT value FROM store_meta WHERE key = %s", (key,)).fetchone()
+        return found is not None and found[0] == version
+
     def _rolled_up(self, db: psycopg.Connection[Any]) -> bool:
-        found = db.execute("SELECT value FROM store_meta WHERE key = 'rollups'").fetchone()
-        return found is not None and found[0] == ROLLUP_VERSION
+        return self._kept(db, "rollups", ROLLUP_VERSION)
 
     def step_totals(self, query: RunQuery) -> StepTotals:
         release = whole_release(query)
@@ -337,9 +421,27 @@ class PostgresRunStore(RowTableQueries, RunStore):
         return None if found is None else f"pg:{found[0]}:{found[1]}"
 
 
-def _parse(source: str, document: str) -> Run:
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_HOUR_US = 3_600_000_000
+_YEAR_10000_US = 253_402_300_800_000_000
+
+
+def _whole_hours(start: str, end: str, bucket_ms: int, origin: int) -> tuple[int, int, int] | None:
+    """The first and the end hour of [start, end) and the hours per bucket, when both bounds are whole hours in the
+    runtime's timestamp shape (as runs_hourly's runs are: text and instant then compare alike) and buckets are
+    whole hours."""
+    end_us = created_us(end)
+    if end_us is None or bucket_ms % 3_600_000 or origin % _HOUR_US or end_us % _HOUR_US \
+            or not 0 <= origin <= end_us <= _YEAR_10000_US:
+        return None
+    if any(iso_ms(_EPOCH + timedelta(microseconds=us)) != text for us, text in ((origin, start), (end_us, end))):
+        return None
+    return origin // _HOUR_US, end_us // _HOUR_US, bucket_ms // 3_600_000
+
+
+def _parse(source: str, document: str, *, vetted: bool = False) -> Run:
     try:
-        record = loads(document)
+        record = loads(document, max_nesting=None if vetted else MAX_NESTING)
     except JSONParseError as error:
         raise CorruptRun(source, f"invalid JSON ({error})") from None
     if not isinstance(record, dict):

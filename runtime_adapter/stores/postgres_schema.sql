@@ -91,6 +91,10 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS error_name text;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS message_template text;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS input_key text COLLATE "C" NOT NULL DEFAULT '';
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS step_stats text NOT NULL DEFAULT '{}';
+-- SHA-256 of document::text, kept by load_runs for a big run (file.VET_MIN_BYTES) whose redaction changes nothing,
+-- when it writes rows of redacted runs: a reader that gets the same text need not redact it again. Any other writer
+-- that changes the document without it leaves a digest that no longer matches, and the run is redacted as usual.
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS vetted bytea;
 DROP INDEX IF EXISTS runs_search_redacts;
 ALTER TABLE runs DROP COLUMN IF EXISTS search_redacts;
 
@@ -100,7 +104,11 @@ CREATE INDEX IF NOT EXISTS runs_updated ON runs ((coalesce(updated_at, '')), id)
 CREATE INDEX IF NOT EXISTS runs_duration ON runs ((coalesce(duration_ms, -1)), id);
 CREATE INDEX IF NOT EXISTS runs_cost ON runs (cost, id);
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status, (coalesce(created_at, '')), id);
-CREATE INDEX IF NOT EXISTS runs_attention ON runs ((coalesce(created_at, '')), id) WHERE needs_attention;
+-- Runs needing attention by creation (the incident queue), carrying what a window's failure clusters read (the
+-- overview's last day), so those are index-only scans: at a million runs they read ~27,000 rows from the table.
+CREATE INDEX IF NOT EXISTS runs_attention_window ON runs ((coalesce(created_at, '')), id)
+    INCLUDE (cluster_id, created_at, created_us, release) WHERE needs_attention;
+DROP INDEX IF EXISTS runs_attention;
 CREATE INDEX IF NOT EXISTS runs_roots ON runs ((coalesce(created_at, '')), id) WHERE coalesce(parent_run_id, '') = '';
 CREATE INDEX IF NOT EXISTS runs_incident ON runs (incident_type, (coalesce(created_at, '')), id);
 DROP INDEX IF EXISTS runs_release;  -- runs_release_fleet (below) serves every release filter
@@ -374,3 +382,181 @@ CREATE OR REPLACE TRIGGER rollup_on_delete AFTER DELETE ON runs
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_rollup_on_delete();
 CREATE OR REPLACE TRIGGER rollup_on_truncate AFTER TRUNCATE ON runs
     FOR EACH STATEMENT EXECUTE FUNCTION runs_rollup_on_truncate();
+
+-- How many runs there are per status and whether they need attention, kept by statement triggers whoever
+-- writes `runs` (the overview's status counts and totals, the incident queue's count): at a million runs each
+-- count scanned an index of a million entries (~300 ms of every first overview). `store_meta` key 'counts'
+-- marks the table complete (built once over existing rows, with the triggers, in create_schema's transaction);
+-- without it, readers count the rows.
+DO $$ BEGIN
+    CREATE TYPE runs_count_change AS (status text, needs_attention boolean, n bigint);
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+CREATE TABLE IF NOT EXISTS run_counts (
+    status text COLLATE "C" NOT NULL,
+    needs_attention boolean NOT NULL,
+    n bigint NOT NULL,        -- 0 once every such run is gone (readers skip those)
+    PRIMARY KEY (status, needs_attention)
+);
+
+CREATE OR REPLACE FUNCTION runs_count_change(changes runs_count_change[]) RETURNS void LANGUAGE plpgsql
+SET jit = off AS $$
+BEGIN
+    INSERT INTO run_counts (status, needs_attention, n)
+    SELECT c.status, c.needs_attention, sum(c.n) FROM unnest(changes) AS c
+    GROUP BY c.status, c.needs_attention HAVING sum(c.n) <> 0
+    ON CONFLICT (status, needs_attention) DO UPDATE SET n = run_counts.n + excluded.n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION runs_count_on_insert() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
+BEGIN
+    PERFORM runs_count_change(ARRAY(SELECT ROW(status, needs_attention, count(*))::runs_count_change
+                                    FROM new_rows GROUP BY status, needs_attention));
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION runs_count_on_update() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
+BEGIN
+    PERFORM runs_count_change(ARRAY(
+        SELECT ROW(status, needs_attention, -count(*))::runs_count_change FROM old_rows GROUP BY status, needs_attention
+        UNION ALL
+        SELECT ROW(status, needs_attention, count(*))::runs_count_change FROM new_rows GROUP BY status, needs_attention));
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION runs_count_on_delete() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
+BEGIN
+    PERFORM runs_count_change(ARRAY(SELECT ROW(status, needs_attention, -count(*))::runs_count_change
+                                    FROM old_rows GROUP BY status, needs_attention));
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION runs_count_on_truncate() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
+BEGIN
+    TRUNCATE run_counts;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER count_on_insert AFTER INSERT ON runs
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_count_on_insert();
+CREATE OR REPLACE TRIGGER count_on_update AFTER UPDATE ON runs
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_count_on_update();
+CREATE OR REPLACE TRIGGER count_on_delete AFTER DELETE ON runs
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_count_on_delete();
+CREATE OR REPLACE TRIGGER count_on_truncate AFTER TRUNCATE ON runs
+    FOR EACH STATEMENT EXECUTE FUNCTION runs_count_on_truncate();
+
+-- Usage per hour of creation (the overview's token, cost and run charts), kept by statement triggers whoever writes
+-- `runs`: the last week's chart summed ~700,000 index entries at a million runs (~690 ms of a first overview).
+-- Only runs whose createdAt is the runtime's own shape (`2026-01-01T00:00:00.000Z`, exactly the instant in
+-- created_us) and whose measures are finite are kept here: for them, comparing createdAt as text with an
+-- hour-aligned bound of that shape is comparing instants, so an hour's sums serve any window of whole hours.
+-- Every other run is summed from `runs` (runs_usage_rest), as are windows that are not whole hours. Sums are
+-- numeric, so adding and taking away never drifts. `store_meta` key 'usage' marks the table complete.
+CREATE OR REPLACE FUNCTION runs_hourly(created_at text, created_us bigint, prompt_tokens float8,
+                                       completion_tokens float8, total_tokens float8, cost float8)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE SET jit = off AS $$
+    SELECT coalesce(created_us >= 0 AND created_us < 253402300800000000  -- years 1970 to 9999
+        AND created_at = to_char(timestamp '1970-01-01 00:00:00' + make_interval(days => (created_us / 86400000000)::int)
+                                 + (created_us % 86400000000) * interval '1 microsecond', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+        AND (prompt_tokens IS NULL OR (prompt_tokens > '-Infinity' AND prompt_tokens < 'Infinity'))
+        AND (completion_tokens IS NULL OR (completion_tokens > '-Infinity' AND completion_tokens < 'Infinity'))
+        AND (total_tokens IS NULL OR (total_tokens > '-Infinity' AND total_tokens < 'Infinity'))
+        AND (cost IS NULL OR (cost > '-Infinity' AND cost < 'Infinity')), false)
+$$;
+CREATE TABLE IF NOT EXISTS usage_hours (
+    hour bigint PRIMARY KEY,  -- created_us / 3600000000
+    runs bigint NOT NULL,     -- 0 once every run of that hour is gone (readers skip those)
+    failed bigint NOT NULL,
+    prompt_tokens numeric NOT NULL,
+    completion_tokens numeric NOT NULL,
+    total_tokens numeric NOT NULL,
+    cost numeric NOT NULL
+);
+-- The runs usage_hours leaves out, for the usage query's other half.
+CREATE INDEX IF NOT EXISTS runs_usage_rest ON runs (created_us)
+    INCLUDE (created_at, status, prompt_tokens, completion_tokens, total_tokens, cost)
+    WHERE NOT runs_hourly(created_at, created_us, prompt_tokens, completion_tokens, total_tokens, cost);
+
+DO $$ BEGIN
+    CREATE TYPE runs_usage_change AS (hour bigint, runs bigint, failed bigint, prompt_tokens numeric,
+                                      completion_tokens numeric, total_tokens numeric, cost numeric);
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION runs_usage_change(changes runs_usage_change[]) RETURNS void LANGUAGE plpgsql
+SET jit = off AS $$
+BEGIN
+    INSERT INTO usage_hours (hour, runs, failed, prompt_tokens, completion_tokens, total_tokens, cost)
+    SELECT c.hour, sum(c.runs), sum(c.failed), sum(c.prompt_tokens), sum(c.completion_tokens), sum(c.total_tokens),
+           sum(c.cost)
+    FROM unnest(changes) AS c GROUP BY c.hour
+    HAVING sum(c.runs) <> 0 OR sum(c.failed) <> 0 OR sum(c.prompt_tokens) <> 0 OR sum(c.completion_tokens) <> 0
+        OR sum(c.total_tokens) <> 0 OR sum(c.cost) <> 0
+    ON CONFLICT (hour) DO UPDATE SET runs = usage_hours.runs + excluded.runs,
+        failed = usage_hours.failed + excluded.failed,
+        prompt_tokens = usage_hours.prompt_tokens + excluded.prompt_tokens,
+        completion_tokens = usage_hours.completion_tokens + excluded.completion_tokens,
+        total_tokens = usage_hours.total_tokens + excluded.total_tokens, cost = usage_hours.cost + excluded.cost;
+END
+$$;
+
+-- One change per row: its hour, and its contribution times `sign`.
+CREATE OR REPLACE FUNCTION runs_usage_row(sign integer, created_at text, created_us bigint, status text,
+                                          prompt_tokens float8, completion_tokens float8, total_tokens float8,
+                                          cost float8) RETURNS runs_usage_change LANGUAGE sql IMMUTABLE SET jit = off AS $$
+    SELECT ROW(created_us / 3600000000, sign, CASE WHEN status = 'failed' THEN sign ELSE 0 END,
+               sign * coalesce(prompt_tokens, 0)::numeric, sign * coalesce(completion_tokens, 0)::numeric,
+               sign * coalesce(total_tokens, 0)::numeric, sign * coalesce(cost, 0)::numeric)::runs_usage_change
+$$;
+
+CREATE OR REPLACE FUNCTION runs_usage_on_insert() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
+BEGIN
+    PERFORM runs_usage_change(ARRAY(
+        SELECT runs_usage_row(1, created_at, created_us, status, prompt_tokens, completion_tokens, total_tokens, cost)
+        FROM new_rows WHERE runs_hourly(created_at, created_us, prompt_tokens, completion_tokens, total_tokens, cost)));
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION runs_usage_on_update() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
+BEGIN
+    PERFORM runs_usage_change(ARRAY(
+        SELECT runs_usage_row(-1, created_at, created_us, status, prompt_tokens, completion_tokens, total_tokens, cost)
+        FROM old_rows WHERE runs_hourly(created_at, created_us, prompt_tokens, completion_tokens, total_tokens, cost)
+        UNION ALL
+        SELECT runs_usage_row(1, created_at, created_us, status, prompt_tokens, completion_tokens, total_tokens, cost)
+        FROM new_rows WHERE runs_hourly(created_at, created_us, prompt_tokens, completion_tokens, total_tokens, cost)));
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION runs_usage_on_delete() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
+BEGIN
+    PERFORM runs_usage_change(ARRAY(
+        SELECT runs_usage_row(-1, created_at, created_us, status, prompt_tokens, completion_tokens, total_tokens, cost)
+        FROM old_rows WHERE runs_hourly(created_at, created_us, prompt_tokens, completion_tokens, total_tokens, cost)));
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION runs_usage_on_truncate() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
+BEGIN
+    TRUNCATE usage_hours;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER usage_on_insert AFTER INSERT ON runs
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_usage_on_insert();
+CREATE OR REPLACE TRIGGER usage_on_update AFTER UPDATE ON runs
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_usage_on_update();
+CREATE OR REPLACE TRIGGER usage_on_delete AFTER DELETE ON runs
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_usage_on_delete();
+CREATE OR REPLACE TRIGGER usage_on_truncate AFTER TRUNCATE ON runs
+    FOR EACH STATEMENT EXECUTE FUNCTION runs_usage_on_truncate();

@@ -107,7 +107,7 @@ class RowTableQueries(RunStore):
         order and tests each row (a few hundred rows to fill a page) instead of collecting every match from the
         search index and sorting them.
         """
-        from runtime_adapter.rows import SEARCH_COUNT_CAP, RunPage, RunQuery
+        from runtime_adapter.rows import SEARCH_COUNT_CAP, RunPage
 
         narrow, rest = search_clauses(query, self.dialect, incident_types)
         where = where_clause(query, self.dialect, incident_types)
@@ -122,15 +122,16 @@ class RowTableQueries(RunStore):
                 total, exact = min(counted, SEARCH_COUNT_CAP), counted <= SEARCH_COUNT_CAP
                 few = counted <= cap
             else:
-                total, exact = self._memo.get(self._generation(db), key, lambda: int(
-                    db.execute(f"SELECT count(*) FROM runs WHERE {where.sql}", where.params).fetchone()[0])), True
+                total, exact = self._memo.get(self._generation(db), key, lambda: self._count(
+                    db, query if not incident_types else None, where)), True
             if query.limit <= 0:
                 rows = []  # only the count was asked for
             elif few:
-                # Few matches: collect them through the search index and sort them (with another filter too, the
-                # store's planner may rather walk that filter's index).
-                alone = replace(query, text=None).selection() == RunQuery().selection()
-                with self._narrowed_plans(db, bool(query.text) and narrow is not None and alone and not incident_types):
+                # Few matches: collect them through the search index (and any filter's index beside it) and sort
+                # them, as the count just did. With a filter, the planner took the matches as spread evenly and
+                # walked the sort order instead: `summary` among failed runs, by cost, read 29,500 rows at 100k
+                # runs to find 51 of its 274 matches (100 ms; 45 ms this way).
+                with self._narrowed_plans(db, bool(query.text) and narrow is not None):
                     rows = self._ordered_rows(db, replace(query, limit=max(0, query.limit) + 1), where)
             else:
                 rows = self._ordered_rows(db, replace(query, limit=max(0, query.limit) + 1), rest)
@@ -157,6 +158,23 @@ class RowTableQueries(RunStore):
                 marks = ", ".join("?" for _ in chunk)
                 found.update(db.execute(f"SELECT id, input_text FROM runs WHERE id IN ({marks})", chunk))
         return found
+
+    def _count(self, db: Any, query: RunQuery | None, where: Clause) -> int:
+        """How many runs `where` (made from `query`, when given) selects. A store that keeps counts answers from
+        them where it can."""
+        return int(db.execute(f"SELECT count(*) FROM runs WHERE {where.sql}", where.params).fetchone()[0])
+
+    def _usage_totals(self, db: Any, start: str, end: str, bucket_ms: int, origin: int, *,
+                      rest: str = "") -> dict[int, tuple[Any, ...]]:
+        """Per bucket index from `origin`: runs, prompt, completion and total tokens, cost and failed runs, of the
+        runs created in [start, end) (and matching `rest`, a condition a store adds)."""
+        sums = ", ".join(self.sum_function.format(column)
+                         for column in ("prompt_tokens", "completion_tokens", "total_tokens", "cost"))
+        sql = self._sql(f"SELECT (created_us - ?) / ? AS bucket, count(*), {sums},"
+                        " sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) FROM runs"
+                        f" WHERE created_at >= ? AND created_at < ? AND created_us >= ?{rest} GROUP BY bucket")
+        return {int(values[0]): values[1:]
+                for values in db.execute(sql, (origin, bucket_ms * 1000, start, end, origin))}
 
     def _narrowed_plans(self, db: Any, narrowed: bool) -> AbstractContextManager[None]:
         """While open, `db` finds a search's rows through its search index (where the store has to insist)."""
@@ -231,8 +249,11 @@ class RowTableQueries(RunStore):
     def status_counts(self) -> dict[str, int]:
         with self._read() as db:
             # First-seen order in listRuns order, as the scanning default builds its dict.
-            return self._memo.get(self._generation(db), ("status_counts",), lambda: dict(db.execute(
-                f"SELECT status, count(*) FROM runs GROUP BY status ORDER BY min({self.listing_order})").fetchall()))
+            return self._memo.get(self._generation(db), ("status_counts",), lambda: self._status_counts(db))
+
+    def _status_counts(self, db: Any) -> dict[str, int]:
+        return dict(db.execute(
+            f"SELECT status, count(*) FROM runs GROUP BY status ORDER BY min({self.listing_order})").fetchall())
 
     def releases(self) -> list[str]:
         with self._read() as db:
@@ -266,15 +287,9 @@ class RowTableQueries(RunStore):
         origin = created_us(start)
         totals: dict[int, tuple[Any, ...]] = {}
         if bounds and origin is not None:
-            params = (origin, bucket_ms * 1000, start, end, origin)
-            sums = ", ".join(self.sum_function.format(column)
-                             for column in ("prompt_tokens", "completion_tokens", "total_tokens", "cost"))
-            sql = self._sql(f"SELECT (created_us - ?) / ? AS bucket, count(*), {sums},"
-                            " sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) FROM runs"
-                            " WHERE created_at >= ? AND created_at < ? AND created_us >= ? GROUP BY bucket")
             with self._read() as db:
-                totals = self._memo.get(self._generation(db), ("usage", params), lambda: {
-                    int(values[0]): values[1:] for values in db.execute(sql, params)})
+                totals = self._memo.get(self._generation(db), ("usage", start, end, bucket_ms),
+                                        lambda: self._usage_totals(db, start, end, bucket_ms, origin))
         return [
             UsageBucket(start=lo, end=hi, runs=int(found[0]), prompt_tokens=float(found[1]),
                         completion_tokens=float(found[2]), total_tokens=float(found[3]), cost=float(found[4]),

@@ -24,9 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from runtime_adapter.records import CorruptRun
-from runtime_adapter.redaction import redact_run
 from runtime_adapter.rows import RunRow
-from runtime_adapter.stores.file import content_digest, parse_run_record, read_run_file, store_directory
+from runtime_adapter.stores.file import (
+    content_digest,
+    parse_run_record,
+    read_run_file,
+    store_directory,
+    worth_vetting,
+)
 from runtime_adapter.stores.rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_from_db, row_values, row_version
 
 SCHEMA_SQL = (Path(__file__).with_name("index_schema.sql")).read_text(encoding="utf-8")
@@ -45,9 +50,6 @@ _STORED_COLUMNS = tuple(column for column in _RUN_COLUMNS[1:] if column != "sear
 _SELECT_STORED = f"SELECT rowid, {', '.join(_STORED_COLUMNS)} FROM runs WHERE name = ?"
 _INSERT_RUN = f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) VALUES ({', '.join('?' for _ in _RUN_COLUMNS)})"
 BATCH_FILES = 1000
-# Files this big are vetted when indexed (files.vetted): redacting a 7 MB run took 80-160 ms of every first view
-# of it. Smaller runs redact in well under a millisecond, and vetting each would slow a cold build.
-VET_MIN_BYTES = 256 * 1024
 PARALLEL_MIN_BATCH = 100  # below this, shipping a batch to a worker costs more than parsing it
 # A quick refresh stats only the files likely to change: runs still in progress, unreadable
 # files (often caught mid-write) and files written in the last few minutes, plus new names
@@ -128,7 +130,7 @@ def parse_file(directory: str, name: bytes, max_bytes: int, size: int, mtime_ns:
         return _Parsed(name, size, -1 if error.reason == _RACED else mtime_ns, None, error.reason)
     data = read[-1]
     vetted = None
-    if redact and len(data) >= VET_MIN_BYTES and redact_run(run) == run:
+    if worth_vetting(run, len(data), redact):
         vetted = content_digest(data)
     return _Parsed(name, stat.st_size, stat.st_mtime_ns, row_values(run, text_name, dialect="sqlite", redact=redact),
                    None, vetted=vetted)

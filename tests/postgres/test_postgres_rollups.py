@@ -18,10 +18,10 @@ from runtime_adapter.queries.fleet import release_comparison
 from runtime_adapter.rows import RunQuery
 from runtime_adapter.stores import fleet_sql
 from runtime_adapter.stores.file import FileRunStore
-from runtime_adapter.stores.postgres import ROLLUP_VERSION
+from runtime_adapter.stores.postgres import COUNTS_VERSION, ROLLUP_VERSION
 from tests.factories import run_record
-from tests.parity import assert_same, write_run
-from write_side.postgres_load import build_rollups, create_schema
+from tests.parity import assert_same, buckets_equal, write_run
+from write_side.postgres_load import build_counts, build_rollups, build_usage, create_schema
 
 pytestmark = pytest.mark.postgres
 
@@ -58,6 +58,10 @@ def _rollup_rows(db: psycopg.Connection, *, kept: bool) -> dict[str, list[tuple]
                            " ORDER BY 1").fetchall(),
         "latest": db.execute("SELECT release, input_key, id, status, duration_ms, cost FROM release_latest_input"
                              " ORDER BY 1, 2").fetchall(),
+        "usage": db.execute("SELECT hour, runs, failed, prompt_tokens, completion_tokens, total_tokens, cost"
+                            f" FROM usage_hours{' WHERE runs <> 0' if kept else ''} ORDER BY 1").fetchall(),
+        "counts": db.execute(f"SELECT status, needs_attention, n FROM run_counts{' WHERE n <> 0' if kept else ''}"
+                             " ORDER BY 1, 2").fetchall(),
     }
 
 
@@ -70,6 +74,8 @@ def _rebuilt(url: str) -> dict[str, list[tuple]]:
     """The rollups as a build from scratch over the same rows makes them (rolled back afterwards)."""
     with psycopg.connect(url) as db:
         build_rollups(db)
+        build_counts(db)
+        build_usage(db)
         rebuilt = _rollup_rows(db, kept=False)
         db.rollback()
     return rebuilt
@@ -84,6 +90,25 @@ def _assert_comparisons_match(pg_store, directory: Path) -> None:
         assert found.matched_pairs == expected.matched_pairs
     for release in RELEASES:
         assert pg_store.step_totals(RunQuery(release=release)) == reference.step_totals(RunQuery(release=release))
+    # The counts the overview and the incident queue show (run_counts), in the reference's order.
+    pg_store._memo = type(pg_store._memo)()
+    assert list(pg_store.status_counts().items()) == list(reference.status_counts().items())
+    for query in (RunQuery(), RunQuery(attention_only=True), RunQuery(statuses=("failed",)),
+                  RunQuery(statuses=("failed", "completed"), attention_only=True, sort="cost", limit=3),
+                  # The overview's last day: whole hours (usage_hours and the runs it leaves out), or not.
+                  RunQuery(created_after="2026-05-02T09:00:00.000Z", created_before="2026-05-02T13:00:00.000Z"),
+                  RunQuery(created_after="2026-05-01T00:00:00.000Z", created_before="2026-06-01T00:00:00.000Z"),
+                  RunQuery(created_after="2026-05-02T09:30:00.000Z", created_before="2026-05-02T13:00:00.000Z"),
+                  RunQuery(created_after="2026-05-02T09:00:00Z", created_before="2026-05-02T13:00:00.000Z")):
+        assert pg_store.query_runs(query).total == reference.query_runs(query).total, query
+    # The overview's usage charts (usage_hours for windows of whole hours, the rows for any other).
+    for start, end, bucket_ms in (("2026-05-01T00:00:00.000Z", "2026-05-22T00:00:00.000Z", 3_600_000),
+                                  ("2026-05-01T00:00:00.000Z", "2026-05-22T00:00:00.000Z", 6 * 3_600_000),
+                                  ("2026-05-02T09:00:00.000Z", "2026-05-02T13:00:00.000Z", 3_600_000),
+                                  ("2026-05-01T00:30:00.000Z", "2026-05-22T00:00:00.000Z", 3_600_000),
+                                  ("2026-05-01T00:00:00Z", "2026-05-22T00:00:00.000Z", 3_600_000)):
+        found, expected = pg_store.usage_series(start, end, bucket_ms), reference.usage_series(start, end, bucket_ms)
+        assert buckets_equal(found, expected), (start, bucket_ms, [b for b in zip(found, expected) if b[0] != b[1]])
 
 
 def _read_rollups(url: str, release: str):
@@ -97,9 +122,17 @@ def test_rollups_stay_exact_through_updates_moves_deletes_and_broken_files(tmp_p
     rng = random.Random(5)
     for index in range(600):
         write_run(directory, _record(index, rng))
+    # createdAt in other shapes than the runtime's, and a measure no sum can hold: summed from the rows.
+    for index, created in enumerate(("2026-05-02T10:00:00Z", "2026-05-02T12:00:00.000+02:00",
+                                     "2026-05-02T10:00:00.123456Z", "2026-05-02T10:30:00.000Z", "not a time")):
+        write_run(directory, run_record(f"odd-{index}", created=created, status=("failed", "completed")[index % 2],
+                                        metadata={"release": "r1"},
+                                        metrics={"cost": 0.25 + index, "tokenUsage": {"totalTokens": 10 + index}}))
+    infinite = directory / "odd-3.json"
+    infinite.write_text(infinite.read_text().replace("3.25", "1e999"))
     load(directory)
     assert _snapshot(empty_db) == _rebuilt(empty_db)
-    assert _snapshot(empty_db)["durations"] and _snapshot(empty_db)["latest"]
+    assert _snapshot(empty_db)["durations"] and _snapshot(empty_db)["latest"] and _snapshot(empty_db)["counts"]
     _assert_comparisons_match(pg_store, directory)
 
     # Runs move to another release, change their steps, disappear, become unreadable, and new runs of the
@@ -152,14 +185,15 @@ def test_a_database_loaded_before_the_rollups_is_compared_from_its_rows_until_a_
     load(directory)
     with psycopg.connect(empty_db, autocommit=True) as db:
         # As older code left it: rows, but no rollups and no mark that they are complete.
-        db.execute("DELETE FROM store_meta WHERE key = 'rollups'")
+        db.execute("DELETE FROM store_meta WHERE key IN ('rollups', 'counts')")
         db.execute("TRUNCATE release_step_totals, release_step_durations, release_step_duration_buckets,"
-                   " release_rollup_gaps, release_latest_input")
+                   " release_rollup_gaps, release_latest_input, run_counts")
     _assert_comparisons_match(pg_store, directory)
     with psycopg.connect(empty_db, autocommit=True) as db:
         create_schema(db)  # what the next load_runs does first
         assert db.execute("SELECT value FROM store_meta WHERE key = 'rollups'").fetchone() == (ROLLUP_VERSION,)
-    assert _snapshot(empty_db)["totals"]
+        assert db.execute("SELECT value FROM store_meta WHERE key = 'counts'").fetchone() == (COUNTS_VERSION,)
+    assert _snapshot(empty_db)["totals"] and _snapshot(empty_db)["counts"]
     _assert_comparisons_match(pg_store, directory)
 
 

@@ -383,3 +383,54 @@ def test_the_redaction_probe_of_every_read_stays_an_index_probe_after_many_reque
         assert "runs_redacted" in plan, plan
     finally:
         store.close()
+
+
+def _big_run(run_id: str, note: str) -> dict:
+    steps = [{"id": f"s{index}", "type": "tool", "status": "completed", "durationMs": index,
+              "output": f"{note} result {index:05d} " + "x" * 40} for index in range(4000)]
+    return run_record(run_id, steps=steps)
+
+
+def test_a_big_run_loaded_clean_is_not_redacted_again_unless_its_document_changed(tmp_path, load, empty_db):
+    """load_runs vets a big run whose redaction changes nothing (`runs.vetted`: the digest of its document as
+    PostgreSQL returns it), so the first view of a 5,000-step run is not redacted again. Another writer that puts
+    a secret into the document, and leaves the digest, gets it redacted as usual; so does a run with a secret
+    from the start, and nothing is vetted when rows are loaded unredacted."""
+    from runtime_adapter.redaction import redact_run
+    from runtime_adapter.stores.file import VET_MIN_BYTES
+    from runtime_adapter.stores.redacting import RedactingStore
+
+    directory = tmp_path / "big"
+    directory.mkdir()
+    clean = write_run(directory, _big_run("clean-big", "plain"))
+    write_run(directory, _big_run("secret-big", "password=hunter2-hunter2"))
+    write_run(directory, run_record("small-run"))
+    assert clean.stat().st_size >= VET_MIN_BYTES
+    load(directory, redact_rows=True)
+    store = PostgresRunStore(empty_db, redact_rows=True)
+    try:
+        run, vetted = store.get_run_vetted("clean-big")
+        assert vetted and redact_run(run) == run and run == store.get_run("clean-big")
+        assert RedactingStore(store).get_run("clean-big") == run
+        assert store.get_run_vetted("secret-big")[1] is False
+        assert "hunter2" not in jsjson.dumps(RedactingStore(store).get_run("secret-big"))
+        assert store.get_run_vetted("small-run")[1] is False
+
+        with psycopg.connect(empty_db, autocommit=True) as db:  # another writer; the digest stays
+            db.execute("UPDATE runs SET document = replace(document::text, 'plain result 00007', 'apikey=sk-live1234')::json"
+                       " WHERE id = 'clean-big'")
+        assert store.get_run_vetted("clean-big")[1] is False
+        assert "sk-live1234" not in jsjson.dumps(RedactingStore(store).get_run("clean-big"))
+        load(directory, redact_rows=True)  # the loader puts the file's version back, vetted again
+        assert store.get_run_vetted("clean-big")[1] is True
+    finally:
+        store.close()
+
+    load(directory)  # rows of unredacted runs: nothing is vetted
+    raw = PostgresRunStore(empty_db)
+    try:
+        assert raw.get_run_vetted("clean-big") == (raw.get_run("clean-big"), False)
+        with psycopg.connect(empty_db) as db:
+            assert db.execute("SELECT count(*) FROM runs WHERE vetted IS NOT NULL").fetchone() == (0,)
+    finally:
+        raw.close()

@@ -17,7 +17,7 @@ from runtime_adapter.rows import RunQuery
 from runtime_adapter.stores import file as file_module
 from runtime_adapter.stores import indexed as indexed_module
 from runtime_adapter.stores import sqlite_index
-from runtime_adapter.stores.file import FileRunStore
+from runtime_adapter.stores.file import VET_MIN_BYTES, FileRunStore
 from runtime_adapter.stores.indexed import IndexedFileRunStore
 from runtime_adapter.stores.sqlite_index import index_path_for
 from tests import conformance
@@ -575,7 +575,7 @@ def test_a_big_runs_vetted_bytes_skip_redaction_and_any_other_bytes_are_redacted
     directory.mkdir()
     clean = write_run(directory, _big_run("clean-big", "plain"))
     write_run(directory, _big_run("secret-big", "password=hunter2-hunter2"))
-    assert clean.stat().st_size >= sqlite_index.VET_MIN_BYTES
+    assert clean.stat().st_size >= VET_MIN_BYTES
     store = indexed(directory, index_dir, background=False, redact_rows=True)
     store.refresh()
     run, vetted = store.get_run_vetted("clean-big")
