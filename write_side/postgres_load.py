@@ -164,8 +164,7 @@ def build_usage(connection: psycopg.Connection[Any]) -> None:
         " coalesce(sum(prompt_tokens::numeric), 0), coalesce(sum(completion_tokens::numeric), 0),"
         " coalesce(sum(total_tokens::numeric), 0), coalesce(sum(cost::numeric), 0) FROM runs"
         " WHERE runs_hourly(created_at, created_us, prompt_tokens, completion_tokens, total_tokens, cost) GROUP BY 1")
-    connection.execute("INSERT INTO store_meta (key, value) VALUES ('usage', %s)"
-                       " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (postgres.USAGE_VERSION,))
+    _mark_built(connection, "usage", postgres.USAGE_VERSION)
 
 
 def build_counts(connection: psycopg.Connection[Any]) -> None:
@@ -174,8 +173,7 @@ def build_counts(connection: psycopg.Connection[Any]) -> None:
     connection.execute("TRUNCATE run_counts")
     connection.execute("INSERT INTO run_counts (status, needs_attention, n)"
                        " SELECT status, needs_attention, count(*) FROM runs GROUP BY status, needs_attention")
-    connection.execute("INSERT INTO store_meta (key, value) VALUES ('counts', %s)"
-                       " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (postgres.COUNTS_VERSION,))
+    _mark_built(connection, "counts", postgres.COUNTS_VERSION)
 
 
 def build_rollups(connection: psycopg.Connection[Any]) -> None:
@@ -199,8 +197,13 @@ def build_rollups(connection: psycopg.Connection[Any]) -> None:
         " SELECT DISTINCT ON (release, input_key) release, input_key, id, status, duration_ms, cost"
         " FROM runs WHERE coalesce(release, '') <> '' AND input_key <> ''"
         " ORDER BY release, input_key, coalesce(created_at, '') DESC, id DESC")
-    connection.execute("INSERT INTO store_meta (key, value) VALUES ('rollups', %s)"
-                       " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (postgres.ROLLUP_VERSION,))
+    _mark_built(connection, "rollups", postgres.ROLLUP_VERSION)
+
+
+def _mark_built(connection: psycopg.Connection[Any], key: str, version: int) -> None:
+    """Mark a table the schema's triggers keep as complete (readers use it only then)."""
+    connection.execute("INSERT INTO store_meta (key, value) VALUES (%s, %s)"
+                       " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, version))
 
 
 def create_schema(connection: psycopg.Connection[Any]) -> None:
@@ -208,15 +211,14 @@ def create_schema(connection: psycopg.Connection[Any]) -> None:
         # One loader at a time creates the schema; concurrent CREATE ... IF NOT EXISTS can race.
         connection.execute("SELECT pg_advisory_xact_lock(hashtext('agent-run-control-plane schema'))")
         connection.execute(SCHEMA_SQL)
-        if connection.execute("SELECT 1 FROM store_meta WHERE key = 'rollups' AND value = %s",
-                              (postgres.ROLLUP_VERSION,)).fetchone() is None:
-            build_rollups(connection)
-        if connection.execute("SELECT 1 FROM store_meta WHERE key = 'counts' AND value = %s",
-                              (postgres.COUNTS_VERSION,)).fetchone() is None:
-            build_counts(connection)
-        if connection.execute("SELECT 1 FROM store_meta WHERE key = 'usage' AND value = %s",
-                              (postgres.USAGE_VERSION,)).fetchone() is None:
-            build_usage(connection)
+        # Tables the triggers keep, built once over the rows already there (the triggers, just created, lock
+        # `runs` against writers until this transaction commits).
+        for key, version, build in (("rollups", postgres.ROLLUP_VERSION, build_rollups),
+                                    ("counts", postgres.COUNTS_VERSION, build_counts),
+                                    ("usage", postgres.USAGE_VERSION, build_usage)):
+            if connection.execute("SELECT 1 FROM store_meta WHERE key = %s AND value = %s",
+                                  (key, version)).fetchone() is None:
+                build(connection)
     try:
         with connection.transaction():
             # lz4 compresses documents several times faster than the default pglz; servers
