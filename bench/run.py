@@ -199,6 +199,27 @@ def postgres_url(size: int) -> str:
     return f"{PG_SERVER}/cp_bench_{size}"
 
 
+def postgres_settings() -> str:
+    """The server settings a refresh and a first request depend on (the defaults suit a small machine, not 1M runs)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as db:
+            found = db.execute("SELECT name, setting, unit FROM pg_settings WHERE name IN"
+                               " ('server_version', 'shared_buffers', 'work_mem', 'max_wal_size') ORDER BY name")
+            return ", ".join(f"{name} {_with_unit(setting, unit)}" for name, setting, unit in found)
+    except psycopg.Error as error:
+        return f"settings not read ({error})"
+
+
+def _with_unit(setting: str, unit: str | None) -> str:
+    if unit == "8kB":
+        return f"{int(setting) * 8 // 1024} MB"
+    if unit in ("kB", "MB"):
+        return f"{int(setting) // 1024} MB" if unit == "kB" else f"{setting} MB"
+    return setting
+
+
 def ensure_postgres(store_dir: Path, size: int, reload: bool) -> tuple[str, float | None, float | None]:
     import psycopg
 
@@ -282,6 +303,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, cache_url: s
         f"{platform.platform()}. Server: gunicorn 2 workers x 4 threads, login off, cache "
         f"{'Redis' if cache_url else 'local memory'}. {args.repeat} requests per page after 2 warm-ups; "
         "times are client wall time on 127.0.0.1 in ms (median / p95; first = the first, uncached request).",
+        *([f"PostgreSQL: {postgres_settings()}."] if any(r["backend"] == "postgres" for r in results) else []),
         "",
     ]
     names = [timing.name for timing in results[0]["pages"]] if results else []
