@@ -228,12 +228,16 @@ def cluster_summaries(db: Any, where: Clause, start: str | None, end: str | None
         "SELECT cluster_id, count(*), min(created_at) FILTER (WHERE created_at <> ''),"
         f" max(created_at) FILTER (WHERE created_at <> '') FROM runs WHERE {clustered} GROUP BY cluster_id",
         where.params).fetchall()
-    # The newest runs of each cluster, ranked over the narrow index (runs_attention_fleet); then the few
-    # winners' signature fields from the table, by id.
+    # The newest runs of each cluster, walking each cluster's runs newest first (runs_cluster) until SAMPLES
+    # are in scope; then the few winners' signature fields from the table, by id. Ranking every clustered run
+    # in one window sorted all of them: 654 ms for 222,000 runs at a million.
     ranked = db.execute(
-        "SELECT cluster_id, id FROM (SELECT cluster_id, id, row_number() OVER (PARTITION BY cluster_id"
-        f" ORDER BY coalesce(created_at, '') DESC, id DESC) AS rank FROM runs WHERE {clustered}) AS ranked"
-        " WHERE rank <= %s ORDER BY cluster_id, rank", [*where.params, SAMPLES]).fetchall()
+        "SELECT clusters.cluster_id, newest.id FROM unnest(%s::text[]) AS clusters(cluster_id)"
+        " CROSS JOIN LATERAL (SELECT id, coalesce(created_at, '') AS created FROM runs"
+        f" WHERE runs.cluster_id = clusters.cluster_id AND {clustered}"
+        " ORDER BY coalesce(created_at, '') DESC, id DESC LIMIT %s) AS newest"
+        " ORDER BY clusters.cluster_id, newest.created DESC, newest.id DESC",
+        [[cluster_id for cluster_id, _, _, _ in counts], *where.params, SAMPLES]).fetchall()
     ranked_rows = {row.id: row for row in (FleetRow(*values) for values in db.execute(
         f"SELECT {', '.join(FLEET_COLUMNS)} FROM runs WHERE id = ANY(%s)", [[run_id for _, run_id in ranked]]))}
     samples: dict[str, list[str]] = {}

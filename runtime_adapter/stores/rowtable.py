@@ -257,9 +257,14 @@ class RowTableQueries(RunStore):
             f"SELECT status, count(*) FROM runs GROUP BY status ORDER BY min({self.listing_order})").fetchall())
 
     def releases(self) -> list[str]:
+        # One probe of the release index per release (a loose index scan): DISTINCT read all of the index, 180 ms
+        # at a million runs on every first page with a release filter. Release labels compare bytewise (C).
+        sql = ("WITH RECURSIVE found(release) AS (SELECT min(release) FROM runs WHERE release > ''"
+               " UNION ALL SELECT (SELECT min(release) FROM runs WHERE release > found.release) FROM found"
+               " WHERE found.release IS NOT NULL) SELECT release FROM found WHERE release IS NOT NULL ORDER BY release")
         with self._read() as db:
-            return self._memo.get(self._generation(db), ("releases",), lambda: [release for (release,) in db.execute(
-                "SELECT DISTINCT release FROM runs WHERE coalesce(release, '') != '' ORDER BY release")])
+            return self._memo.get(self._generation(db), ("releases",),
+                                  lambda: [release for (release,) in db.execute(sql)])
 
     def _rows_where(self, condition: str, params: tuple[Any, ...]) -> list[RunRow]:
         with self._read() as db:
