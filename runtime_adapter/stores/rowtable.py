@@ -8,6 +8,7 @@ implementation serves both and their answers cannot drift apart.
 from __future__ import annotations
 
 import hashlib
+import time
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,9 @@ FAMILY_CTE = (
     " down(id) AS (SELECT id FROM up UNION SELECT runs.id FROM runs JOIN down ON runs.parent_run_id = down.id)"
 )
 
+
+# A search's count that took longer collected many candidates through the search index (see `_page`).
+QUICK_COUNT_SECONDS = 0.03
 
 class RowTableQueries(RunStore):
     """Mixin: what a page lists, counts and charts, as queries over `runs`.
@@ -117,8 +121,10 @@ class RowTableQueries(RunStore):
                cap if bounded else None)
         with self._read() as db:
             few = True  # matches few enough to collect through the search index
+            quick = False  # ... and the search index found them quickly
             if bounded:
-                counted = self._memo.get(self._generation(db), key, lambda: self._bounded_count(db, narrow, rest, cap))
+                counted, quick = self._memo.get(self._generation(db), key,
+                                                lambda: self._timed_count(db, narrow, rest, cap))
                 total, exact = min(counted, SEARCH_COUNT_CAP), counted <= SEARCH_COUNT_CAP
                 few = counted <= cap
             else:
@@ -127,12 +133,14 @@ class RowTableQueries(RunStore):
             if query.limit <= 0:
                 rows = []  # only the count was asked for
             elif few:
-                # Few matches: collect them through the search index and sort them. With another filter, the store's
-                # planner may rather walk the sort order or that filter's index: forced through the search index,
-                # `summary` among failed runs by cost took 365 ms at a million runs (its 240,000 candidates
-                # rechecked), against 93 ms walking the cost index.
+                # Few matches: collect them through the search index and sort them. With another filter, only if
+                # the count (which collected them that way) was quick; else the store's planner may rather walk the
+                # sort order or that filter's index. `summary` among failed runs by cost: 38 ms collected against
+                # 100 ms walked at 100k runs, but 365 ms collected against 115 ms walked at a million (240,000
+                # trigram candidates to recheck). Either way the rows are the same.
                 alone = replace(query, text=None).selection() == RunQuery().selection()
-                with self._narrowed_plans(db, bool(query.text) and narrow is not None and alone and not incident_types):
+                narrowed = bool(query.text) and narrow is not None and (alone and not incident_types or quick)
+                with self._narrowed_plans(db, narrowed):
                     rows = self._ordered_rows(db, replace(query, limit=max(0, query.limit) + 1), where)
             else:
                 rows = self._ordered_rows(db, replace(query, limit=max(0, query.limit) + 1), rest)
@@ -180,6 +188,12 @@ class RowTableQueries(RunStore):
     def _narrowed_plans(self, db: Any, narrowed: bool) -> AbstractContextManager[None]:
         """While open, `db` finds a search's rows through its search index (where the store has to insist)."""
         return nullcontext()
+
+    def _timed_count(self, db: Any, narrow: str | None, rest: Clause, cap: int) -> tuple[int, bool]:
+        """`_bounded_count`, and whether it took at most QUICK_COUNT_SECONDS."""
+        started = time.monotonic()
+        counted = self._bounded_count(db, narrow, rest, cap)
+        return counted, time.monotonic() - started <= QUICK_COUNT_SECONDS
 
     def _bounded_count(self, db: Any, narrow: str | None, rest: Clause, cap: int) -> int:
         """How many rows match, counted up to cap + 1. With the search index, its matches drive the count (found one
