@@ -28,8 +28,8 @@ from runtime_adapter.stores.rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_values
 SCHEMA_SQL = Path(postgres.__file__).with_name("postgres_schema.sql").read_text(encoding="utf-8")
 COLUMNS = (*ROW_COLUMNS, *EXTRA_COLUMNS, "document", "row_version", "vetted")
 _UPDATABLE = [column for column in COLUMNS if column != "id"]
-# Staged, `vetted` only marks a run worth vetting; the table keeps the digest of the document as PostgreSQL
-# returns it (jsonb's text, not the file's), which is what a reader gets and checks.
+# Staged, `vetted` only marks a run worth vetting; the table keeps the digest of document::text (`json` keeps the
+# text as loaded), which is exactly what a reader gets and checks.
 _SELECTED = {"vetted": "CASE WHEN vetted IS NULL THEN NULL ELSE sha256(convert_to(document::text, 'UTF8')) END"}
 # Ids are unique within a load (file names are, and other sources are de-duplicated first).
 _UPSERT = (

@@ -44,6 +44,7 @@ FAMILY_CTE = (
 # A search's count that took longer collected many candidates through the search index (see `_page`).
 QUICK_COUNT_SECONDS = 0.03
 
+
 class RowTableQueries(RunStore):
     """Mixin: what a page lists, counts and charts, as queries over `runs`.
 
