@@ -458,6 +458,8 @@ CREATE OR REPLACE TRIGGER count_on_truncate AFTER TRUNCATE ON runs
 -- hour-aligned bound of that shape is comparing instants, so an hour's sums serve any window of whole hours.
 -- Every other run is summed from `runs` (runs_usage_rest), as are windows that are not whole hours. Sums are
 -- numeric, so adding and taking away never drifts. `store_meta` key 'usage' marks the table complete.
+-- runs_hourly is declared IMMUTABLE (an index predicate needs that) although to_char is only STABLE: with this
+-- pattern and a timestamp without time zone, its result depends on no setting.
 CREATE OR REPLACE FUNCTION runs_hourly(created_at text, created_us bigint, prompt_tokens float8,
                                        completion_tokens float8, total_tokens float8, cost float8)
 RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE SET jit = off AS $$
