@@ -105,7 +105,7 @@ CREATE INDEX IF NOT EXISTS runs_duration ON runs ((coalesce(duration_ms, -1)), i
 CREATE INDEX IF NOT EXISTS runs_cost ON runs (cost, id);
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status, (coalesce(created_at, '')), id);
 -- Runs needing attention by creation (the incident queue), carrying what a window's failure clusters read (the
--- overview's last day), so those are index-only scans: at a million runs they read ~27,000 rows from the table.
+-- overview's last day), so those are index-only scans (they read ~27,000 rows from the table at a million runs).
 CREATE INDEX IF NOT EXISTS runs_attention_window ON runs ((coalesce(created_at, '')), id)
     INCLUDE (cluster_id, created_at, created_us, release) WHERE needs_attention;
 DROP INDEX IF EXISTS runs_attention;
