@@ -409,48 +409,6 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION runs_count_on_insert() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
-BEGIN
-    PERFORM runs_count_change(ARRAY(SELECT ROW(status, needs_attention, count(*))::runs_count_change
-                                    FROM new_rows GROUP BY status, needs_attention));
-    RETURN NULL;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION runs_count_on_update() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
-BEGIN
-    PERFORM runs_count_change(ARRAY(
-        SELECT ROW(status, needs_attention, -count(*))::runs_count_change FROM old_rows GROUP BY status, needs_attention
-        UNION ALL
-        SELECT ROW(status, needs_attention, count(*))::runs_count_change FROM new_rows GROUP BY status, needs_attention));
-    RETURN NULL;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION runs_count_on_delete() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
-BEGIN
-    PERFORM runs_count_change(ARRAY(SELECT ROW(status, needs_attention, -count(*))::runs_count_change
-                                    FROM old_rows GROUP BY status, needs_attention));
-    RETURN NULL;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION runs_count_on_truncate() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
-BEGIN
-    TRUNCATE run_counts;
-    RETURN NULL;
-END
-$$;
-
-CREATE OR REPLACE TRIGGER count_on_insert AFTER INSERT ON runs
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_count_on_insert();
-CREATE OR REPLACE TRIGGER count_on_update AFTER UPDATE ON runs
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_count_on_update();
-CREATE OR REPLACE TRIGGER count_on_delete AFTER DELETE ON runs
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_count_on_delete();
-CREATE OR REPLACE TRIGGER count_on_truncate AFTER TRUNCATE ON runs
-    FOR EACH STATEMENT EXECUTE FUNCTION runs_count_on_truncate();
-
 -- Usage per hour of creation (the overview's token, cost and run charts), kept by statement triggers whoever writes
 -- `runs`: the last week's chart summed ~700,000 index entries at a million runs (~690 ms of a first overview).
 -- Only runs whose createdAt is the runtime's own shape (`2026-01-01T00:00:00.000Z`, exactly the instant in
@@ -517,8 +475,11 @@ CREATE OR REPLACE FUNCTION runs_usage_row(sign integer, created_at text, created
                sign * coalesce(total_tokens, 0)::numeric, sign * coalesce(cost, 0)::numeric)::runs_usage_change
 $$;
 
-CREATE OR REPLACE FUNCTION runs_usage_on_insert() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
+-- One family of statement triggers keeps both run_counts and usage_hours.
+CREATE OR REPLACE FUNCTION runs_tally_on_insert() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
+    PERFORM runs_count_change(ARRAY(SELECT ROW(status, needs_attention, count(*))::runs_count_change
+                                    FROM new_rows GROUP BY status, needs_attention));
     PERFORM runs_usage_change(ARRAY(
         SELECT runs_usage_row(1, created_at, created_us, status, prompt_tokens, completion_tokens, total_tokens, cost)
         FROM new_rows WHERE runs_hourly(created_at, created_us, prompt_tokens, completion_tokens, total_tokens, cost)));
@@ -526,8 +487,12 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION runs_usage_on_update() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
+CREATE OR REPLACE FUNCTION runs_tally_on_update() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
+    PERFORM runs_count_change(ARRAY(
+        SELECT ROW(status, needs_attention, -count(*))::runs_count_change FROM old_rows GROUP BY status, needs_attention
+        UNION ALL
+        SELECT ROW(status, needs_attention, count(*))::runs_count_change FROM new_rows GROUP BY status, needs_attention));
     PERFORM runs_usage_change(ARRAY(
         SELECT runs_usage_row(-1, created_at, created_us, status, prompt_tokens, completion_tokens, total_tokens, cost)
         FROM old_rows WHERE runs_hourly(created_at, created_us, prompt_tokens, completion_tokens, total_tokens, cost)
@@ -538,8 +503,10 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION runs_usage_on_delete() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
+CREATE OR REPLACE FUNCTION runs_tally_on_delete() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
+    PERFORM runs_count_change(ARRAY(SELECT ROW(status, needs_attention, -count(*))::runs_count_change
+                                    FROM old_rows GROUP BY status, needs_attention));
     PERFORM runs_usage_change(ARRAY(
         SELECT runs_usage_row(-1, created_at, created_us, status, prompt_tokens, completion_tokens, total_tokens, cost)
         FROM old_rows WHERE runs_hourly(created_at, created_us, prompt_tokens, completion_tokens, total_tokens, cost)));
@@ -547,18 +514,18 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION runs_usage_on_truncate() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
+CREATE OR REPLACE FUNCTION runs_tally_on_truncate() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
-    TRUNCATE usage_hours;
+    TRUNCATE run_counts, usage_hours;
     RETURN NULL;
 END
 $$;
 
-CREATE OR REPLACE TRIGGER usage_on_insert AFTER INSERT ON runs
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_usage_on_insert();
-CREATE OR REPLACE TRIGGER usage_on_update AFTER UPDATE ON runs
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_usage_on_update();
-CREATE OR REPLACE TRIGGER usage_on_delete AFTER DELETE ON runs
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_usage_on_delete();
-CREATE OR REPLACE TRIGGER usage_on_truncate AFTER TRUNCATE ON runs
-    FOR EACH STATEMENT EXECUTE FUNCTION runs_usage_on_truncate();
+CREATE OR REPLACE TRIGGER tally_on_insert AFTER INSERT ON runs
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_tally_on_insert();
+CREATE OR REPLACE TRIGGER tally_on_update AFTER UPDATE ON runs
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_tally_on_update();
+CREATE OR REPLACE TRIGGER tally_on_delete AFTER DELETE ON runs
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_tally_on_delete();
+CREATE OR REPLACE TRIGGER tally_on_truncate AFTER TRUNCATE ON runs
+    FOR EACH STATEMENT EXECUTE FUNCTION runs_tally_on_truncate();
