@@ -37,10 +37,13 @@ $(VENV)/.interop: requirements-interop.txt $(VENV)/.installed
 	$(VENV)/bin/pip install --quiet -r requirements-interop.txt
 	touch $@
 
+# pytest-xdist workers (each its own browser, PostgreSQL database and Redis database); TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+
 test: setup $(VENV)/.interop
 	scripts/ensure-system-packages.sh --browser
 	scripts/ensure-services.sh
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: setup
 	$(VENV)/bin/ruff check .

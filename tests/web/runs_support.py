@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from runtime_adapter.js import jsjson
@@ -53,3 +54,12 @@ def body(response) -> str:
 def json_body(response):
     assert response["Content-Type"] == "application/json"
     return json.loads(response.content)
+
+
+def redis_test_url() -> str:
+    """The Redis database the cache tests use: `CONTROLPLANE_TEST_REDIS`, or database 15 for the first pytest-xdist
+    worker, 14 for the second and so on, so that one worker clearing its cache never empties another's."""
+    if url := os.environ.get("CONTROLPLANE_TEST_REDIS"):
+        return url
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return f"redis://127.0.0.1:6379/{15 - int(worker.removeprefix('gw') or 0) % 16}"

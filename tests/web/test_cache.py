@@ -19,9 +19,9 @@ from controlplane.caching import cache_key, cached
 from controlplane.stores import get_run_store
 from runtime_adapter.js import jsjson
 from tests.factories import run_record
-from tests.web.runs_support import write_store
+from tests.web.runs_support import redis_test_url, write_store
 
-REDIS_URL = os.environ.get("CONTROLPLANE_TEST_REDIS", "redis://127.0.0.1:6379/15")
+REDIS_URL = redis_test_url()
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -15,12 +15,12 @@ from controlplane import health, stores
 from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.stores.sqlite_index import index_path_for
 from tests.factories import run_record
-from tests.web.runs_support import write_store
+from tests.web.runs_support import redis_test_url, write_store
 
 pytestmark = pytest.mark.django_db
 
 SECRET_INPUT = "deploy with sk-live-4eC39HqLyjWDarjtT1zdp7dc and the plan codenamed heliotrope-ledger"
-REDIS_URL = os.environ.get("CONTROLPLANE_TEST_REDIS", "redis://127.0.0.1:6379/15")
+REDIS_URL = redis_test_url()
 
 
 @pytest.fixture(autouse=True)
