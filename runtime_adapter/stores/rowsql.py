@@ -319,11 +319,15 @@ SORT_EXPRESSIONS = {
 }
 
 
-def order_clause(query: RunQuery) -> str:
-    """`listing.sort_value`, ties broken on id, both in the query's direction."""
+def order_clause(query: RunQuery, expression: str | None = None) -> str:
+    """`listing.sort_value`, ties broken on id, both in the query's direction (`expression`: a column that holds the
+    sort value, in place of computing it)."""
     direction = "DESC" if query.descending else "ASC"
-    expression = SORT_EXPRESSIONS.get(query.sort, SORT_EXPRESSIONS["created"])
-    return f"{expression} {direction}, id {direction}"
+    return f"{expression or sort_expression(query)} {direction}, id {direction}"
+
+
+def sort_expression(query: RunQuery) -> str:
+    return SORT_EXPRESSIONS.get(query.sort, SORT_EXPRESSIONS["created"])
 
 
 def exact_input(query: RunQuery, dialect: Dialect) -> Clause | None:

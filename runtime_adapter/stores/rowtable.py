@@ -25,13 +25,15 @@ from runtime_adapter.stores.rowsql import (
     order_clause,
     row_from_db,
     search_clauses,
+    sort_expression,
     where_clause,
 )
 
 if TYPE_CHECKING:
     from runtime_adapter.rows import FleetRow, ReleaseSummary, RunPage, RunQuery, RunRow, UsageBucket
 
-SELECT_ROW = f"SELECT {', '.join(ROW_COLUMNS)} FROM runs"
+ROW_LIST = ", ".join(ROW_COLUMNS)
+SELECT_ROW = f"SELECT {ROW_LIST} FROM runs"
 # The run's parent chain, then every descendant of every run in it: a superset of what
 # its run tree reads (the tree's root is on the chain), cycles included (UNION stops them).
 FAMILY_CTE = (
@@ -58,6 +60,11 @@ class RowTableQueries(RunStore):
     # walks the sort order. SQLite's full-text index hands over matches at little cost each; PostgreSQL's trigram
     # bitmap does too, up to a few thousand, where a walk to find a page of them at a million runs reads ~25,000.
     search_collect_limit = 0
+    # Before collecting a search's matches through the search index, look for its page among the first runs of the
+    # sort order (with the other filters), this many per match counted: about what collecting costs, so a search never
+    # costs more than twice its collection, and a common term's page is found in a few milliseconds. 0: never (SQLite's
+    # full-text index collects at little cost).
+    search_walk_per_match = 0
     listing_order: str
     sum_function: str  # a SUM that is 0 over no rows and cannot overflow
     _memo: GenerationMemo
@@ -141,8 +148,10 @@ class RowTableQueries(RunStore):
                 # trigram candidates to recheck). Either way the rows are the same.
                 alone = replace(query, text=None).selection() == RunQuery().selection()
                 narrowed = bool(query.text) and narrow is not None and (alone and not incident_types or quick)
-                with self._narrowed_plans(db, narrowed):
-                    rows = self._ordered_rows(db, replace(query, limit=max(0, query.limit) + 1), where)
+                walk = self.search_walk_per_match * counted if bounded and narrow is not None else 0
+                filters = where_clause(replace(query, text=None), self.dialect, incident_types) if walk else None
+                rows = self._ordered_rows(db, replace(query, limit=max(0, query.limit) + 1), where,
+                                          filters=filters, walk=walk, narrowed=narrowed)
             else:
                 rows = self._ordered_rows(db, replace(query, limit=max(0, query.limit) + 1), rest)
             if exact:
@@ -207,26 +216,48 @@ class RowTableQueries(RunStore):
                f" AS matched JOIN runs ON runs.rowid = matched.found WHERE {rest.sql} LIMIT ?) AS counted")
         return int(db.execute(sql, [narrow, *rest.params, cap + 1]).fetchone()[0])
 
-    def _ordered_rows(self, db: Any, query: RunQuery, where: Clause) -> list[RunRow]:
-        """The page of `query`: with a search, first the runs whose input is exactly the search text, then the rest."""
+    def _ordered_rows(self, db: Any, query: RunQuery, where: Clause, *, filters: Clause | None = None, walk: int = 0,
+                      narrowed: bool = False) -> list[RunRow]:
+        """The page of `query`: with a search, first the runs whose input is exactly the search text, then the rest.
+        `filters` (`where` without the search) and `walk`: see `_select`; `narrowed`: find rows through the search index."""
         limit, offset = max(0, query.limit), max(0, query.offset)
-        select = f"{SELECT_ROW} WHERE {{where}} ORDER BY {order_clause(query)} LIMIT ? OFFSET ?"
         exact = exact_input(query, self.dialect)
         if exact is None:
-            return self._rows(db.execute(self._sql(select.format(where=where.sql)), [*where.params, limit, offset]))
+            return self._select(db, query, where, limit, offset, filters, walk, narrowed)
         first = f"{where.sql} AND {exact.sql}"
         key = ("exact", first, tuple(tuple(p) if isinstance(p, list) else p for p in (*where.params, *exact.params)))
         exact_total = self._memo.get(self._generation(db), key, lambda: int(db.execute(
             self._sql(f"SELECT count(*) FROM runs WHERE {first}"), [*where.params, *exact.params]).fetchone()[0]))
         rows = []
         if offset < exact_total:
-            rows = self._rows(db.execute(self._sql(select.format(where=first)),
-                                         [*where.params, *exact.params, limit, offset]))
+            rows = self._select(db, query, Clause(first, [*where.params, *exact.params]), limit, offset, None, 0, narrowed)
         rest = limit - len(rows)
         if rest > 0:
-            rows += self._rows(db.execute(self._sql(select.format(where=f"{where.sql} AND NOT ({exact.sql})")),
-                                          [*where.params, *exact.params, rest, max(0, offset - exact_total)]))
+            rows += self._select(db, query, Clause(f"{where.sql} AND NOT ({exact.sql})", [*where.params, *exact.params]),
+                                 rest, max(0, offset - exact_total), filters, walk, narrowed)
         return rows
+
+    def _select(self, db: Any, query: RunQuery, where: Clause, limit: int, offset: int, filters: Clause | None,
+                walk: int, narrowed: bool) -> list[RunRow]:
+        """Rows `offset`.. `offset + limit` of `where` in `query`'s order. With `filters` (`where` without its search),
+        first among the first `walk` runs of that order that pass `filters`: the matches there, in order, begin the
+        matches of the whole table, so a full page found there is the page (at 100k runs PostgreSQL collected and
+        sorted the 3,400 matches of `churn metrics` in 15 ms; its page lies in the first ~1,500 runs). Otherwise the
+        rows are found through the search index when `narrowed`, else as the store's planner chooses."""
+        order = order_clause(query)
+        if filters is not None and walk > 0 and limit > 0:
+            # The sort value is a column of the walk, so the planner sees its rows arrive in order and stops at the
+            # page (sorting by the expression again read all `walk` rows: 30 ms against 2.6 ms).
+            keep = "rowid, *" if self.dialect == "sqlite" else "*"  # SQLite's `where` names the rowid
+            head = (f"SELECT {ROW_LIST} FROM (SELECT {keep}, {sort_expression(query)} AS sort_value FROM runs"
+                    f" WHERE {filters.sql} ORDER BY {order} LIMIT ?) AS runs"
+                    f" WHERE {where.sql} ORDER BY {order_clause(query, 'sort_value')} LIMIT ? OFFSET ?")
+            rows = self._rows(db.execute(self._sql(head), [*filters.params, walk, *where.params, limit, offset]))
+            if len(rows) == limit:
+                return rows
+        with self._narrowed_plans(db, narrowed):
+            return self._rows(db.execute(self._sql(f"{SELECT_ROW} WHERE {where.sql} ORDER BY {order} LIMIT ? OFFSET ?"),
+                                         [*where.params, limit, offset]))
 
     def fleet_rows(self, query: RunQuery, *, with_steps: bool = False) -> list[FleetRow]:
         from runtime_adapter.rows import FLEET_COLUMNS, FleetRow
