@@ -100,6 +100,7 @@ class PostgresRunStore(RowTableQueries, RunStore):
     concurrent_reads = True  # a pool of connections: independent aggregates may run at once
     search_collect_limit = 5000
     search_walk_per_match = 4  # a row walked ~1 µs, a match collected and sorted ~4 µs
+    search_keeps_matches = True
     listing_order = 'source COLLATE "C"'  # the runtime's file names, compared bytewise as readdir lists them
     sum_function = "coalesce(sum({}), 0)"
     # Any UPDATE writes a new row version: a new xmin and ctid.

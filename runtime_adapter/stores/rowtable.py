@@ -65,6 +65,9 @@ class RowTableQueries(RunStore):
     # costs more than twice its collection, and a common term's page is found in a few milliseconds. 0: never (SQLite's
     # full-text index collects at little cost).
     search_walk_per_match = 0
+    # Whether a search no index narrows keeps the ids its count found (see `_timed_count`). SQLite's `IN` of a
+    # thousand parameters would cost what it saves.
+    search_keeps_matches = False
     listing_order: str
     sum_function: str  # a SUM that is 0 over no rows and cannot overflow
     _memo: GenerationMemo
@@ -130,9 +133,10 @@ class RowTableQueries(RunStore):
         with self._read() as db:
             few = True  # matches few enough to collect through the search index
             quick = False  # ... and the search index found them quickly
+            matches: tuple[str, ...] | None = None  # their ids, where the count kept them
             if bounded:
-                counted, quick = self._memo.get(self._generation(db), key,
-                                                lambda: self._timed_count(db, narrow, rest, cap))
+                counted, quick, matches = self._memo.get(self._generation(db), key,
+                                                         lambda: self._timed_count(db, narrow, rest, cap))
                 total, exact = min(counted, SEARCH_COUNT_CAP), counted <= SEARCH_COUNT_CAP
                 few = counted <= cap
             else:
@@ -140,6 +144,9 @@ class RowTableQueries(RunStore):
                     db, query if not incident_types else None, where)), True
             if query.limit <= 0:
                 rows = []  # only the count was asked for
+            elif matches is not None:
+                rows = self._ordered_rows(db, replace(query, limit=max(0, query.limit) + 1),
+                                          Clause(self._sql("id = ANY(?)"), [list(matches)]))
             elif few:
                 # Few matches: collect them through the search index and sort them. With another filter, only if
                 # the count (which collected them that way) was quick; else the store's planner may rather walk the
@@ -199,11 +206,23 @@ class RowTableQueries(RunStore):
         """While open, `db` finds a search's rows through its search index (where the store has to insist)."""
         return nullcontext()
 
-    def _timed_count(self, db: Any, narrow: str | None, rest: Clause, cap: int) -> tuple[int, bool]:
-        """`_bounded_count`, and whether it took at most QUICK_COUNT_SECONDS."""
+    def _timed_count(self, db: Any, narrow: str | None, rest: Clause,
+                     cap: int) -> tuple[int, bool, tuple[str, ...] | None]:
+        """`_bounded_count`, whether it took at most QUICK_COUNT_SECONDS, and the ids of the matches where the store
+        keeps them (`search_keeps_matches`)."""
+        from runtime_adapter.rows import SEARCH_COUNT_CAP
+
         started = time.monotonic()
+        if narrow is None and self.search_keeps_matches:
+            # No index narrows this search, so counting reads every row in scope anyway: keep what it finds (up to the
+            # exact count's cap), and every page and sort order of this search reads only those runs, instead of
+            # walking the sort order again for each (at 100k runs, a term in 0.2% of them: ~25,000 rows per page).
+            found = [row[0] for row in db.execute(self._sql(f"SELECT id FROM runs WHERE {rest.sql} LIMIT ?"),
+                                                  [*rest.params, cap + 1])]
+            return (len(found), time.monotonic() - started <= QUICK_COUNT_SECONDS,
+                    tuple(found) if len(found) <= SEARCH_COUNT_CAP else None)
         counted = self._bounded_count(db, narrow, rest, cap)
-        return counted, time.monotonic() - started <= QUICK_COUNT_SECONDS
+        return counted, time.monotonic() - started <= QUICK_COUNT_SECONDS, None
 
     def _bounded_count(self, db: Any, narrow: str | None, rest: Clause, cap: int) -> int:
         """How many rows match, counted up to cap + 1. With the search index, its matches drive the count (found one
