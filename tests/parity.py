@@ -205,10 +205,12 @@ def _assert_capped_search_parity(indexed: RunStore, reference: RunStore, statuse
     if not isinstance(inner, RowTableQueries):
         return 0  # a scanning store counts every match
     checks = 0
-    for cap in (0, 3):
-        # Each store also looks for a page among the first runs of the sort order first, with as few as it can
-        # (one per match counted): pages found there and searches that go on past them.
-        with patch("runtime_adapter.rows.SEARCH_COUNT_CAP", cap), patch.object(inner, "search_collect_limit", cap), \
+    # (count cap, collect limit): with a collect limit past the cap, searches with more matches than the cap are
+    # collected (PostgreSQL: after looking for their page among the first runs of the sort order, here as few as it
+    # can, one per match counted: pages found there and searches that go on past them); up to the cap, PostgreSQL
+    # lists the matches its count kept.
+    for cap, collect in ((0, 0), (3, 3), (3, 1000)):
+        with patch("runtime_adapter.rows.SEARCH_COUNT_CAP", cap), patch.object(inner, "search_collect_limit", collect), \
                 patch.object(inner, "search_walk_per_match", 1):
             for query in queries(statuses, releases, ids):
                 if not query.text:

@@ -108,7 +108,7 @@ def _assert_comparisons_match(pg_store, directory: Path) -> None:
                                   ("2026-05-01T00:30:00.000Z", "2026-05-22T00:00:00.000Z", 3_600_000),
                                   ("2026-05-01T00:00:00Z", "2026-05-22T00:00:00.000Z", 3_600_000)):
         found, expected = pg_store.usage_series(start, end, bucket_ms), reference.usage_series(start, end, bucket_ms)
-        assert buckets_equal(found, expected), (start, bucket_ms, [b for b in zip(found, expected) if b[0] != b[1]])
+        assert buckets_equal(found, expected), (start, bucket_ms, [b for b in zip(found, expected, strict=False) if b[0] != b[1]])
 
 
 def _read_rollups(url: str, release: str):
