@@ -199,8 +199,9 @@ def queries(statuses: list[str], releases: list[str], ids: list[str]) -> list[Ru
 
 def _assert_capped_search_parity(indexed: RunStore, reference: RunStore, statuses: list[str], releases: list[str],
                                  ids: list[str]) -> int:
-    """With the search count capped low, every search still lists exactly the reference's rows (past the cap, a
-    store walks its sort order instead of collecting every match) and says "more than" the cap only when more match."""
+    """With the search count capped low, every search still lists exactly the reference's rows (past the cap and the
+    collect limit, a store walks its sort order instead of collecting every match) and says "more than" the cap only
+    when more match."""
     inner = getattr(indexed, "inner", indexed)
     if not isinstance(inner, RowTableQueries):
         return 0  # a scanning store counts every match
