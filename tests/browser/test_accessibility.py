@@ -8,7 +8,7 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from runtime_adapter.queries.failure_signature import failure_signature
-from tests.browser.conftest import axe_violations, screenshot, synthetic_store
+from tests.browser.conftest import axe_violations, close_context, screenshot, synthetic_store
 from write_side.synthetic.vocabulary import REGRESSED_RELEASE
 
 pytestmark = pytest.mark.browser
@@ -77,7 +77,7 @@ def test_no_page_scrolls_sideways_on_a_phone(browser, site, demo):
                 screenshot(page, f"phone-{path.strip('/').replace('/', '-').split('?')[0][:40] or 'overview'}")
         assert wide == {}, "\n".join(f"{path}: {width}px {culprits}" for path, (width, culprits) in wide.items())
     finally:
-        context.close()
+        close_context(context)
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

@@ -14,7 +14,7 @@ from django.core.cache import cache
 from playwright.sync_api import expect
 
 from runtime_adapter.durable import audit
-from tests.browser.conftest import axe_violations, screenshot, scroll_to
+from tests.browser.conftest import axe_violations, close_context, screenshot, scroll_to
 from tests.conftest import PINNED_NOW
 from write_side.demo_state.audit import write_demo_audit
 from write_side.synthetic import write_store
@@ -67,7 +67,7 @@ def themed(browser, page_errors):
 
     yield open_page
     for context in contexts:
-        context.close()
+        close_context(context)
 
 
 def page_width(page) -> int:

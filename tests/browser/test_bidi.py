@@ -13,7 +13,7 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import close_context, screenshot
 from tests.factories import run_record
 from tests.fixtures.crawl import app_urls
 from tests.fixtures.hostile import write_run, xss_record
@@ -116,7 +116,7 @@ def test_an_id_with_a_right_to_left_override_reads_as_written(browser, site, vie
         assert reads_left_to_right(page.locator("h1 .runid"))
         screenshot(page, f"bidi-incident-{viewport[0]}")
     finally:
-        context.close()
+        close_context(context)
 
 
 def test_the_escaped_id_links_to_the_real_run(page, site):
@@ -143,7 +143,7 @@ def test_an_override_in_a_checkpoint_label_leaves_its_time_readable(browser, sit
         page.goto(site + reverse("runs:detail", args=[OVERRIDE_RUN]))
         screenshot(page, f"bidi-override-run-{viewport[0]}")
     finally:
-        context.close()
+        close_context(context)
 
 
 def test_the_order_checks_see_text_an_override_reversed(page, site):

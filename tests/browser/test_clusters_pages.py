@@ -12,7 +12,7 @@ import pytest
 from django.core.cache import cache
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_violations, screenshot
+from tests.browser.conftest import axe_violations, close_context, screenshot
 from tests.conftest import PINNED_NOW
 from write_side.synthetic import write_store
 
@@ -49,7 +49,7 @@ def themed(browser, page_errors):
 
     yield open_page
     for context in contexts:
-        context.close()
+        close_context(context)
 
 
 def serious_axe_violations(page, within: str = "main") -> list[str]:

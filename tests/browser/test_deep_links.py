@@ -11,7 +11,7 @@ import pytest
 from django.core.cache import cache
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_violations, screenshot
+from tests.browser.conftest import axe_violations, close_context, screenshot
 from tests.conftest import PINNED_NOW
 from write_side.synthetic import write_store
 
@@ -103,7 +103,7 @@ def test_a_deep_link_lands_on_a_phone_too(browser, site, demo):
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         screenshot(page, "deep-link-step-390")
     finally:
-        context.close()
+        close_context(context)
 
 
 def test_copy_link_copies_the_rows_absolute_url_which_opens_that_row(page, page_errors, site, demo):

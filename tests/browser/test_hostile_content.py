@@ -16,7 +16,7 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import close_context, screenshot
 from tests.fixtures.crawl import app_urls
 from tests.fixtures.hostile import ALL_VECTORS_ID, HOSTILE_RUN_IDS, XSS_VECTORS, hostile_store, xss_id
 
@@ -105,7 +105,7 @@ def strict(browser, page_errors):
     page.on("dialog", lambda dialog: (page_errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
     page.add_init_script(RECORD_CALLS)
     yield page
-    context.close()
+    close_context(context)
 
 
 def settle(page) -> None:

@@ -15,7 +15,7 @@ import pytest
 from django.core.cache import cache
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot, scroll_to
+from tests.browser.conftest import close_context, screenshot, scroll_to
 from tests.conftest import PINNED_NOW
 from write_side.synthetic import write_store
 
@@ -209,7 +209,7 @@ def test_node_labels_reach_aa_and_the_320_run_graph_is_screenshotted(browser, si
         scroll_to(page, "#lineage-graph")
         screenshot(page, f"lineage-320-{width}-{scheme}")
     finally:
-        context.close()
+        close_context(context)
 
 
 def test_paths_to_a_failed_run_are_drawn_in_the_failure_colour(page, page_errors, site, families):

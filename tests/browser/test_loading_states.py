@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import synthetic_store
+from tests.browser.conftest import close_context, synthetic_store
 
 pytestmark = pytest.mark.browser
 
@@ -90,4 +90,4 @@ def test_exact_times_switch_between_utc_and_this_browsers_time_zone(browser, sit
         page.locator("[data-zone-toggle]").click()
         assert page.locator("#detail-tab time[datetime]").first.get_attribute("title").endswith("UTC")
     finally:
-        context.close()
+        close_context(context)

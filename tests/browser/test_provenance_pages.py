@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.browser.conftest import axe_violations, screenshot, scroll_to, synthetic_store
+from tests.browser.conftest import axe_violations, close_context, screenshot, scroll_to, synthetic_store
 from tests.fixtures import corpus
 
 pytestmark = pytest.mark.browser
@@ -50,7 +50,7 @@ def themed(browser, page_errors):
 
     yield open_page
     for context in contexts:
-        context.close()
+        close_context(context)
 
 
 def queue_failure(demo) -> str:

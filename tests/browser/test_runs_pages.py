@@ -94,6 +94,10 @@ def test_changing_a_filter_swaps_the_table_and_updates_the_url(page, page_errors
     screenshot(page, "docs-runs")
     page.go_back()
     page.wait_for_url(re.compile(r"status=failed(?!.*sort=cost)"))
+    # Back restores the filtered table and its controls, not only the address.
+    expect(page.locator("select[name=sort]")).not_to_have_value("cost")
+    expect(page.locator("fieldset.statuses input[value=failed]")).to_be_checked()
+    expect(page.locator("#list-table .table-head")).to_contain_text("match these filters")
     assert page_errors == []
 
 
