@@ -136,7 +136,8 @@ class RowTableQueries(RunStore):
             matches: tuple[str, ...] | None = None  # their ids, where the count kept them
             if bounded:
                 counted, quick, matches = self._memo.get(self._generation(db), key,
-                                                         lambda: self._timed_count(db, narrow, rest, cap))
+                                                         lambda: self._timed_count(db, narrow, rest, cap),
+                                                         items=lambda counts: len(counts[2] or ()))
                 total, exact = min(counted, SEARCH_COUNT_CAP), counted <= SEARCH_COUNT_CAP
                 few = counted <= cap
             else:
@@ -212,19 +213,18 @@ class RowTableQueries(RunStore):
                      cap: int) -> tuple[int, bool, tuple[str, ...] | None]:
         """`_bounded_count`, whether it took at most QUICK_COUNT_SECONDS, and the ids of the matches where the store
         keeps them (`search_keeps_matches`)."""
-        from runtime_adapter.rows import SEARCH_COUNT_CAP
-
         started = time.monotonic()
         if self.search_keeps_matches:
-            # Counting finds every match (up to the cap) anyway: keep them when the count is exact, and every page
-            # and sort order of this search reads only those runs. At 100k runs, a term no trigram narrows (`a-72`,
+            # Counting finds every match (up to the cap) anyway: keep them when it found them all (up to the cap, not
+            # only the SEARCH_COUNT_CAP a page counts exactly: `a-72` has 2,012 matches at a million runs), and every
+            # page and sort order of this search reads only those runs. At 100k runs, a term no trigram narrows (`a-72`,
             # 0.2% of runs) walked ~25,000 rows for each page (37 -> 9 ms), and one with a filter was collected
             # through the trigram index or walked, as the time of its count suggested (39-117 ms).
             with self._narrowed_plans(db, narrow is not None):
                 found = [row[0] for row in db.execute(self._sql(f"SELECT id FROM runs WHERE {rest.sql} LIMIT ?"),
                                                       [*rest.params, cap + 1])]
             return (len(found), time.monotonic() - started <= QUICK_COUNT_SECONDS,
-                    tuple(found) if len(found) <= SEARCH_COUNT_CAP else None)
+                    tuple(found) if len(found) <= cap else None)
         counted = self._bounded_count(db, narrow, rest, cap)
         return counted, time.monotonic() - started <= QUICK_COUNT_SECONDS, None
 
