@@ -34,8 +34,9 @@ CHROMIUM_ARGS = [
 
 # How long closing a browser context may take. Chromium now and then never answers Playwright's
 # Target.disposeBrowserContext (seen in a whole-suite run: a context.close() after a passing test hung until
-# pytest-timeout failed it 300 s later, and a CI run before that stalled for 90 minutes). Past this deadline the
-# browser is killed, the close returns, and the next test gets a new browser.
+# pytest-timeout failed it 300 s later; likely also what stalled a CI run for 90 minutes inside a browser test before
+# pytest-timeout was added). Past this deadline the browser is killed, the close returns, and the next test gets a
+# new browser.
 CLOSE_DEADLINE_S = 30.0
 
 
