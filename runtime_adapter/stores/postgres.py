@@ -296,6 +296,11 @@ class PostgresRunStore(RowTableQueries, RunStore):
             fleet_sql.tune(db)
             return compute(db, where, *args)
 
+    def _among(self, run_ids: tuple[str, ...]) -> Clause:
+        """As one array literal: psycopg quotes a list's strings one by one in Python (3,433 ids: 8.5 ms a query)."""
+        literal = ",".join('"' + run_id.replace("\\", "\\\\").replace('"', '\\"') + '"' for run_id in run_ids)
+        return Clause(self._sql("id = ANY(?::text[])"), ["{" + literal + "}"])
+
     @contextmanager
     def _narrowed_plans(self, db: psycopg.Connection[Any], narrowed: bool) -> Iterator[None]:
         """The planner estimates a search term's matches from a sample and takes them as spread evenly; runs that

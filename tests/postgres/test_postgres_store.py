@@ -434,3 +434,18 @@ def test_a_big_run_loaded_clean_is_not_redacted_again_unless_its_document_change
             assert db.execute("SELECT count(*) FROM runs WHERE vetted IS NOT NULL").fetchone() == (0,)
     finally:
         raw.close()
+
+
+def test_a_searchs_kept_matches_are_found_whatever_characters_their_ids_hold(tmp_path, load, pg_store):
+    # The kept ids travel as one array literal: quotes, commas, braces, spaces and NULL-like words must not break it.
+    ids = ['quote"d', "com,ma", "{brace}", "sp ace", "NULL", "é-ü", "semi;colon", "a'b"]
+    for run_id in ids:
+        write_run(tmp_path, run_record(run_id, input="needle in the haystack"))
+    write_run(tmp_path, run_record("other", input="nothing here"))
+    load(tmp_path)
+    reference = FileRunStore(tmp_path)
+    for sort in ("created", "cost"):
+        query = RunQuery(text="needle", sort=sort)
+        page = pg_store.query_runs(query)
+        assert [row.id for row in page.rows] == [row.id for row in reference.query_runs(query).rows]
+        assert sorted(row.id for row in page.rows) == sorted(ids)
