@@ -153,10 +153,9 @@ class RowTableQueries(RunStore):
                 alone = not incident_types and replace(query, text=None).selection() == RunQuery().selection()
                 walk = self.search_walk_per_match * counted if alone else 0
                 if walk:
-                    runs = sum(self._memo.get(self._generation(db), ("status_counts",),
-                                              lambda: self._status_counts(db)).values())
+                    runs = self._runs_estimate(db)
                     wanted = max(0, query.offset) + max(0, query.limit) + 1
-                    walk = walk if walk * counted >= wanted * runs else 0
+                    walk = walk if runs is not None and walk * counted >= wanted * runs else 0
                 filters = where_clause(replace(query, text=None), self.dialect, incident_types) if walk else None
                 rows = self._ordered_rows(db, replace(query, limit=max(0, query.limit) + 1), self._among(matches),
                                           filters=filters, walk=walk, narrowed=True)
@@ -228,6 +227,10 @@ class RowTableQueries(RunStore):
                         f" WHERE created_at >= ? AND created_at < ? AND created_us >= ?{rest} GROUP BY bucket")
         return {int(values[0]): values[1:]
                 for values in db.execute(sql, (origin, bucket_ms * 1000, start, end, origin))}
+
+    def _runs_estimate(self, db: Any) -> int | None:
+        """About how many runs the store holds (a plan's choice, not an answer), None when not known."""
+        return sum(self._memo.get(self._generation(db), ("status_counts",), lambda: self._status_counts(db)).values())
 
     def _among(self, run_ids: tuple[str, ...]) -> Clause:
         """The runs whose id is one of `run_ids` (a store that keeps a search's matches)."""
