@@ -148,7 +148,7 @@ class RowTableQueries(RunStore):
             elif matches is not None:
                 # Looked up by id and sorted, unless the matches are dense enough among the runs that a search alone
                 # finds its page among the first `search_walk_per_match` runs per match of its order (`churn metrics`,
-                # 3,433 of 100k runs: 24 ms looked up, 4-9 ms walked). The planner, left to choose, walked a sort
+                # 3,433 of 100k runs: 24 ms looked up, 9-13 ms walked). The planner, left to choose, walked a sort
                 # order's index for ids spread through it: ~25,000 rows for `a-72`'s 2,012 of a million (148 ms).
                 alone = not incident_types and replace(query, text=None).selection() == RunQuery().selection()
                 walk = self.search_walk_per_match * counted if alone else 0
@@ -177,10 +177,11 @@ class RowTableQueries(RunStore):
                 # More matches than the cap: a search alone first looks for its page among the first runs of the sort
                 # order, `search_walk_per_match` per match the cap stands for (as with fewer matches), so any term in
                 # more than 1 run in 400 finds it there, unless its matches lie elsewhere in that order. At a million
-                # runs `churn metrics` (34,000 matches) by creation: 148 -> 6 ms, by cost 15 ms; the planner, misled by
-                # the trigram index's estimate (1,000 matches), collected and sorted all 34,000 (150-250 ms). Where
-                # the walk fails (that term by duration: its matches are rare among the longest runs), it costs ~140 ms more before
-                # `_select` takes the planner's plan. With a filter, the planner chooses: the filter may keep few runs.
+                # runs `churn metrics` (34,000 matches): 110-160 -> 7-16 ms by creation, update and cost; the planner,
+                # misled by the trigram index's estimate (1,000 matches), collected and sorted all 34,000. Where the
+                # walk fails (that term by duration: its matches are rare among the longest runs), it costs ~140 ms
+                # more before `_select` takes the planner's plan. With a filter, the planner chooses: the filter may
+                # keep few runs.
                 alone = not incident_types and replace(query, text=None).selection() == RunQuery().selection()
                 pages = 1 + max(0, query.offset) // max(1, query.limit)
                 walk = self.search_walk_per_match * cap * pages if bounded and alone else 0
