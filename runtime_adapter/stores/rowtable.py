@@ -143,6 +143,8 @@ class RowTableQueries(RunStore):
             else:
                 total, exact = self._memo.get(self._generation(db), key, lambda: self._count(
                     db, query if not incident_types else None, where)), True
+            alone = replace(query, text=None).selection() == RunQuery().selection()  # no filter besides the search
+            one_more = replace(query, limit=max(0, query.limit) + 1)  # a row past the page says whether there are more
             if query.limit <= 0:
                 rows = []  # only the count was asked for
             elif matches is not None:
@@ -150,29 +152,25 @@ class RowTableQueries(RunStore):
                 # finds its page among the first `search_walk_per_match` runs per match of its order (`churn metrics`,
                 # 3,433 of 100k runs: 24 ms looked up, 9-13 ms walked). The planner, left to choose, walked a sort
                 # order's index for ids spread through it: ~25,000 rows for `a-72`'s 2,012 of a million (148 ms).
-                alone = not incident_types and replace(query, text=None).selection() == RunQuery().selection()
-                walk = self.search_walk_per_match * counted if alone else 0
+                walk = self.search_walk_per_match * counted if alone and not incident_types else 0
                 if walk:
                     runs = self._runs_estimate(db)
                     wanted = max(0, query.offset) + max(0, query.limit) + 1
                     walk = walk if runs is not None and walk * counted >= wanted * runs else 0
                 filters = where_clause(replace(query, text=None), self.dialect, incident_types) if walk else None
-                rows = self._ordered_rows(db, replace(query, limit=max(0, query.limit) + 1), self._among(matches),
-                                          filters=filters, walk=walk, narrowed=True)
+                rows = self._ordered_rows(db, one_more, self._among(matches), filters=filters, walk=walk, narrowed=True)
             elif few:
                 # Few matches: collect them through the search index and sort them. With another filter, only if
                 # the count (which collected them that way) was quick; else the store's planner may rather walk the
                 # sort order or that filter's index. `summary` among failed runs by cost: 38 ms collected against
                 # 100 ms walked at 100k runs, but 365 ms collected against 115 ms walked at a million (240,000
                 # trigram candidates to recheck). Either way the rows are the same.
-                alone = replace(query, text=None).selection() == RunQuery().selection()
                 narrowed = bool(query.text) and narrow is not None and (alone and not incident_types or quick)
                 # The walk first only for a search alone: with a filter, the planner may read and sort every run the
                 # filter keeps to begin the walk (`summary`, failed, by cost at 100k runs: 39 -> 117 ms).
                 walk = self.search_walk_per_match * counted if bounded and narrowed and alone else 0
                 filters = where_clause(replace(query, text=None), self.dialect, incident_types) if walk else None
-                rows = self._ordered_rows(db, replace(query, limit=max(0, query.limit) + 1), where,
-                                          filters=filters, walk=walk, narrowed=narrowed)
+                rows = self._ordered_rows(db, one_more, where, filters=filters, walk=walk, narrowed=narrowed)
             else:
                 # More matches than the cap: a search alone first looks for its page among the first runs of the sort
                 # order, `search_walk_per_match` per match the cap stands for (as with fewer matches), so any term in
@@ -182,12 +180,10 @@ class RowTableQueries(RunStore):
                 # walk fails (that term by duration: its matches are rare among the longest runs), it costs ~140 ms
                 # more before `_select` takes the planner's plan. With a filter, the planner chooses: the filter may
                 # keep few runs.
-                alone = not incident_types and replace(query, text=None).selection() == RunQuery().selection()
                 pages = 1 + max(0, query.offset) // max(1, query.limit)
-                walk = self.search_walk_per_match * cap * pages if bounded and alone else 0
+                walk = self.search_walk_per_match * cap * pages if bounded and alone and not incident_types else 0
                 filters = where_clause(replace(query, text=None), self.dialect, incident_types) if walk else None
-                rows = self._ordered_rows(db, replace(query, limit=max(0, query.limit) + 1), rest, filters=filters,
-                                          walk=walk)
+                rows = self._ordered_rows(db, one_more, rest, filters=filters, walk=walk)
             if exact:
                 more: bool | None = None
             elif query.limit <= 0:
@@ -230,8 +226,9 @@ class RowTableQueries(RunStore):
                 for values in db.execute(sql, (origin, bucket_ms * 1000, start, end, origin))}
 
     def _runs_estimate(self, db: Any) -> int | None:
-        """About how many runs the store holds (a plan's choice, not an answer), None when not known."""
-        return sum(self._memo.get(self._generation(db), ("status_counts",), lambda: self._status_counts(db)).values())
+        """About how many runs the store holds (a plan's choice, not an answer), None when not known: only a store
+        that keeps a search's matches asks."""
+        return None
 
     def _among(self, run_ids: tuple[str, ...]) -> Clause:
         """The runs whose id is one of `run_ids` (a store that keeps a search's matches)."""
