@@ -33,6 +33,7 @@ from bench.server import ROOT, Server, Timing  # noqa: E402
 from bench.stores import bench_dir, synthetic_store  # noqa: E402
 from runtime_adapter.js import jsjson  # noqa: E402
 from runtime_adapter.queries.failure_signature import failure_signature  # noqa: E402
+from runtime_adapter.rows import SORTS  # noqa: E402
 from runtime_adapter.stores.file import FileRunStore  # noqa: E402
 from runtime_adapter.stores.indexed import IndexedFileRunStore  # noqa: E402
 from runtime_adapter.stores.sqlite_index import index_path_for  # noqa: E402
@@ -48,6 +49,12 @@ TARGET_MILLION_MS = 100  # PostgreSQL with 1M runs: list, detail and incident pa
 MILLION_PAGES = ("runs list", "run detail", "incident")
 FLEET_PAGES = ("clusters", "cluster (refund regression)", "release comparison")  # < 100 ms warm, < 1 s first
 LINEAGE_MAX_NODES = 500  # the benchmark's lineage graph draws every run of the biggest (500-run) tree
+# The search matrix (issue 16): every selectivity, alone and among failed runs, in every sort order (`RunQuery`'s
+# SORTS), < TARGET_SEARCH_MS warm at 100k runs (file store) and 1M (PostgreSQL).
+SEARCH_TERMS = (("selective (0.2%)", "a-72"), ("medium (3.4%)", "churn metrics"), ("broad (24%)", "summary"),
+                ("near-universal (78%)", "re"))
+SEARCH_FILTERS: tuple[tuple[str, dict[str, str]], ...] = (("alone", {}), ("failed", {"status": "failed"}))
+TARGET_SEARCH_MS = 50
 
 
 # The synthetic stores' regression (write_side/synthetic/agents.py): the refund provider's failures,
@@ -246,6 +253,20 @@ def ensure_postgres(store_dir: Path, size: int, reload: bool) -> tuple[str, floa
     return url, wall, cpu
 
 
+def search_matrix(server: Server, repeat: int) -> list[dict[str, Any]]:
+    """Each term of SEARCH_TERMS, alone and with each filter, in each sort order (descending, as a list sorts)."""
+    found = []
+    for label, term in SEARCH_TERMS:
+        for among, extra in SEARCH_FILTERS:
+            for sort in SORTS:
+                path = "/runs/?" + urlencode({"q": term, **extra, **({"sort": sort} if sort != "created" else {})})
+                timing = server.measure(f"{label} {among} by {sort}", path, repeat)
+                log(f"  search {timing.name:<40} {timing.status} median {timing.median:7.1f} ms"
+                    f"  first {timing.first_ms:7.1f} ms")
+                found.append({"term": label, "among": among, "sort": sort, "timing": timing})
+    return found
+
+
 def bench_backend(backend: str, size: int, store_dir: Path, summary: dict[str, Any], args: argparse.Namespace,
                   cache_url: str) -> dict[str, Any]:
     data_dir = bench_dir() / f"server-{backend}-{size}"
@@ -275,6 +296,8 @@ def bench_backend(backend: str, size: int, store_dir: Path, summary: dict[str, A
                 f"  first {timing.first_ms:8.1f} ms")
             timings.append(timing)
         result["pages"] = timings
+        if args.search_repeat > 0:
+            result["searches"] = search_matrix(server, args.search_repeat)
         result["rss_mb"] = server.peak_rss_mb()
     finally:
         server.stop()
@@ -324,7 +347,26 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, cache_url: s
             f"| {', '.join(f'{v:.0f}' for v in rss.values())} ({sum(rss.values()):.0f}) "
             f"| {result['load_before']:.1f} / {result['load_after']:.1f} |"
         )
+    searched = [result for result in results if result.get("searches")]
+    if searched:
+        lines += ["", f"Searches (issue 16): warm median ms of {args.search_repeat} requests (first request), by sort "
+                  "order, descending.", "", "| store | runs | term | among | " + " | ".join(SORTS) + " |",
+                  "|" + "---|" * (len(SORTS) + 4)]
+        for result in searched:
+            for label, _term in SEARCH_TERMS:
+                for among, _extra in SEARCH_FILTERS:
+                    by_sort = {entry["sort"]: entry["timing"] for entry in result["searches"]
+                             if entry["term"] == label and entry["among"] == among}
+                    lines.append(f"| {result['backend']} | {result['size']:,} | {label} | {among} | " + " | ".join(
+                        f"{by_sort[sort].median:.1f} ({by_sort[sort].first_ms:.0f})"
+                        + ("" if by_sort[sort].status == 200 else f" HTTP {by_sort[sort].status}") for sort in SORTS) + " |")
     lines += ["", "## Targets", ""]
+    for result in searched:
+        if result["size"] in (100_000, 1_000_000):
+            slow = [f"{entry['timing'].name} {entry['timing'].median:.1f} ms" for entry in result["searches"]
+                    if entry["timing"].median >= TARGET_SEARCH_MS or entry["timing"].status != 200]
+            lines.append(f"- {result['backend']} {result['size']:,}: every search < {TARGET_SEARCH_MS} ms warm: "
+                         f"{'yes' if not slow else 'no (' + '; '.join(slow) + ')'}")
     for result in results:
         if result["size"] != 100_000:
             continue
@@ -362,11 +404,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="index build processes")
     parser.add_argument("--reload", action="store_true", help="reload the PostgreSQL copies from scratch")
+    parser.add_argument("--search-repeat", type=int, default=9,
+                        help="requests per search of the search matrix (0: skip it)")
     parser.add_argument("--no-redis", action="store_true", help="local-memory cache instead of Redis")
     args = parser.parse_args(argv)
     sizes = [1000] if args.quick else [int(size.replace("_", "")) for size in args.sizes.split(",") if size]
     if args.quick:
         args.repeat = min(args.repeat, 5)
+        args.search_repeat = min(args.search_repeat, 3)
     backends = [name for name in args.backends.split(",") if name and not (args.no_postgres and name == "postgres")]
     if not backends or set(backends) - {"file", "postgres"}:
         parser.error("--backends takes file and/or postgres")
@@ -386,6 +431,9 @@ def main(argv: list[str] | None = None) -> int:
     (out.with_suffix(".json")).write_text(json.dumps(
         [{**r, "pages": [{"name": t.name, "path": t.path, "status": t.status, "median_ms": t.median, "p95_ms": t.p95,
                           "first_ms": t.first_ms, "bytes": t.size} for t in r["pages"]],
+          "searches": [{"term": e["term"], "among": e["among"], "sort": e["sort"], "status": e["timing"].status,
+                        "median_ms": e["timing"].median, "first_ms": e["timing"].first_ms}
+                       for e in r.get("searches", [])],
           "rss_mb": list(r["rss_mb"].values())} for r in results], indent=2))
     log(f"written to {out}")
     return 0

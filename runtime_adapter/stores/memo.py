@@ -48,6 +48,12 @@ class GenerationMemo:
                 self._items += size
         return copy.copy(value)
 
+    def peek(self, generation: Any, key: Hashable) -> Any | None:
+        """The value remembered for `key` at `generation`, else None (nothing is computed)."""
+        with self._lock:
+            found = self._values.get(key)
+        return copy.copy(found[1]) if found is not None and found[0] == generation else None
+
     def clear(self) -> None:
         with self._lock:
             self._values.clear()

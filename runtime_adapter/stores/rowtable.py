@@ -45,6 +45,8 @@ FAMILY_CTE = (
 
 # A search's count that took longer collected many candidates through the search index (see `_page`).
 QUICK_COUNT_SECONDS = 0.03
+# A broad search whose walk of its sort order failed keeps this many of its matches' ids in that order (see `_select`).
+KEPT_ORDER_LIMIT = 50_000
 
 
 class RowTableQueries(RunStore):
@@ -131,17 +133,18 @@ class RowTableQueries(RunStore):
         key = ("count", where.sql, tuple(tuple(p) if isinstance(p, list) else p for p in where.params),
                cap if bounded else None)
         with self._read() as db:
+            generation = self._generation(db)
             few = True  # matches few enough to collect through the search index
             quick = False  # ... and the search index found them quickly
             matches: tuple[str, ...] | None = None  # their ids, where the count kept them
             if bounded:
-                counted, quick, matches = self._memo.get(self._generation(db), key,
+                counted, quick, matches = self._memo.get(generation, key,
                                                          lambda: self._timed_count(db, narrow, rest, cap),
                                                          items=lambda counts: len(counts[2] or ()))
                 total, exact = min(counted, SEARCH_COUNT_CAP), counted <= SEARCH_COUNT_CAP
                 few = counted <= cap
             else:
-                total, exact = self._memo.get(self._generation(db), key, lambda: self._count(
+                total, exact = self._memo.get(generation, key, lambda: self._count(
                     db, query if not incident_types else None, where)), True
             alone = replace(query, text=None).selection() == RunQuery().selection()  # no filter besides the search
             one_more = replace(query, limit=max(0, query.limit) + 1)  # a row past the page says whether there are more
@@ -178,12 +181,13 @@ class RowTableQueries(RunStore):
                 # runs `churn metrics` (34,000 matches): 110-160 -> 7-16 ms by creation, update and cost; the planner,
                 # misled by the trigram index's estimate (1,000 matches), collected and sorted all 34,000. Where the
                 # walk fails (that term by duration: its matches are rare among the longest runs), it costs ~140 ms
-                # more before `_select` takes the planner's plan. With a filter, the planner chooses: the filter may
-                # keep few runs.
+                # more; so `_select` then keeps the search's matches in that order for the generation (34,000 ids).
+                # With a filter, the planner chooses: the filter may keep few runs.
                 pages = 1 + max(0, query.offset) // max(1, query.limit)
                 walk = self.search_walk_per_match * cap * pages if bounded and alone and not incident_types else 0
                 filters = where_clause(replace(query, text=None), self.dialect, incident_types) if walk else None
-                rows = self._ordered_rows(db, one_more, rest, filters=filters, walk=walk)
+                keep = generation if walk and narrow is not None and self.search_keeps_matches else None
+                rows = self._ordered_rows(db, one_more, rest, filters=filters, walk=walk, keep_at=keep)
             if exact:
                 more: bool | None = None
             elif query.limit <= 0:
@@ -191,7 +195,7 @@ class RowTableQueries(RunStore):
             else:
                 more = len(rows) > query.limit
             rows = rows[:max(0, query.limit)]
-            errors = self._errors(db)
+            errors = self._memo.get(generation, ("errors",), lambda: self._error_entries(db))
         return RunPage(rows=rows, total=total, query=query, errors=errors, total_exact=exact, more=more)
 
     def input_texts(self, run_ids: list[str]) -> dict[str, str]:
@@ -269,13 +273,14 @@ class RowTableQueries(RunStore):
         return int(db.execute(sql, [narrow, *rest.params, cap + 1]).fetchone()[0])
 
     def _ordered_rows(self, db: Any, query: RunQuery, where: Clause, *, filters: Clause | None = None, walk: int = 0,
-                      narrowed: bool = False) -> list[RunRow]:
+                      narrowed: bool = False, keep_at: int | None = None) -> list[RunRow]:
         """The page of `query`: with a search, first the runs whose input is exactly the search text, then the rest.
-        `filters` (`where` without the search) and `walk`: see `_select`; `narrowed`: find rows through the search index."""
+        `filters` (`where` without the search), `walk` and `keep_at`: see `_select`; `narrowed`: find rows through the
+        search index."""
         limit, offset = max(0, query.limit), max(0, query.offset)
         exact = exact_input(query, self.dialect)
         if exact is None:
-            return self._select(db, query, where, limit, offset, filters, walk, narrowed)
+            return self._select(db, query, where, limit, offset, filters, walk, narrowed, keep_at)
         first = f"{where.sql} AND {exact.sql}"
         key = ("exact", first, tuple(tuple(p) if isinstance(p, list) else p for p in (*where.params, *exact.params)))
         exact_total = self._memo.get(self._generation(db), key, lambda: int(db.execute(
@@ -286,17 +291,28 @@ class RowTableQueries(RunStore):
         rest = limit - len(rows)
         if rest > 0:
             rows += self._select(db, query, Clause(f"{where.sql} AND NOT ({exact.sql})", [*where.params, *exact.params]),
-                                 rest, max(0, offset - exact_total), filters, walk, narrowed)
+                                 rest, max(0, offset - exact_total), filters, walk, narrowed, keep_at)
         return rows
 
     def _select(self, db: Any, query: RunQuery, where: Clause, limit: int, offset: int, filters: Clause | None,
-                walk: int, narrowed: bool) -> list[RunRow]:
+                walk: int, narrowed: bool, keep_at: int | None = None) -> list[RunRow]:
         """Rows `offset`.. `offset + limit` of `where` in `query`'s order. With `filters` (`where` without its search),
         first among the first `walk` runs of that order that pass `filters`: the matches there, in order, begin the
         matches of the whole table, so a full page found there is the page (at 100k runs PostgreSQL collected and
         sorted the 3,400 matches of `churn metrics` in 15 ms; its page lies in the first ~1,500 runs). Otherwise the
-        rows are found through the search index when `narrowed`, else as the store's planner chooses."""
+        rows are found through the search index when `narrowed`, else as the store's planner chooses.
+
+        With `keep_at` (a store generation), a walk that fails collects the ids of the first KEPT_ORDER_LIMIT matches
+        in this order through the search index instead, keeps them for that generation and serves this and later pages
+        from them: the walk fails where the matches are rare at the head of the order, which stays so until the store
+        changes (`churn metrics` by duration at a million runs: walked and collected on every request, ~200 ms)."""
         order = order_clause(query)
+        kept_key = None
+        if keep_at is not None and filters is not None and walk > 0 and limit > 0:
+            kept_key = ("order", where.sql, tuple(tuple(p) if isinstance(p, list) else p for p in where.params), order)
+            kept = self._memo.peek(keep_at, kept_key)
+            if kept is not None and (served := self._kept_page(db, kept, limit, offset)) is not None:
+                return served
         if filters is not None and walk > 0 and limit > 0:
             # The sort value is a column of the walk, so the planner sees its rows arrive in order and stops at the
             # page (sorting by the expression again read all `walk` rows: 30 ms against 2.6 ms).
@@ -307,9 +323,35 @@ class RowTableQueries(RunStore):
             rows = self._rows(db.execute(self._sql(head), [*filters.params, walk, *where.params, limit, offset]))
             if len(rows) == limit:
                 return rows
+        if kept_key is not None and keep_at is not None:
+            def collect() -> tuple[tuple[str, ...], bool]:
+                with self._narrowed_plans(db, True):
+                    found = tuple(row[0] for row in db.execute(
+                        self._sql(f"SELECT id FROM runs WHERE {where.sql} ORDER BY {order} LIMIT ?"),
+                        [*where.params, KEPT_ORDER_LIMIT + 1]))
+                return found[:KEPT_ORDER_LIMIT], len(found) <= KEPT_ORDER_LIMIT
+
+            kept = self._memo.get(keep_at, kept_key, collect, items=lambda value: len(value[0]))
+            if (served := self._kept_page(db, kept, limit, offset)) is not None:
+                return served
         with self._narrowed_plans(db, narrowed):
             return self._rows(db.execute(self._sql(f"{SELECT_ROW} WHERE {where.sql} ORDER BY {order} LIMIT ? OFFSET ?"),
                                          [*where.params, limit, offset]))
+
+    def _kept_page(self, db: Any, kept: tuple[tuple[str, ...], bool], limit: int, offset: int) -> list[RunRow] | None:
+        """Rows `offset`.. `offset + limit` of a search's kept ids (in their order, whether all its matches or the
+        first of them), None when the page lies past the ids kept."""
+        ids, complete = kept
+        if not complete and offset + limit > len(ids):
+            return None
+        wanted = ids[offset:offset + limit]
+        if not wanted:
+            return []
+        among = self._among(wanted)
+        found = {row.id: row for row in self._rows(db.execute(self._sql(f"{SELECT_ROW} WHERE {among.sql}"),
+                                                                 among.params))}
+        # A kept id whose row is gone was removed since (a new generation, which a later request sees).
+        return [found[run_id] for run_id in wanted if run_id in found]
 
     def fleet_rows(self, query: RunQuery, *, with_steps: bool = False) -> list[FleetRow]:
         from runtime_adapter.rows import FLEET_COLUMNS, FleetRow

@@ -449,3 +449,40 @@ def test_a_searchs_kept_matches_are_found_whatever_characters_their_ids_hold(tmp
         page = pg_store.query_runs(query)
         assert [row.id for row in page.rows] == [row.id for row in reference.query_runs(query).rows]
         assert sorted(row.id for row in page.rows) == sorted(ids)
+
+
+def test_a_broad_search_whose_walk_fails_keeps_its_order_until_the_store_changes(tmp_path, load, pg_store, monkeypatch):
+    # More matches than the cap, all older than the newest runs: the walk of the newest runs finds no page, so the
+    # store keeps the matches' ids in that order and serves each page from them, while the store is unchanged.
+    monkeypatch.setattr("runtime_adapter.rows.SEARCH_COUNT_CAP", 2)
+    monkeypatch.setattr(pg_store, "search_collect_limit", 2)
+    monkeypatch.setattr(pg_store, "search_walk_per_match", 1)
+    for day in range(1, 9):
+        write_run(tmp_path, run_record(f"needle-{day}", input=f"a needle {day}", created=f"2026-01-0{day}T00:00:00.000Z"))
+    for day in range(10, 16):
+        write_run(tmp_path, run_record(f"other-{day}", input="nothing", created=f"2026-01-{day}T00:00:00.000Z"))
+    load(tmp_path)
+
+    def assert_pages(expected_first: str) -> None:
+        reference = FileRunStore(tmp_path)
+        for sort in ("created", "duration"):
+            for descending in (True, False):
+                for offset in range(0, 12, 3):
+                    query = RunQuery(text="needle", sort=sort, descending=descending, offset=offset, limit=3)
+                    page, expected = pg_store.query_runs(query), reference.query_runs(query)
+                    assert [row.id for row in page.rows] == [row.id for row in expected.rows], query
+                    assert page.has_next == expected.has_next, query
+        assert pg_store.query_runs(RunQuery(text="needle", limit=1)).rows[0].id == expected_first
+
+    assert_pages("needle-8")
+    kept = [key for key in pg_store._memo._values if key[0] == "order"]
+    assert kept, "the failed walk kept no order: this test no longer reaches the path it checks"
+    # Fewer ids kept than the matches: pages within them come from them, later pages from the table.
+    monkeypatch.setattr("runtime_adapter.stores.rowtable.KEPT_ORDER_LIMIT", 4)
+    pg_store._memo.clear()
+    assert_pages("needle-8")
+    # A new match, the newest run: the next generation's pages list it, not the kept order of the last.
+    write_run(tmp_path, run_record("needle-new", input="needle again", created="2026-02-01T00:00:00.000Z"))
+    write_run(tmp_path, run_record("other-new", input="nothing", created="2026-02-02T00:00:00.000Z"))
+    load(tmp_path)
+    assert_pages("needle-new")
