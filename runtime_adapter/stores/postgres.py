@@ -296,11 +296,6 @@ class PostgresRunStore(RowTableQueries, RunStore):
             fleet_sql.tune(db)
             return compute(db, where, *args)
 
-    def _runs_estimate(self, db: psycopg.Connection[Any]) -> int | None:
-        """The planner's own count (what VACUUM and ANALYZE last saw): a role that may read only `runs` reads it too."""
-        found = db.execute("SELECT reltuples FROM pg_class WHERE oid = 'runs'::regclass").fetchone()
-        return int(found[0]) if found is not None and found[0] >= 0 else None
-
     def _among(self, run_ids: tuple[str, ...]) -> Clause:
         """As one array literal: psycopg quotes a list's strings one by one in Python (3,433 ids: 8.5 ms a query)."""
         literal = ",".join('"' + run_id.replace("\\", "\\\\").replace('"', '\\"') + '"' for run_id in run_ids)

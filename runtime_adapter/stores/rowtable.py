@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Hashable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -45,7 +46,7 @@ FAMILY_CTE = (
 
 # A search's count that took longer collected many candidates through the search index (see `_page`).
 QUICK_COUNT_SECONDS = 0.03
-# A broad search whose walk of its sort order failed keeps this many of its matches' ids in that order (see `_select`).
+# A search keeps this many of its matches' ids in a sort order, for the store generation (see `_select`).
 KEPT_ORDER_LIMIT = 50_000
 
 
@@ -151,17 +152,12 @@ class RowTableQueries(RunStore):
             if query.limit <= 0:
                 rows = []  # only the count was asked for
             elif matches is not None:
-                # Looked up by id and sorted, unless the matches are dense enough among the runs that a search alone
-                # finds its page among the first `search_walk_per_match` runs per match of its order (`churn metrics`,
-                # 3,433 of 100k runs: 24 ms looked up, 9-13 ms walked). The planner, left to choose, walked a sort
-                # order's index for ids spread through it: ~25,000 rows for `a-72`'s 2,012 of a million (148 ms).
-                walk = self.search_walk_per_match * counted if alone and not incident_types else 0
-                if walk:
-                    runs = self._runs_estimate(db)
-                    wanted = max(0, query.offset) + max(0, query.limit) + 1
-                    walk = walk if runs is not None and walk * counted >= wanted * runs else 0
-                filters = where_clause(replace(query, text=None), self.dialect, incident_types) if walk else None
-                rows = self._ordered_rows(db, one_more, self._among(matches), filters=filters, walk=walk, narrowed=True)
+                # Looked up by id, sorted, and kept in that order for the generation (`_select`): each page of any
+                # order then reads its own rows. The planner, left to choose, walked a sort order's index for ids spread
+                # through it: ~25,000 rows for `a-72`'s 2,012 of a million (148 ms); a walk of the order for matches
+                # dense among the runs found `churn metrics`' page (3,433 of 100k runs) in 9-13 ms by creation but
+                # 20-40 ms by duration, on every request.
+                rows = self._ordered_rows(db, one_more, self._among(matches), narrowed=True, keep=(generation, key))
             elif few:
                 # Few matches: collect them through the search index and sort them. With another filter, only if
                 # the count (which collected them that way) was quick; else the store's planner may rather walk the
@@ -186,8 +182,8 @@ class RowTableQueries(RunStore):
                 pages = 1 + max(0, query.offset) // max(1, query.limit)
                 walk = self.search_walk_per_match * cap * pages if bounded and alone and not incident_types else 0
                 filters = where_clause(replace(query, text=None), self.dialect, incident_types) if walk else None
-                keep = generation if walk and narrow is not None and self.search_keeps_matches else None
-                rows = self._ordered_rows(db, one_more, rest, filters=filters, walk=walk, keep_at=keep)
+                keep = (generation, key) if walk and narrow is not None and self.search_keeps_matches else None
+                rows = self._ordered_rows(db, one_more, rest, filters=filters, walk=walk, keep=keep)
             if exact:
                 more: bool | None = None
             elif query.limit <= 0:
@@ -229,11 +225,6 @@ class RowTableQueries(RunStore):
         return {int(values[0]): values[1:]
                 for values in db.execute(sql, (origin, bucket_ms * 1000, start, end, origin))}
 
-    def _runs_estimate(self, db: Any) -> int | None:
-        """About how many runs the store holds (a plan's choice, not an answer), None when not known: only a store
-        that keeps a search's matches asks."""
-        return None
-
     def _among(self, run_ids: tuple[str, ...]) -> Clause:
         """The runs whose id is one of `run_ids` (a store that keeps a search's matches)."""
         return Clause(self._sql("id = ANY(?)"), [list(run_ids)])
@@ -273,14 +264,14 @@ class RowTableQueries(RunStore):
         return int(db.execute(sql, [narrow, *rest.params, cap + 1]).fetchone()[0])
 
     def _ordered_rows(self, db: Any, query: RunQuery, where: Clause, *, filters: Clause | None = None, walk: int = 0,
-                      narrowed: bool = False, keep_at: int | None = None) -> list[RunRow]:
+                      narrowed: bool = False, keep: tuple[int, Hashable] | None = None) -> list[RunRow]:
         """The page of `query`: with a search, first the runs whose input is exactly the search text, then the rest.
-        `filters` (`where` without the search), `walk` and `keep_at`: see `_select`; `narrowed`: find rows through the
+        `filters` (`where` without the search), `walk` and `keep`: see `_select`; `narrowed`: find rows through the
         search index."""
         limit, offset = max(0, query.limit), max(0, query.offset)
         exact = exact_input(query, self.dialect)
         if exact is None:
-            return self._select(db, query, where, limit, offset, filters, walk, narrowed, keep_at)
+            return self._select(db, query, where, limit, offset, filters, walk, narrowed, keep)
         first = f"{where.sql} AND {exact.sql}"
         key = ("exact", first, tuple(tuple(p) if isinstance(p, list) else p for p in (*where.params, *exact.params)))
         exact_total = self._memo.get(self._generation(db), key, lambda: int(db.execute(
@@ -291,39 +282,41 @@ class RowTableQueries(RunStore):
         rest = limit - len(rows)
         if rest > 0:
             rows += self._select(db, query, Clause(f"{where.sql} AND NOT ({exact.sql})", [*where.params, *exact.params]),
-                                 rest, max(0, offset - exact_total), filters, walk, narrowed, keep_at)
+                                 rest, max(0, offset - exact_total), filters, walk, narrowed, keep)
         return rows
 
     def _select(self, db: Any, query: RunQuery, where: Clause, limit: int, offset: int, filters: Clause | None,
-                walk: int, narrowed: bool, keep_at: int | None = None) -> list[RunRow]:
+                walk: int, narrowed: bool, keep: tuple[int, Hashable] | None = None) -> list[RunRow]:
         """Rows `offset`.. `offset + limit` of `where` in `query`'s order. With `filters` (`where` without its search),
         first among the first `walk` runs of that order that pass `filters`: the matches there, in order, begin the
         matches of the whole table, so a full page found there is the page (at 100k runs PostgreSQL collected and
         sorted the 3,400 matches of `churn metrics` in 15 ms; its page lies in the first ~1,500 runs). Otherwise the
         rows are found through the search index when `narrowed`, else as the store's planner chooses.
 
-        With `keep_at` (a store generation), a walk that fails collects the ids of the first KEPT_ORDER_LIMIT matches
-        in this order through the search index instead, keeps them for that generation and serves this and later pages
-        from them: the walk fails where the matches are rare at the head of the order, which stays so until the store
-        changes (`churn metrics` by duration at a million runs: walked and collected on every request, ~200 ms)."""
+        With `keep` (a store generation and what identifies the search), a page the walk did not find is served from
+        the ids of the search's first KEPT_ORDER_LIMIT matches in this order, collected through the search index once
+        and kept for that generation. The store passes it where the matches are known to be few (the ids its count
+        kept: 3,433 rows looked up and sorted for each page of `churn metrics` at 100k runs, 24 ms) or where the walk
+        failed because they are rare at the head of the order, which stays so until the store changes (`churn
+        metrics` by duration at a million runs: walked and collected again on every request, ~200 ms)."""
         order = order_clause(query)
         kept_key = None
-        if keep_at is not None and filters is not None and walk > 0 and limit > 0:
-            kept_key = ("order", where.sql, tuple(tuple(p) if isinstance(p, list) else p for p in where.params), order)
-            kept = self._memo.peek(keep_at, kept_key)
+        if keep is not None and limit > 0:
+            kept_key = ("order", keep[1], order)
+            kept = self._memo.peek(keep[0], kept_key)
             if kept is not None and (served := self._kept_page(db, kept, limit, offset)) is not None:
                 return served
         if filters is not None and walk > 0 and limit > 0:
             # The sort value is a column of the walk, so the planner sees its rows arrive in order and stops at the
             # page (sorting by the expression again read all `walk` rows: 30 ms against 2.6 ms).
-            keep = "rowid, *" if self.dialect == "sqlite" else "*"  # SQLite's `where` names the rowid
-            head = (f"SELECT {ROW_LIST} FROM (SELECT {keep}, {sort_expression(query)} AS sort_value FROM runs"
+            keep_columns = "rowid, *" if self.dialect == "sqlite" else "*"  # SQLite's `where` names the rowid
+            head = (f"SELECT {ROW_LIST} FROM (SELECT {keep_columns}, {sort_expression(query)} AS sort_value FROM runs"
                     f" WHERE {filters.sql} ORDER BY {order} LIMIT ?) AS runs"
                     f" WHERE {where.sql} ORDER BY {order_clause(query, 'sort_value')} LIMIT ? OFFSET ?")
             rows = self._rows(db.execute(self._sql(head), [*filters.params, walk, *where.params, limit, offset]))
             if len(rows) == limit:
                 return rows
-        if kept_key is not None and keep_at is not None:
+        if kept_key is not None and keep is not None:
             def collect() -> tuple[tuple[str, ...], bool]:
                 with self._narrowed_plans(db, True):
                     found = tuple(row[0] for row in db.execute(
@@ -331,7 +324,7 @@ class RowTableQueries(RunStore):
                         [*where.params, KEPT_ORDER_LIMIT + 1]))
                 return found[:KEPT_ORDER_LIMIT], len(found) <= KEPT_ORDER_LIMIT
 
-            kept = self._memo.get(keep_at, kept_key, collect, items=lambda value: len(value[0]))
+            kept = self._memo.get(keep[0], kept_key, collect, items=lambda value: len(value[0]))
             if (served := self._kept_page(db, kept, limit, offset)) is not None:
                 return served
         with self._narrowed_plans(db, narrowed):

@@ -451,11 +451,13 @@ def test_a_searchs_kept_matches_are_found_whatever_characters_their_ids_hold(tmp
         assert sorted(row.id for row in page.rows) == sorted(ids)
 
 
-def test_a_broad_search_whose_walk_fails_keeps_its_order_until_the_store_changes(tmp_path, load, pg_store, monkeypatch):
-    # More matches than the cap, all older than the newest runs: the walk of the newest runs finds no page, so the
-    # store keeps the matches' ids in that order and serves each page from them, while the store is unchanged.
+@pytest.mark.parametrize("collect", [2, 100], ids=["broad", "ids kept by the count"])
+def test_a_search_keeps_its_order_until_the_store_changes(tmp_path, load, pg_store, monkeypatch, collect):
+    # Broad: more matches than the cap, all older than the newest runs, so the walk of the newest runs finds no page.
+    # Either way the store keeps the matches' ids in each order and serves pages from them while the store is
+    # unchanged.
     monkeypatch.setattr("runtime_adapter.rows.SEARCH_COUNT_CAP", 2)
-    monkeypatch.setattr(pg_store, "search_collect_limit", 2)
+    monkeypatch.setattr(pg_store, "search_collect_limit", collect)
     monkeypatch.setattr(pg_store, "search_walk_per_match", 1)
     for day in range(1, 9):
         write_run(tmp_path, run_record(f"needle-{day}", input=f"a needle {day}", created=f"2026-01-0{day}T00:00:00.000Z"))
@@ -476,7 +478,7 @@ def test_a_broad_search_whose_walk_fails_keeps_its_order_until_the_store_changes
 
     assert_pages("needle-8")
     kept = [key for key in pg_store._memo._values if key[0] == "order"]
-    assert kept, "the failed walk kept no order: this test no longer reaches the path it checks"
+    assert kept, "no order kept: this test no longer reaches the path it checks"
     # Fewer ids kept than the matches: pages within them come from them, later pages from the table.
     monkeypatch.setattr("runtime_adapter.stores.rowtable.KEPT_ORDER_LIMIT", 4)
     pg_store._memo.clear()
