@@ -79,6 +79,11 @@ CREATE INDEX IF NOT EXISTS runs_updated ON runs (coalesce(updated_at, ''), id);
 CREATE INDEX IF NOT EXISTS runs_duration ON runs (coalesce(duration_ms, -1), id);
 CREATE INDEX IF NOT EXISTS runs_cost ON runs (cost, id);
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status, coalesce(created_at, ''), id);
+-- A status in each other sort order: SQLite otherwise sorted every run of the status for a page (`re` among failed
+-- runs by cost at 100k runs: 12,692 failed runs sorted, 47 ms, against 0.4 ms walked in order).
+CREATE INDEX IF NOT EXISTS runs_status_updated ON runs (status, coalesce(updated_at, ''), id);
+CREATE INDEX IF NOT EXISTS runs_status_duration ON runs (status, coalesce(duration_ms, -1), id);
+CREATE INDEX IF NOT EXISTS runs_status_cost ON runs (status, cost, id);
 CREATE INDEX IF NOT EXISTS runs_attention ON runs (coalesce(created_at, ''), id) WHERE needs_attention = 1;
 CREATE INDEX IF NOT EXISTS runs_incident ON runs (incident_type, coalesce(created_at, ''), id) WHERE needs_attention = 1;
 CREATE INDEX IF NOT EXISTS runs_input_prefix ON runs (substr(input_text, 1, 64));
