@@ -7,6 +7,7 @@ queries; only the runs a page shows are read from their files, and `get_run` /
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -22,7 +23,7 @@ from runtime_adapter.records import Run, StoreEntry, check_run_id
 from runtime_adapter.stores.dirwatch import DirectoryWatch
 from runtime_adapter.stores.file import DEFAULT_MAX_FILE_BYTES, VET_MIN_BYTES, FileRunStore, content_digest
 from runtime_adapter.stores.memo import GenerationMemo
-from runtime_adapter.stores.rowsql import ROW_COLUMNS
+from runtime_adapter.stores.rowsql import ROW_COLUMNS, Clause
 from runtime_adapter.stores.rowtable import RowTableQueries
 from runtime_adapter.stores.sqlite_index import (
     FileIndex,
@@ -73,6 +74,7 @@ class IndexedFileRunStore(RowTableQueries, FileRunStore):
     # A member's file size and mtime, as the refresh compares them.
     family_versions_sql = ("SELECT runs.name, files.size, files.mtime_ns FROM runs JOIN files ON files.name = runs.name"
                            " WHERE runs.id IN (SELECT id FROM down) ORDER BY runs.name")
+    search_keeps_slow_orders = True
 
     def __init__(self, directory: str | Path, *, index_path: str | Path, refresh_seconds: float = 0.5,
                  max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, background: bool = True,
@@ -257,6 +259,19 @@ class IndexedFileRunStore(RowTableQueries, FileRunStore):
     def _generation(connection: sqlite3.Connection) -> int:
         found = connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(found[0]) if found else 0
+
+    def _among(self, run_ids: tuple[str, ...]) -> Clause:
+        return Clause("id IN (SELECT value FROM json_each(?))", [json.dumps(run_ids)])
+
+    def _collect_order(self, db: sqlite3.Connection, narrow: str | None, where: Clause, order: str,
+                       limit: int) -> list[str]:
+        """Through the full-text index's matches, not a walk of the order (`where` holds only the search's own
+        conditions, which the index narrows to)."""
+        if narrow is None:
+            return super()._collect_order(db, narrow, where, order, limit)
+        sql = ("SELECT id FROM (SELECT rowid AS found FROM runs_fts WHERE runs_fts MATCH ?) AS matched"
+               f" JOIN runs ON runs.rowid = matched.found WHERE {where.sql} ORDER BY {order} LIMIT ?")
+        return [row[0] for row in db.execute(sql, [narrow, *where.params, limit])]
 
     def _error_entries(self, db: sqlite3.Connection) -> list[StoreEntry]:
         cursor = db.execute("SELECT name, error FROM files WHERE error IS NOT NULL ORDER BY name")

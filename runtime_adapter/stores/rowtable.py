@@ -48,6 +48,8 @@ FAMILY_CTE = (
 QUICK_COUNT_SECONDS = 0.03
 # A search keeps this many of its matches' ids in a sort order, for the store generation (see `_select`).
 KEPT_ORDER_LIMIT = 50_000
+# A broad search's page that took longer was found by a long walk of the sort order (see `_select`).
+SLOW_PAGE_SECONDS = 0.01
 
 
 class RowTableQueries(RunStore):
@@ -71,6 +73,8 @@ class RowTableQueries(RunStore):
     # Whether a search keeps the ids its count found (see `_timed_count`). SQLite's full-text index finds them again
     # at little cost (and its `IN` of a thousand parameters would cost what it saves).
     search_keeps_matches = False
+    # Whether a broad search whose page the planner found slowly keeps its matches' order (see `_select`).
+    search_keeps_slow_orders = False
     listing_order: str
     sum_function: str  # a SUM that is 0 over no rows and cannot overflow
     _memo: GenerationMemo
@@ -157,7 +161,8 @@ class RowTableQueries(RunStore):
                 # through it: ~25,000 rows for `a-72`'s 2,012 of a million (148 ms); a walk of the order for matches
                 # dense among the runs found `churn metrics`' page (3,433 of 100k runs) in 9-13 ms by creation but
                 # 20-40 ms by duration, on every request.
-                rows = self._ordered_rows(db, one_more, self._among(matches), narrowed=True, keep=(generation, key))
+                rows = self._ordered_rows(db, one_more, self._among(matches), narrowed=True,
+                                          keep=(generation, key, None))
             elif few:
                 # Few matches: collect them through the search index and sort them. With another filter, only if
                 # the count (which collected them that way) was quick; else the store's planner may rather walk the
@@ -178,11 +183,13 @@ class RowTableQueries(RunStore):
                 # misled by the trigram index's estimate (1,000 matches), collected and sorted all 34,000. Where the
                 # walk fails (that term by duration: its matches are rare among the longest runs), it costs ~140 ms
                 # more; so `_select` then keeps the search's matches in that order for the generation (34,000 ids).
-                # With a filter, the planner chooses: the filter may keep few runs.
+                # With a filter, the planner chooses: the filter may keep few runs. A store that walks no order first
+                # (SQLite) keeps the order of a search whose page the planner's walk found slowly.
                 pages = 1 + max(0, query.offset) // max(1, query.limit)
                 walk = self.search_walk_per_match * cap * pages if bounded and alone and not incident_types else 0
                 filters = where_clause(replace(query, text=None), self.dialect, incident_types) if walk else None
-                keep = (generation, key) if walk and narrow is not None and self.search_keeps_matches else None
+                keeps = (walk and self.search_keeps_matches) or (bounded and self.search_keeps_slow_orders)
+                keep = (generation, key, narrow) if keeps and narrow is not None else None
                 rows = self._ordered_rows(db, one_more, rest, filters=filters, walk=walk, keep=keep)
             if exact:
                 more: bool | None = None
@@ -264,7 +271,7 @@ class RowTableQueries(RunStore):
         return int(db.execute(sql, [narrow, *rest.params, cap + 1]).fetchone()[0])
 
     def _ordered_rows(self, db: Any, query: RunQuery, where: Clause, *, filters: Clause | None = None, walk: int = 0,
-                      narrowed: bool = False, keep: tuple[int, Hashable] | None = None) -> list[RunRow]:
+                      narrowed: bool = False, keep: tuple[int, Hashable, str | None] | None = None) -> list[RunRow]:
         """The page of `query`: with a search, first the runs whose input is exactly the search text, then the rest.
         `filters` (`where` without the search), `walk` and `keep`: see `_select`; `narrowed`: find rows through the
         search index."""
@@ -286,19 +293,22 @@ class RowTableQueries(RunStore):
         return rows
 
     def _select(self, db: Any, query: RunQuery, where: Clause, limit: int, offset: int, filters: Clause | None,
-                walk: int, narrowed: bool, keep: tuple[int, Hashable] | None = None) -> list[RunRow]:
+                walk: int, narrowed: bool, keep: tuple[int, Hashable, str | None] | None = None) -> list[RunRow]:
         """Rows `offset`.. `offset + limit` of `where` in `query`'s order. With `filters` (`where` without its search),
         first among the first `walk` runs of that order that pass `filters`: the matches there, in order, begin the
         matches of the whole table, so a full page found there is the page (at 100k runs PostgreSQL collected and
         sorted the 3,400 matches of `churn metrics` in 15 ms; its page lies in the first ~1,500 runs). Otherwise the
         rows are found through the search index when `narrowed`, else as the store's planner chooses.
 
-        With `keep` (a store generation and what identifies the search), a page the walk did not find is served from
-        the ids of the search's first KEPT_ORDER_LIMIT matches in this order, collected through the search index once
-        and kept for that generation. The store passes it where the matches are known to be few (the ids its count
-        kept: 3,433 rows looked up and sorted for each page of `churn metrics` at 100k runs, 24 ms) or where the walk
-        failed because they are rare at the head of the order, which stays so until the store changes (`churn
-        metrics` by duration at a million runs: walked and collected again on every request, ~200 ms)."""
+        With `keep` (a store generation, what identifies the search and its search-index expression), a page the walk
+        did not find is served from the ids of the search's first KEPT_ORDER_LIMIT matches in this order, collected
+        through the search index once and kept for that generation. The store passes it where the matches are known
+        to be few (the ids its count kept: 3,433 rows looked up and sorted for each page of `churn metrics` at 100k
+        runs, 24 ms) or where the walk failed because they are rare at the head of the order, which stays so until
+        the store changes (`churn metrics` by duration at a million runs: walked and collected again on every
+        request, ~200 ms). With no walk, a store that `search_keeps_slow_orders` keeps the order when the planner's
+        page took more than SLOW_PAGE_SECONDS (SQLite, that term by duration at 100k runs: 21-27 ms walked along the
+        duration index on every request; its 3,433 matches collected through the search index in 14 ms once)."""
         order = order_clause(query)
         kept_key = None
         if keep is not None and limit > 0:
@@ -316,20 +326,30 @@ class RowTableQueries(RunStore):
             rows = self._rows(db.execute(self._sql(head), [*filters.params, walk, *where.params, limit, offset]))
             if len(rows) == limit:
                 return rows
-        if kept_key is not None and keep is not None:
-            def collect() -> tuple[tuple[str, ...], bool]:
-                with self._narrowed_plans(db, True):
-                    found = tuple(row[0] for row in db.execute(
-                        self._sql(f"SELECT id FROM runs WHERE {where.sql} ORDER BY {order} LIMIT ?"),
-                        [*where.params, KEPT_ORDER_LIMIT + 1]))
-                return found[:KEPT_ORDER_LIMIT], len(found) <= KEPT_ORDER_LIMIT
+        def collect() -> tuple[tuple[str, ...], bool]:
+            assert keep is not None
+            found = self._collect_order(db, keep[2], where, order, KEPT_ORDER_LIMIT + 1)
+            return tuple(found[:KEPT_ORDER_LIMIT]), len(found) <= KEPT_ORDER_LIMIT
 
+        if kept_key is not None and keep is not None and (walk > 0 or not self.search_keeps_slow_orders):
             kept = self._memo.get(keep[0], kept_key, collect, items=lambda value: len(value[0]))
             if (served := self._kept_page(db, kept, limit, offset)) is not None:
                 return served
+        started = time.monotonic()
         with self._narrowed_plans(db, narrowed):
-            return self._rows(db.execute(self._sql(f"{SELECT_ROW} WHERE {where.sql} ORDER BY {order} LIMIT ? OFFSET ?"),
+            rows = self._rows(db.execute(self._sql(f"{SELECT_ROW} WHERE {where.sql} ORDER BY {order} LIMIT ? OFFSET ?"),
                                          [*where.params, limit, offset]))
+        if kept_key is not None and keep is not None and walk <= 0 and self.search_keeps_slow_orders \
+                and time.monotonic() - started > SLOW_PAGE_SECONDS:
+            self._memo.get(keep[0], kept_key, collect, items=lambda value: len(value[0]))  # for the next pages
+        return rows
+
+    def _collect_order(self, db: Any, narrow: str | None, where: Clause, order: str, limit: int) -> list[str]:
+        """The ids of the first `limit` rows of `where` in `order`, found through the search index (`narrow`: its
+        expression, where the store's where clause does not use it itself)."""
+        with self._narrowed_plans(db, True):
+            return [row[0] for row in db.execute(self._sql(f"SELECT id FROM runs WHERE {where.sql} ORDER BY {order}"
+                                                           " LIMIT ?"), [*where.params, limit])]
 
     def _kept_page(self, db: Any, kept: tuple[tuple[str, ...], bool], limit: int, offset: int) -> list[RunRow] | None:
         """Rows `offset`.. `offset + limit` of a search's kept ids (in their order, whether all its matches or the

@@ -603,3 +603,38 @@ def test_small_runs_and_unredacted_indexes_vet_nothing(runs_dir, index_dir):
     for row in store.rows()[:5]:
         assert store.get_run_vetted(row.id)[1] is False
         assert raw.get_run_vetted(row.id) == (raw.get_run(row.id), False)
+
+
+def test_a_broad_search_found_slowly_keeps_its_order_until_the_store_changes(tmp_path, monkeypatch):
+    # SQLite walks no order first: a broad search whose page took longer than SLOW_PAGE_SECONDS (here, every one)
+    # keeps its matches' ids in that order, and the next requests are served from them while the store is unchanged.
+    monkeypatch.setattr("runtime_adapter.rows.SEARCH_COUNT_CAP", 2)
+    monkeypatch.setattr("runtime_adapter.stores.rowtable.SLOW_PAGE_SECONDS", -1.0)
+    directory = tmp_path / "runs"
+    directory.mkdir()
+    for day in range(1, 9):
+        write_run(directory, run_record(f"needle-{day}", input=f"a needle {day}", created=f"2026-01-0{day}T00:00:00.000Z"))
+    for day in range(10, 16):
+        write_run(directory, run_record(f"other-{day}", input="nothing", created=f"2026-01-{day}T00:00:00.000Z"))
+    store = indexed(directory, tmp_path / "data")
+    store.refresh()
+
+    def assert_pages(expected_first: str) -> None:
+        reference = FileRunStore(directory)
+        for _asked in range(2):  # the second time from the kept order
+            for sort in ("created", "duration"):
+                for offset in range(0, 12, 3):
+                    query = RunQuery(text="needle", sort=sort, offset=offset, limit=3)
+                    page, expected = store.query_runs(query), reference.query_runs(query)
+                    assert [row.id for row in page.rows] == [row.id for row in expected.rows], query
+                    assert page.has_next == expected.has_next, query
+        assert store.query_runs(RunQuery(text="needle", limit=1)).rows[0].id == expected_first
+
+    assert_pages("needle-8")
+    assert [key for key in store._memo._values if key[0] == "order"], "no order kept: the path is not reached"
+    monkeypatch.setattr("runtime_adapter.stores.rowtable.KEPT_ORDER_LIMIT", 4)
+    store._memo.clear()
+    assert_pages("needle-8")
+    write_run(directory, run_record("needle-new", input="needle again", created="2026-02-01T00:00:00.000Z"))
+    store.refresh()
+    assert_pages("needle-new")
