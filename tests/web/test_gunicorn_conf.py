@@ -28,6 +28,16 @@ def test_each_worker_holds_a_bounded_share_of_the_connections(monkeypatch, tmp_p
         load_conf(monkeypatch, tmp_path, CONTROLPLANE_WORKER_CONNECTIONS="lots")
 
 
+def test_workers_keep_one_malloc_arena_unless_told_otherwise(monkeypatch, tmp_path):
+    """Each thread's arena held memory the others could not reuse: ~10% more peak RSS per worker (bench, 100k)."""
+    assert load_conf(monkeypatch, tmp_path).malloc_arenas == 1
+    conf = load_conf(monkeypatch, tmp_path, CONTROLPLANE_MALLOC_ARENAS="0")
+    assert conf.malloc_arenas == 0 and conf.limit_malloc_arenas(0) is False
+    assert conf.limit_malloc_arenas(1) is True  # glibc, as on the machines this runs on
+    with pytest.raises(ImproperlyConfigured, match="CONTROLPLANE_MALLOC_ARENAS"):
+        load_conf(monkeypatch, tmp_path, CONTROLPLANE_MALLOC_ARENAS="one")
+
+
 def test_gunicorns_access_log_stays_off_unless_asked_for(monkeypatch, tmp_path):
     """It prints query strings unredacted: silenced by default, written only when a command line asks for it."""
     assert "gunicorn.access" in load_conf(monkeypatch, tmp_path).logconfig_dict["loggers"]
