@@ -251,3 +251,23 @@ def test_a_writer_updating_runs_compiles_nothing_in_the_triggers(tmp_path, load,
 def test_the_stores_connections_never_jit_compile(pg_store):
     with pg_store.connection() as db:
         assert db.execute("SHOW jit").fetchone() == ("off",)
+
+
+def test_a_large_load_leaves_the_tables_the_triggers_keep_vacuumed(tmp_path, load, empty_db):
+    # Each run a load writes rewrites rows of these tables; with autovacuum off (as on these machines) or behind,
+    # a million runs left 487,817 dead rows in release_latest_input, which every later refresh and comparison read.
+    from write_side.postgres_load import TRIGGER_TABLES
+
+    for index in range(40):
+        write_run(tmp_path, run_record(f"run-{index:02d}", input=f"task {index % 3}", status="failed" if index % 4 else
+                                       "completed", created=f"2026-01-01T00:00:{index:02d}.000Z",
+                                       metadata={"release": f"v{index % 2}"}))
+    load(tmp_path)
+    with psycopg.connect(empty_db, autocommit=True) as db:
+        names = set(db.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").fetchall())
+        assert {(name,) for name in TRIGGER_TABLES} <= names, "a listed table is not in the schema"
+        db.execute("SELECT pg_stat_clear_snapshot()")
+        found = dict(db.execute("SELECT relname, n_dead_tup FROM pg_stat_user_tables WHERE relname = ANY(%s)"
+                                " AND last_vacuum IS NOT NULL", (["runs", *TRIGGER_TABLES],)).fetchall())
+    assert set(found) == {"runs", *TRIGGER_TABLES}
+    assert found["release_latest_input"] == 0
