@@ -326,6 +326,7 @@ class RowTableQueries(RunStore):
             rows = self._rows(db.execute(self._sql(head), [*filters.params, walk, *where.params, limit, offset]))
             if len(rows) == limit:
                 return rows
+
         def collect() -> tuple[tuple[str, ...], bool]:
             assert keep is not None
             found = self._collect_order(db, keep[2], where, order, KEPT_ORDER_LIMIT + 1)
