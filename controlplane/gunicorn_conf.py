@@ -16,7 +16,6 @@ unredacted.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import sys
 from pathlib import Path
@@ -47,7 +46,7 @@ def limit_malloc_arenas(count: int) -> bool:
     if count <= 0:
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL(None)  # the C library already loaded (`find_library` would run `ldconfig -p`)
     except OSError:
         return False
     mallopt = getattr(libc, "mallopt", None)

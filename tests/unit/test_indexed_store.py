@@ -638,3 +638,22 @@ def test_a_broad_search_found_slowly_keeps_its_order_until_the_store_changes(tmp
     write_run(directory, run_record("needle-new", input="needle again", created="2026-02-01T00:00:00.000Z"))
     store.refresh()
     assert_pages("needle-new")
+
+
+def test_a_directory_watch_opens_without_searching_for_the_c_library(tmp_path, monkeypatch):
+    # ctypes.util.find_library runs `ldconfig -p` (or a compiler): 77-87 ms of each worker's first file-store page.
+    import ctypes.util
+
+    from runtime_adapter.stores import dirwatch
+
+    def searched(name):
+        raise AssertionError(f"find_library({name!r}) was called")
+
+    monkeypatch.setattr(ctypes.util, "find_library", searched)
+    monkeypatch.setattr(dirwatch, "_libc", None)
+    directory = tmp_path / "runs"
+    directory.mkdir()
+    watch = dirwatch.DirectoryWatch.open(directory)
+    assert watch is not None
+    (directory / "a.json").write_text("{}")
+    assert watch.changes() == {b"a.json"}

@@ -61,3 +61,29 @@ def test_a_worker_imports_compiles_and_opens_its_stores_before_its_first_request
     with caplog.at_level(logging.WARNING, logger="controlplane.warmup"):
         warmup.warm_up()
     assert "Warming up the worker failed" in caplog.text and "nosuch" in caplog.text
+
+
+def test_the_warm_up_opens_a_file_stores_index_without_reading_a_run(settings, tmp_path):
+    """A worker's first page paid ~90 ms opening the index database and (in a large store) the directory watch,
+    ~70 ms for a PostgreSQL pool; the warm-up opens them, as /readyz does, and reads no run."""
+    from controlplane import warmup
+    from controlplane.instruments import innermost
+    from controlplane.stores import get_run_store, reset_stores
+    from runtime_adapter.stores.indexed import IndexedFileRunStore
+    from tests.factories import run_record
+    from tests.parity import write_run
+
+    directory = tmp_path / "runs"
+    directory.mkdir()
+    write_run(directory, run_record("only-run"))
+    settings.CONTROLPLANE_RUN_STORE = directory.as_uri()
+    reset_stores()
+    inner = innermost(get_run_store())
+    assert isinstance(inner, IndexedFileRunStore)
+    assert not inner.index._ready
+    read: list[str] = []
+    original = inner.get_run
+    inner.get_run = lambda run_id: read.append(run_id) or original(run_id)  # type: ignore[method-assign]
+    warmup.warm_up()
+    assert inner.index._ready
+    assert read == []
