@@ -34,9 +34,9 @@ wsgi_app = "controlplane.wsgi:application"
 worker_connections = envint("CONTROLPLANE_WORKER_CONNECTIONS", 32, minimum=1)
 
 # glibc gives a thread that finds the allocator busy an arena of its own (up to 8 per core), and memory freed into
-# one arena is not reused by another: after the benchmark's pages a file-store worker at 100k runs peaked at 210-222 MB
-# resident with glibc's default and 183-191 MB with one arena (4 servers alternating, 2026-12-03). The GIL serialises
-# most allocations anyway. Set in the master, before it forks: the workers inherit it. 0 keeps glibc's default.
+# one arena is not reused by another: after the benchmark's pages a file-store worker at 100k runs peaked at 200 MB
+# resident on average (188-223) with glibc's default and 185 MB (166-213) with one arena (8 servers alternating,
+# 2026-12-03). The GIL serialises most allocations anyway. Set in the master, before it forks: the workers inherit it. 0 keeps glibc's default.
 malloc_arenas = envint("CONTROLPLANE_MALLOC_ARENAS", 1, minimum=0)
 _M_ARENA_MAX = -8  # glibc's malloc.h
 
