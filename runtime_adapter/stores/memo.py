@@ -29,10 +29,9 @@ class GenerationMemo:
             items: Callable[[T], int] | None = None) -> T:
         """The value remembered for `key` at `generation`, else `compute()`'s (remembered). `items` says how many
         items a value holds, against MAX_ITEMS; a value larger than that is returned but not remembered."""
-        with self._lock:
-            found = self._values.get(key)
-        if found is not None and found[0] == generation:
-            remembered: T = found[1]
+        found = self._remembered(generation, key)
+        if found is not None:
+            remembered: T = found[0]
             return copy.copy(remembered)  # callers may mutate what they get; the memo keeps its own
         value = compute()
         size = items(value) if items is not None else 0
@@ -50,9 +49,14 @@ class GenerationMemo:
 
     def peek(self, generation: Any, key: Hashable) -> Any | None:
         """The value remembered for `key` at `generation`, else None (nothing is computed)."""
+        found = self._remembered(generation, key)
+        return None if found is None else copy.copy(found[0])
+
+    def _remembered(self, generation: Any, key: Hashable) -> tuple[Any] | None:
+        """(value,) when one is remembered for `key` at `generation` (a value may itself be None)."""
         with self._lock:
             found = self._values.get(key)
-        return copy.copy(found[1]) if found is not None and found[0] == generation else None
+        return (found[1],) if found is not None and found[0] == generation else None
 
     def clear(self) -> None:
         with self._lock:

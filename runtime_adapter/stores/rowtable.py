@@ -111,8 +111,10 @@ class RowTableQueries(RunStore):
     def _rows(self, cursor: Any) -> list[RunRow]:
         return [row_from_db(values, dialect=self.dialect) for values in cursor]
 
-    def _errors(self, db: Any) -> list[StoreEntry]:
-        return self._memo.get(self._generation(db), ("errors",), lambda: self._error_entries(db))
+    def _errors(self, db: Any, generation: int | None = None) -> list[StoreEntry]:
+        """The unreadable files' rows, remembered per generation (`generation`: the one already read, if any)."""
+        return self._memo.get(self._generation(db) if generation is None else generation, ("errors",),
+                              lambda: self._error_entries(db))
 
     def query_runs(self, query: RunQuery) -> RunPage:
         return self._page(query)
@@ -161,8 +163,8 @@ class RowTableQueries(RunStore):
                 # through it: ~25,000 rows for `a-72`'s 2,012 of a million (148 ms); a walk of the order for matches
                 # dense among the runs found `churn metrics`' page (3,433 of 100k runs) in 9-13 ms by creation but
                 # 20-40 ms by duration, on every request.
-                rows = self._ordered_rows(db, one_more, self._among(matches), narrowed=True,
-                                          keep=(generation, key, None))
+                rows = self._ordered_rows(db, generation, one_more, self._among(matches), narrowed=True,
+                                          keep=(key, None))
             elif few:
                 # Few matches: collect them through the search index and sort them. With another filter, only if
                 # the count (which collected them that way) was quick; else the store's planner may rather walk the
@@ -174,7 +176,8 @@ class RowTableQueries(RunStore):
                 # filter keeps to begin the walk (`summary`, failed, by cost at 100k runs: 39 -> 117 ms).
                 walk = self.search_walk_per_match * counted if bounded and narrowed and alone else 0
                 filters = where_clause(replace(query, text=None), self.dialect, incident_types) if walk else None
-                rows = self._ordered_rows(db, one_more, where, filters=filters, walk=walk, narrowed=narrowed)
+                rows = self._ordered_rows(db, generation, one_more, where, filters=filters, walk=walk,
+                                          narrowed=narrowed)
             else:
                 # More matches than the cap: a search alone first looks for its page among the first runs of the sort
                 # order, `search_walk_per_match` per match the cap stands for (as with fewer matches), so any term in
@@ -189,8 +192,8 @@ class RowTableQueries(RunStore):
                 walk = self.search_walk_per_match * cap * pages if bounded and alone and not incident_types else 0
                 filters = where_clause(replace(query, text=None), self.dialect, incident_types) if walk else None
                 keeps = (walk and self.search_keeps_matches) or (bounded and self.search_keeps_slow_orders)
-                keep = (generation, key, narrow) if keeps and narrow is not None else None
-                rows = self._ordered_rows(db, one_more, rest, filters=filters, walk=walk, keep=keep)
+                keep = (key, narrow) if keeps and narrow is not None else None
+                rows = self._ordered_rows(db, generation, one_more, rest, filters=filters, walk=walk, keep=keep)
             if exact:
                 more: bool | None = None
             elif query.limit <= 0:
@@ -198,7 +201,7 @@ class RowTableQueries(RunStore):
             else:
                 more = len(rows) > query.limit
             rows = rows[:max(0, query.limit)]
-            errors = self._memo.get(generation, ("errors",), lambda: self._error_entries(db))
+            errors = self._errors(db, generation)
         return RunPage(rows=rows, total=total, query=query, errors=errors, total_exact=exact, more=more)
 
     def input_texts(self, run_ids: list[str]) -> dict[str, str]:
@@ -270,39 +273,43 @@ class RowTableQueries(RunStore):
                f" AS matched JOIN runs ON runs.rowid = matched.found WHERE {rest.sql} LIMIT ?) AS counted")
         return int(db.execute(sql, [narrow, *rest.params, cap + 1]).fetchone()[0])
 
-    def _ordered_rows(self, db: Any, query: RunQuery, where: Clause, *, filters: Clause | None = None, walk: int = 0,
-                      narrowed: bool = False, keep: tuple[int, Hashable, str | None] | None = None) -> list[RunRow]:
-        """The page of `query`: with a search, first the runs whose input is exactly the search text, then the rest.
-        `filters` (`where` without the search), `walk` and `keep`: see `_select`; `narrowed`: find rows through the
-        search index."""
+    def _ordered_rows(self, db: Any, generation: int, query: RunQuery, where: Clause, *, filters: Clause | None = None,
+                      walk: int = 0, narrowed: bool = False,
+                      keep: tuple[Hashable, str | None] | None = None) -> list[RunRow]:
+        """The page of `query` (at the store's `generation`): with a search, first the runs whose input is exactly the
+        search text, then the rest. `filters` (`where` without the search), `walk` and `keep`: see `_select`;
+        `narrowed`: find rows through the search index."""
         limit, offset = max(0, query.limit), max(0, query.offset)
         exact = exact_input(query, self.dialect)
         if exact is None:
-            return self._select(db, query, where, limit, offset, filters, walk, narrowed, keep)
+            return self._select(db, generation, query, where, limit, offset, filters, walk, narrowed, keep)
         first = f"{where.sql} AND {exact.sql}"
         key = ("exact", first, tuple(tuple(p) if isinstance(p, list) else p for p in (*where.params, *exact.params)))
-        exact_total = self._memo.get(self._generation(db), key, lambda: int(db.execute(
+        exact_total = self._memo.get(generation, key, lambda: int(db.execute(
             self._sql(f"SELECT count(*) FROM runs WHERE {first}"), [*where.params, *exact.params]).fetchone()[0]))
         rows = []
         if offset < exact_total:
-            rows = self._select(db, query, Clause(first, [*where.params, *exact.params]), limit, offset, None, 0, narrowed)
+            rows = self._select(db, generation, query, Clause(first, [*where.params, *exact.params]), limit, offset,
+                                None, 0, narrowed)
         rest = limit - len(rows)
         if rest > 0:
-            rows += self._select(db, query, Clause(f"{where.sql} AND NOT ({exact.sql})", [*where.params, *exact.params]),
+            rows += self._select(db, generation, query,
+                                 Clause(f"{where.sql} AND NOT ({exact.sql})", [*where.params, *exact.params]),
                                  rest, max(0, offset - exact_total), filters, walk, narrowed, keep)
         return rows
 
-    def _select(self, db: Any, query: RunQuery, where: Clause, limit: int, offset: int, filters: Clause | None,
-                walk: int, narrowed: bool, keep: tuple[int, Hashable, str | None] | None = None) -> list[RunRow]:
+    def _select(self, db: Any, generation: int, query: RunQuery, where: Clause, limit: int, offset: int,
+                filters: Clause | None, walk: int, narrowed: bool,
+                keep: tuple[Hashable, str | None] | None = None) -> list[RunRow]:
         """Rows `offset`.. `offset + limit` of `where` in `query`'s order. With `filters` (`where` without its search),
         first among the first `walk` runs of that order that pass `filters`: the matches there, in order, begin the
         matches of the whole table, so a full page found there is the page (at 100k runs PostgreSQL collected and
         sorted the 3,400 matches of `churn metrics` in 15 ms; its page lies in the first ~1,500 runs). Otherwise the
         rows are found through the search index when `narrowed`, else as the store's planner chooses.
 
-        With `keep` (a store generation, what identifies the search and its search-index expression), a page the walk
-        did not find is served from the ids of the search's first KEPT_ORDER_LIMIT matches in this order, collected
-        through the search index once and kept for that generation. The store passes it where the matches are known
+        With `keep` (what identifies the search, and its search-index expression), a page the walk did not find is
+        served from the ids of the search's first KEPT_ORDER_LIMIT matches in this order, collected through the search
+        index once and kept for the store's `generation`. The store passes it where the matches are known
         to be few (the ids its count kept: 3,433 rows looked up and sorted for each page of `churn metrics` at 100k
         runs, 24 ms) or where the walk failed because they are rare at the head of the order, which stays so until
         the store changes (`churn metrics` by duration at a million runs: walked and collected again on every
@@ -310,10 +317,10 @@ class RowTableQueries(RunStore):
         page took more than SLOW_PAGE_SECONDS (SQLite, that term by duration at 100k runs: 21-27 ms walked along the
         duration index on every request; its 3,433 matches collected through the search index in 14 ms once)."""
         order = order_clause(query)
-        kept_key = None
-        if keep is not None and limit > 0:
-            kept_key = ("order", keep[1], order)
-            kept = self._memo.peek(keep[0], kept_key)
+        keeping = keep is not None and limit > 0
+        kept_key = ("order", keep[0] if keep is not None else None, order)
+        if keeping:
+            kept = self._memo.peek(generation, kept_key)
             if kept is not None and (served := self._kept_page(db, kept, limit, offset)) is not None:
                 return served
         if filters is not None and walk > 0 and limit > 0:
@@ -327,22 +334,23 @@ class RowTableQueries(RunStore):
             if len(rows) == limit:
                 return rows
 
-        def collect() -> tuple[tuple[str, ...], bool]:
-            assert keep is not None
-            found = self._collect_order(db, keep[2], where, order, KEPT_ORDER_LIMIT + 1)
-            return tuple(found[:KEPT_ORDER_LIMIT]), len(found) <= KEPT_ORDER_LIMIT
+        def kept_order() -> tuple[tuple[str, ...], bool]:
+            def collect() -> tuple[tuple[str, ...], bool]:
+                found = self._collect_order(db, keep[1] if keep is not None else None, where, order,
+                                            KEPT_ORDER_LIMIT + 1)
+                return tuple(found[:KEPT_ORDER_LIMIT]), len(found) <= KEPT_ORDER_LIMIT
 
-        if kept_key is not None and keep is not None and (walk > 0 or not self.search_keeps_slow_orders):
-            kept = self._memo.get(keep[0], kept_key, collect, items=lambda value: len(value[0]))
-            if (served := self._kept_page(db, kept, limit, offset)) is not None:
+            return self._memo.get(generation, kept_key, collect, items=lambda value: len(value[0]))
+
+        if keeping and (walk > 0 or not self.search_keeps_slow_orders):
+            if (served := self._kept_page(db, kept_order(), limit, offset)) is not None:
                 return served
         started = time.monotonic()
         with self._narrowed_plans(db, narrowed):
             rows = self._rows(db.execute(self._sql(f"{SELECT_ROW} WHERE {where.sql} ORDER BY {order} LIMIT ? OFFSET ?"),
                                          [*where.params, limit, offset]))
-        if kept_key is not None and keep is not None and walk <= 0 and self.search_keeps_slow_orders \
-                and time.monotonic() - started > SLOW_PAGE_SECONDS:
-            self._memo.get(keep[0], kept_key, collect, items=lambda value: len(value[0]))  # for the next pages
+        if keeping and walk <= 0 and self.search_keeps_slow_orders and time.monotonic() - started > SLOW_PAGE_SECONDS:
+            kept_order()  # for the next pages
         return rows
 
     def _collect_order(self, db: Any, narrow: str | None, where: Clause, order: str, limit: int) -> list[str]:
