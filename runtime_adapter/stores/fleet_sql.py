@@ -1,4 +1,5 @@
-"""Failure clusters, release summaries, step totals and the newest run per input as PostgreSQL aggregates.
+"""Failure clusters, release summaries, step totals and the newest run per input as PostgreSQL aggregates
+(and failure clusters as SQLite aggregates too, over a file store's index).
 
 `queries.fleet` computes the same from light rows (`RunStore.release_summaries` and its
 siblings); at a million runs, fetching a release's rows to do that takes seconds, so
@@ -13,6 +14,7 @@ PostgreSQL aggregates where the rows are and returns a few rows per release.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -210,12 +212,18 @@ def _us(moment: datetime) -> int:
 
 
 def cluster_summaries(db: Any, where: Clause, start: str | None, end: str | None, in_scope: int,
-                      buckets: int = TIMELINE_BUCKETS, release: str | None = None) -> ClusterReport:
-    """`queries.fleet.failure_clusters` over the rows `where` selects (those that need attention), as aggregates.
+                      buckets: int = TIMELINE_BUCKETS, release: str | None = None, *,
+                      dialect: str = "postgres") -> ClusterReport:
+    """`queries.fleet.failure_clusters` over the rows `where` selects (those that need attention), as aggregates,
+    in PostgreSQL or in a SQLite index (`dialect`; its covering index `runs_cluster` answers each statement).
 
     `created_us` is the row's createdAt as `parse_iso` reads it, so the window and each timeline
     bucket are computed from the same instants, with the same double arithmetic, as the reference.
     """
+    sqlite = dialect == "sqlite"
+    mark = "?" if sqlite else "%s"
+    # SQLite uses its partial index on clustered runs only where the statement names that index's condition.
+    clustered = f"{where.sql} AND " + ("cluster_id IS NOT NULL AND cluster_id <> ''" if sqlite else _CLUSTERED)
     # With count(*) beside them, min and max are not planned as walks of the created_us index, which take
     # seconds when a filter (a release) skips most of it; the narrow index covers the scan instead.
     window = None
@@ -223,23 +231,31 @@ def cluster_summaries(db: Any, where: Clause, start: str | None, end: str | None
         first, last, _ = db.execute(
             f"SELECT min(created_us), max(created_us), count(*) FROM runs WHERE {where.sql}", where.params).fetchone()
         window = timeline_window(_moment(first), _moment(last), start, end)
-    clustered = f"{where.sql} AND {_CLUSTERED}"
     counts = db.execute(
         "SELECT cluster_id, count(*), min(created_at) FILTER (WHERE created_at <> ''),"
         f" max(created_at) FILTER (WHERE created_at <> '') FROM runs WHERE {clustered} GROUP BY cluster_id",
         where.params).fetchall()
-    # The newest runs of each cluster, walking each cluster's runs newest first (runs_cluster) until SAMPLES
-    # are in scope; then the few winners' signature fields from the table, by id. Ranking every clustered run
-    # in one window sorted all of them: 654 ms for 222,000 runs at a million.
-    ranked = db.execute(
-        "SELECT clusters.cluster_id, newest.id FROM unnest(%s::text[]) AS clusters(cluster_id)"
-        " CROSS JOIN LATERAL (SELECT id, coalesce(created_at, '') AS created FROM runs"
-        f" WHERE runs.cluster_id = clusters.cluster_id AND {clustered}"
-        " ORDER BY coalesce(created_at, '') DESC, id DESC LIMIT %s) AS newest"
-        " ORDER BY clusters.cluster_id, newest.created DESC, newest.id DESC",
-        [[cluster_id for cluster_id, _, _, _ in counts], *where.params, SAMPLES]).fetchall()
+    newest = f"ORDER BY coalesce(created_at, '') DESC, id DESC LIMIT {mark}"
+    if sqlite:
+        # Each cluster's newest runs, walking the index backwards: a few rows per cluster.
+        ranked = [(cluster_id, run_id) for cluster_id, _, _, _ in counts for (run_id,) in db.execute(
+            f"SELECT id FROM runs WHERE cluster_id = ? AND {clustered} {newest}", [cluster_id, *where.params, SAMPLES])]
+        among = "id IN (SELECT value FROM json_each(?))"
+        ranked_ids: Any = json.dumps([run_id for _, run_id in ranked])
+    else:
+        # The newest runs of each cluster, walking each cluster's runs newest first (runs_cluster) until SAMPLES
+        # are in scope; then the few winners' signature fields from the table, by id. Ranking every clustered run
+        # in one window sorted all of them: 654 ms for 222,000 runs at a million.
+        ranked = db.execute(
+            "SELECT clusters.cluster_id, newest.id FROM unnest(%s::text[]) AS clusters(cluster_id)"
+            " CROSS JOIN LATERAL (SELECT id, coalesce(created_at, '') AS created FROM runs"
+            f" WHERE runs.cluster_id = clusters.cluster_id AND {clustered} {newest}) AS newest"
+            " ORDER BY clusters.cluster_id, newest.created DESC, newest.id DESC",
+            [[cluster_id for cluster_id, _, _, _ in counts], *where.params, SAMPLES]).fetchall()
+        among = "id = ANY(%s)"
+        ranked_ids = [run_id for _, run_id in ranked]
     ranked_rows = {row.id: row for row in (FleetRow(*values) for values in db.execute(
-        f"SELECT {', '.join(FLEET_COLUMNS)} FROM runs WHERE id = ANY(%s)", [[run_id for _, run_id in ranked]]))}
+        f"SELECT {', '.join(FLEET_COLUMNS)} FROM runs WHERE {among}", [ranked_ids]))}
     samples: dict[str, list[str]] = {}
     for cluster_id, run_id in ranked:
         samples.setdefault(cluster_id, []).append(run_id)
@@ -255,10 +271,13 @@ def cluster_summaries(db: Any, where: Clause, start: str | None, end: str | None
     if window is not None:
         low, high = window
         span = (high - low).total_seconds()
+        # The instant's offset in seconds (a double, as timedelta.total_seconds makes it), scaled to a bucket and
+        # truncated: the same as the reference's int() for the offsets at or after the window's start counted here.
+        offset = (f"CAST(CAST(created_us - {mark} AS REAL) / 1000000 / {mark} * {mark} AS INTEGER)" if sqlite
+                  else f"floor((created_us - {mark})::float8 / 1000000 / {mark} * {mark})")
         for cluster_id, index, count in db.execute(
-                "SELECT cluster_id, CASE WHEN %s > 0 THEN floor((created_us - %s)::float8 / 1000000 / %s * %s)"
-                f" ELSE %s END AS bucket, count(*) FROM runs WHERE {clustered} AND created_us BETWEEN %s AND %s"
-                " GROUP BY cluster_id, bucket",
+                f"SELECT cluster_id, CASE WHEN {mark} > 0 THEN {offset} ELSE {mark} END AS bucket, count(*)"
+                f" FROM runs WHERE {clustered} AND created_us BETWEEN {mark} AND {mark} GROUP BY cluster_id, bucket",
                 [span, _us(low), span or 1.0, buckets, buckets - 1, *where.params, _us(low), _us(high)]):
             timeline = timelines.setdefault(cluster_id, [0] * buckets)
             timeline[min(int(index), buckets - 1)] += count

@@ -84,11 +84,17 @@ CREATE INDEX IF NOT EXISTS runs_status ON runs (status, coalesce(created_at, '')
 CREATE INDEX IF NOT EXISTS runs_status_updated ON runs (status, coalesce(updated_at, ''), id);
 CREATE INDEX IF NOT EXISTS runs_status_duration ON runs (status, coalesce(duration_ms, -1), id);
 CREATE INDEX IF NOT EXISTS runs_status_cost ON runs (status, cost, id);
-CREATE INDEX IF NOT EXISTS runs_attention ON runs (coalesce(created_at, ''), id) WHERE needs_attention = 1;
+-- With created_us, the clusters' timeline window from this index alone (SQLite takes a partial index as covering
+-- only when the columns of its condition are among its own).
+CREATE INDEX IF NOT EXISTS runs_attention ON runs (coalesce(created_at, ''), id, needs_attention, created_us)
+    WHERE needs_attention = 1;
 CREATE INDEX IF NOT EXISTS runs_incident ON runs (incident_type, coalesce(created_at, ''), id) WHERE needs_attention = 1;
 CREATE INDEX IF NOT EXISTS runs_input_prefix ON runs (substr(input_text, 1, 64));
 CREATE INDEX IF NOT EXISTS runs_release ON runs (release) WHERE release IS NOT NULL;
-CREATE INDEX IF NOT EXISTS runs_cluster ON runs (cluster_id, coalesce(created_at, ''), id) WHERE cluster_id IS NOT NULL;
+-- Failure clusters as aggregates (fleet_sql.cluster_summaries) from this and runs_attention: read from the table, the
+-- clusters page's first request at 100k runs spent 150 ms reading the 22,000 clustered runs' rows.
+CREATE INDEX IF NOT EXISTS runs_cluster ON runs (cluster_id, coalesce(created_at, ''), id, created_at, needs_attention,
+                                                 release, created_us) WHERE cluster_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS runs_root ON runs (root_run_id);
 CREATE INDEX IF NOT EXISTS runs_parent ON runs (parent_run_id) WHERE parent_run_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS runs_branch_origin ON runs (branch_origin_run_id) WHERE branch_origin_run_id IS NOT NULL;

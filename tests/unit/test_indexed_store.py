@@ -395,6 +395,36 @@ def test_a_quick_refresh_sees_live_runs_new_files_and_deletions_only(runs_dir, i
     assert_store_parity(store, FileRunStore(runs_dir), trees=False)
 
 
+def test_a_quick_refresh_after_a_bulk_copy_stats_only_the_newest_recent_files(runs_dir, index_dir, count_reads,
+                                                                              monkeypatch):
+    # Every file written minutes ago (a store just copied in): a quick refresh, every second, stated them all.
+    monkeypatch.setattr(sqlite_index, "RECENT_FILES", 2)
+    store = indexed(runs_dir, index_dir)
+    monkeypatch.setattr(store, "ensure_fresh", lambda: None)  # only the refreshes below
+    now = time.time()
+    for path in runs_dir.iterdir():
+        os.utime(path, (now - 3600, now - 3600))  # the others: written long ago
+    done = sorted(row.id for row in FileRunStore(runs_dir).rows() if row.status == "completed")
+    for age, run_id in enumerate(done):
+        os.utime(runs_dir / f"{run_id}.json", (now - 100 - age, now - 100 - age))
+    store.refresh()
+    newest, oldest = done[0], done[-1]
+    for run_id, age in ((newest, 50), (oldest, 99 + len(done))):
+        write_run(runs_dir, run_record(run_id, status="completed", input=f"rewritten {run_id}"))
+        os.utime(runs_dir / f"{run_id}.json", (now - age, now - age))
+    stats: list[bytes] = []
+    original_stat = os.stat
+    monkeypatch.setattr(sqlite_index.os, "stat", lambda path, **kw: stats.append(path) or original_stat(path, **kw))
+    count_reads.clear()
+    store.index.refresh(quick=True)
+    assert count_reads == [f"{newest}.json"]
+    live = sum(row.status in sqlite_index.LIVE_STATUSES for row in store.rows())
+    assert len([path for path in stats if os.fsdecode(path).endswith(".json")]) == live + sqlite_index.RECENT_FILES
+    assert store.rows_by_id([oldest])[oldest].input_text != f"rewritten {oldest}"
+    store.refresh()
+    assert store.rows_by_id([oldest])[oldest].input_text == f"rewritten {oldest}"
+
+
 def test_a_large_store_alternates_quick_refreshes_and_full_scans(runs_dir, index_dir, monkeypatch):
     store = indexed(runs_dir, index_dir, background=False)
     store.refresh()
