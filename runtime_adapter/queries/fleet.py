@@ -150,14 +150,22 @@ def failure_rate_interval(summary: ReleaseSummary) -> tuple[float, float] | None
 
 
 def release_summary(release: str, rows: Sequence[FleetRow]) -> ReleaseSummary:
-    times = [row.created_at for row in rows if row.created_at]
+    return release_summary_of(release, [row.status for row in rows], [row.created_at for row in rows],
+                              [row.duration_ms for row in rows], [row.total_tokens for row in rows],
+                              [row.cost for row in rows])
+
+
+def release_summary_of(release: str, statuses: Sequence[str], created: Sequence[str | None],
+                       durations: Sequence[float | None], tokens: Sequence[float | None],
+                       costs: Sequence[float | None]) -> ReleaseSummary:
+    """`release_summary` from its runs' columns, one value per run in each (a store that reads columns need not
+    make a row per run: 90,000 of them were a third of the releases page's first request at 100k runs)."""
+    times = [time for time in created if time]
     return ReleaseSummary(
-        release=release, runs=len(rows), failed=sum(row.status == "failed" for row in rows),
-        waiting=sum(row.status == "waiting_for_approval" for row in rows),
-        paused=sum(row.status == "paused" for row in rows),
+        release=release, runs=len(statuses), failed=statuses.count("failed"),
+        waiting=statuses.count("waiting_for_approval"), paused=statuses.count("paused"),
         first_seen=min(times) if times else None, last_seen=max(times) if times else None,
-        duration=distribution(row.duration_ms for row in rows),
-        tokens=distribution(row.total_tokens for row in rows), cost=distribution(row.cost for row in rows),
+        duration=distribution(durations), tokens=distribution(tokens), cost=distribution(costs),
     )
 
 
