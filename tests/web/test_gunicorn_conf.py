@@ -87,3 +87,22 @@ def test_the_warm_up_opens_a_file_stores_index_without_reading_a_run(settings, t
     warmup.warm_up()
     assert inner.index._ready
     assert read == []
+
+
+def test_a_worker_freezes_what_it_holds_after_warming_up(monkeypatch, tmp_path):
+    """Full collections during a page walked the ~105,000 objects every worker holds for good (100k runs: the first
+    releases page 300-330 ms, 175-190 ms with them frozen)."""
+    import gc
+
+    from controlplane import warmup
+
+    conf = load_conf(monkeypatch, tmp_path)
+    order = []
+    monkeypatch.setattr(warmup, "warm_up", lambda: order.append(gc.get_freeze_count()))
+    gc.unfreeze()
+    try:
+        conf.post_worker_init(None)
+        assert order == [0]  # frozen after the warm-up, so that what it loaded is frozen too
+        assert gc.get_freeze_count() > 1000
+    finally:
+        gc.unfreeze()
