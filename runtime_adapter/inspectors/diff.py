@@ -45,6 +45,10 @@ def tool_call_signatures(run: Run) -> list[dict[str, Any]]:
     ]
 
 
+# One encoder for every pair (json.dumps with options builds a new one per call).
+_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+
+
 def same_stringified(left: Any, right: Any) -> bool:
     """`JSON.stringify(left ?? null) === JSON.stringify(right ?? null)`.
 
@@ -52,9 +56,10 @@ def same_stringified(left: Any, right: Any) -> bool:
     same key order, so JS prints them alike too. Only pairs it prints differently (1 and 1.0, which JS prints
     alike) or cannot print (undefined) are printed as JS would; two 5,000-step runs have 30,000 items to compare.
     """
+    if type(left) is str and type(right) is str:
+        return left == right  # JSON.stringify of a string is one-to-one (event types: 12 ms of 5,000 pairs)
     try:
-        if json.dumps(left, ensure_ascii=False, check_circular=False) == json.dumps(
-                right, ensure_ascii=False, check_circular=False):
+        if _encode(left) == _encode(right):
             return True
     except (TypeError, ValueError):
         pass
