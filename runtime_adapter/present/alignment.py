@@ -28,7 +28,7 @@ from runtime_adapter.present.formatting import MINUS, finite_number, token_count
 from runtime_adapter.present.formatting import clip as clip_text
 from runtime_adapter.present.formatting import cost as format_cost
 from runtime_adapter.present.formatting import duration as format_duration
-from runtime_adapter.queries.listing import run_row
+from runtime_adapter.queries.listing import run_measures
 
 Kind = Literal["same", "changed", "added", "removed"]
 
@@ -453,12 +453,10 @@ def divergences(left_run: Any, right_run: Any, diff: dict[str, Any]) -> dict[str
 
 def run_header(run: Any) -> dict[str, Any]:
     """The few fields the compare page shows about each run (small enough to cache)."""
-    row = run_row(run)
     return {
         "id": run["id"], "status": run["status"], "input": run["input"],
         "createdAt": run["timestamps"].get("createdAt"), "step_count": len(run["steps"]),
-        "event_count": len(run["events"]), "release": row.release,
-        "duration_ms": row.duration_ms, "total_tokens": row.total_tokens, "cost": row.cost,
+        "event_count": len(run["events"]), **run_measures(run),
     }
 
 

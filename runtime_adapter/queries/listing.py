@@ -143,14 +143,28 @@ def input_key(run: Run) -> str:
     return hashlib.sha256(dumps(run["input"]).encode("utf-8", "surrogatepass")).hexdigest()[:20]
 
 
+def _ended(timestamps: dict[str, Any]) -> Any:
+    return js_or(timestamps.get("completedAt"), timestamps.get("failedAt"), timestamps.get("cancelledAt"), None)
+
+
+def run_measures(run: Run) -> dict[str, Any]:
+    """A row's release, duration, total tokens and cost, without the rest of it (a row's step stats walk every
+    step: a fifth of the time to compare two 5,000-step runs once they are read)."""
+    timestamps = run["timestamps"]
+    start_ms = _epoch_ms(js_or(timestamps.get("startedAt"), timestamps.get("createdAt"), None))
+    end_ms = _epoch_ms(_ended(timestamps))
+    return {"release": release_of(run["metadata"]),
+            "duration_ms": (end_ms - start_ms) if start_ms is not None and end_ms is not None else None,
+            "total_tokens": _number(run["metrics"]["tokenUsage"]["total"]), "cost": _number(run["metrics"]["cost"])}
+
+
 def run_row(run: Run, source: str = "") -> RunRow:
     lineage = run["metadata"]["lineage"]
     timestamps = run["timestamps"]
     metrics = run["metrics"]
     usage = metrics["tokenUsage"]
-    ended = js_or(timestamps.get("completedAt"), timestamps.get("failedAt"), timestamps.get("cancelledAt"), None)
-    start_ms = _epoch_ms(js_or(timestamps.get("startedAt"), timestamps.get("createdAt"), None))
-    end_ms = _epoch_ms(ended)
+    ended = _ended(timestamps)
+    measures = run_measures(run)
     failure = js_or(last(run["errors"]), None)
     error_text = ""
     if truthy(failure):
@@ -167,12 +181,12 @@ def run_row(run: Run, source: str = "") -> RunRow:
         created_at=timestamps.get("createdAt") if isinstance(timestamps.get("createdAt"), str) else None,
         updated_at=timestamps.get("updatedAt") if isinstance(timestamps.get("updatedAt"), str) else None,
         ended_at=ended if isinstance(ended, str) else None,
-        duration_ms=(end_ms - start_ms) if start_ms is not None and end_ms is not None else None,
+        duration_ms=measures["duration_ms"],
         prompt_tokens=_number(usage["prompt"]),
         completion_tokens=_number(usage["completion"]),
-        total_tokens=_number(usage["total"]),
-        cost=_number(metrics["cost"]),
-        release=release_of(run["metadata"]),
+        total_tokens=measures["total_tokens"],
+        cost=measures["cost"],
+        release=measures["release"],
         root_run_id=to_js_string(lineage["rootRunId"]),
         parent_run_id=lineage["parentRunId"] if isinstance(lineage["parentRunId"], str) else None,
         branch_origin_run_id=lineage["branchOriginRunId"] if isinstance(lineage["branchOriginRunId"], str) else None,

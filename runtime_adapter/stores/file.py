@@ -81,7 +81,7 @@ def read_run_file(path: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES, max_ne
         changed = (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(data) != after.st_size
         if len(data) > max_bytes:
             raise CorruptRun(name, f"file is over the {max_bytes:,}-byte limit")
-        if not data.strip():
+        if not data or data.isspace():  # (strip() copied every file it read)
             last_reason = "empty file"
         else:
             try:
