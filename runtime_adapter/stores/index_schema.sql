@@ -105,6 +105,11 @@ CREATE INDEX IF NOT EXISTS runs_status_name ON runs (status, name);
 -- The releases page's summaries (RowTableQueries.release_summaries) from this index alone.
 CREATE INDEX IF NOT EXISTS runs_release_summary ON runs (release, status, created_at, duration_ms, total_tokens, cost)
     WHERE release IS NOT NULL;
+-- A release's rows as a release comparison reads them (RowTableQueries.fleet_rows with step_stats) from this index
+-- alone: from the table, the 34,000 runs of two releases at 100k took 150 ms of its first request.
+CREATE INDEX IF NOT EXISTS runs_release_fleet ON runs (release, id, status, created_at, root_run_id, duration_ms,
+    total_tokens, cost, input_key, cluster_id, incident_type, failure_step_type, failure_tool, error_name,
+    message_template, recommended_action, step_stats) WHERE release IS NOT NULL;
 CREATE INDEX IF NOT EXISTS runs_usage ON runs (created_at, created_us, status, prompt_tokens, completion_tokens,
                                                total_tokens, cost);
 
