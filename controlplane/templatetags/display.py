@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.html import format_html, format_html_join
 
 from controlplane import clock
 from runtime_adapter.js.jsjson import dumps
@@ -92,3 +93,21 @@ def since_start(value: Any, run: Any) -> dict[str, Any]:
     timestamps = run.get("timestamps") if isinstance(run, dict) else None
     start = (timestamps.get("startedAt") or timestamps.get("createdAt")) if isinstance(timestamps, dict) else None
     return {"value": value, "offset": formatting.offset(value, start)}
+
+
+@register.simple_tag
+def cluster_timeline(chart: dict[str, Any], count: Any) -> str:
+    """A cluster's timeline chart (runtime_adapter.present.cluster_view.timeline_chart) as one SVG element.
+
+    Built here rather than by a template loop: a page of 100 clusters has 2,400 bars, and the template printed each
+    of their 9,600 numbers through Django's localization (50 of the clusters page's 80 ms of rendering). SVG wants
+    its numbers as Python prints them whatever the locale; the labels are escaped as the template escaped them.
+    """
+    bars = format_html_join("", '<rect x="{}" y="{}" width="{}" height="{}"><title>{}</title></rect>', (
+        (bar["x"], bar["y"], bar["width"], bar["height"], bar["label"]) for bar in chart["bars"]))
+    width, height = chart["width"], chart["height"]
+    return format_html(
+        '<svg class="cluster-timeline" viewBox="0 0 {} {}" preserveAspectRatio="none" role="img" aria-label="Runs over'
+        ' time: {} from {} to {} in {} bars, at most {} in one bar"><line class="baseline" x1="0" y1="{}" x2="{}"'
+        ' y2="{}"/>{}</svg>', width, height, count, chart["start"], chart["end"], chart["count"], chart["peak"],
+        height, width, height, bars)
