@@ -231,10 +231,59 @@ def cluster_summaries(db: Any, where: Clause, start: str | None, end: str | None
         first, last, _ = db.execute(
             f"SELECT min(created_us), max(created_us), count(*) FROM runs WHERE {where.sql}", where.params).fetchone()
         window = timeline_window(_moment(first), _moment(last), start, end)
-    counts = db.execute(
-        "SELECT cluster_id, count(*), min(created_at) FILTER (WHERE created_at <> ''),"
-        f" max(created_at) FILTER (WHERE created_at <> '') FROM runs WHERE {clustered} GROUP BY cluster_id",
-        where.params).fetchall()
+    # A run's timeline bucket (NULL outside the window): its offset in seconds (a double, as
+    # timedelta.total_seconds makes it), scaled and truncated, as the reference's int() does for the offsets at
+    # or after the window's start that are counted.
+    bucket, bucket_params = "NULL", []
+    if window is not None:
+        low, high = window
+        span = (high - low).total_seconds()
+        offset = (f"CAST(CAST(created_us - {mark} AS REAL) / 1000000 / {mark} * {mark} AS INTEGER)" if sqlite
+                  else f"floor((created_us - {mark})::float8 / 1000000 / {mark} * {mark})")
+        bucket = f"CASE WHEN created_us BETWEEN {mark} AND {mark} THEN CASE WHEN {mark} > 0 THEN {offset} ELSE {mark} END END"
+        bucket_params = [_us(low), _us(high), span, _us(low), span or 1.0, buckets, buckets - 1]
+    counts: list[tuple[str, int, str | None, str | None]] = []
+    releases: dict[str, dict[str, int]] = {}
+    timelines: dict[str, list[int]] = {}
+
+    def add_to_timeline(cluster_id: str, index: Any, count: int) -> None:
+        if index is not None:
+            timeline = timelines.setdefault(cluster_id, [0] * buckets)
+            timeline[min(int(index), buckets - 1)] += count
+
+    if sqlite:
+        # Three reads of the covering index runs_cluster, each a few milliseconds at 100k runs.
+        counts = db.execute(
+            "SELECT cluster_id, count(*), min(created_at) FILTER (WHERE created_at <> ''),"
+            f" max(created_at) FILTER (WHERE created_at <> '') FROM runs WHERE {clustered} GROUP BY cluster_id",
+            where.params).fetchall()
+        for cluster_id, label, count in db.execute(
+                f"SELECT cluster_id, release, count(*) FROM runs WHERE {clustered} AND coalesce(release, '') <> ''"
+                " GROUP BY cluster_id, release", where.params):
+            releases.setdefault(cluster_id, {})[label] = count
+        if window is not None:
+            for cluster_id, index, count in db.execute(
+                    f"SELECT cluster_id, {bucket} AS bucket, count(*) FROM runs WHERE {clustered}"
+                    " GROUP BY cluster_id, bucket", [*bucket_params, *where.params]):
+                add_to_timeline(cluster_id, index, count)
+    else:
+        # One pass over the clustered runs for the counts, the releases and the timeline (GROUPING tells the sets
+        # apart): three passes of 222,000 runs took 240 ms at a million, this one ~100.
+        for cluster_id, label, index, sets, count, first_seen, last_seen in db.execute(
+                "SELECT cluster_id, release, bucket, GROUPING(release, bucket), count(*),"
+                " min(created_at) FILTER (WHERE created_at <> ''), max(created_at) FILTER (WHERE created_at <> '')"
+                f" FROM (SELECT cluster_id, release, created_at, {bucket} AS bucket FROM runs WHERE {clustered})"
+                " AS clustered_runs GROUP BY GROUPING SETS ((cluster_id), (cluster_id, release), (cluster_id, bucket))",
+                [*bucket_params, *where.params]):
+            if sets == 3:
+                counts.append((cluster_id, count, first_seen, last_seen))
+            elif sets == 1:
+                if label:
+                    releases.setdefault(cluster_id, {})[label] = count
+            else:
+                add_to_timeline(cluster_id, index, count)
+    if release:  # every run in scope is of that release
+        releases = {cluster_id: {release: count} for cluster_id, count, _, _ in counts}
     newest = f"ORDER BY coalesce(created_at, '') DESC, id DESC LIMIT {mark}"
     if sqlite:
         # Each cluster's newest runs, walking the index backwards: a few rows per cluster.
@@ -259,28 +308,6 @@ def cluster_summaries(db: Any, where: Clause, start: str | None, end: str | None
     samples: dict[str, list[str]] = {}
     for cluster_id, run_id in ranked:
         samples.setdefault(cluster_id, []).append(run_id)
-    releases: dict[str, dict[str, int]] = {}
-    if release:  # every run in scope is of that release
-        releases = {cluster_id: {release: count} for cluster_id, count, _, _ in counts}
-    else:
-        for cluster_id, label, count in db.execute(
-                f"SELECT cluster_id, release, count(*) FROM runs WHERE {clustered} AND coalesce(release, '') <> ''"
-                " GROUP BY cluster_id, release", where.params):
-            releases.setdefault(cluster_id, {})[label] = count
-    timelines: dict[str, list[int]] = {}
-    if window is not None:
-        low, high = window
-        span = (high - low).total_seconds()
-        # The instant's offset in seconds (a double, as timedelta.total_seconds makes it), scaled to a bucket and
-        # truncated: the same as the reference's int() for the offsets at or after the window's start counted here.
-        offset = (f"CAST(CAST(created_us - {mark} AS REAL) / 1000000 / {mark} * {mark} AS INTEGER)" if sqlite
-                  else f"floor((created_us - {mark})::float8 / 1000000 / {mark} * {mark})")
-        for cluster_id, index, count in db.execute(
-                f"SELECT cluster_id, CASE WHEN {mark} > 0 THEN {offset} ELSE {mark} END AS bucket, count(*)"
-                f" FROM runs WHERE {clustered} AND created_us BETWEEN {mark} AND {mark} GROUP BY cluster_id, bucket",
-                [span, _us(low), span or 1.0, buckets, buckets - 1, *where.params, _us(low), _us(high)]):
-            timeline = timelines.setdefault(cluster_id, [0] * buckets)
-            timeline[min(int(index), buckets - 1)] += count
     clusters = [cluster_of(cluster_id, count, ranked_rows[samples[cluster_id][0]], samples[cluster_id],
                            first_seen=first_seen, last_seen=last_seen, releases=releases.get(cluster_id, {}),
                            in_scope=in_scope, timeline=timelines.get(cluster_id, [0] * buckets))
