@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from runtime_adapter.rows import (
         ClusterReport,
         FleetRow,
+        InputMatch,
         LatestRun,
         ReleaseSummary,
         RunPage,
@@ -115,6 +116,8 @@ class RunQueries(Protocol):
     def family_rows(self, root_run_id: str) -> list[RunRow]: ...
     def rows_with_input(self, input_text: str, *, statuses: tuple[str, ...] = ("completed",),
                         limit: int = 5) -> list[RunRow]: ...
+    # `rows_with_input` of any status, as the few columns a run page sorts them on (newest first).
+    def input_matches(self, input_text: str, *, limit: int) -> list[InputMatch]: ...
     def query_incidents(self, query: RunQuery, incident_types: tuple[str, ...] = ()) -> RunPage: ...
     def fleet_rows(self, query: RunQuery, *, with_steps: bool = False) -> list[FleetRow]: ...
     # Aggregates over the rows in scope (paging aside), which an indexed store may compute where its rows are.

@@ -113,6 +113,19 @@ class LatestRun:
 LATEST_COLUMNS: tuple[str, ...] = tuple(LatestRun.__dataclass_fields__)
 
 
+@dataclass(frozen=True)
+class InputMatch:
+    """A run whose listed input text is one asked for: what finding the same input in other releases sorts on."""
+
+    id: str
+    created_at: str | None
+    release: str | None
+    input_key: str
+
+
+INPUT_MATCH_COLUMNS: tuple[str, ...] = tuple(InputMatch.__dataclass_fields__)
+
+
 @dataclass
 class Cluster:
     """Runs that failed (or wait, or paused) the same way: one failure signature (`queries.fleet` groups them)."""

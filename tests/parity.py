@@ -328,6 +328,10 @@ def assert_store_parity(indexed: RunStore, reference: RunStore, *, trees: bool =
             assert indexed.rows_with_input(row.input_text, statuses=statuses_, limit=3) == \
                 reference.rows_with_input(row.input_text, statuses=statuses_, limit=3)
             checks += 1
+        for limit in (1, 3, 500):
+            assert indexed.input_matches(row.input_text, limit=limit) == \
+                reference.input_matches(row.input_text, limit=limit)
+            checks += 1
     created = sorted(row.created_at for row in rows if row.created_at)
     if created:
         for bucket_ms in (3_600_000, 6 * 3_600_000, 86_400_000):

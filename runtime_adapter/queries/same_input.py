@@ -29,13 +29,16 @@ class SameInput:
 def same_input_in_other_releases(store: RunQueries, row: RunRow, *, limit: int = RELEASE_LIMIT,
                                  scan: int = SCAN_LIMIT) -> SameInput:
     """For the run of `row`, the newest run (any status) of every release but its own that had the same input."""
-    newest: dict[str, RunRow] = {}
     if not row.input_key:
         return SameInput([])  # a run without an input shares it with no other run
-    found = store.rows_with_input(row.input_text, statuses=(), limit=scan)  # () is any status
+    # The few columns of up to `scan` runs, then the whole rows of the newest of each release only (at a million
+    # runs an input the agents repeat had 500 runs, whose whole rows were most of a run page's time).
+    newest: dict[str, str] = {}
+    found = store.input_matches(row.input_text, limit=scan)
     for other in sorted(found, key=lambda other: (other.created_at or "", other.id), reverse=True):
         if other.id == row.id or other.input_key != row.input_key or not other.release or other.release == row.release:
             continue
-        newest.setdefault(other.release, other)
-    rows = list(newest.values())
+        newest.setdefault(other.release, other.id)
+    rows_by_id = store.rows_by_id(list(newest.values()))
+    rows = [rows_by_id[run_id] for run_id in newest.values() if run_id in rows_by_id]
     return SameInput(rows[:limit], max(0, len(rows) - limit))

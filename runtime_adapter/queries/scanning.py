@@ -16,6 +16,7 @@ from runtime_adapter.records import StoreEntry, replay_source
 from runtime_adapter.rows import (
     ClusterReport,
     FleetRow,
+    InputMatch,
     LatestRun,
     ReleaseSummary,
     RunPage,
@@ -115,6 +116,10 @@ class RunStore(BaseRunStore, RunQueries):
             for entry in self.iter_entries()
             if entry.run is not None and entry.run["id"] != run_id and replay_source(entry.run) == run_id
         ]
+
+    def input_matches(self, input_text: str, *, limit: int) -> list[InputMatch]:
+        return [InputMatch(id=row.id, created_at=row.created_at, release=row.release, input_key=row.input_key)
+                for row in self.rows_with_input(input_text, statuses=(), limit=limit)]
 
     def rows_with_input(self, input_text: str, *, statuses: tuple[str, ...] = ("completed",), limit: int = 5) -> list[RunRow]:
         """The newest runs whose `RunRow.input_text` equals `input_text` exactly."""

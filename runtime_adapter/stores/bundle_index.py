@@ -31,6 +31,7 @@ from runtime_adapter.records import (
     check_run_id,
     normalize_run,
 )
+from runtime_adapter.rows import INPUT_MATCH_COLUMNS, InputMatch
 from runtime_adapter.stores.memo import GenerationMemo
 from runtime_adapter.stores.rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_values
 from runtime_adapter.stores.rowtable import RowTableQueries
@@ -249,6 +250,14 @@ class IndexedBundleRunStore(RowTableQueries):
             f"SELECT {_COLUMNS} FROM runs WHERE substr(input_text, 1, 64) = substr(?, 1, 64) AND input_text = ?"
             f"{status_sql} ORDER BY coalesce(created_at, '') DESC, id DESC LIMIT ?",
             (input_text, input_text, *statuses, max(0, limit))))
+
+    def input_matches(self, input_text: str, *, limit: int) -> list[InputMatch]:
+        if not input_text.strip():
+            return []
+        return [InputMatch(*values) for values in self._db().execute(
+            f"SELECT {', '.join(INPUT_MATCH_COLUMNS)} FROM runs WHERE substr(input_text, 1, 64) = substr(?, 1, 64)"
+            " AND input_text = ? ORDER BY coalesce(created_at, '') DESC, id DESC LIMIT ?",
+            (input_text, input_text, max(0, limit)))]
 
     # Markers: the file never changes, so one marker covers every run and family ------
 

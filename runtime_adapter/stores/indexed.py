@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from runtime_adapter.queries.fleet import TIMELINE_BUCKETS
 from runtime_adapter.records import Run, StoreEntry, check_run_id
-from runtime_adapter.rows import ClusterReport, RunQuery
+from runtime_adapter.rows import INPUT_MATCH_COLUMNS, ClusterReport, InputMatch, RunQuery
 from runtime_adapter.stores import fleet_sql
 from runtime_adapter.stores.dirwatch import DirectoryWatch
 from runtime_adapter.stores.file import DEFAULT_MAX_FILE_BYTES, VET_MIN_BYTES, FileRunStore, content_digest
@@ -340,6 +340,19 @@ class IndexedFileRunStore(RowTableQueries, FileRunStore):
                 " ORDER BY coalesce(runs.created_at, '') DESC, runs.id DESC LIMIT ?",
                 (input_text, input_text, *statuses, max(0, limit)),
             ))
+
+    def input_matches(self, input_text: str, *, limit: int) -> list[InputMatch]:
+        """`rows_with_input`'s statement (any status) with four columns, not whole rows."""
+        if not input_text.strip():
+            return []
+        with self._read() as db:
+            return [InputMatch(*values) for values in db.execute(
+                "WITH same_prefix AS MATERIALIZED (SELECT rowid AS run FROM runs"
+                " WHERE substr(input_text, 1, 64) = substr(?, 1, 64))"
+                f" SELECT {', '.join(f'runs.{column}' for column in INPUT_MATCH_COLUMNS)}"
+                " FROM same_prefix CROSS JOIN runs ON runs.rowid = same_prefix.run WHERE runs.input_text = ?"
+                " ORDER BY coalesce(runs.created_at, '') DESC, runs.id DESC LIMIT ?",
+                (input_text, input_text, max(0, limit)))]
 
     def iter_family(self, root_run_id: str) -> Iterator[Run]:
         """The root and its descendants by parentRunId, read from their files in listRuns order."""

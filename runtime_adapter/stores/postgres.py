@@ -34,7 +34,7 @@ from runtime_adapter.records import (
     StoreUnavailable,
     check_run_id,
 )
-from runtime_adapter.rows import RunQuery
+from runtime_adapter.rows import INPUT_MATCH_COLUMNS, InputMatch, RunQuery
 from runtime_adapter.stores import fleet_sql
 from runtime_adapter.stores.file import parse_run_record
 from runtime_adapter.stores.memo import GenerationMemo
@@ -286,6 +286,17 @@ class PostgresRunStore(RowTableQueries, RunStore):
                 " ORDER BY coalesce(created_at, '') DESC, id DESC LIMIT %s",
                 params,
             ))
+
+    def input_matches(self, input_text: str, *, limit: int) -> list[InputMatch]:
+        """`rows_with_input`'s statement with four columns: a run page at a million runs read 500 whole rows of an
+        input the synthetic agents repeat (25 ms of its 28)."""
+        if not input_text.strip():
+            return []
+        with self._read() as db:
+            return [InputMatch(*values) for values in db.execute(
+                f"SELECT {', '.join(INPUT_MATCH_COLUMNS)} FROM runs WHERE substr(input_text, 1, 64) = substr(%s, 1, 64)"
+                " AND input_text = %s ORDER BY coalesce(created_at, '') DESC, id DESC LIMIT %s",
+                [input_text, input_text, max(0, limit)])]
 
     # Fleet aggregates (stores.fleet_sql) --------------------------------------------------
 

@@ -16,6 +16,7 @@ from runtime_adapter.redaction import clean_text, redact_entry, redact_run, scru
 from runtime_adapter.rows import (
     ClusterReport,
     FleetRow,
+    InputMatch,
     LatestRun,
     ReleaseSummary,
     RunPage,
@@ -175,6 +176,11 @@ class RedactingStore(RunStore):
         if self._scans:
             return RunStore.rows_with_input(self, input_text, statuses=statuses, limit=limit)
         return self.inner.rows_with_input(input_text, statuses=statuses, limit=limit)
+
+    def input_matches(self, input_text: str, *, limit: int) -> list[InputMatch]:
+        if self._scans:
+            return RunStore.input_matches(self, input_text, limit=limit)
+        return self.inner.input_matches(input_text, limit=limit)
 
     def change_marker(self) -> str:
         # Derived payloads are cached by marker: a redacted tree must never be served

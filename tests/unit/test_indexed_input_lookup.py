@@ -87,3 +87,27 @@ def test_a_status_filtered_page_walks_its_status_in_each_sort_order(tmp_path):
             assert page, statements
             plan = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {page[-1]}")]
             assert not any("TEMP B-TREE" in step for step in plan), (sort, text, plan)
+
+
+def test_a_run_pages_same_input_lookup_goes_through_the_input_prefix_index_and_reads_few_whole_rows(tmp_path):
+    """At a million runs an input the agents repeat had 500 runs, and the run page read all their whole rows (25 of
+    its 28 ms); it reads four columns of them, through the prefix index, and whole rows only of the winners."""
+    from runtime_adapter.queries.same_input import same_input_in_other_releases
+
+    found = records()
+    found += [run_record(f"rel-{n}", input="repeat me", created=f"2026-01-04T00:00:0{n}.000Z",
+                         metadata={"release": f"v{n % 3}"}) for n in range(9)]
+    store = store_with(tmp_path, found)
+    plan = plans(store, lambda: store.input_matches("repeat me", limit=500))
+    driving = next(step for step in plan if step.startswith(("SEARCH", "SCAN")))
+    assert "runs_input_prefix" in driving, plan
+    asked: list[list[str]] = []
+    real = store.rows_by_id
+    store.rows_by_id = lambda run_ids: asked.append(list(run_ids)) or real(run_ids)  # type: ignore[method-assign]
+    row = store.rows_by_id(["rel-0"])["rel-0"]
+    asked.clear()
+    same = same_input_in_other_releases(store, row)
+    assert [other.id for other in same.rows] == ["rel-8", "rel-7"]  # newest of v2, then of v1
+    assert asked == [["rel-8", "rel-7"]]
+    reference = FileRunStore(store.directory)
+    assert same == same_input_in_other_releases(reference, reference.rows_by_id(["rel-0"])["rel-0"])
