@@ -12,6 +12,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -327,7 +328,20 @@ class PostgresRunStore(RowTableQueries, RunStore):
         db.execute(_NARROWED_END, prepare=False)
 
     def release_summaries(self, query: RunQuery) -> list[ReleaseSummary]:
-        return self._aggregate(fleet_sql.release_summaries, query)
+        """The counts and each measure's distribution at once, on connections of their own (each measure walks its
+        own index: the releases page at a million runs 650-740 ms as one statement)."""
+        where = where_clause(query, self.dialect)
+
+        def read(compute: Callable[..., T], *args: Any) -> T:
+            with self._read() as db:
+                fleet_sql.tune(db)
+                return compute(db, where, *args)
+
+        with ThreadPoolExecutor(max_workers=1 + len(fleet_sql.MEASURES), thread_name_prefix="release-summaries") as pool:
+            counts = pool.submit(read, fleet_sql.release_counts)
+            measured = {column: pool.submit(read, fleet_sql.release_measure, column) for column in fleet_sql.MEASURES}
+            found = counts.result(), {column: future.result() for column, future in measured.items()}
+        return read(lambda db, where: fleet_sql.release_summaries(db, where, counts=found[0], measured=found[1]))
 
     def _status_counts(self, db: psycopg.Connection[Any]) -> dict[str, int]:
         """From `run_counts`, which the schema's triggers keep; each status's first run in listing order (the dict's
