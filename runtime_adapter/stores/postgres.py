@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
@@ -87,6 +88,7 @@ def whole_release(query: RunQuery) -> str | None:
 
 
 _EVERY_RUN = RunQuery().selection()
+_ATTENTION = RunQuery(attention_only=True).selection()
 REDACTION_PROBE = {flag: f"SELECT EXISTS (SELECT 1 FROM runs WHERE redacted = {'true' if flag else 'false'})"
                    for flag in (True, False)}
 
@@ -434,8 +436,10 @@ class PostgresRunStore(RowTableQueries, RunStore):
             return RunStore.step_totals(self, query)
 
     def cluster_summaries(self, query: RunQuery, in_scope: int, *, timeline: bool = True) -> ClusterReport:
-        return self._aggregate(fleet_sql.cluster_summaries, replace(query, attention_only=True), query.created_after,
-                               query.created_before, in_scope, TIMELINE_BUCKETS if timeline else 0, query.release)
+        scope = replace(query, attention_only=True)
+        return self._aggregate(partial(fleet_sql.cluster_summaries, every_attention_run=scope.selection() == _ATTENTION),
+                               scope, query.created_after, query.created_before, in_scope,
+                               TIMELINE_BUCKETS if timeline else 0, query.release)
 
     def root_counts(self, query: RunQuery) -> dict[str, int]:
         return self._aggregate(fleet_sql.root_counts, query)

@@ -109,6 +109,8 @@ CREATE INDEX IF NOT EXISTS runs_status ON runs (status, (coalesce(created_at, ''
 CREATE INDEX IF NOT EXISTS runs_attention_window ON runs ((coalesce(created_at, '')), id)
     INCLUDE (cluster_id, created_at, created_us, release) WHERE needs_attention;
 DROP INDEX IF EXISTS runs_attention;
+-- The first and last run needing attention (the clusters page's timeline window), two probes of this index.
+CREATE INDEX IF NOT EXISTS runs_attention_created ON runs (created_us) WHERE needs_attention;
 CREATE INDEX IF NOT EXISTS runs_roots ON runs ((coalesce(created_at, '')), id) WHERE coalesce(parent_run_id, '') = '';
 CREATE INDEX IF NOT EXISTS runs_incident ON runs (incident_type, (coalesce(created_at, '')), id);
 DROP INDEX IF EXISTS runs_release;  -- runs_release_fleet (below) serves every release filter
