@@ -81,12 +81,11 @@ def release_measure(db: Any, where: Clause, column: str) -> Measured:
         [_FRACTIONS, *where.params])}
 
 
-def release_summaries(db: Any, where: Clause, *, counts: list[tuple[Any, ...]] | None = None,
-                      measured: dict[str, Measured] | None = None) -> list[ReleaseSummary]:
-    """Per release label in scope, in release order: counts, first and last run, and each measure's distribution
-    (`counts` and `measured`: `release_counts` and `release_measure` of each of MEASURES, read already)."""
-    counts = release_counts(db, where) if counts is None else counts
-    measured = {column: release_measure(db, where, column) for column in MEASURES} if measured is None else measured
+def release_summaries(db: Any, where: Clause, counts: list[tuple[Any, ...]],
+                      measured: dict[str, Measured]) -> list[ReleaseSummary]:
+    """Per release label in scope, in release order: counts, first and last run, and each measure's distribution,
+    from `release_counts` and each of MEASURES' `release_measure` (read at once by the store); `db` reads the
+    values of releases with few of them."""
     empty = (0, None, None)
     # Few values: the chart draws every one of them (the reference keeps them all up to SHAPE_POINTS).
     small = [row[0] for row in counts
@@ -244,9 +243,7 @@ def cluster_summaries(db: Any, where: Clause, start: str | None, end: str | None
     mark = "?" if sqlite else "%s"
     # SQLite uses its partial index on clustered runs only where the statement names that index's condition.
     clustered = f"{where.sql} AND " + ("cluster_id IS NOT NULL AND cluster_id <> ''" if sqlite else _CLUSTERED)
-    # With count(*) beside them, min and max are not planned as walks of the created_us index, which take
-    # seconds when a filter (a release) skips most of it; the narrow index covers the scan instead.
-    window = None
+    window = None  # without buckets (a release comparison's sides), no timeline and no window
     if buckets and every_attention_run and not sqlite:
         # Every run that needs attention (no other filter): the two ends of runs_attention_created, two probes
         # (the scan below read all 222,000 of them at a million runs: 90-120 ms).
@@ -254,7 +251,9 @@ def cluster_summaries(db: Any, where: Clause, start: str | None, end: str | None
                                  f" (SELECT max(created_us) FROM runs WHERE {where.sql})",
                                  [*where.params, *where.params]).fetchone()
         window = timeline_window(_moment(first), _moment(last), start, end)
-    elif buckets:  # no timeline, no window (a release comparison's sides)
+    elif buckets:
+        # With count(*) beside them, min and max are not planned as walks of the created_us index, which take
+        # seconds when a filter (a release) skips most of it; the narrow index covers the scan instead.
         first, last, _ = db.execute(
             f"SELECT min(created_us), max(created_us), count(*) FROM runs WHERE {where.sql}", where.params).fetchone()
         window = timeline_window(_moment(first), _moment(last), start, end)

@@ -350,7 +350,7 @@ class PostgresRunStore(RowTableQueries, RunStore):
             counts = pool.submit(read, fleet_sql.release_counts)
             measured = {column: pool.submit(read, fleet_sql.release_measure, column) for column in fleet_sql.MEASURES}
             found = counts.result(), {column: future.result() for column, future in measured.items()}
-        return read(lambda db, where: fleet_sql.release_summaries(db, where, counts=found[0], measured=found[1]))
+        return read(fleet_sql.release_summaries, *found)
 
     def _status_counts(self, db: psycopg.Connection[Any]) -> dict[str, int]:
         """From `run_counts`, which the schema's triggers keep; each status's first run in listing order (the dict's
