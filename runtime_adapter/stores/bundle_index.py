@@ -31,7 +31,6 @@ from runtime_adapter.records import (
     check_run_id,
     normalize_run,
 )
-from runtime_adapter.rows import INPUT_MATCH_COLUMNS, InputMatch
 from runtime_adapter.stores.memo import GenerationMemo
 from runtime_adapter.stores.rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_values
 from runtime_adapter.stores.rowtable import RowTableQueries
@@ -240,24 +239,6 @@ class IndexedBundleRunStore(RowTableQueries):
 
     def rows_by_id(self, run_ids: list[str]) -> dict[str, RunRow]:
         return select_rows_by_id(self._db(), run_ids)
-
-    def rows_with_input(self, input_text: str, *, statuses: tuple[str, ...] = ("completed",),
-                        limit: int = 5) -> list[RunRow]:
-        if not input_text.strip():
-            return []
-        status_sql = f" AND status IN ({', '.join('?' for _ in statuses)})" if statuses else ""
-        return self._rows(self._db().execute(
-            f"SELECT {_COLUMNS} FROM runs WHERE substr(input_text, 1, 64) = substr(?, 1, 64) AND input_text = ?"
-            f"{status_sql} ORDER BY coalesce(created_at, '') DESC, id DESC LIMIT ?",
-            (input_text, input_text, *statuses, max(0, limit))))
-
-    def input_matches(self, input_text: str, *, limit: int) -> list[InputMatch]:
-        if not input_text.strip():
-            return []
-        return [InputMatch(*values) for values in self._db().execute(
-            f"SELECT {', '.join(INPUT_MATCH_COLUMNS)} FROM runs WHERE substr(input_text, 1, 64) = substr(?, 1, 64)"
-            " AND input_text = ? ORDER BY coalesce(created_at, '') DESC, id DESC LIMIT ?",
-            (input_text, input_text, max(0, limit)))]
 
     # Markers: the file never changes, so one marker covers every run and family ------
 

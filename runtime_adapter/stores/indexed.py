@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from runtime_adapter.queries.fleet import TIMELINE_BUCKETS
 from runtime_adapter.records import Run, StoreEntry, check_run_id
-from runtime_adapter.rows import INPUT_MATCH_COLUMNS, ClusterReport, InputMatch, RunQuery
+from runtime_adapter.rows import ClusterReport, RunQuery
 from runtime_adapter.stores import fleet_sql
 from runtime_adapter.stores.dirwatch import DirectoryWatch
 from runtime_adapter.stores.file import DEFAULT_MAX_FILE_BYTES, VET_MIN_BYTES, FileRunStore, content_digest
 from runtime_adapter.stores.memo import GenerationMemo
-from runtime_adapter.stores.rowsql import ROW_COLUMNS, Clause, where_clause
+from runtime_adapter.stores.rowsql import Clause, where_clause
 from runtime_adapter.stores.rowtable import RowTableQueries
 from runtime_adapter.stores.sqlite_index import (
     FileIndex,
@@ -322,37 +322,17 @@ class IndexedFileRunStore(RowTableQueries, FileRunStore):
                     return True
         return super().has_run(run_id)
 
-    def rows_with_input(self, input_text: str, *, statuses: tuple[str, ...] = ("completed",),
-                        limit: int = 5) -> list[RunRow]:
-        if not input_text.strip():
-            return []
-        status_sql = f" AND runs.status IN ({', '.join('?' for _ in statuses)})" if statuses else ""
-        with self._read() as db:
-            # Without statistics SQLite walked the status index in date order to skip a sort,
-            # reading every completed run when the input was unique: the runs sharing the
-            # input's prefix come first (CROSS JOIN keeps that order), then the few are sorted.
-            return self._rows(db.execute(
-                "WITH same_prefix AS MATERIALIZED (SELECT rowid AS run FROM runs"
+    def _with_input_sql(self, columns: tuple[str, ...], statuses: int) -> str:
+        # Without statistics SQLite walked the status index in date order to skip a sort,
+        # reading every completed run when the input was unique: the runs sharing the
+        # input's prefix come first (CROSS JOIN keeps that order), then the few are sorted.
+        status_sql = f" AND runs.status IN ({', '.join('?' for _ in range(statuses))})" if statuses else ""
+        return ("WITH same_prefix AS MATERIALIZED (SELECT rowid AS run FROM runs"
                 " WHERE substr(input_text, 1, 64) = substr(?, 1, 64))"
-                f" SELECT {', '.join(f'runs.{column}' for column in ROW_COLUMNS)}"
+                f" SELECT {', '.join(f'runs.{column}' for column in columns)}"
                 " FROM same_prefix CROSS JOIN runs ON runs.rowid = same_prefix.run"
                 f" WHERE runs.input_text = ?{status_sql}"
-                " ORDER BY coalesce(runs.created_at, '') DESC, runs.id DESC LIMIT ?",
-                (input_text, input_text, *statuses, max(0, limit)),
-            ))
-
-    def input_matches(self, input_text: str, *, limit: int) -> list[InputMatch]:
-        """`rows_with_input`'s statement (any status) with four columns, not whole rows."""
-        if not input_text.strip():
-            return []
-        with self._read() as db:
-            return [InputMatch(*values) for values in db.execute(
-                "WITH same_prefix AS MATERIALIZED (SELECT rowid AS run FROM runs"
-                " WHERE substr(input_text, 1, 64) = substr(?, 1, 64))"
-                f" SELECT {', '.join(f'runs.{column}' for column in INPUT_MATCH_COLUMNS)}"
-                " FROM same_prefix CROSS JOIN runs ON runs.rowid = same_prefix.run WHERE runs.input_text = ?"
-                " ORDER BY coalesce(runs.created_at, '') DESC, runs.id DESC LIMIT ?",
-                (input_text, input_text, max(0, limit)))]
+                " ORDER BY coalesce(runs.created_at, '') DESC, runs.id DESC LIMIT ?")
 
     def iter_family(self, root_run_id: str) -> Iterator[Run]:
         """The root and its descendants by parentRunId, read from their files in listRuns order."""

@@ -36,7 +36,7 @@ from runtime_adapter.records import (
     StoreUnavailable,
     check_run_id,
 )
-from runtime_adapter.rows import INPUT_MATCH_COLUMNS, InputMatch, RunQuery
+from runtime_adapter.rows import RunQuery
 from runtime_adapter.stores import fleet_sql
 from runtime_adapter.stores.file import parse_run_record
 from runtime_adapter.stores.memo import GenerationMemo
@@ -283,30 +283,6 @@ class PostgresRunStore(RowTableQueries, RunStore):
             rows = self._rows(db.execute(
                 f'{SELECT_ROW} WHERE id = ANY(%s) ORDER BY source COLLATE "C"', (wanted,)))
         return {row.id: row for row in rows}
-
-    def rows_with_input(self, input_text: str, *, statuses: tuple[str, ...] = ("completed",),
-                        limit: int = 5) -> list[RunRow]:
-        if not input_text.strip():
-            return []
-        status_sql = " AND status = ANY(%s)" if statuses else ""
-        params: list[Any] = [input_text, input_text, *([list(statuses)] if statuses else []), max(0, limit)]
-        with self._read() as db:
-            return self._rows(db.execute(
-                f"{SELECT_ROW} WHERE substr(input_text, 1, 64) = substr(%s, 1, 64) AND input_text = %s{status_sql}"
-                " ORDER BY coalesce(created_at, '') DESC, id DESC LIMIT %s",
-                params,
-            ))
-
-    def input_matches(self, input_text: str, *, limit: int) -> list[InputMatch]:
-        """`rows_with_input`'s statement with four columns: a run page at a million runs read 500 whole rows of an
-        input the synthetic agents repeat (25 ms of its 28)."""
-        if not input_text.strip():
-            return []
-        with self._read() as db:
-            return [InputMatch(*values) for values in db.execute(
-                f"SELECT {', '.join(INPUT_MATCH_COLUMNS)} FROM runs WHERE substr(input_text, 1, 64) = substr(%s, 1, 64)"
-                " AND input_text = %s ORDER BY coalesce(created_at, '') DESC, id DESC LIMIT %s",
-                [input_text, input_text, max(0, limit)])]
 
     # Fleet aggregates (stores.fleet_sql) --------------------------------------------------
 
