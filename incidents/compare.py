@@ -18,8 +18,7 @@ from controlplane.http import partial_or_page
 from controlplane.stores import DEFAULT_STORE, store_for, store_home
 from incidents.forms import CompareForm
 from incidents.sides import Side, bare_or_qualified, cached_pair, resolve, unknown_store
-from runtime_adapter.inspectors import diff_traces
-from runtime_adapter.present.alignment import compare_steps, divergences, run_changes, run_header
+from runtime_adapter.present.alignment import compare_runs
 from runtime_adapter.present.formatting import visible_id
 from runtime_adapter.present.incident_view import event_type_changes
 from runtime_adapter.queries.scanning import RunStore
@@ -31,15 +30,7 @@ def comparison(left_side: Side, right_side: Side, row: int) -> dict[str, Any]:
     """Everything the page shows; cached, as reading two long runs dominates the request."""
 
     def compute() -> dict[str, Any]:
-        left, right = left_side.store.get_run(left_side.run_id), right_side.store.get_run(right_side.run_id)
-        diff = diff_traces(left, right)
-        left_header, right_header = run_header(left), run_header(right)
-        return {
-            "left": left_header, "right": right_header, "diff": diff,
-            "changes": run_changes(left_header, right_header),
-            "divergences": divergences(left, right, diff),
-            "steps": compare_steps(left["steps"], right["steps"], start=row),
-        }
+        return compare_runs(left_side.store, left_side.run_id, right_side.store, right_side.run_id, start=row)
 
     # The kind names the payload's shape: a process still running the older code must not read this one.
     return cached_pair("compare-2", left_side, right_side, (str(row),), compute)

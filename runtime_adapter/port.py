@@ -47,6 +47,12 @@ class BaseRunStore:
         (an index that redacted these bytes when it made their row says so); then it need not be redacted again."""
         return self.get_run(run_id), False
 
+    def comparison_source(self, run_id: str) -> tuple[str, bytes] | None:
+        """The run's text and the comparison digest an index made of exactly this version of it when it vetted
+        it (`queries.run_digest`: a comparison then parses only the steps it shows); None when there is none,
+        the run is not there, or it changed since. Only a vetted version has one: nothing of it needs redacting."""
+        return None
+
     def iter_entries(self) -> Iterator[StoreEntry]:
         raise NotImplementedError
 

@@ -18,15 +18,16 @@ from typing import Any
 import psycopg
 
 from runtime_adapter.js.jsjson import dumps
+from runtime_adapter.queries.run_digest import comparison_digest
 from runtime_adapter.queries.scanning import RunStore
-from runtime_adapter.records import CorruptRun
+from runtime_adapter.records import CorruptRun, Run
 from runtime_adapter.stores import postgres
 from runtime_adapter.stores.file import FileRunStore, parse_run_record, read_run_file, worth_vetting
 from runtime_adapter.stores.postgres import safe_url
 from runtime_adapter.stores.rowsql import EXTRA_COLUMNS, ROW_COLUMNS, row_values, row_version
 
 SCHEMA_SQL = Path(postgres.__file__).with_name("postgres_schema.sql").read_text(encoding="utf-8")
-COLUMNS = (*ROW_COLUMNS, *EXTRA_COLUMNS, "document", "row_version", "vetted")
+COLUMNS = (*ROW_COLUMNS, *EXTRA_COLUMNS, "document", "row_version", "vetted", "compared")
 _UPDATABLE = [column for column in COLUMNS if column != "id"]
 # Staged, `vetted` only marks a run worth vetting; the table keeps the digest of document::text (`json` keeps the
 # text as loaded), which is exactly what a reader gets and checks.
@@ -97,8 +98,14 @@ def _file_item(directory: str, name: str, max_bytes: int, redact: bool) -> _Item
     # The record exactly as the runtime wrote it; re-serialised (as JSON.stringify would)
     # only if the file was rewritten since it was parsed.
     values["document"] = _raw_text(path, stat) or dumps(record)
-    values["vetted"] = _VET_MARK if worth_vetting(run, stat.st_size, redact) else None
+    _vet(values, run, worth_vetting(run, stat.st_size, redact))
     return _Item(name, values, None)
+
+
+def _vet(values: dict[str, Any], run: Run, worth: bool) -> None:
+    """Mark a run worth vetting, with the comparison digest of the very document written."""
+    values["vetted"] = _VET_MARK if worth else None
+    values["compared"] = comparison_digest(values["document"], run) if worth else None
 
 
 def _file_batch(directory: str, names: list[str], max_bytes: int, redact: bool) -> list[_Item]:
@@ -146,7 +153,7 @@ def _items(store: RunStore, workers: int, batch_size: int, redact: bool) -> tupl
                 source = f"{entry.run['id']}.json"
                 values = row_values(entry.run, source, dialect="postgres", redact=redact)
                 values["document"] = dumps(entry.run)
-                values["vetted"] = _VET_MARK if worth_vetting(entry.run, len(values["document"]), redact) else None
+                _vet(values, entry.run, worth_vetting(entry.run, len(values["document"]), redact))
                 batch.append(_Item(source, values, None))
             if len(batch) >= batch_size:
                 yield batch

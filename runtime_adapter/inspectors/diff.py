@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from typing import Any
+import operator
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 from runtime_adapter.js.jsjson import stringify_for_compare
 from runtime_adapter.js.jsvalues import UNDEFINED, coalesce, js_or, not_included, prop
@@ -35,14 +38,15 @@ def event_types(run: Run) -> list[Any]:
     return [event.get("type", UNDEFINED) if isinstance(event, dict) else UNDEFINED for event in run["events"]]
 
 
+def tool_call_signature(call: Any) -> dict[str, Any]:
+    return {
+        "toolName": js_or(_field(call, "toolName"), _field(call, "name"), None),
+        "arguments": js_or(_field(call, "arguments"), None),
+    }
+
+
 def tool_call_signatures(run: Run) -> list[dict[str, Any]]:
-    return [
-        {
-            "toolName": js_or(_field(call, "toolName"), _field(call, "name"), None),
-            "arguments": js_or(_field(call, "arguments"), None),
-        }
-        for call in run["toolCalls"]
-    ]
+    return [tool_call_signature(call) for call in run["toolCalls"]]
 
 
 # One encoder for every pair (json.dumps with options builds a new one per call).
@@ -66,35 +70,74 @@ def same_stringified(left: Any, right: Any) -> bool:
     return stringify_for_compare(left) == stringify_for_compare(right)
 
 
-def first_diverging_index(left: list[Any], right: list[Any]) -> int:
-    """First index whose `JSON.stringify(x ?? null)` differs; a missing item equals null."""
+def first_diverging_index(left: Sequence[Any], right: Sequence[Any], same: Callable[[Any, Any], bool] = same_stringified,
+                          missing: Any = None) -> int:
+    """First index whose `JSON.stringify(x ?? null)` differs; a missing item equals null (`missing`).
+
+    `same` and `missing` let lists of keys stand for the items (`TraceFacts.keyed`): equal keys, equal items.
+    """
     for index in range(max(len(left), len(right))):
-        left_item = left[index] if index < len(left) else None
-        right_item = right[index] if index < len(right) else None
-        if not same_stringified(left_item, right_item):
+        left_item = left[index] if index < len(left) else missing
+        right_item = right[index] if index < len(right) else missing
+        if not same(left_item, right_item):
             return index
     return -1
 
 
-def diff_traces(left: Run, right: Run) -> dict[str, Any]:
-    left_steps, right_steps = step_signatures(left), step_signatures(right)
-    left_events, right_events = event_types(left), event_types(right)
-    left_calls, right_calls = tool_call_signatures(left), tool_call_signatures(right)
+class TraceFacts(NamedTuple):
+    """What TraceDiffer reads of one run.
+
+    `output` is `JSON.stringify(output ?? null)`, or a digest of it. `steps` and `tool_calls` are the step and tool
+    call signatures or, when `keyed`, digests of their `JSON.stringify` (`NULL_KEY` for null), so that a run can be
+    compared from what an index kept of it (`queries.run_digest`) without reading it again.
+    """
+
+    run_id: Any
+    status: Any
+    output: Any
+    events: list[Any]
+    steps: Sequence[Any]
+    tool_calls: Sequence[Any]
+    keyed: bool = False
+
+
+def stringify_key(value: Any) -> bytes:
+    """The digest standing for `JSON.stringify(value ?? null)` in keyed facts (BLAKE2b, 128 bits)."""
+    return hashlib.blake2b(stringify_for_compare(value).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+NULL_KEY = stringify_key(None)
+
+
+def trace_facts(run: Run) -> TraceFacts:
+    return TraceFacts(run["id"], run["status"], stringify_for_compare(run["output"]), event_types(run),
+                      step_signatures(run), tool_call_signatures(run))
+
+
+def diff_facts(left: TraceFacts, right: TraceFacts) -> dict[str, Any]:
+    """`TraceDiffer.diff` of two runs' facts (both keyed, or neither)."""
+    if left.keyed != right.keyed:
+        raise ValueError("keyed facts compare only with keyed facts")
+    same, missing = (operator.eq, NULL_KEY) if left.keyed else (same_stringified, None)
     return {
-        "leftRunId": left["id"],
-        "rightRunId": right["id"],
-        "statusChanged": not _strict_equal(left["status"], right["status"]),
-        "outputChanged": stringify_for_compare(left["output"]) != stringify_for_compare(right["output"]),
-        "eventCountDelta": len(right_events) - len(left_events),
-        "stepCountDelta": len(right_steps) - len(left_steps),
-        "toolCallCountDelta": len(right_calls) - len(left_calls),
+        "leftRunId": left.run_id,
+        "rightRunId": right.run_id,
+        "statusChanged": not _strict_equal(left.status, right.status),
+        "outputChanged": left.output != right.output,
+        "eventCountDelta": len(right.events) - len(left.events),
+        "stepCountDelta": len(right.steps) - len(left.steps),
+        "toolCallCountDelta": len(right.tool_calls) - len(left.tool_calls),
         # Duplicates and order are kept, and an undefined type serialises as null, as in JS.
-        "eventTypesAdded": not_included(left_events, right_events),
-        "eventTypesRemoved": not_included(right_events, left_events),
-        "firstDivergingStepIndex": first_diverging_index(left_steps, right_steps),
-        "firstDivergingEventIndex": first_diverging_index(left_events, right_events),
-        "firstDivergingToolCallIndex": first_diverging_index(left_calls, right_calls),
+        "eventTypesAdded": not_included(left.events, right.events),
+        "eventTypesRemoved": not_included(right.events, left.events),
+        "firstDivergingStepIndex": first_diverging_index(left.steps, right.steps, same, missing),
+        "firstDivergingEventIndex": first_diverging_index(left.events, right.events),
+        "firstDivergingToolCallIndex": first_diverging_index(left.tool_calls, right.tool_calls, same, missing),
     }
+
+
+def diff_traces(left: Run, right: Run) -> dict[str, Any]:
+    return diff_facts(trace_facts(left), trace_facts(right))
 
 
 def _strict_equal(left: Any, right: Any) -> bool:

@@ -168,8 +168,18 @@ def dumps(value: Any, indent: int | None = None) -> str:
     return text
 
 
+# Python's C encoder prints JSON values as JS does but for floats (`1.0`, `1e-05`), integers past 2**53 (JS prints
+# the double) and lone surrogates (JS escapes them): text free of all three is JS's (some other text is too).
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, allow_nan=False).encode
+_MAYBE_UNLIKE_JS = re.compile(r"[0-9][.eE]|[0-9]{16}|[\ud800-\udfff]")
+
+
 def stringify_for_compare(value: Any) -> str:
     """`JSON.stringify(value ?? null)`, the equality TraceDiffer relies on."""
     if value is None or value is UNDEFINED:
         return "null"
-    return dumps(value)
+    try:
+        text = _COMPACT(value)
+    except (TypeError, ValueError, RecursionError):  # undefined inside, a non-finite number, deep nesting
+        return dumps(value)
+    return dumps(value) if _MAYBE_UNLIKE_JS.search(text) else text

@@ -16,19 +16,22 @@ from __future__ import annotations
 
 import bisect
 import difflib
-import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
+from runtime_adapter.inspectors.diff import diff_facts
 from runtime_adapter.js.jsjson import dumps
 from runtime_adapter.js.jsvalues import js_or, prop, to_js_string, truthy
 from runtime_adapter.present.formatting import MINUS, finite_number, token_count
 from runtime_adapter.present.formatting import clip as clip_text
 from runtime_adapter.present.formatting import cost as format_cost
 from runtime_adapter.present.formatting import duration as format_duration
-from runtime_adapter.queries.listing import run_measures
+from runtime_adapter.queries.run_digest import ComparedRun, compared_from_digest, compared_run, step_signature
+from runtime_adapter.queries.run_digest import compact_json as _json
+from runtime_adapter.queries.run_digest import run_header as run_header  # the compare page's and API's header
+from runtime_adapter.queries.scanning import RunStore
 
 Kind = Literal["same", "changed", "added", "removed"]
 
@@ -44,17 +47,6 @@ class AlignedPair(NamedTuple):
     right: int | None
 
 
-# One encoder, built once: json.dumps with options builds a new encoder on every call.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=repr, check_circular=False)
-
-
-def _json(value: Any) -> str:
-    try:
-        return _ENCODER.encode(value)
-    except (TypeError, ValueError, RecursionError):
-        return repr(value)
-
-
 def step_tool(step: Any) -> str | None:
     if not isinstance(step, dict):
         return None
@@ -64,23 +56,7 @@ def step_tool(step: Any) -> str | None:
     return to_js_string(tool) if truthy(tool) else None
 
 
-def step_signature(step: Any) -> str:
-    """What makes two steps "the same step" for alignment: type, status, tool and output.
-
-    `repr` of parsed JSON is injective and four times faster than encoding it again
-    (JSON.stringify never writes an integral number as `1.0`, so 1 and 1.0 cannot mix).
-    """
-    if type(step) is not dict:
-        return f"~{step!r}"
-    payload = step.get("payload")
-    tool = payload.get("toolName") if type(payload) is dict else None
-    try:
-        return repr((step.get("type"), step.get("status"), tool or step.get("toolName"), step.get("output")))
-    except RecursionError:
-        return _json(step.get("output"))
-
-
-def _matcher_cost(left: Sequence[str], right: Sequence[str]) -> int:
+def _matcher_cost(left: Sequence[str | bytes], right: Sequence[str | bytes]) -> int:
     counts = Counter(left)
     return sum(counts[item] for item in right)
 
@@ -104,7 +80,7 @@ def _from_opcodes(opcodes: Sequence[tuple[str, int, int, int, int]], off_a: int,
     return pairs
 
 
-def _anchors(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int]]:
+def _anchors(a: Sequence[str | bytes], b: Sequence[str | bytes]) -> list[tuple[int, int]]:
     """Signatures unique on both sides, kept in an order increasing on both (LIS by patience)."""
     count_a, count_b = Counter(a), Counter(b)
     index_b = {item: j for j, item in enumerate(b) if count_b[item] == 1}
@@ -131,8 +107,8 @@ def _anchors(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int]]:
     return chain
 
 
-def align(left: Sequence[str], right: Sequence[str]) -> list[AlignedPair]:
-    """Align two signature lists; every index of both appears exactly once, in order."""
+def align(left: Sequence[str | bytes], right: Sequence[str | bytes]) -> list[AlignedPair]:
+    """Align two signature lists (or lists of their keys); every index of both appears exactly once, in order."""
     pairs: list[AlignedPair] = []
     # Segments still to align, processed in order: (lo_a, hi_a, lo_b, hi_b) or a finished list.
     work: list[tuple[int, int, int, int] | list[AlignedPair]] = [(0, len(left), 0, len(right))]
@@ -371,13 +347,15 @@ def _segments(pairs: Sequence[AlignedPair], context: int) -> list[tuple[int, int
 
 
 def compare_steps(left_steps: Sequence[Any], right_steps: Sequence[Any], *, start: int = 0,
-                  page_cost: int = PAGE_COST, context: int = FOLD_CONTEXT) -> StepComparison:
+                  page_cost: int = PAGE_COST, context: int = FOLD_CONTEXT,
+                  signatures: tuple[Sequence[str | bytes], Sequence[str | bytes]] | None = None) -> StepComparison:
     """The page of the side-by-side view beginning at aligned row `start`.
 
     Identical stretches longer than 2*context+1 are folded (expandable when at most
-    FOLD_EXPAND_LIMIT steps); a page holds about `page_cost` rendered rows.
+    FOLD_EXPAND_LIMIT steps); a page holds about `page_cost` rendered rows. `signatures` are the steps'
+    `step_signature`s (or keys of them) when known, so that only the steps a page shows are read.
     """
-    pairs = align_steps(left_steps, right_steps)
+    pairs = align(signatures[0], signatures[1]) if signatures is not None else align_steps(left_steps, right_steps)
     first = first_divergence(pairs)
     items: list[AlignedRow | Fold] = []
     cost = 0
@@ -421,9 +399,8 @@ class Divergence:
     right: Any
 
 
-def divergences(left_run: Any, right_run: Any, diff: dict[str, Any]) -> dict[str, Divergence | None]:
+def divergences(left: ComparedRun, right: ComparedRun, diff: dict[str, Any]) -> dict[str, Divergence | None]:
     """The step, event type and tool call at TraceDiffer's first diverging indexes, side by side."""
-    from runtime_adapter.inspectors.diff import event_types, tool_call_signatures
 
     def at(items: Sequence[Any], index: int) -> Any:
         return items[index] if 0 <= index < len(items) else None
@@ -443,20 +420,36 @@ def divergences(left_run: Any, right_run: Any, diff: dict[str, Any]) -> dict[str
         return f"{to_js_string(item['toolName'])}({_json(item['arguments'])})"
 
     return {
-        "step": pick("firstDivergingStepIndex", left_run["steps"], right_run["steps"], step_view),
-        "event": pick("firstDivergingEventIndex", event_types(left_run), event_types(right_run),
+        "step": pick("firstDivergingStepIndex", left.steps, right.steps, step_view),
+        "event": pick("firstDivergingEventIndex", left.facts.events, right.facts.events,
                       lambda item, _: "(no type)" if item is None else to_js_string(item)),
-        "tool_call": pick("firstDivergingToolCallIndex", tool_call_signatures(left_run),
-                          tool_call_signatures(right_run), tool_call),
+        "tool_call": pick("firstDivergingToolCallIndex", left.tool_calls, right.tool_calls, tool_call),
     }
 
 
-def run_header(run: Any) -> dict[str, Any]:
-    """The few fields the compare page shows about each run (small enough to cache)."""
+def compared_sides(left_store: RunStore, left_id: str, right_store: RunStore, right_id: str,
+                   ) -> tuple[ComparedRun, ComparedRun]:
+    """Both sides of a comparison: from the digests an index kept of both runs when it has them (only the steps
+    a page shows are then parsed), else from the runs. Raises RunNotFound."""
+    left_source, right_source = left_store.comparison_source(left_id), right_store.comparison_source(right_id)
+    if left_source is not None and right_source is not None:
+        left, right = compared_from_digest(*left_source), compared_from_digest(*right_source)
+        if left is not None and right is not None:
+            return left, right
+    return compared_run(left_store.get_run(left_id)), compared_run(right_store.get_run(right_id))
+
+
+def compare_runs(left_store: RunStore, left_id: str, right_store: RunStore, right_id: str, *,
+                 start: int = 0) -> dict[str, Any]:
+    """What the compare page shows of two runs: each run's header, TraceDiffer's summary, the measures' changes,
+    what each side holds where TraceDiffer found them diverging, and the page of aligned steps at `start`."""
+    left, right = compared_sides(left_store, left_id, right_store, right_id)
+    diff = diff_facts(left.facts, right.facts)
     return {
-        "id": run["id"], "status": run["status"], "input": run["input"],
-        "createdAt": run["timestamps"].get("createdAt"), "step_count": len(run["steps"]),
-        "event_count": len(run["events"]), **run_measures(run),
+        "left": left.header, "right": right.header, "diff": diff,
+        "changes": run_changes(left.header, right.header),
+        "divergences": divergences(left, right, diff),
+        "steps": compare_steps(left.steps, right.steps, start=start, signatures=(left.signatures, right.signatures)),
     }
 
 

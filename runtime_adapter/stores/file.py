@@ -46,41 +46,7 @@ def read_run_file(path: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES, max_ne
     name = path.name
     last_reason = "unreadable"
     for attempt in range(_READ_ATTEMPTS):
-        try:
-            # O_NONBLOCK: opening a FIFO named `x.json` would otherwise wait for a writer forever.
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
-        except FileNotFoundError:
-            raise
-        except NotADirectoryError:
-            # A path component is a file (the store "directory" itself, say): the run is not there.
-            raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path)) from None
-        except OSError as error:
-            if error.errno == errno.ELOOP:
-                raise CorruptRun(name, "symbolic links are not followed") from None
-            raise CorruptRun(name, error.strerror or str(error)) from None
-        try:
-            before = os.fstat(fd)
-            if not _is_regular(before):
-                raise CorruptRun(name, "not a regular file")
-            if before.st_size > max_bytes:
-                raise CorruptRun(name, f"file is {before.st_size:,} bytes, over the {max_bytes:,}-byte limit")
-            chunks = []
-            remaining = max_bytes + 1
-            while remaining > 0:
-                chunk = os.read(fd, min(remaining, 1 << 20))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                remaining -= len(chunk)
-            after = os.fstat(fd)
-        except OSError as error:
-            raise CorruptRun(name, error.strerror or str(error)) from None
-        finally:
-            os.close(fd)
-        data = b"".join(chunks)
-        changed = (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(data) != after.st_size
-        if len(data) > max_bytes:
-            raise CorruptRun(name, f"file is over the {max_bytes:,}-byte limit")
+        data, after, changed = read_file_bytes(path, max_bytes)
         if not data or data.isspace():  # (strip() copied every file it read)
             last_reason = "empty file"
         else:
@@ -100,6 +66,49 @@ def read_run_file(path: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES, max_ne
             break
         time.sleep(0.01 * (attempt + 1))
     raise CorruptRun(name, last_reason)
+
+
+def read_file_bytes(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[bytes, os.stat_result, bool]:
+    """One read of a run file, never following a symlink: its bytes, its stat after the read, and whether it
+    changed while it was read (size or mtime moved). Raises FileNotFoundError, or CorruptRun for a file that
+    is no regular file, is too big or cannot be read."""
+    name = path.name
+    try:
+        # O_NONBLOCK: opening a FIFO named `x.json` would otherwise wait for a writer forever.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise
+    except NotADirectoryError:
+        # A path component is a file (the store "directory" itself, say): the run is not there.
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path)) from None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise CorruptRun(name, "symbolic links are not followed") from None
+        raise CorruptRun(name, error.strerror or str(error)) from None
+    try:
+        before = os.fstat(fd)
+        if not _is_regular(before):
+            raise CorruptRun(name, "not a regular file")
+        if before.st_size > max_bytes:
+            raise CorruptRun(name, f"file is {before.st_size:,} bytes, over the {max_bytes:,}-byte limit")
+        chunks = []
+        remaining = max_bytes + 1
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        after = os.fstat(fd)
+    except OSError as error:
+        raise CorruptRun(name, error.strerror or str(error)) from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    changed = (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(data) != after.st_size
+    if len(data) > max_bytes:
+        raise CorruptRun(name, f"file is over the {max_bytes:,}-byte limit")
+    return data, after, changed
 
 
 def content_digest(data: bytes) -> bytes:

@@ -15,7 +15,9 @@ CREATE TABLE IF NOT EXISTS files (
     error TEXT,                 -- why the file is not a run; NULL when it is one
     -- content_digest of a big version whose redaction changes nothing (made only when rows are redacted):
     -- a page reading exactly these bytes again need neither redact them nor check their nesting depth.
-    vetted BLOB
+    vetted BLOB,
+    -- queries/run_digest.comparison_digest of that vetted version: what comparing it reads, without parsing it.
+    compared BLOB
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS files_mtime ON files (mtime_ns);
 -- The store's unreadable files, which every list shows, without reading every file's row.

@@ -20,11 +20,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime_adapter.queries.fleet import TIMELINE_BUCKETS
-from runtime_adapter.records import Run, StoreEntry, check_run_id
+from runtime_adapter.records import CorruptRun, InvalidRunId, Run, StoreEntry, check_run_id
 from runtime_adapter.rows import ClusterReport, RunQuery
 from runtime_adapter.stores import fleet_sql
 from runtime_adapter.stores.dirwatch import DirectoryWatch
-from runtime_adapter.stores.file import DEFAULT_MAX_FILE_BYTES, VET_MIN_BYTES, FileRunStore, content_digest
+from runtime_adapter.stores.file import (
+    DEFAULT_MAX_FILE_BYTES,
+    VET_MIN_BYTES,
+    FileRunStore,
+    content_digest,
+    read_file_bytes,
+)
 from runtime_adapter.stores.memo import GenerationMemo
 from runtime_adapter.stores.rowsql import Clause, where_clause
 from runtime_adapter.stores.rowtable import RowTableQueries
@@ -311,6 +317,21 @@ class IndexedFileRunStore(RowTableQueries, FileRunStore):
 
         run = self.read_run(run_id, vet)
         return run, bool(verdicts) and verdicts[-1]
+
+    def comparison_source(self, run_id: str) -> tuple[str, bytes] | None:
+        """The file's text and `files.compared`, when the index vetted exactly these bytes (by their digest)."""
+        if not self.row_redaction:
+            return None
+        try:
+            name = f"{check_run_id(run_id)}.json"
+            data, _, changed = read_file_bytes(self.directory / name, self.max_file_bytes)
+        except (InvalidRunId, FileNotFoundError, CorruptRun):
+            return None  # get_run says why
+        if changed or len(data) < VET_MIN_BYTES:
+            return None
+        found = self._db().execute("SELECT compared FROM files WHERE name = ? AND vetted = ? AND compared IS NOT NULL",
+                                   (os.fsencode(name), content_digest(data))).fetchone()
+        return None if found is None else (data.decode("utf-8"), found[0])
 
     def has_run(self, run_id: str) -> bool:
         """From the index; a run it has not seen yet (written since its last refresh) is looked for as the file

@@ -220,6 +220,21 @@ class PostgresRunStore(RowTableQueries, RunStore):
                   and hashlib.sha256(document.encode("utf-8")).digest() == bytes(digest))
         return _parse(source, document, vetted=vetted), vetted
 
+    def comparison_source(self, run_id: str) -> tuple[str, bytes] | None:
+        """The document and `runs.compared`, when load_runs vetted exactly this text (by its digest)."""
+        if not self.row_redaction:
+            return None
+        try:
+            check_run_id(run_id)
+        except InvalidRunId:
+            return None  # get_run says why
+        with self.connection() as db:
+            found = db.execute("SELECT document::text, vetted, compared FROM runs WHERE id = %s AND compared IS NOT NULL",
+                               (run_id,)).fetchone()
+        if found is None or found[1] is None or hashlib.sha256(found[0].encode("utf-8")).digest() != bytes(found[1]):
+            return None
+        return found[0], bytes(found[2])
+
     def _document(self, run_id: str) -> tuple[str, str, bytes | None]:
         check_run_id(run_id)
         with self.connection() as db:

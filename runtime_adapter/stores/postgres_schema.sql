@@ -95,6 +95,9 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS step_stats text NOT NULL DEFAULT '{}';
 -- when it writes rows of redacted runs: a reader that gets the same text need not redact it again. Any other writer
 -- that changes the document without it leaves a digest that no longer matches, and the run is redacted as usual.
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS vetted bytea;
+-- With `vetted`, queries/run_digest.comparison_digest of that document: what comparing the run reads of it, so
+-- that a comparison parses only the steps it shows. Trusted only while `vetted` matches the document.
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS compared bytea;
 DROP INDEX IF EXISTS runs_search_redacts;
 ALTER TABLE runs DROP COLUMN IF EXISTS search_redacts;
 

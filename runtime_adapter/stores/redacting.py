@@ -81,6 +81,10 @@ class RedactingStore(RunStore):
             # The reason can quote the record ("record id "…" does not match").
             raise CorruptRun(scrub(error.source), clean_text(error.reason, secrets=self.secrets)) from None
 
+    def comparison_source(self, run_id: str) -> tuple[str, bytes] | None:
+        # Only vetted versions have one: their redaction changes nothing (as in get_run).
+        return self.inner.comparison_source(run_id) if self.secrets else None
+
     def has_run(self, run_id: str) -> bool:
         return self.inner.has_run(run_id)
 

@@ -35,12 +35,13 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_INT64 = 2**63 - 1
 
 
-# The code a row is computed by: run_row, the inspectors and the JS semantics it calls, redaction.
+# The code a row is computed by: run_row, the inspectors and the JS semantics it calls, redaction; and the
+# comparison digest a vetted run's row is kept with (run_digest).
 ROW_CODE = (
     "queries/listing.py", "queries/failure_signature.py", "queries/search_syntax.py", "rows.py", "records.py", "port.py", "redaction.py",
     "stores/rowsql.py", "js/jsvalues.py", "js/jsjson.py", "js/collation.py", "js/dates.py",
     "inspectors/incident.py", "inspectors/recovery.py", "inspectors/summary.py", "inspectors/tree.py",
-    "inspectors/diff.py",
+    "inspectors/diff.py", "queries/run_digest.py",
 )  # tests/unit/test_row_version.py checks that nothing run_row imports is missing
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runtime_adapter.queries.run_digest import comparison_digest
 from runtime_adapter.records import CorruptRun
 from runtime_adapter.rows import RunRow
 from runtime_adapter.stores.file import (
@@ -113,6 +114,7 @@ class _Parsed:
     error: str | None
     gone: bool = False
     vetted: bytes | None = None  # files.vetted
+    compared: bytes | None = None  # files.compared
 
 
 def parse_file(directory: str, name: bytes, max_bytes: int, size: int, mtime_ns: int, redact: bool) -> _Parsed:
@@ -133,11 +135,12 @@ def parse_file(directory: str, name: bytes, max_bytes: int, size: int, mtime_ns:
         # A read that raced a rewrite is marked so the next refresh reads the file again.
         return _Parsed(name, size, -1 if error.reason == _RACED else mtime_ns, None, error.reason)
     data = read[-1]
-    vetted = None
+    vetted = compared = None
     if worth_vetting(run, len(data), redact):
         vetted = content_digest(data)
+        compared = comparison_digest(data.decode("utf-8"), run)
     return _Parsed(name, stat.st_size, stat.st_mtime_ns, row_values(run, text_name, dialect="sqlite", redact=redact),
-                   None, vetted=vetted)
+                   None, vetted=vetted, compared=compared)
 
 
 def _parse_batch(directory: str, items: list[tuple[bytes, int, int]], max_bytes: int, redact: bool) -> list[_Parsed]:
@@ -525,10 +528,10 @@ class FileIndex:
                     search_in.append((rowid, item.values["search_text"]))
                     self._add_correlations(connection, rowid, item.values["correlation_ids"])
                 connection.execute(
-                    "INSERT INTO files (name, size, mtime_ns, error, vetted) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name)"
-                    " DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, error = excluded.error,"
-                    " vetted = excluded.vetted",
-                    (item.name, item.size, item.mtime_ns, item.error, item.vetted),
+                    "INSERT INTO files (name, size, mtime_ns, error, vetted, compared) VALUES (?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (name) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,"
+                    " error = excluded.error, vetted = excluded.vetted, compared = excluded.compared",
+                    (item.name, item.size, item.mtime_ns, item.error, item.vetted, item.compared),
                 )
                 known[item.name] = (item.size, item.mtime_ns)
             if search:

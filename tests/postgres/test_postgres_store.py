@@ -436,6 +436,40 @@ def test_a_big_run_loaded_clean_is_not_redacted_again_unless_its_document_change
         raw.close()
 
 
+def test_vetted_big_runs_compare_from_the_digests_load_runs_kept(tmp_path, load, empty_db, monkeypatch):
+    """load_runs keeps the comparison digest of each document it vets (`runs.compared`): comparing two such runs
+    parses neither whole and shows what comparing the runs shows; once another writer changed a document, that
+    run is compared from its redacted document."""
+    from runtime_adapter.present.alignment import compare_runs
+    from runtime_adapter.stores.file import FileRunStore
+    from runtime_adapter.stores.redacting import RedactingStore
+
+    directory = tmp_path / "big"
+    directory.mkdir()
+    write_run(directory, _big_run("clean-a", "plain"))
+    right = _big_run("clean-b", "plain")
+    right["steps"][7] = {**right["steps"][7], "status": "failed", "output": "plain result changed"}
+    write_run(directory, right)
+    load(directory, redact_rows=True)
+    store = PostgresRunStore(empty_db, redact_rows=True)
+    served, reference = RedactingStore(store), RedactingStore(FileRunStore(directory))
+    try:
+        assert served.comparison_source("clean-a") is not None
+        expected = compare_runs(reference, "clean-a", reference, "clean-b")
+        with monkeypatch.context() as patch:
+            patch.setattr(PostgresRunStore, "_document", lambda *args: pytest.fail("a whole run was parsed"))
+            assert compare_runs(served, "clean-a", served, "clean-b") == expected
+
+        with psycopg.connect(empty_db, autocommit=True) as db:  # another writer; digests stay
+            db.execute("UPDATE runs SET document = replace(document::text, 'plain result 00007', 'apikey=sk-live1234')::json"
+                       " WHERE id = 'clean-a'")
+        assert served.comparison_source("clean-a") is None
+        compared = compare_runs(served, "clean-a", served, "clean-b")
+        assert "sk-live1234" not in repr(compared) and "apikey=[REDACTED]" in repr(compared)
+    finally:
+        store.close()
+
+
 def test_a_searchs_kept_matches_are_found_whatever_characters_their_ids_hold(tmp_path, load, pg_store):
     # The kept ids travel as one array literal: quotes, commas, braces, spaces and NULL-like words must not break it.
     ids = ['quote"d', "com,ma", "{brace}", "sp ace", "NULL", "é-ü", "semi;colon", "a'b"]

@@ -173,13 +173,14 @@ def test_very_long_identical_runs_fold_without_rendering_every_step():
 def test_divergences_show_each_side_at_the_first_diverging_indexes():
     from runtime_adapter.inspectors import diff_traces
     from runtime_adapter.present.alignment import divergences
+    from runtime_adapter.queries.run_digest import compared_run
     from tests.factories import run_record
 
     left = run_record("l", steps=[step(0), step(1)], events=[{"type": "a"}, {"type": "b"}],
                       toolCalls=[{"toolName": "search", "arguments": {"q": 1}}])
     right = run_record("r", steps=[step(0), step(1, status="failed")], events=[{"type": "a"}],
                        toolCalls=[{"toolName": "search", "arguments": {"q": 2}}])
-    found = divergences(left, right, diff_traces(left, right))
+    found = divergences(compared_run(left), compared_run(right), diff_traces(left, right))
     assert found["step"].index == 1 and found["step"].right.status == "failed"
     assert (found["event"].index, found["event"].left, found["event"].right) == (1, "b", None)
     assert found["tool_call"].left == 'search({"q":1})' and found["tool_call"].right == 'search({"q":2})'
@@ -188,7 +189,9 @@ def test_divergences_show_each_side_at_the_first_diverging_indexes():
 def test_divergences_are_empty_for_identical_runs():
     from runtime_adapter.inspectors import diff_traces
     from runtime_adapter.present.alignment import divergences
+    from runtime_adapter.queries.run_digest import compared_run
     from tests.factories import run_record
 
     run = run_record("same", steps=[step(0)])
-    assert divergences(run, run, diff_traces(run, run)) == {"step": None, "event": None, "tool_call": None}
+    assert divergences(compared_run(run), compared_run(run), diff_traces(run, run)) == {
+        "step": None, "event": None, "tool_call": None}

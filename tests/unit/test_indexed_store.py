@@ -625,6 +625,46 @@ def test_a_big_runs_vetted_bytes_skip_redaction_and_any_other_bytes_are_redacted
     assert "sk-live1234" not in jsjson.dumps(RedactingStore(store).get_run("clean-big"))
 
 
+def test_two_vetted_big_runs_compare_from_their_digests_until_a_file_changes(tmp_path, index_dir, monkeypatch):
+    """The index keeps a comparison digest of each version it vets (`files.compared`): comparing two such runs
+    reads neither whole (parsing two 6.9 MB runs was most of a 5,000-step comparison) and shows what comparing
+    the runs shows. A version the index did not vet (a secret, or bytes rewritten since) is compared from the
+    run, redacted."""
+    from runtime_adapter.present.alignment import compare_runs
+    from runtime_adapter.stores.redacting import RedactingStore
+
+    directory = tmp_path / "big"
+    directory.mkdir()
+    left = write_run(directory, _big_run("clean-a", "plain"))
+    right = _big_run("clean-b", "plain")
+    right["steps"][7] = {**right["steps"][7], "status": "failed", "output": "plain result changed"}
+    del right["steps"][100]
+    write_run(directory, right)
+    write_run(directory, _big_run("secret-big", "password=hunter2-hunter2"))
+    store = indexed(directory, index_dir, background=False, redact_rows=True)
+    store.refresh()
+    served = RedactingStore(store)
+    reference = RedactingStore(FileRunStore(directory))
+    assert served.comparison_source("clean-a") is not None and served.comparison_source("secret-big") is None
+    assert RedactingStore(FileRunStore(directory)).comparison_source("clean-a") is None
+
+    for start in (0, 90):
+        expected = compare_runs(reference, "clean-a", reference, "clean-b", start=start)
+        with monkeypatch.context() as patch:
+            patch.setattr(type(store), "read_run", lambda *args, **kwargs: pytest.fail("a whole run was read"))
+            assert compare_runs(served, "clean-a", served, "clean-b", start=start) == expected
+    assert compare_runs(served, "clean-a", served, "secret-big") == compare_runs(reference, "clean-a", reference,
+                                                                                 "secret-big")
+
+    before = left.stat()
+    left.write_text(left.read_text().replace("plain result 00007", "apikey=sk-live1234"))  # same size and mtime
+    os.utime(left, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert served.comparison_source("clean-a") is None
+    compared = compare_runs(served, "clean-a", served, "clean-b")
+    assert compared == compare_runs(reference, "clean-a", reference, "clean-b")
+    assert "sk-live1234" not in repr(compared) and "apikey=[REDACTED]" in repr(compared)
+
+
 def test_small_runs_and_unredacted_indexes_vet_nothing(runs_dir, index_dir):
     store = indexed(runs_dir, index_dir, background=False, redact_rows=True)
     store.refresh()

@@ -79,6 +79,18 @@ _VALUES = st.recursive(
     max_leaves=8)
 
 
+@given(st.recursive(
+    _PRIMITIVES | st.sampled_from([1e21, 0.1, 2**53, 2**53 + 1, 10**15, -(10**16), 12345678901234567890, "\ud800", "é",
+                                   "1.5 and 2e3", "\u2028\x00\x1f\x7f\"\\/", "𝄞", 5e-324, math.inf]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(
+        st.sampled_from(["a", "b", "1", "\ud800", "é"]), children, max_size=3),
+    max_leaves=8))
+def test_stringify_for_compare_prints_what_json_stringify_prints(value):
+    """The C encoder's shortcut in `stringify_for_compare` (keys of step signatures: a 5,000-step run's digest)
+    must print exactly what `dumps`, JSON.stringify's reference here, prints."""
+    assert jsjson.stringify_for_compare(value) == ("null" if value is None or value is UNDEFINED else jsjson.dumps(value))
+
+
 @given(_VALUES, _VALUES)
 def test_same_stringified_agrees_with_comparing_what_js_prints(left, right):
     """TraceDiffer's first diverging step: the C encoder's shortcut must not call two items equal that JS prints
