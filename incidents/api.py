@@ -10,8 +10,7 @@ from controlplane.stores import DEFAULT_STORE, store_for
 from incidents.forms import CompareForm, IncidentForm
 from incidents.reports import incident_payloads
 from incidents.sides import cached_pair, resolve, unknown_store
-from runtime_adapter.inspectors import diff_traces
-from runtime_adapter.present.alignment import align_steps, alignment_payload, measures_payload, run_header
+from runtime_adapter.present.alignment import compare_payload
 from runtime_adapter.records import RunNotFound
 
 
@@ -34,9 +33,7 @@ def compare(request: HttpRequest) -> HttpResponse:
     left_side, right_side = (resolve(ref, current) for ref in form.refs())
 
     def compute() -> dict[str, object]:
-        left, right = left_side.store.get_run(left_side.run_id), right_side.store.get_run(right_side.run_id)
-        return {"diff": diff_traces(left, right), "alignment": alignment_payload(align_steps(left["steps"], right["steps"])),
-                "measures": measures_payload(run_header(left), run_header(right))}
+        return compare_payload(left_side.store, left_side.run_id, right_side.store, right_side.run_id)
 
     try:
         return json_response(cached_pair("api-compare-2", left_side, right_side, (), compute))  # 2: with measures

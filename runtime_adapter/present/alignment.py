@@ -453,6 +453,14 @@ def compare_runs(left_store: RunStore, left_id: str, right_store: RunStore, righ
     }
 
 
+def compare_payload(left_store: RunStore, left_id: str, right_store: RunStore, right_id: str) -> dict[str, Any]:
+    """The compare API's JSON: TraceDiffer's diff, the whole alignment, and the measures. Raises RunNotFound."""
+    left, right = compared_sides(left_store, left_id, right_store, right_id)
+    return {"diff": diff_facts(left.facts, right.facts),
+            "alignment": alignment_payload(align(left.signatures, right.signatures)),
+            "measures": measures_payload(left.header, right.header)}
+
+
 # How duration, tokens and cost moved from the left run (or step) to the right one.
 
 Measure = Literal["duration", "tokens", "cost"]

@@ -11,7 +11,7 @@ import pytest
 from runtime_adapter.inspectors import diff_traces
 from runtime_adapter.inspectors.diff import diff_facts
 from runtime_adapter.js.jsjson import loads
-from runtime_adapter.present.alignment import compare_runs, compare_steps, divergences
+from runtime_adapter.present.alignment import compare_payload, compare_runs, compare_steps, divergences
 from runtime_adapter.queries.run_digest import (
     DIGEST_MIN_STEPS,
     ParsedItems,
@@ -161,8 +161,10 @@ def test_compare_runs_reads_no_whole_run_when_both_have_digests(tmp_path):
             _text(run_record(run_id, steps=[{"type": "tool", "output": output}] * 3)), encoding="utf-8")
     store = _Store(tmp_path)
     digested = compare_runs(store, "a", store, "b")
+    payload = compare_payload(store, "a", store, "b")
     assert store.reads == 0
     plain = FileRunStore(tmp_path)
     assert digested == compare_runs(plain, "a", plain, "b")
+    assert payload == compare_payload(plain, "a", plain, "b")
     with pytest.raises(RunNotFound):
         compare_runs(store, "a", store, "missing")

@@ -46,14 +46,14 @@ def diffs(monkeypatch):
     import incidents.compare
 
     calls: list[str] = []
-    for module in (incidents.compare, incidents.api):
-        real = module.diff_traces
+    for module, function in ((incidents.compare, "compare_runs"), (incidents.api, "compare_payload")):
+        real = getattr(module, function)
 
-        def counted(left, right, real=real, name=module.__name__):
+        def counted(*args, real=real, name=module.__name__, **kwargs):
             calls.append(name)
-            return real(left, right)
+            return real(*args, **kwargs)
 
-        monkeypatch.setattr(module, "diff_traces", counted)
+        monkeypatch.setattr(module, function, counted)
     return calls
 
 
