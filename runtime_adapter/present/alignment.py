@@ -17,9 +17,10 @@ from __future__ import annotations
 import bisect
 import difflib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from runtime_adapter.inspectors.diff import diff_facts
 from runtime_adapter.js.jsjson import dumps
@@ -33,6 +34,7 @@ from runtime_adapter.queries.run_digest import compact_json as _json
 from runtime_adapter.queries.run_digest import run_header as run_header  # the compare page's and API's header
 from runtime_adapter.queries.scanning import RunStore
 
+T = TypeVar("T")
 Kind = Literal["same", "changed", "added", "removed"]
 
 # SequenceMatcher does about this many dictionary operations per pass at most (see module doc).
@@ -427,16 +429,30 @@ def divergences(left: ComparedRun, right: ComparedRun, diff: dict[str, Any]) -> 
     }
 
 
+def _both(left: Callable[[], T], right: Callable[[], T], at_once: bool) -> tuple[T, T]:
+    if not at_once:
+        return left(), right()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="compare") as pool:
+        later = pool.submit(right)
+        return left(), later.result()
+
+
 def compared_sides(left_store: RunStore, left_id: str, right_store: RunStore, right_id: str,
                    ) -> tuple[ComparedRun, ComparedRun]:
     """Both sides of a comparison: from the digests an index kept of both runs when it has them (only the steps
-    a page shows are then parsed), else from the runs. Raises RunNotFound."""
-    left_source, right_source = left_store.comparison_source(left_id), right_store.comparison_source(right_id)
+    a page shows are then parsed), else from the runs. Raises RunNotFound.
+
+    Two databases' sides are read at once, on connections of their own (each document is ~45 ms of PostgreSQL
+    decompressing and sending 6.9 MB)."""
+    at_once = all(getattr(store, "concurrent_reads", False) for store in (left_store, right_store))
+    left_source, right_source = _both(lambda: left_store.comparison_source(left_id),
+                                      lambda: right_store.comparison_source(right_id), at_once)
     if left_source is not None and right_source is not None:
         left, right = compared_from_digest(*left_source), compared_from_digest(*right_source)
         if left is not None and right is not None:
             return left, right
-    return compared_run(left_store.get_run(left_id)), compared_run(right_store.get_run(right_id))
+    return _both(lambda: compared_run(left_store.get_run(left_id)),
+                 lambda: compared_run(right_store.get_run(right_id)), at_once)
 
 
 def compare_runs(left_store: RunStore, left_id: str, right_store: RunStore, right_id: str, *,
