@@ -89,6 +89,23 @@ def test_the_warm_up_opens_a_file_stores_index_without_reading_a_run(settings, t
     assert read == []
 
 
+def test_the_warm_up_opens_the_cache_client(settings):
+    """A worker's first page that used the Redis cache imported redis-py and connected (120 ms of a first
+    comparison, profiled); the warm-up does, and stores nothing."""
+    from django.core.cache import caches
+
+    from controlplane import warmup
+    from tests.web.runs_support import redis_test_url
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": redis_test_url(), "KEY_PREFIX": "warm-up-test"}}
+    cache = caches["default"]
+    assert "_cache" not in cache.__dict__
+    warmup.warm_up()
+    assert "_cache" in cache.__dict__  # the client, made and connected
+    assert cache.get("controlplane:warm-up") is None
+
+
 def test_a_worker_freezes_what_it_holds_after_warming_up(monkeypatch, tmp_path):
     """Full collections during a page walked the ~105,000 objects every worker holds for good (100k runs: the first
     releases page 300-330 ms, 175-190 ms with them frozen)."""
