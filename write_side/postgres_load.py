@@ -7,6 +7,7 @@ rewritten. The source store is only read.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -105,7 +106,10 @@ def _file_item(directory: str, name: str, max_bytes: int, redact: bool) -> _Item
 def _vet(values: dict[str, Any], run: Run, worth: bool) -> None:
     """Mark a run worth vetting, with the comparison digest of the very document written."""
     values["vetted"] = _VET_MARK if worth else None
-    values["compared"] = comparison_digest(values["document"], run) if worth else None
+    # Named by the SHA-256 of the document, which the table's `vetted` is and a reader checks.
+    document = values["document"]
+    values["compared"] = (comparison_digest(document, run, version=hashlib.sha256(document.encode("utf-8")).digest())
+                          if worth else None)
 
 
 def _file_batch(directory: str, names: list[str], max_bytes: int, redact: bool) -> list[_Item]:

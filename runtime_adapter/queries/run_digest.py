@@ -33,9 +33,12 @@ from runtime_adapter.records import Run
 # Runs with fewer steps get no digest: parsing them whole costs a comparison a few milliseconds, and making one costs
 # an index about three parses of the run.
 DIGEST_MIN_STEPS = 1000
-FORMAT = b"cmp1"
+FORMAT = b"cmp2"
 KEY_BYTES = 16
-_HEAD = struct.Struct("<4sIIII")  # format, header bytes, steps, tool calls, characters of the text
+VERSION_BYTES = 32
+# format, the version of the text it was made from (the store's digest of it), header bytes, steps, tool calls,
+# characters of the text
+_HEAD = struct.Struct(f"<4s{VERSION_BYTES}sIIII")
 _SPAN = "I"  # offsets into a text of at most the 20 MB a store reads
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _SCANNER = json.JSONDecoder()
@@ -144,8 +147,12 @@ def _skip(text: str, pos: int) -> int:
     return match.end() if match else pos
 
 
-def comparison_digest(text: str, run: Run, *, min_steps: int = DIGEST_MIN_STEPS) -> bytes | None:
+def comparison_digest(text: str, run: Run, *, version: bytes, min_steps: int = DIGEST_MIN_STEPS) -> bytes | None:
     """The digest of `run`, the normalised run parsed from `text` (a vetted version: its redaction changes nothing).
+
+    `version` is the store's digest of the text (a file's content digest, a document's SHA-256), kept in the digest
+    so that a reader trusts it only with that text: a writer that changed the text (and its vetted digest) without
+    writing a new comparison digest leaves one that no longer matches (`digest_version`).
 
     None when the run has fewer than `min_steps` steps, or its steps or tool calls cannot be located as the run
     holds them.
@@ -169,7 +176,7 @@ def comparison_digest(text: str, run: Run, *, min_steps: int = DIGEST_MIN_STEPS)
     except (TypeError, ValueError, RecursionError):
         return None
     parts = [
-        _HEAD.pack(FORMAT, len(header), len(steps), len(calls), len(text)), header,
+        _HEAD.pack(FORMAT, version, len(header), len(steps), len(calls), len(text)), header,
         b"".join(stringify_key(signature) for signature in facts.steps),
         b"".join(signature_key(step_signature(step)) for step in run["steps"]),
         b"".join(stringify_key(signature) for signature in facts.tool_calls),
@@ -238,11 +245,24 @@ def compared_run(run: Run) -> ComparedRun:
                        [step_signature(step) for step in run["steps"]])
 
 
+def digest_version(digest: bytes) -> bytes | None:
+    """The version of the text a digest was made from (as `comparison_digest` was given it, zero-padded)."""
+    try:
+        form, version = _HEAD.unpack_from(digest)[:2]
+    except struct.error:
+        return None
+    return version if form == FORMAT else None
+
+
+def made_from(digest: bytes, version: bytes) -> bool:
+    return digest_version(digest) == version.ljust(VERSION_BYTES, b"\0")
+
+
 def compared_from_digest(text: str, digest: bytes) -> ComparedRun | None:
     """The side a digest describes, reading steps from `text` as they are asked for; None for a digest that is not
     of this text (or of this code's format)."""
     try:
-        form, header_size, steps, calls, characters = _HEAD.unpack_from(digest)
+        form, _, header_size, steps, calls, characters = _HEAD.unpack_from(digest)
     except struct.error:
         return None
     keys_size = KEY_BYTES * (2 * steps + calls)

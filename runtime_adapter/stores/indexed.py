@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime_adapter.queries.fleet import TIMELINE_BUCKETS
+from runtime_adapter.queries.run_digest import made_from
 from runtime_adapter.records import CorruptRun, InvalidRunId, Run, StoreEntry, check_run_id
 from runtime_adapter.rows import ClusterReport, RunQuery
 from runtime_adapter.stores import fleet_sql
@@ -329,9 +330,12 @@ class IndexedFileRunStore(RowTableQueries, FileRunStore):
             return None  # get_run says why
         if changed or len(data) < VET_MIN_BYTES:
             return None
+        version = content_digest(data)
         found = self._db().execute("SELECT compared FROM files WHERE name = ? AND vetted = ? AND compared IS NOT NULL",
-                                   (os.fsencode(name), content_digest(data))).fetchone()
-        return None if found is None else (data.decode("utf-8"), found[0])
+                                   (os.fsencode(name), version)).fetchone()
+        if found is None or not made_from(found[0], version):
+            return None
+        return data.decode("utf-8"), found[0]
 
     def has_run(self, run_id: str) -> bool:
         """From the index; a run it has not seen yet (written since its last refresh) is looked for as the file

@@ -26,6 +26,7 @@ from psycopg_pool import ConnectionPool
 from runtime_adapter.js.dates import iso_ms
 from runtime_adapter.js.jsjson import MAX_NESTING, JSONParseError, loads
 from runtime_adapter.queries.fleet import TIMELINE_BUCKETS
+from runtime_adapter.queries.run_digest import made_from
 from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.records import (
     CorruptRun,
@@ -221,7 +222,8 @@ class PostgresRunStore(RowTableQueries, RunStore):
         return _parse(source, document, vetted=vetted), vetted
 
     def comparison_source(self, run_id: str) -> tuple[str, bytes] | None:
-        """The document and `runs.compared`, when load_runs vetted exactly this text (by its digest)."""
+        """The document and `runs.compared`, when load_runs vetted exactly this text and made the comparison digest
+        of it (by their SHA-256)."""
         if not self.row_redaction:
             return None
         try:
@@ -231,9 +233,13 @@ class PostgresRunStore(RowTableQueries, RunStore):
         with self.connection() as db:
             found = db.execute("SELECT document::text, vetted, compared FROM runs WHERE id = %s AND compared IS NOT NULL",
                                (run_id,)).fetchone()
-        if found is None or found[1] is None or hashlib.sha256(found[0].encode("utf-8")).digest() != bytes(found[1]):
+        if found is None or found[1] is None:
             return None
-        return found[0], bytes(found[2])
+        version, compared = hashlib.sha256(found[0].encode("utf-8")).digest(), bytes(found[2])
+        # A writer may change the document and its `vetted` without writing a new digest: the digest names its text.
+        if version != bytes(found[1]) or not made_from(compared, version):
+            return None
+        return found[0], compared
 
     def _document(self, run_id: str) -> tuple[str, str, bytes | None]:
         check_run_id(run_id)

@@ -138,7 +138,7 @@ def parse_file(directory: str, name: bytes, max_bytes: int, size: int, mtime_ns:
     vetted = compared = None
     if worth_vetting(run, len(data), redact):
         vetted = content_digest(data)
-        compared = comparison_digest(data.decode("utf-8"), run)
+        compared = comparison_digest(data.decode("utf-8"), run, version=vetted)
     return _Parsed(name, stat.st_size, stat.st_mtime_ns, row_values(run, text_name, dialect="sqlite", redact=redact),
                    None, vetted=vetted, compared=compared)
 

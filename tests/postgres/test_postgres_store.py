@@ -466,6 +466,16 @@ def test_vetted_big_runs_compare_from_the_digests_load_runs_kept(tmp_path, load,
         assert served.comparison_source("clean-a") is None
         compared = compare_runs(served, "clean-a", served, "clean-b")
         assert "sk-live1234" not in repr(compared) and "apikey=[REDACTED]" in repr(compared)
+
+        # A writer that vets what it writes, as older loaders did, but keeps no comparison digest: the digest
+        # left in the row names the text it was made from, not this one.
+        with psycopg.connect(empty_db, autocommit=True) as db:
+            db.execute("UPDATE runs SET document = replace(document::text, 'plain result 00008', 'plain result 0000X')::json"
+                       " WHERE id = 'clean-b'")
+            db.execute("UPDATE runs SET vetted = sha256(convert_to(document::text, 'UTF8')) WHERE id = 'clean-b'")
+        assert store.get_run_vetted("clean-b")[1] is True
+        assert served.comparison_source("clean-b") is None
+        assert "0000X" in repr(compare_runs(served, "clean-a", served, "clean-b"))
     finally:
         store.close()
 

@@ -19,6 +19,7 @@ from runtime_adapter.queries.run_digest import (
     compared_run,
     comparison_digest,
     element_spans,
+    made_from,
 )
 from runtime_adapter.records import RunNotFound, normalize_run
 from runtime_adapter.stores.file import FileRunStore
@@ -28,7 +29,7 @@ from tests.factories import run_record
 
 def _digested(text: str) -> Any:
     run = normalize_run(loads(text))
-    digest = comparison_digest(text, run, min_steps=0)
+    digest = comparison_digest(text, run, version=b"v", min_steps=0)
     assert digest is not None, "a run whose steps lie in its text gets a digest"
     side = compared_from_digest(text, digest)
     assert side is not None
@@ -104,23 +105,24 @@ def test_a_key_written_twice_is_read_as_json_parse_reads_it():
     '[{"id": "x"}]',
 ])
 def test_no_digest_where_the_elements_are_not_those_of_an_array(text):
-    assert comparison_digest(text, normalize_run(loads(text)), min_steps=0) is None
+    assert comparison_digest(text, normalize_run(loads(text)), version=b"v", min_steps=0) is None
 
 
 def test_runs_of_few_steps_get_no_digest():
     few = run_record("few", steps=[{"type": "tool"}] * (DIGEST_MIN_STEPS - 1))
-    assert comparison_digest(_text(few), few) is None
+    assert comparison_digest(_text(few), few, version=b"v") is None
     many = run_record("many", steps=[{"type": "tool"}] * DIGEST_MIN_STEPS)
-    assert comparison_digest(_text(many), many) is not None
+    assert comparison_digest(_text(many), many, version=b"v") is not None
 
 
 def test_a_digest_is_only_read_with_the_text_it_was_made_from():
     text = _text(run_record("a", steps=[{"type": "a", "output": "x"}]))
-    digest = comparison_digest(text, normalize_run(loads(text)), min_steps=0)
+    digest = comparison_digest(text, normalize_run(loads(text)), version=b"v", min_steps=0)
     assert digest is not None and compared_from_digest(text, digest) is not None
     assert compared_from_digest(text + " ", digest) is None
     assert compared_from_digest(text, digest[:-1]) is None
     assert compared_from_digest(text, b"cmp0" + digest[4:]) is None
+    assert made_from(digest, b"v") and not made_from(digest, b"w") and not made_from(b"cmp0" + digest[4:], b"v")
 
 
 def test_a_page_parses_only_the_steps_it_shows():
@@ -152,7 +154,7 @@ class _Store(FileRunStore):
         if not path.exists():
             return None
         text = path.read_text(encoding="utf-8")
-        return text, comparison_digest(text, normalize_run(loads(text)), min_steps=0)  # type: ignore[return-value]
+        return text, comparison_digest(text, normalize_run(loads(text)), version=b"v", min_steps=0)  # type: ignore[return-value]
 
 
 def test_compare_runs_reads_no_whole_run_when_both_have_digests(tmp_path):
