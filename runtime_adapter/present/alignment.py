@@ -29,9 +29,14 @@ from runtime_adapter.present.formatting import MINUS, finite_number, token_count
 from runtime_adapter.present.formatting import clip as clip_text
 from runtime_adapter.present.formatting import cost as format_cost
 from runtime_adapter.present.formatting import duration as format_duration
-from runtime_adapter.queries.run_digest import ComparedRun, compared_from_digest, compared_run, step_signature
+from runtime_adapter.queries.run_digest import (
+    ComparedRun,
+    DigestMismatch,
+    compared_from_digest,
+    compared_run,
+    step_signature,
+)
 from runtime_adapter.queries.run_digest import compact_json as _json
-from runtime_adapter.queries.run_digest import run_header as run_header  # the compare page's and API's header
 from runtime_adapter.queries.scanning import RunStore
 
 T = TypeVar("T")
@@ -437,44 +442,60 @@ def _both(left: Callable[[], T], right: Callable[[], T], at_once: bool) -> tuple
         return left(), later.result()
 
 
-def compared_sides(left_store: RunStore, left_id: str, right_store: RunStore, right_id: str,
-                   ) -> tuple[ComparedRun, ComparedRun]:
+def compared_sides(left_store: RunStore, left_id: str, right_store: RunStore, right_id: str, *,
+                   digests: bool = True) -> tuple[ComparedRun, ComparedRun]:
     """Both sides of a comparison: from the digests an index kept of both runs when it has them (only the steps
-    a page shows are then parsed), else from the runs. Raises RunNotFound.
+    a page shows are then parsed), else (or with `digests` off) from the runs. Raises RunNotFound.
 
     Two databases' sides are read at once, on connections of their own (each document is ~45 ms of PostgreSQL
     decompressing and sending 6.9 MB)."""
     at_once = all(getattr(store, "concurrent_reads", False) for store in (left_store, right_store))
-    left_source, right_source = _both(lambda: left_store.comparison_source(left_id),
-                                      lambda: right_store.comparison_source(right_id), at_once)
-    if left_source is not None and right_source is not None:
-        left, right = compared_from_digest(*left_source), compared_from_digest(*right_source)
-        if left is not None and right is not None:
-            return left, right
+    if digests:
+        left_source, right_source = _both(lambda: left_store.comparison_source(left_id),
+                                          lambda: right_store.comparison_source(right_id), at_once)
+        if left_source is not None and right_source is not None:
+            left, right = compared_from_digest(*left_source), compared_from_digest(*right_source)
+            if left is not None and right is not None:
+                return left, right
     return _both(lambda: compared_run(left_store.get_run(left_id)),
                  lambda: compared_run(right_store.get_run(right_id)), at_once)
+
+
+def _from_digests_or_runs(compute: Callable[[ComparedRun, ComparedRun], T], left_store: RunStore, left_id: str,
+                          right_store: RunStore, right_id: str) -> T:
+    try:
+        return compute(*compared_sides(left_store, left_id, right_store, right_id))
+    except DigestMismatch:  # a digest no index of this code wrote: the runs say what they hold
+        return compute(*compared_sides(left_store, left_id, right_store, right_id, digests=False))
 
 
 def compare_runs(left_store: RunStore, left_id: str, right_store: RunStore, right_id: str, *,
                  start: int = 0) -> dict[str, Any]:
     """What the compare page shows of two runs: each run's header, TraceDiffer's summary, the measures' changes,
     what each side holds where TraceDiffer found them diverging, and the page of aligned steps at `start`."""
-    left, right = compared_sides(left_store, left_id, right_store, right_id)
-    diff = diff_facts(left.facts, right.facts)
-    return {
-        "left": left.header, "right": right.header, "diff": diff,
-        "changes": run_changes(left.header, right.header),
-        "divergences": divergences(left, right, diff),
-        "steps": compare_steps(left.steps, right.steps, start=start, signatures=(left.signatures, right.signatures)),
-    }
+
+    def compute(left: ComparedRun, right: ComparedRun) -> dict[str, Any]:
+        diff = diff_facts(left.facts, right.facts)
+        return {
+            "left": left.header, "right": right.header, "diff": diff,
+            "changes": run_changes(left.header, right.header),
+            "divergences": divergences(left, right, diff),
+            "steps": compare_steps(left.steps, right.steps, start=start,
+                                   signatures=(left.signatures, right.signatures)),
+        }
+
+    return _from_digests_or_runs(compute, left_store, left_id, right_store, right_id)
 
 
 def compare_payload(left_store: RunStore, left_id: str, right_store: RunStore, right_id: str) -> dict[str, Any]:
     """The compare API's JSON: TraceDiffer's diff, the whole alignment, and the measures. Raises RunNotFound."""
-    left, right = compared_sides(left_store, left_id, right_store, right_id)
-    return {"diff": diff_facts(left.facts, right.facts),
-            "alignment": alignment_payload(align(left.signatures, right.signatures)),
-            "measures": measures_payload(left.header, right.header)}
+
+    def compute(left: ComparedRun, right: ComparedRun) -> dict[str, Any]:
+        return {"diff": diff_facts(left.facts, right.facts),
+                "alignment": alignment_payload(align(left.signatures, right.signatures)),
+                "measures": measures_payload(left.header, right.header)}
+
+    return _from_digests_or_runs(compute, left_store, left_id, right_store, right_id)
 
 
 # How duration, tokens and cost moved from the left run (or step) to the right one.

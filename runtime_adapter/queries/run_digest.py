@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, overload
 
 from runtime_adapter.inspectors.diff import TraceFacts, stringify_key, tool_call_signature, trace_facts
-from runtime_adapter.js.jsjson import loads
+from runtime_adapter.js.jsjson import JSONParseError, loads
 from runtime_adapter.js.jsvalues import UNDEFINED
 from runtime_adapter.queries.listing import run_measures
 from runtime_adapter.records import Run
@@ -195,6 +195,10 @@ def _event_kind(code: Any) -> Any:
     return code if type(code) is str else code[0] if code else UNDEFINED
 
 
+class DigestMismatch(ValueError):
+    """A digest's span that does not hold a JSON value of its text (a digest no index of this code wrote)."""
+
+
 class ParsedItems(Sequence[Any]):
     """A run's steps (or tool calls) parsed one by one from the text as the page asks for them."""
 
@@ -221,7 +225,10 @@ class ParsedItems(Sequence[Any]):
         item = self._items.get(index, self)
         if item is self:
             start, end = self._spans[index]
-            item = loads(self._text[start:end], max_nesting=None)
+            try:
+                item = loads(self._text[start:end], max_nesting=None)
+            except JSONParseError as error:
+                raise DigestMismatch(f"item {index} of the comparison digest: {error}") from None
             if self._make is not None:
                 item = self._make(item)
             self._items[index] = item
@@ -271,7 +278,10 @@ def compared_from_digest(text: str, digest: bytes) -> ComparedRun | None:
         return None
     view = memoryview(digest)
     offset = _HEAD.size
-    header = json.loads(bytes(view[offset:offset + header_size]))
+    try:
+        header = json.loads(bytes(view[offset:offset + header_size]))
+    except ValueError:
+        return None
     offset += header_size
 
     def keys(count: int) -> list[bytes]:
@@ -288,8 +298,13 @@ def compared_from_digest(text: str, digest: bytes) -> ComparedRun | None:
 
     step_keys, align_keys, call_keys = keys(steps), keys(steps), keys(calls)
     step_spans, call_spans = spans(steps), spans(calls)
-    run = header["run"]
-    facts = TraceFacts(run["id"], header["status"][0], bytes.fromhex(header["output"]),
-                       [_event_kind(code) for code in header["events"]], step_keys, call_keys, keyed=True)
+    if any(not 0 <= start <= end <= len(text) for start, end in (*step_spans, *call_spans)):
+        return None
+    try:
+        run = header["run"]
+        facts = TraceFacts(run["id"], header["status"][0], bytes.fromhex(header["output"]),
+                           [_event_kind(code) for code in header["events"]], step_keys, call_keys, keyed=True)
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
     return ComparedRun(run, facts, ParsedItems(text, step_spans), ParsedItems(text, call_spans, tool_call_signature),
                        align_keys)

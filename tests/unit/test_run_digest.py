@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +171,38 @@ def test_compare_runs_reads_no_whole_run_when_both_have_digests(tmp_path):
     assert payload == compare_payload(plain, "a", plain, "b")
     with pytest.raises(RunNotFound):
         compare_runs(store, "a", store, "missing")
+
+
+class _ForgedStore(_Store):
+    """A store whose digests someone else wrote: `forge(digest)` is what it returns instead."""
+
+    def __init__(self, directory: Path, forge: Any) -> None:
+        super().__init__(directory)
+        self.forge = forge
+
+    def comparison_source(self, run_id: str) -> tuple[str, bytes] | None:
+        source = super().comparison_source(run_id)
+        return None if source is None else (source[0], self.forge(source[0], source[1]))
+
+
+def _shifted_spans(text: str, digest: bytes) -> bytes:
+    # The runs below have 3 steps and no tool call: the digest ends with their 3 spans (6 offsets). Each span one
+    # character later starts inside a JSON value.
+    spans = array("I")
+    spans.frombytes(digest[-24:])
+    return digest[:-24] + array("I", [offset + 1 for offset in spans]).tobytes()
+
+
+@pytest.mark.parametrize("forge", [
+    _shifted_spans,
+    lambda text, digest: digest[:37] + b"\xff" * 8 + digest[45:],  # the header's JSON, broken
+    lambda text, digest: digest[:-4] + array("I", [len(text) + 9]).tobytes(),  # a span past the text's end
+], ids=["spans inside values", "broken header", "span past the end"])
+def test_a_digest_nobody_here_wrote_is_passed_over_for_the_runs(tmp_path, forge):
+    for run_id, output in (("a", "one"), ("b", "two")):
+        (tmp_path / f"{run_id}.json").write_text(
+            _text(run_record(run_id, steps=[{"type": "tool", "output": output}] * 3)), encoding="utf-8")
+    plain = FileRunStore(tmp_path)
+    forged = _ForgedStore(tmp_path, forge)
+    assert compare_runs(forged, "a", forged, "b") == compare_runs(plain, "a", plain, "b")
+    assert compare_payload(forged, "a", forged, "b") == compare_payload(plain, "a", plain, "b")
