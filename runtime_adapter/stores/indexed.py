@@ -320,22 +320,26 @@ class IndexedFileRunStore(RowTableQueries, FileRunStore):
         return run, bool(verdicts) and verdicts[-1]
 
     def comparison_source(self, run_id: str) -> tuple[str, bytes] | None:
-        """The file's text and `files.compared`, when the index vetted exactly these bytes (by their digest)."""
+        """The file's text and `files.compared`, when the index vetted exactly these bytes (by their digest). The
+        index is asked first: most runs have no digest, and their files are not read for nothing."""
         if not self.row_redaction:
             return None
         try:
             name = f"{check_run_id(run_id)}.json"
-            data, _, changed = read_file_bytes(self.directory / name, self.max_file_bytes)
-        except (InvalidRunId, FileNotFoundError, CorruptRun):
+        except InvalidRunId:
             return None  # get_run says why
-        if changed or len(data) < VET_MIN_BYTES:
+        found = self._db().execute("SELECT vetted, compared FROM files WHERE name = ? AND compared IS NOT NULL",
+                                   (os.fsencode(name),)).fetchone()
+        if found is None:
+            return None
+        try:
+            data, _, changed = read_file_bytes(self.directory / name, self.max_file_bytes)
+        except (FileNotFoundError, CorruptRun):
             return None
         version = content_digest(data)
-        found = self._db().execute("SELECT compared FROM files WHERE name = ? AND vetted = ? AND compared IS NOT NULL",
-                                   (os.fsencode(name), version)).fetchone()
-        if found is None or not made_from(found[0], version):
+        if changed or version != found[0] or not made_from(found[1], version):
             return None
-        return data.decode("utf-8"), found[0]
+        return data.decode("utf-8"), found[1]
 
     def has_run(self, run_id: str) -> bool:
         """From the index; a run it has not seen yet (written since its last refresh) is looked for as the file

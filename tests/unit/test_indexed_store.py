@@ -647,6 +647,9 @@ def test_two_vetted_big_runs_compare_from_their_digests_until_a_file_changes(tmp
     reference = RedactingStore(FileRunStore(directory))
     assert served.comparison_source("clean-a") is not None and served.comparison_source("secret-big") is None
     assert RedactingStore(FileRunStore(directory)).comparison_source("clean-a") is None
+    with monkeypatch.context() as patch:  # a run without a digest: the index says so, its file is not read
+        patch.setattr("runtime_adapter.stores.indexed.read_file_bytes", lambda *args: pytest.fail("a file was read"))
+        assert served.comparison_source("secret-big") is None and served.comparison_source("missing") is None
 
     for start in (0, 90):
         expected = compare_runs(reference, "clean-a", reference, "clean-b", start=start)
