@@ -48,7 +48,8 @@ ANALYZE_FRACTION = 0.1
 # left 487,817 dead rows in release_latest_input, 182 MB for 118,868 live ones). Vacuumed with `runs` after a large
 # load, not left to autovacuum, which may be off (it is on these machines' PostgreSQL) or far behind.
 TRIGGER_TABLES = ("release_step_totals", "release_step_durations", "release_step_duration_buckets",
-                  "release_rollup_gaps", "release_latest_input", "run_counts", "usage_hours")
+                  "release_rollup_gaps", "release_latest_input", "run_counts", "usage_hours", "release_measure_totals",
+                  "release_measure_buckets")
 PARALLEL_MIN_BATCH = 100  # below this, shipping a batch to a worker costs more than parsing it
 
 
@@ -192,6 +193,16 @@ def build_counts(connection: psycopg.Connection[Any]) -> None:
     _mark_built(connection, "counts", postgres.COUNTS_VERSION)
 
 
+def build_measures(connection: psycopg.Connection[Any]) -> None:
+    """Fill the per-release measure totals and buckets from the rows already in `runs`, once, through the function
+    the schema's triggers call (one statement: a release's sums are numeric, so any order adds up alike)."""
+    connection.execute("TRUNCATE release_measure_totals, release_measure_buckets")
+    connection.execute(
+        "SELECT runs_measure_apply(ARRAY(SELECT ROW(release, status, duration_ms, total_tokens, cost,"
+        " 1)::runs_measure_change FROM runs WHERE coalesce(release, '') <> ''))")
+    _mark_built(connection, "measures", postgres.MEASURES_VERSION)
+
+
 def build_rollups(connection: psycopg.Connection[Any]) -> None:
     """Fill the per-release rollups (see postgres_schema.sql) from the rows already in `runs`, once: the
     schema's triggers keep them exact from then on. Inside the schema's transaction, so no writer
@@ -231,7 +242,8 @@ def create_schema(connection: psycopg.Connection[Any]) -> None:
         # `runs` against writers until this transaction commits).
         for key, version, build in (("rollups", postgres.ROLLUP_VERSION, build_rollups),
                                     ("counts", postgres.COUNTS_VERSION, build_counts),
-                                    ("usage", postgres.USAGE_VERSION, build_usage)):
+                                    ("usage", postgres.USAGE_VERSION, build_usage),
+                                    ("measures", postgres.MEASURES_VERSION, build_measures)):
             if connection.execute("SELECT 1 FROM store_meta WHERE key = %s AND value = %s",
                                   (key, version)).fetchone() is None:
                 build(connection)

@@ -136,10 +136,11 @@ def _cluster(cluster_id: str, found: list[FleetRow], in_scope: int, window: tupl
 # Releases ------------------------------------------------------------------------------
 
 
-def distribution(values: Iterable[float | None]) -> Distribution:
-    """Percentiles (interpolated between ranks) and mean of the finite values; the chart's shape points."""
+def distribution(values: Iterable[float | None], *, shapes: bool = True) -> Distribution:
+    """Percentiles (interpolated between ranks) and mean of the finite values; the chart's shape points (none
+    without `shapes`: a page that draws no chart need not have a store compute them)."""
     ordered = sorted(value for value in values if value is not None and math.isfinite(value))
-    shape = ordered if len(ordered) <= SHAPE_POINTS else [
+    shape = [] if not shapes else ordered if len(ordered) <= SHAPE_POINTS else [
         percentile(ordered, fraction) or 0.0 for fraction in SHAPE_FRACTIONS]
     return Distribution(p50=percentile(ordered, 0.5), p90=percentile(ordered, 0.9), p95=percentile(ordered, 0.95),
                         p99=percentile(ordered, 0.99), mean=mean(ordered), values=shape)
@@ -150,15 +151,15 @@ def failure_rate_interval(summary: ReleaseSummary) -> tuple[float, float] | None
     return wilson_interval(summary.failed, summary.runs)
 
 
-def release_summary(release: str, rows: Sequence[FleetRow]) -> ReleaseSummary:
+def release_summary(release: str, rows: Sequence[FleetRow], *, shapes: bool = True) -> ReleaseSummary:
     return release_summary_of(release, [row.status for row in rows], [row.created_at for row in rows],
                               [row.duration_ms for row in rows], [row.total_tokens for row in rows],
-                              [row.cost for row in rows])
+                              [row.cost for row in rows], shapes=shapes)
 
 
 def release_summary_of(release: str, statuses: Sequence[str], created: Sequence[str | None],
                        durations: Sequence[float | None], tokens: Sequence[float | None],
-                       costs: Sequence[float | None]) -> ReleaseSummary:
+                       costs: Sequence[float | None], *, shapes: bool = True) -> ReleaseSummary:
     """`release_summary` from its runs' columns, one value per run in each (a store that reads columns need not
     make a row per run: 90,000 of them were a third of the releases page's first request at 100k runs)."""
     times = [time for time in created if time]
@@ -166,7 +167,8 @@ def release_summary_of(release: str, statuses: Sequence[str], created: Sequence[
         release=release, runs=len(statuses), failed=statuses.count("failed"),
         waiting=statuses.count("waiting_for_approval"), paused=statuses.count("paused"),
         first_seen=min(times) if times else None, last_seen=max(times) if times else None,
-        duration=distribution(durations), tokens=distribution(tokens), cost=distribution(costs),
+        duration=distribution(durations, shapes=shapes), tokens=distribution(tokens, shapes=shapes),
+        cost=distribution(costs, shapes=shapes),
     )
 
 
@@ -178,9 +180,9 @@ def by_release(rows: Iterable[FleetRow]) -> dict[str, list[FleetRow]]:
     return grouped
 
 
-def release_summaries(rows: Iterable[FleetRow]) -> list[ReleaseSummary]:
+def release_summaries(rows: Iterable[FleetRow], *, shapes: bool = True) -> list[ReleaseSummary]:
     """One summary per `metadata.release` label, in release order (runs without one are left out)."""
-    return sorted((release_summary(release, found) for release, found in by_release(rows).items()),
+    return sorted((release_summary(release, found, shapes=shapes) for release, found in by_release(rows).items()),
                   key=lambda summary: summary.release)
 
 
@@ -467,7 +469,7 @@ def cluster_detail(store: RunQueries, cluster_id: str, query: RunQuery) -> Clust
 
 
 def release_report(store: RunQueries, query: RunQuery) -> list[ReleaseSummary]:
-    return newest_release_first(store.release_summaries(_scope(query)))
+    return newest_release_first(store.release_summaries(_scope(query), shapes=False))  # the page draws no chart
 
 
 def release_comparison(store: RunQueries, query: RunQuery, base: str, head: str) -> ReleaseComparison:

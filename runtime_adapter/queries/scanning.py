@@ -40,9 +40,9 @@ class RunStore(BaseRunStore, RunQueries):
         """The rows in scope of `query` (its paging aside), as views over many runs read them."""
         return [fleet_row(row, with_steps=with_steps) for row in self.rows() if matches(row, query)]
 
-    def release_summaries(self, query: RunQuery) -> list[ReleaseSummary]:
+    def release_summaries(self, query: RunQuery, *, shapes: bool = True) -> list[ReleaseSummary]:
         """Per release label of the rows in scope, in release order."""
-        return fleet.release_summaries(self.fleet_rows(query))
+        return fleet.release_summaries(self.fleet_rows(query), shapes=shapes)
 
     def step_totals(self, query: RunQuery) -> StepTotals:
         return fleet.step_totals(self.fleet_rows(query, with_steps=True))

@@ -15,6 +15,7 @@ PostgreSQL aggregates where the rows are and returns a few rows per release.
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -81,15 +82,39 @@ def release_measure(db: Any, where: Clause, column: str) -> Measured:
         [_FRACTIONS, *where.params])}
 
 
+def release_shapes(db: Any, where: Clause, column: str) -> Measured:
+    """`release_measure` with the chart's `SHAPE_FRACTIONS` only (a store that has the rest rolled up)."""
+    return {release: (count, quantiles, None) for release, count, quantiles in db.execute(
+        f"SELECT release, count(*) FILTER (WHERE {_finite(column)}),"
+        f" percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY {column}) FILTER (WHERE {_finite(column)})"
+        f" FROM runs WHERE {where.sql} AND coalesce(release, '') <> '' GROUP BY release",
+        [list(SHAPE_FRACTIONS), *where.params])}
+
+
+def add_shapes(measured: dict[str, Measured], shaped: dict[str, Measured]) -> bool:
+    """Each measure's chart points (`release_shapes`) after its rolled-up percentiles, for the releases with more
+    values than the chart draws (`release_summaries` reads the others' values whole); False where the two reads
+    disagree on how many values a release has (a writer between them)."""
+    for column, kept in measured.items():
+        for release, (count, quantiles, total) in kept.items():
+            if count <= SHAPE_POINTS:
+                continue
+            found_count, shape, _ = shaped[column].get(release, (0, None, None))
+            if found_count != count or not shape or quantiles is None:
+                return False
+            kept[release] = (count, [*quantiles[:len(_QUANTILES)], *shape], total)
+    return True
+
+
 def release_summaries(db: Any, where: Clause, counts: list[tuple[Any, ...]],
-                      measured: dict[str, Measured]) -> list[ReleaseSummary]:
+                      measured: dict[str, Measured], *, shapes: bool = True) -> list[ReleaseSummary]:
     """Per release label in scope, in release order: counts, first and last run, and each measure's distribution,
-    from `release_counts` and each of MEASURES' `release_measure` (read at once by the store); `db` reads the
-    values of releases with few of them."""
+    from `release_counts` and each of MEASURES' `release_measure` (read at once by the store) or from the rollups
+    (`rolled_up_releases`); `db` reads the values of releases with few of them (`shapes` only)."""
     empty = (0, None, None)
     # Few values: the chart draws every one of them (the reference keeps them all up to SHAPE_POINTS).
     small = [row[0] for row in counts
-             if any(0 < measured[column].get(row[0], empty)[0] <= SHAPE_POINTS for column in MEASURES)]
+             if any(0 < measured[column].get(row[0], empty)[0] <= SHAPE_POINTS for column in MEASURES)] if shapes else []
     every: dict[str, list[list[float]]] = {}
     if small:
         arrays = ", ".join(f"coalesce(array_agg({column} ORDER BY {column}) FILTER (WHERE {_finite(column)}), '{{}}')"
@@ -106,13 +131,115 @@ def release_summaries(db: Any, where: Clause, counts: list[tuple[Any, ...]],
                 distributions.append(Distribution(p50=None, p90=None, p95=None, p99=None, mean=None, values=[]))
                 continue
             p50, p90, p95, p99, *shape = quantiles
-            values = every[release][index] if count <= SHAPE_POINTS else shape
+            values = [] if not shapes else every[release][index] if count <= SHAPE_POINTS else shape
             distributions.append(Distribution(p50=p50, p90=p90, p95=p95, p99=p99, mean=total / count,
                                               values=[float(value) for value in values]))
         duration, tokens, cost = distributions
         summaries.append(ReleaseSummary(release=release, runs=runs, failed=failed, waiting=waiting, paused=paused,
                                         first_seen=first, last_seen=last, duration=duration, tokens=tokens, cost=cost))
     return summaries
+
+
+class RollupRace(Exception):
+    """A bucket held fewer values than its count said: a writer committed between two statements."""
+
+
+def _rank_reads(buckets: list[tuple[int, int]], count: int) -> tuple[list[tuple[int, int, int]], list[int]]:
+    """For one measure of one release, its (bucket, n) counts in bucket order and `count` finite values: the reads
+    that find `_QUANTILES`' ranks (`percentile`'s lower and upper rank of each), as (bucket, offset, how many), and
+    each rank's place in what those reads return, in order."""
+    counted = sum(n for _, n in buckets)
+    if counted != count:
+        raise RollupRace(f"{counted} values in buckets, {count} in the totals")
+    ranks = []
+    for fraction in _QUANTILES:
+        lower = math.floor(fraction * (count - 1))
+        ranks += [lower, min(lower + 1, count - 1)]
+    wanted = sorted(set(ranks))
+    reads: list[tuple[int, int, int]] = []
+    places: dict[int, int] = {}
+    seen = position = 0
+    index = 0
+    for bucket, n in buckets:
+        inside = []
+        while index < len(wanted) and wanted[index] < seen + n:
+            inside.append(wanted[index] - seen)
+            index += 1
+        if inside:
+            for rank in inside:
+                places[seen + rank] = position + rank - inside[0]
+            reads.append((bucket, inside[0], inside[-1] - inside[0] + 1))
+            position += inside[-1] - inside[0] + 1
+        seen += n
+    if index < len(wanted):
+        raise RollupRace(f"{len(wanted) - index} ranks past {seen} counted values")
+    return reads, [places[rank] for rank in ranks]
+
+
+def rolled_up_releases(db: Any, release: str | None) -> tuple[list[tuple[Any, ...]], dict[str, Measured]]:
+    """`release_counts` and each measure's `release_measure` (`_QUANTILES` only) of every run, or of every run of
+    `release`, from the rollups the schema's triggers keep: the totals, each measure's bucket counts, and only the
+    values of the buckets that hold the percentiles' ranks (an index range each). In one snapshot (the caller's
+    transaction is REPEATABLE READ); RollupRace if the values disagree with the counts anyway."""
+    only = " AND release = %s" if release is not None else ""
+    params = [release] if release is not None else []
+    totals = db.execute(
+        "SELECT release, runs, failed, waiting, paused, duration_n, duration_sum::float8, tokens_n,"
+        f" tokens_sum::float8, cost_n, cost_sum::float8 FROM release_measure_totals WHERE runs > 0{only}"
+        " ORDER BY release", params).fetchall()
+    releases = [row[0] for row in totals]
+    ends = {name: (first, last) for name, first, last in db.execute(
+        "SELECT name, (SELECT min(created_at) FROM runs WHERE release = name AND coalesce(release, '') <> ''"
+        " AND created_at <> ''), (SELECT max(created_at) FROM runs WHERE release = name"
+        " AND coalesce(release, '') <> '' AND created_at <> '') FROM unnest(%s::text[]) AS names(name)",
+        [releases])}
+    counts = [(name, runs, failed, waiting, paused, *ends.get(name, (None, None)))
+              for name, runs, failed, waiting, paused, *_ in totals]
+    buckets: dict[tuple[str, int], list[tuple[int, int]]] = {}
+    for name, measure, bucket, n in db.execute(
+            "SELECT release, measure, bucket, n FROM release_measure_buckets WHERE release = ANY(%s) AND n > 0"
+            " ORDER BY release, measure, bucket", [releases]):
+        buckets.setdefault((name, measure), []).append((bucket, n))
+    measured: dict[str, Measured] = {}
+    for measure, column in enumerate(MEASURES):
+        plans: dict[str, tuple[int, int, list[int]]] = {}  # release -> its first read, how many, its ranks' places
+        reads: list[tuple[str, int, int, int]] = []  # (release, bucket, offset, how many) of every read
+        for name, *numbers in totals:
+            count = numbers[4 + 2 * measure]
+            if count:
+                found_reads, places = _rank_reads(buckets.get((name, measure), []), count)
+                plans[name] = (len(reads), len(found_reads), places)
+                reads += [(name, *read) for read in found_reads]
+        values: list[list[float]] = [[] for _ in reads]
+        if reads:
+            for index, value in db.execute(
+                    "SELECT wanted.i, found.value FROM unnest(%s::text[], %s::int[], %s::bigint[], %s::bigint[])"
+                    " WITH ORDINALITY AS wanted(release, bucket, skip, take, i) CROSS JOIN LATERAL ("
+                    f" SELECT {column} AS value FROM runs WHERE runs.release = wanted.release"
+                    f" AND coalesce(runs.release, '') <> '' AND {column} > '-Infinity'::float8"
+                    f" AND {column} < 'Infinity'::float8"
+                    f" AND {column} >= coalesce((runs_measure_bounds())[wanted.bucket], '-Infinity'::float8)"
+                    f" AND {column} < coalesce((runs_measure_bounds())[wanted.bucket + 1], 'Infinity'::float8)"
+                    f" ORDER BY {column} OFFSET wanted.skip LIMIT wanted.take) AS found ORDER BY wanted.i, found.value",
+                    [list(part) for part in zip(*reads, strict=True)]):
+                values[index - 1].append(value)
+        for (_, _, _, take), got in zip(reads, values, strict=True):
+            if len(got) != take:
+                raise RollupRace(f"{column}: {len(got)} of {take} values in a bucket")
+        measured[column] = {}
+        for name, *numbers in totals:
+            if name not in plans:
+                continue
+            count, total = numbers[4 + 2 * measure], numbers[5 + 2 * measure]
+            first, many, places = plans[name]
+            read = [value for got in values[first:first + many] for value in got]
+            quantiles = []
+            for index, fraction in enumerate(_QUANTILES):
+                position = fraction * (count - 1)
+                low, high = read[places[2 * index]], read[places[2 * index + 1]]
+                quantiles.append(low + (high - low) * (position - math.floor(position)))
+            measured[column][name] = (count, quantiles, total)
+    return counts, measured
 
 
 # Each run's step_stats ({"tools": {name: [steps, failed, [durations]]}, "types": {...}}) unnested in one pass

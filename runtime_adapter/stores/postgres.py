@@ -78,6 +78,7 @@ def safe_url(url: str) -> str:
 ROLLUP_VERSION = 3
 COUNTS_VERSION = 1  # run_counts (postgres_schema.sql)
 USAGE_VERSION = 1  # usage_hours
+MEASURES_VERSION = 1  # release_measure_totals and release_measure_buckets
 _WHOLE_RELEASE = RunQuery(release="").selection()
 
 
@@ -333,21 +334,48 @@ class PostgresRunStore(RowTableQueries, RunStore):
         # Back to what the session had (RESET: its value before any SET, a role's or database's setting included).
         db.execute(_NARROWED_END, prepare=False)
 
-    def release_summaries(self, query: RunQuery) -> list[ReleaseSummary]:
+    def release_summaries(self, query: RunQuery, *, shapes: bool = True) -> list[ReleaseSummary]:
         """The counts and each measure's distribution at once, on connections of their own (each measure walks its
-        own index: the releases page at a million runs 650-740 ms as one statement)."""
+        own index: the releases page at a million runs 650-740 ms as one statement). Every run, or every run of one
+        release, from the rollups (`fleet_sql.rolled_up_releases`), and only the chart's shapes from the runs."""
         where = where_clause(query, self.dialect)
 
-        def read(compute: Callable[..., T], *args: Any) -> T:
+        def read(compute: Callable[..., T], *args: Any, **options: Any) -> T:
             with self._read() as db:
                 fleet_sql.tune(db)
-                return compute(db, where, *args)
+                return compute(db, where, *args, **options)
 
+        rolled = self._rolled_up_releases(query)
         with ThreadPoolExecutor(max_workers=1 + len(fleet_sql.MEASURES), thread_name_prefix="release-summaries") as pool:
-            counts = pool.submit(read, fleet_sql.release_counts)
-            measured = {column: pool.submit(read, fleet_sql.release_measure, column) for column in fleet_sql.MEASURES}
-            found = counts.result(), {column: future.result() for column, future in measured.items()}
-        return read(fleet_sql.release_summaries, *found)
+            if rolled is not None:
+                counts, measured = rolled
+                if shapes and not fleet_sql.add_shapes(measured, {
+                        column: future.result() for column, future in
+                        [(column, pool.submit(read, fleet_sql.release_shapes, column)) for column in fleet_sql.MEASURES]}):
+                    rolled = None  # a writer between the reads: aggregate the runs
+                if rolled is not None:
+                    return read(fleet_sql.release_summaries, counts, measured, shapes=shapes)
+            counts_read = pool.submit(read, fleet_sql.release_counts)
+            measures_read = {column: pool.submit(read, fleet_sql.release_measure, column)
+                             for column in fleet_sql.MEASURES}
+            found = counts_read.result(), {column: future.result() for column, future in measures_read.items()}
+        return read(fleet_sql.release_summaries, *found, shapes=shapes)
+
+    def _rolled_up_releases(self, query: RunQuery) -> tuple[list[tuple[Any, ...]], dict[str, fleet_sql.Measured]] | None:
+        """`fleet_sql.rolled_up_releases` where `query` selects every run or every run of one release and the
+        rollups are complete; None otherwise (and where a writer raced the reads)."""
+        if replace(query, release="").selection() != _EVERY_RUN:
+            return None
+        with self._read() as db:
+            if not self._kept(db, "measures", MEASURES_VERSION):
+                return None
+            db.commit()  # the probes' transaction; the reads share one snapshot
+            db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            try:
+                return fleet_sql.rolled_up_releases(db, query.release or None)
+            except fleet_sql.RollupRace as race:
+                logger.info("release summaries aggregate the runs (%s)", race)
+                return None
 
     def _status_counts(self, db: psycopg.Connection[Any]) -> dict[str, int]:
         """From `run_counts`, which the schema's triggers keep; each status's first run in listing order (the dict's

@@ -393,6 +393,136 @@ CREATE OR REPLACE TRIGGER rollup_on_delete AFTER DELETE ON runs
 CREATE OR REPLACE TRIGGER rollup_on_truncate AFTER TRUNCATE ON runs
     FOR EACH STATEMENT EXECUTE FUNCTION runs_rollup_on_truncate();
 
+-- Per release: its runs by outcome and each measure's finite values, kept by statement triggers whoever writes
+-- `runs` (the releases page and a comparison's two sides, when nothing else filters them): at a million runs the
+-- page counted and sorted every run's three measures (~760 ms of its first request). A measure's percentiles are
+-- exact: its values are counted per bucket (as the step durations are), a percentile's ranks found among those
+-- counts, then only the one or two buckets holding them read over runs_release_<measure>. Sums are numeric, of
+-- each value's shortest exact text, so adding and taking away never drifts. `store_meta` key 'measures' marks
+-- both tables complete; without it, readers aggregate `runs`.
+CREATE TABLE IF NOT EXISTS release_measure_totals (
+    release text COLLATE "C" PRIMARY KEY,
+    runs bigint NOT NULL,     -- 0 once every run of the release is gone (readers skip those)
+    failed bigint NOT NULL,
+    waiting bigint NOT NULL,
+    paused bigint NOT NULL,
+    duration_n bigint NOT NULL,  -- finite values
+    duration_sum numeric NOT NULL,
+    tokens_n bigint NOT NULL,
+    tokens_sum numeric NOT NULL,
+    cost_n bigint NOT NULL,
+    cost_sum numeric NOT NULL
+);
+-- Bucket b of a measure holds its finite values v with bounds[b] <= v < bounds[b + 1] (width_bucket's numbering:
+-- 0 for every negative value), the bounds 0 and then 2% apart from 1e-12 to beyond 1e14: tokens, costs of a
+-- fraction of a cent and durations alike.
+CREATE OR REPLACE FUNCTION runs_measure_bounds() RETURNS float8[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT '{0}'::float8[] || ARRAY(SELECT power(1.02::float8, k) FROM generate_series(-1400, 1700) AS k ORDER BY k)
+$$;
+CREATE TABLE IF NOT EXISTS release_measure_buckets (
+    release text COLLATE "C" NOT NULL,
+    measure smallint NOT NULL,  -- 0 duration_ms, 1 total_tokens, 2 cost
+    bucket integer NOT NULL,
+    n bigint NOT NULL,          -- 0 once every value in it is gone (readers skip those)
+    PRIMARY KEY (release, measure, bucket)
+);
+-- Each release's first and last run (two probes per release).
+CREATE INDEX IF NOT EXISTS runs_release_created ON runs (release, created_at) WHERE coalesce(release, '') <> '';
+
+DO $$ BEGIN
+    CREATE TYPE runs_measure_change AS (release text, status text, duration_ms float8, total_tokens float8,
+                                        cost float8, sign integer);
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION runs_finite(value float8) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT value IS NOT NULL AND value > '-Infinity'::float8 AND value < 'Infinity'::float8
+$$;
+
+-- extra_float_digits: a value's text is its shortest exact form whatever the writer's session says.
+CREATE OR REPLACE FUNCTION runs_measure_apply(changes runs_measure_change[]) RETURNS void LANGUAGE plpgsql
+SET jit = off SET extra_float_digits = 1 AS $$
+BEGIN
+    WITH changed AS MATERIALIZED (
+        SELECT * FROM unnest(changes) AS c WHERE coalesce(c.release, '') <> ''
+    ), totals AS (
+        INSERT INTO release_measure_totals AS held (release, runs, failed, waiting, paused, duration_n, duration_sum,
+                                                    tokens_n, tokens_sum, cost_n, cost_sum)
+        SELECT release, sum(sign), coalesce(sum(sign) FILTER (WHERE status = 'failed'), 0),
+            coalesce(sum(sign) FILTER (WHERE status = 'waiting_for_approval'), 0),
+            coalesce(sum(sign) FILTER (WHERE status = 'paused'), 0),
+            coalesce(sum(sign) FILTER (WHERE runs_finite(duration_ms)), 0),
+            coalesce(sum(sign * duration_ms::text::numeric) FILTER (WHERE runs_finite(duration_ms)), 0),
+            coalesce(sum(sign) FILTER (WHERE runs_finite(total_tokens)), 0),
+            coalesce(sum(sign * total_tokens::text::numeric) FILTER (WHERE runs_finite(total_tokens)), 0),
+            coalesce(sum(sign) FILTER (WHERE runs_finite(cost)), 0),
+            coalesce(sum(sign * cost::text::numeric) FILTER (WHERE runs_finite(cost)), 0)
+        FROM changed GROUP BY release
+        ON CONFLICT (release) DO UPDATE SET runs = held.runs + excluded.runs,
+            failed = held.failed + excluded.failed, waiting = held.waiting + excluded.waiting,
+            paused = held.paused + excluded.paused, duration_n = held.duration_n + excluded.duration_n,
+            duration_sum = held.duration_sum + excluded.duration_sum, tokens_n = held.tokens_n + excluded.tokens_n,
+            tokens_sum = held.tokens_sum + excluded.tokens_sum, cost_n = held.cost_n + excluded.cost_n,
+            cost_sum = held.cost_sum + excluded.cost_sum
+    )
+    INSERT INTO release_measure_buckets AS held (release, measure, bucket, n)
+    SELECT release, measure, width_bucket(value, runs_measure_bounds()), sum(sign)
+    FROM changed CROSS JOIN LATERAL (VALUES (0::smallint, duration_ms), (1::smallint, total_tokens),
+                                            (2::smallint, cost)) AS measures(measure, value)
+    WHERE runs_finite(value)
+    GROUP BY 1, 2, 3 HAVING sum(sign) <> 0
+    ON CONFLICT (release, measure, bucket) DO UPDATE SET n = held.n + excluded.n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION runs_measure_on_insert() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
+BEGIN
+    PERFORM runs_measure_apply(ARRAY(SELECT ROW(release, status, duration_ms, total_tokens, cost, 1)::runs_measure_change
+                                     FROM new_rows WHERE coalesce(release, '') <> ''));
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION runs_measure_on_update() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
+BEGIN
+    -- Only rows whose release, outcome or measures changed (most updates change none of them).
+    PERFORM runs_measure_apply(ARRAY(
+        SELECT ROW(side.release, side.status, side.duration_ms, side.total_tokens, side.cost, side.sign)::runs_measure_change
+        FROM old_rows AS o JOIN new_rows AS n USING (id)
+        CROSS JOIN LATERAL (VALUES (o.release, o.status, o.duration_ms, o.total_tokens, o.cost, -1),
+                                   (n.release, n.status, n.duration_ms, n.total_tokens, n.cost, 1))
+            AS side(release, status, duration_ms, total_tokens, cost, sign)
+        WHERE (o.release, o.status, o.duration_ms, o.total_tokens, o.cost)
+              IS DISTINCT FROM (n.release, n.status, n.duration_ms, n.total_tokens, n.cost)
+          AND coalesce(side.release, '') <> ''));
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION runs_measure_on_delete() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
+BEGIN
+    PERFORM runs_measure_apply(ARRAY(SELECT ROW(release, status, duration_ms, total_tokens, cost, -1)::runs_measure_change
+                                     FROM old_rows WHERE coalesce(release, '') <> ''));
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION runs_measure_on_truncate() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
+BEGIN
+    TRUNCATE release_measure_totals, release_measure_buckets;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER measure_on_insert AFTER INSERT ON runs
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_measure_on_insert();
+CREATE OR REPLACE TRIGGER measure_on_update AFTER UPDATE ON runs
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_measure_on_update();
+CREATE OR REPLACE TRIGGER measure_on_delete AFTER DELETE ON runs
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION runs_measure_on_delete();
+CREATE OR REPLACE TRIGGER measure_on_truncate AFTER TRUNCATE ON runs
+    FOR EACH STATEMENT EXECUTE FUNCTION runs_measure_on_truncate();
+
 -- How many runs there are per status and whether they need attention, kept by statement triggers whoever
 -- writes `runs` (the overview's status counts and totals, the incident queue's count): at a million runs each
 -- count scanned an index of a million entries (~300 ms of every first overview). `store_meta` key 'counts'

@@ -123,8 +123,10 @@ class RedactingStore(RunStore):
             return RunStore.fleet_rows(self, query, with_steps=with_steps)  # over self.rows(): redacted rows
         return self.inner.fleet_rows(query, with_steps=with_steps)
 
-    def release_summaries(self, query: RunQuery) -> list[ReleaseSummary]:
-        return RunStore.release_summaries(self, query) if self._scans else self.inner.release_summaries(query)
+    def release_summaries(self, query: RunQuery, *, shapes: bool = True) -> list[ReleaseSummary]:
+        if self._scans:
+            return RunStore.release_summaries(self, query, shapes=shapes)
+        return self.inner.release_summaries(query, shapes=shapes)
 
     def step_totals(self, query: RunQuery) -> StepTotals:
         return RunStore.step_totals(self, query) if self._scans else self.inner.step_totals(query)

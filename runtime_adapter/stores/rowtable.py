@@ -411,7 +411,7 @@ class RowTableQueries(RunStore):
             return [FleetRow(*values) for values in db.execute(f"SELECT {columns} FROM runs WHERE {where.sql}",
                                                                where.params)]
 
-    def release_summaries(self, query: RunQuery) -> list[ReleaseSummary]:
+    def release_summaries(self, query: RunQuery, *, shapes: bool = True) -> list[ReleaseSummary]:
         """The scanning reference's summaries, read from only the six columns they use (SQLite: a covering
         index holds them, in release order), a release's columns at a time."""
         from runtime_adapter.queries.fleet import release_summary_of
@@ -420,7 +420,8 @@ class RowTableQueries(RunStore):
         sql = ("SELECT release, status, created_at, duration_ms, total_tokens, cost FROM runs"
                f" WHERE release IS NOT NULL AND release <> '' AND {where.sql} ORDER BY release")
         with self._read() as db:
-            return [release_summary_of(release, *list(zip(*(values[1:] for values in found), strict=True)))
+            return [release_summary_of(release, *list(zip(*(values[1:] for values in found), strict=True)),
+                                       shapes=shapes)
                     for release, found in itertools.groupby(db.execute(sql, where.params), key=itemgetter(0))]
 
     def list_errors(self) -> list[StoreEntry]:

@@ -62,11 +62,18 @@ def many_runs(tmp_path: Path) -> Path:
 def test_distributions_past_the_charts_points_match_the_reference(many_runs, load, pg_store):
     load(many_runs)
     reference = FileRunStore(many_runs)
-    found, expected = release_report(pg_store, RunQuery()), release_report(reference, RunQuery())
+    found, expected = pg_store.release_summaries(RunQuery()), reference.release_summaries(RunQuery())
     many = next(summary for summary in expected if summary.release == "r-many")
     assert many.runs > SHAPE_POINTS and len(many.tokens.values) == SHAPE_POINTS  # quantiles, not every value
     assert 0 < len(many.duration.values) < SHAPE_POINTS  # every value: fewer runs of r-many have ended
     assert_same([asdict(summary) for summary in found], [asdict(summary) for summary in expected], "releases")
+    for release in ("r-many", "r-few"):  # a comparison's side: one release's summary, with its chart's points
+        assert_same([asdict(s) for s in pg_store.release_summaries(RunQuery(release=release))],
+                    [asdict(s) for s in reference.release_summaries(RunQuery(release=release))], release)
+    # The releases page draws no chart: the same figures without the points.
+    found, expected = release_report(pg_store, RunQuery()), release_report(reference, RunQuery())
+    assert all(not summary.tokens.values for summary in found)
+    assert_same([asdict(summary) for summary in found], [asdict(summary) for summary in expected], "releases page")
     for scope in (RunQuery(), RunQuery(statuses=("failed",)), RunQuery(created_after="2026-02-05T00:00:00.000Z")):
         left = release_comparison(pg_store, scope, "r-few", "r-many")
         right = release_comparison(reference, scope, "r-few", "r-many")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import random
+from dataclasses import asdict
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -21,7 +23,7 @@ from runtime_adapter.stores.file import FileRunStore
 from runtime_adapter.stores.postgres import COUNTS_VERSION, ROLLUP_VERSION
 from tests.factories import run_record
 from tests.parity import assert_same, buckets_equal, write_run
-from write_side.postgres_load import build_counts, build_rollups, build_usage, create_schema
+from write_side.postgres_load import build_counts, build_measures, build_rollups, build_usage, create_schema
 
 pytestmark = pytest.mark.postgres
 
@@ -62,6 +64,10 @@ def _rollup_rows(db: psycopg.Connection, *, kept: bool) -> dict[str, list[tuple]
                             f" FROM usage_hours{' WHERE runs <> 0' if kept else ''} ORDER BY 1").fetchall(),
         "counts": db.execute(f"SELECT status, needs_attention, n FROM run_counts{' WHERE n <> 0' if kept else ''}"
                              " ORDER BY 1, 2").fetchall(),
+        "measure_totals": db.execute("SELECT * FROM release_measure_totals"
+                                     f"{' WHERE runs <> 0' if kept else ''} ORDER BY 1").fetchall(),
+        "measure_buckets": db.execute("SELECT release, measure, bucket, n FROM release_measure_buckets"
+                                      f"{' WHERE n <> 0' if kept else ''} ORDER BY 1, 2, 3").fetchall(),
     }
 
 
@@ -76,6 +82,7 @@ def _rebuilt(url: str) -> dict[str, list[tuple]]:
         build_rollups(db)
         build_counts(db)
         build_usage(db)
+        build_measures(db)
         rebuilt = _rollup_rows(db, kept=False)
         db.rollback()
     return rebuilt
@@ -90,6 +97,16 @@ def _assert_comparisons_match(pg_store, directory: Path) -> None:
         assert found.matched_pairs == expected.matched_pairs
     for release in RELEASES:
         assert pg_store.step_totals(RunQuery(release=release)) == reference.step_totals(RunQuery(release=release))
+    # The releases page and each side of a comparison, from the measure rollups themselves.
+    for release in (None, *RELEASES):
+        query = RunQuery(release=release or "")
+        with psycopg.connect(pg_store._conninfo) as db:
+            counts, measured = fleet_sql.rolled_up_releases(db, release)
+            found_rolled = fleet_sql.release_summaries(db, fleet_sql.Clause("TRUE", []), counts, measured, shapes=False)
+        assert_same([asdict(summary) for summary in found_rolled],
+                    [asdict(summary) for summary in reference.release_summaries(query, shapes=False)], release)
+        assert_same([asdict(summary) for summary in pg_store.release_summaries(query)],
+                    [asdict(summary) for summary in reference.release_summaries(query)], release)
     # The counts the overview and the incident queue show (run_counts), in the reference's order.
     pg_store._memo = type(pg_store._memo)()
     assert list(pg_store.status_counts().items()) == list(reference.status_counts().items())
@@ -216,6 +233,70 @@ def test_a_median_between_two_buckets_or_beyond_every_bound_is_exact(tmp_path, l
     for release in durations:
         assert _read_rollups(empty_db, release) == reference.step_totals(RunQuery(release=release))
     assert _snapshot(empty_db) == _rebuilt(empty_db)
+
+
+def _measure_summaries(url: str, release: str | None) -> list[dict]:
+    with psycopg.connect(url) as db:
+        counts, measured = fleet_sql.rolled_up_releases(db, release)
+        return [asdict(summary) for summary in
+                fleet_sql.release_summaries(db, fleet_sql.Clause("TRUE", []), counts, measured, shapes=False)]
+
+
+def test_release_percentiles_from_the_measure_rollups_are_exact_at_every_edge(tmp_path, load, pg_store, empty_db):
+    """The releases page's percentiles read only the buckets holding their ranks: costs of a fraction of a cent,
+    negative and zero values, values past the last bound, ties across a bucket's edge, an odd and an even count,
+    a measure with no finite value; and sums that a writer's session printing floats short cannot round."""
+    directory = tmp_path / "runs"
+    directory.mkdir()
+    costs = {"r1": [1e-9, 3e-7, 3e-7, 0.0004, 0.0004, 0.25, 1e300], "r2": [-2.5, 0, 0, 0.1, 1e16],
+             "r3": [0.1 + 0.2] * 4 + [1e999]}
+    for release, values in costs.items():
+        for index, cost in enumerate(values):
+            record = run_record(f"{release}-{index}", created=f"2026-05-01T00:00:0{index}.000Z",
+                                metadata={"release": release},
+                                metrics={"cost": 0.5, "tokenUsage": {"totalTokens": [3, 10**20, 7][index % 3]}})
+            path = write_run(directory, record)
+            path.write_text(path.read_text().replace('"cost": 0.5', f'"cost": {cost!r}'.replace("inf", "1e999")))
+    load(directory)
+    reference = FileRunStore(directory)
+    for release in (None, *costs):
+        expected = reference.release_summaries(RunQuery(release=release or ""), shapes=False)
+        assert_same(_measure_summaries(empty_db, release), [asdict(summary) for summary in expected], release)
+    r1 = next(s for s in reference.release_summaries(RunQuery(), shapes=False) if s.release == "r1")
+    assert r1.cost.p50 == 0.0004 and r1.cost.p99 > 1e297  # interpolated towards 1e300: both ranks were read
+    r3 = next(s for s in reference.release_summaries(RunQuery(), shapes=False) if s.release == "r3")
+    assert r3.cost.p50 == 0.1 + 0.2 and r3.runs == 5  # the infinite cost is not a value
+    # A writer whose session prints floats with 15 digits (0.30000000000000004 as 0.3) adds and takes away.
+    with psycopg.connect(empty_db, autocommit=True) as db:
+        db.execute("SET extra_float_digits = 0")
+        db.execute("UPDATE runs SET cost = cost * 3 WHERE release = 'r3'")
+        db.execute("UPDATE runs SET cost = cost / 3 WHERE release = 'r3'")
+        db.execute("UPDATE runs SET release = 'r2' WHERE id = 'r1-0'")
+        db.execute("DELETE FROM runs WHERE id = 'r1-6'")
+    assert _snapshot(empty_db) == _rebuilt(empty_db)
+    with psycopg.connect(empty_db) as db:
+        kept = db.execute("SELECT cost_sum FROM release_measure_totals WHERE release = 'r3'").fetchone()[0]
+        costs = db.execute("SELECT cost FROM runs WHERE release = 'r3' AND cost < 'Infinity'").fetchall()
+        assert len(costs) == 4 and kept == sum(Decimal(repr(cost)) for (cost,) in costs)  # each value's exact text
+
+
+def test_release_summaries_aggregate_the_runs_when_the_rollups_disagree_with_them(tmp_path, load, pg_store, empty_db):
+    """Bucket counts that promise values a read does not find (a writer between the statements, or a table
+    someone edited) send the page back to aggregating the runs, which still match the reference."""
+    directory = tmp_path / "runs"
+    directory.mkdir()
+    rng = random.Random(3)
+    for index in range(60):
+        write_run(directory, _record(index, rng))
+    load(directory)
+    with psycopg.connect(empty_db, autocommit=True) as db:
+        db.execute("UPDATE release_measure_buckets SET n = n + 40 WHERE release = 'r2' AND measure = 2")
+    with pytest.raises(fleet_sql.RollupRace):
+        _measure_summaries(empty_db, "r2")
+    reference = FileRunStore(directory)
+    for query in (RunQuery(), RunQuery(release="r2")):
+        assert_same([asdict(summary) for summary in pg_store.release_summaries(query, shapes=False)],
+                    [asdict(summary) for summary in reference.release_summaries(query, shapes=False)], query)
 
 
 def test_a_writer_updating_runs_compiles_nothing_in_the_triggers(tmp_path, load, pg_store, empty_db):
