@@ -48,15 +48,26 @@ def _compile_templates() -> int:
     return count
 
 
+WARM_CONNECTIONS = 4
+
+
 def _open_stores() -> int:
+    from controlplane.instruments import innermost
     from controlplane.stores import get_run_store, store_names
+    from runtime_adapter.stores.postgres import PostgresRunStore
 
     names = store_names()
     for name in names:
         # What /readyz asks too: PostgreSQL opens its pool (64-70 ms of a first page, profiled in one process); a
         # file index opens its database (74-78 ms) and, in a large store, the directory watch, and refreshes when
         # one is due. No run is read.
-        get_run_store(name).change_marker()
+        store = get_run_store(name)
+        store.change_marker()
+        # A database's pool keeps a few connections open, so that a first page reading on several at once (a
+        # release comparison's sides and pairs) opens none.
+        adapter = innermost(store)
+        if isinstance(adapter, PostgresRunStore):
+            adapter.keep_connections(WARM_CONNECTIONS)
     return len(names)
 
 

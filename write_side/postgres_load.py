@@ -49,7 +49,7 @@ ANALYZE_FRACTION = 0.1
 # load, not left to autovacuum, which may be off (it is on these machines' PostgreSQL) or far behind.
 TRIGGER_TABLES = ("release_step_totals", "release_step_durations", "release_step_duration_buckets",
                   "release_rollup_gaps", "release_latest_input", "run_counts", "usage_hours", "release_measure_totals",
-                  "release_measure_buckets")
+                  "release_measure_buckets", "release_measure_values")
 PARALLEL_MIN_BATCH = 100  # below this, shipping a batch to a worker costs more than parsing it
 
 
@@ -196,7 +196,7 @@ def build_counts(connection: psycopg.Connection[Any]) -> None:
 def build_measures(connection: psycopg.Connection[Any]) -> None:
     """Fill the per-release measure totals and buckets from the rows already in `runs`, once, through the function
     the schema's triggers call (one statement: a release's sums are numeric, so any order adds up alike)."""
-    connection.execute("TRUNCATE release_measure_totals, release_measure_buckets")
+    connection.execute("TRUNCATE release_measure_totals, release_measure_buckets, release_measure_values")
     connection.execute(
         "SELECT runs_measure_apply(ARRAY(SELECT ROW(release, status, duration_ms, total_tokens, cost,"
         " 1)::runs_measure_change FROM runs WHERE coalesce(release, '') <> ''))")

@@ -58,6 +58,31 @@ def counted_percentile(counted: Sequence[tuple[float, int]], q: float) -> float 
     return low + (high - low) * (position - lower)
 
 
+def counted_percentiles(values: Sequence[float], counts: Sequence[int], fractions: Sequence[float]) -> list[float]:
+    """`percentile` at each of the ascending `fractions` of the ascending distinct `values`, each there `counts`
+    times (a positive total), in one pass: the same ranks, the same interpolation."""
+    total = sum(counts)
+    if not total:
+        raise ValueError("no values")
+    found = []
+    index, before = 0, 0  # values[index] holds the ranks before + 0 .. before + counts[index] - 1
+    for fraction in fractions:
+        position = fraction * (total - 1)
+        lower = math.floor(position)
+        upper = min(lower + 1, total - 1)
+        while lower >= before + counts[index]:
+            before += counts[index]
+            index += 1
+        low = values[index]
+        ahead, seen = index, before
+        while upper >= seen + counts[ahead]:
+            seen += counts[ahead]
+            ahead += 1
+        high = values[ahead]
+        found.append(low + (high - low) * (position - lower))
+    return found
+
+
 def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
     """The Wilson score interval for a rate of `successes` in `n`; None when n is 0."""
     _check_count(successes, n)

@@ -78,7 +78,7 @@ def safe_url(url: str) -> str:
 ROLLUP_VERSION = 3
 COUNTS_VERSION = 1  # run_counts (postgres_schema.sql)
 USAGE_VERSION = 1  # usage_hours
-MEASURES_VERSION = 1  # release_measure_totals and release_measure_buckets
+MEASURES_VERSION = 2  # release_measure_totals, _buckets and _values
 _WHOLE_RELEASE = RunQuery(release="").selection()
 
 
@@ -337,7 +337,7 @@ class PostgresRunStore(RowTableQueries, RunStore):
     def release_summaries(self, query: RunQuery, *, shapes: bool = True) -> list[ReleaseSummary]:
         """The counts and each measure's distribution at once, on connections of their own (each measure walks its
         own index: the releases page at a million runs 650-740 ms as one statement). Every run, or every run of one
-        release, from the rollups (`fleet_sql.rolled_up_releases`), and only the chart's shapes from the runs."""
+        release, from the rollups (`fleet_sql.rolled_up_releases`)."""
         where = where_clause(query, self.dialect)
 
         def read(compute: Callable[..., T], *args: Any, **options: Any) -> T:
@@ -345,26 +345,21 @@ class PostgresRunStore(RowTableQueries, RunStore):
                 fleet_sql.tune(db)
                 return compute(db, where, *args, **options)
 
-        rolled = self._rolled_up_releases(query)
+        rolled = self._rolled_up_releases(query, shapes)
+        if rolled is not None:
+            return read(fleet_sql.release_summaries, *rolled, shapes=shapes)
         with ThreadPoolExecutor(max_workers=1 + len(fleet_sql.MEASURES), thread_name_prefix="release-summaries") as pool:
-            if rolled is not None:
-                counts, measured = rolled
-                if shapes and not fleet_sql.add_shapes(measured, {
-                        column: future.result() for column, future in
-                        [(column, pool.submit(read, fleet_sql.release_shapes, column)) for column in fleet_sql.MEASURES]}):
-                    rolled = None  # a writer between the reads: aggregate the runs
-                if rolled is not None:
-                    return read(fleet_sql.release_summaries, counts, measured, shapes=shapes)
             counts_read = pool.submit(read, fleet_sql.release_counts)
             measures_read = {column: pool.submit(read, fleet_sql.release_measure, column)
                              for column in fleet_sql.MEASURES}
             found = counts_read.result(), {column: future.result() for column, future in measures_read.items()}
         return read(fleet_sql.release_summaries, *found, shapes=shapes)
 
-    def _rolled_up_releases(self, query: RunQuery) -> tuple[list[tuple[Any, ...]], dict[str, fleet_sql.Measured]] | None:
+    def _rolled_up_releases(self, query: RunQuery,
+                            shapes: bool) -> tuple[list[tuple[Any, ...]], dict[str, fleet_sql.Measured]] | None:
         """`fleet_sql.rolled_up_releases` where `query` selects every run or every run of one release and the
         rollups are complete; None otherwise (and where a writer raced the reads)."""
-        if replace(query, release="").selection() != _EVERY_RUN:
+        if replace(query, release=None).selection() != _EVERY_RUN:
             return None
         with self._read() as db:
             if not self._kept(db, "measures", MEASURES_VERSION):
@@ -372,7 +367,7 @@ class PostgresRunStore(RowTableQueries, RunStore):
             db.commit()  # the probes' transaction; the reads share one snapshot
             db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             try:
-                return fleet_sql.rolled_up_releases(db, query.release or None)
+                return fleet_sql.rolled_up_releases(db, query.release or None, shapes=shapes)
             except fleet_sql.RollupRace as race:
                 logger.info("release summaries aggregate the runs (%s)", race)
                 return None
@@ -476,6 +471,14 @@ class PostgresRunStore(RowTableQueries, RunStore):
             if base_release is not None and head_release is not None and self._rolled_up(db):
                 return fleet_sql.latest_pairs_rolled_up(db, base_release, head_release)
             return fleet_sql.latest_pairs(db, where_clause(base, self.dialect), where_clause(head, self.dialect))
+
+    def keep_connections(self, count: int) -> None:
+        """Keep at least `count` connections open from now on (a served worker's warm-up: a release comparison's
+        first request read on four at once, and opening each took 5-30 ms of it, its SETs included)."""
+        with self.connection():
+            pass  # opens the pool
+        self._pool.resize(min_size=min(max(count, self._pool.min_size), self._pool.max_size),
+                          max_size=self._pool.max_size)
 
     def change_marker(self) -> str:
         with self.connection() as db:

@@ -399,7 +399,7 @@ CREATE OR REPLACE TRIGGER rollup_on_truncate AFTER TRUNCATE ON runs
 -- exact: its values are counted per bucket (as the step durations are), a percentile's ranks found among those
 -- counts, then only the one or two buckets holding them read over runs_release_<measure>. Sums are numeric, of
 -- each value's shortest exact text, so adding and taking away never drifts. `store_meta` key 'measures' marks
--- both tables complete; without it, readers aggregate `runs`.
+-- the three tables complete; without it, readers aggregate `runs`.
 CREATE TABLE IF NOT EXISTS release_measure_totals (
     release text COLLATE "C" PRIMARY KEY,
     runs bigint NOT NULL,     -- 0 once every run of the release is gone (readers skip those)
@@ -425,6 +425,17 @@ CREATE TABLE IF NOT EXISTS release_measure_buckets (
     bucket integer NOT NULL,
     n bigint NOT NULL,          -- 0 once every value in it is gone (readers skip those)
     PRIMARY KEY (release, measure, bucket)
+);
+-- Each finite value of a measure and how many runs of the release have it (a comparison's chart points: its
+-- 1,001 quantiles are exact from these, in a pass over a release's distinct values, not over its runs).
+CREATE TABLE IF NOT EXISTS release_measure_values (
+    release text COLLATE "C" NOT NULL,
+    measure smallint NOT NULL,
+    value double precision NOT NULL,
+    n bigint NOT NULL,          -- 0 once every run with that value is gone (readers skip those)
+    -- With the counts: a release's values are an index-only scan in order (78,000 of them 17-26 ms at a million
+    -- runs, 78 ms from the table's rows).
+    PRIMARY KEY (release, measure, value) INCLUDE (n)
 );
 -- Each release's first and last run (two probes per release).
 CREATE INDEX IF NOT EXISTS runs_release_created ON runs (release, created_at) WHERE coalesce(release, '') <> '';
@@ -464,14 +475,20 @@ BEGIN
             duration_sum = held.duration_sum + excluded.duration_sum, tokens_n = held.tokens_n + excluded.tokens_n,
             tokens_sum = held.tokens_sum + excluded.tokens_sum, cost_n = held.cost_n + excluded.cost_n,
             cost_sum = held.cost_sum + excluded.cost_sum
+    ), counted AS MATERIALIZED (
+        SELECT release, measure, value, sum(sign) AS n
+        FROM changed CROSS JOIN LATERAL (VALUES (0::smallint, duration_ms), (1::smallint, total_tokens),
+                                                (2::smallint, cost)) AS measures(measure, value)
+        WHERE runs_finite(value) GROUP BY 1, 2, 3 HAVING sum(sign) <> 0
+    ), buckets AS (
+        INSERT INTO release_measure_buckets AS held (release, measure, bucket, n)
+        SELECT release, measure, width_bucket(value, runs_measure_bounds()), sum(n)
+        FROM counted GROUP BY 1, 2, 3 HAVING sum(n) <> 0
+        ON CONFLICT (release, measure, bucket) DO UPDATE SET n = held.n + excluded.n
     )
-    INSERT INTO release_measure_buckets AS held (release, measure, bucket, n)
-    SELECT release, measure, width_bucket(value, runs_measure_bounds()), sum(sign)
-    FROM changed CROSS JOIN LATERAL (VALUES (0::smallint, duration_ms), (1::smallint, total_tokens),
-                                            (2::smallint, cost)) AS measures(measure, value)
-    WHERE runs_finite(value)
-    GROUP BY 1, 2, 3 HAVING sum(sign) <> 0
-    ON CONFLICT (release, measure, bucket) DO UPDATE SET n = held.n + excluded.n;
+    INSERT INTO release_measure_values AS held (release, measure, value, n)
+    SELECT release, measure, value, n FROM counted
+    ON CONFLICT (release, measure, value) DO UPDATE SET n = held.n + excluded.n;
 END
 $$;
 
@@ -509,7 +526,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION runs_measure_on_truncate() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
-    TRUNCATE release_measure_totals, release_measure_buckets;
+    TRUNCATE release_measure_totals, release_measure_buckets, release_measure_values;
     RETURN NULL;
 END
 $$;

@@ -61,3 +61,27 @@ def test_a_database_that_is_down_is_a_503_page(client, web):
     assert b"unavailable" in response.content
     assert_valid_html(response.content)
     assert client.get("/api/runs/").status_code == 503
+
+
+def test_a_workers_warm_up_keeps_connections_open_for_a_first_page_that_reads_on_several(web, load, empty_db, tmp_path):
+    """A release comparison's first request reads its two sides and its pairs at once: each connection it had to
+    open cost 5-30 ms of it. The warm-up has the pool keep WARM_CONNECTIONS open; a store built elsewhere (a test,
+    a command) keeps its one."""
+    import time
+
+    from controlplane import warmup
+    from controlplane.instruments import innermost
+    from controlplane.stores import get_run_store, reset_stores
+
+    load(write_store(tmp_path / "source", [run_record("pg-run")]), redact_rows=True)
+    web.CONTROLPLANE_RUN_STORE = empty_db
+    reset_stores()
+    store = innermost(get_run_store())
+    store.change_marker()
+    assert store._pool.get_stats()["pool_size"] < warmup.WARM_CONNECTIONS
+    warmup.warm_up()
+    deadline = time.monotonic() + 10
+    while store._pool.get_stats()["pool_size"] < warmup.WARM_CONNECTIONS and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert store._pool.get_stats()["pool_size"] >= warmup.WARM_CONNECTIONS
+    reset_stores()

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 
+from runtime_adapter.queries.fleet import SHAPE_FRACTIONS
 from runtime_adapter.queries.statistics import (
     FISHER,
     NO_TEST,
     Z_TEST,
     counted_percentile,
+    counted_percentiles,
     fisher_exact_p,
     mean,
     percentile,
@@ -157,3 +161,16 @@ def test_a_percentile_of_counted_values_is_the_percentile_of_the_values_spelled_
             assert counted_percentile(counted, q) == percentile(values, q), (values, q)
     assert counted_percentile([], 0.5) is None
     assert counted_percentile([(3.0, 0), (5.0, 2)], 0.5) == 5.0  # values counted 0 times are not there
+
+
+def test_counted_percentiles_equal_percentile_over_the_values_spelled_out():
+    rng = random.Random(9)
+    for _ in range(300):
+        distinct = sorted({rng.choice([rng.uniform(-5, 5), float(rng.randint(0, 9)), 1e300, -0.0])
+                           for _ in range(rng.randint(1, 12))})
+        counts = [rng.choice([0, 1, 1, 2, 7]) for _ in distinct]
+        if not sum(counts):
+            counts[0] = 1
+        spelled = [value for value, count in zip(distinct, counts, strict=True) for _ in range(count)]
+        fractions = sorted({0.0, 1.0, *(rng.random() for _ in range(rng.randint(0, 30))), *SHAPE_FRACTIONS[::97]})
+        assert counted_percentiles(distinct, counts, fractions) == [percentile(spelled, f) for f in fractions]
