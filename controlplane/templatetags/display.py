@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.template.base import render_value_in_context
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from controlplane import clock
 from runtime_adapter.js.jsjson import dumps
@@ -82,9 +85,31 @@ def timing_label(name: Any) -> str:
     return f"{text[:-2]} time" if text.endswith("Ms") and len(text) > 2 else text
 
 
-@register.inclusion_tag("_time.html")
-def when(value: Any) -> dict[str, Any]:
-    return {"value": value}
+def _shown(value: Any, context: template.Context) -> str:
+    """`{{ value }}` in `context`: localized, then escaped."""
+    return str(render_value_in_context(value, context))
+
+
+@register.simple_tag(takes_context=True)
+def when(context: template.Context, value: Any) -> SafeString:
+    """A time as a `<time>` element: relative, exact on hover; a dash without one. Built here rather than by an
+    included template: a list renders fifty, and including one cost each row ~40 µs."""
+    if not value:
+        return mark_safe('<span class="muted">—</span>\n')
+    # Each ends with a newline, as the template it replaces did: pages render byte for byte as before.
+    return mark_safe(f'<time datetime="{_shown(value, context)}" title="{_shown(abstime(value), context)}">'
+                     f"{_shown(reltime(value), context)}</time>\n")
+
+
+@register.simple_tag(takes_context=True)
+def runid(context: template.Context, run_id: Any) -> SafeString:
+    """A run id as the link to its page (its first characters, all of it on hover) and a copy button; built here,
+    not included, for the same reason as `when`."""
+    href = reverse("runs:detail", args=[run_id])
+    return mark_safe(f'<span class="runid-cell"><a class="runid" href="{_shown(href, context)}"'
+                     f' title="{_shown(visibleid(run_id), context)}">{_shown(shortid(run_id), context)}</a>'
+                     f'<button type="button" class="copy" data-copy="{_shown(run_id, context)}" title="Copy run id"'
+                     ' aria-label="Copy run id">copy</button></span>\n')
 
 
 @register.inclusion_tag("_offset.html")
