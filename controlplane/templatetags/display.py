@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django import template
 from django.template.base import render_value_in_context
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from controlplane import clock
@@ -86,7 +87,10 @@ def timing_label(name: Any) -> str:
 
 
 def _shown(value: Any, context: template.Context) -> str:
-    """`{{ value }}` in `context`: localized, then escaped."""
+    """`{{ value }}` in `context`: localized, then escaped (a plain string, the common case, only escaped: that is
+    all Django does with one)."""
+    if type(value) is str and context.autoescape:
+        return escape(value)
     return str(render_value_in_context(value, context))
 
 
@@ -137,3 +141,58 @@ def cluster_timeline(chart: dict[str, Any], count: Any) -> str:
         ' time: {} from {} to {} in {} bars, at most {} in one bar"><line class="baseline" x1="0" y1="{}" x2="{}"'
         ' y2="{}"/>{}</svg>', width, height, count, chart["start"], chart["end"], chart["count"], chart["peak"],
         height, width, height, bars)
+
+
+# Table rows a list repeats fifty times a page, built here rather than by the template's loop: each variable and
+# filter the loop resolved cost a few microseconds, ~100 µs a row (the runs list 9.3 -> 5.x ms warm; lists are a
+# quarter of what `make load` asks for). The markup is the template's, escaped as autoescape escapes it.
+
+@register.simple_tag(takes_context=True)
+def run_row(context: template.Context, row: Any, compare_url: Any) -> SafeString:
+    """One row of the runs list (runs/_list_table.html)."""
+    shown = partial(_shown, context=context)
+    run_id = row.id
+    pick = (f'<input type="checkbox" class="pick" name="run" value="{shown(run_id)}" form="compare-pick"'
+            f' aria-label="Compare run {shown(visibleid(run_id))}"> ') if compare_url else ""
+    tags = ""
+    if row.parent_run_id:
+        tags += f' <span class="tag" title="child of {shown(visibleid(row.parent_run_id))}">child</span>'
+    if row.branch_origin_run_id:
+        tags += f' <span class="tag" title="branched from {shown(visibleid(row.branch_origin_run_id))}">branch</span>'
+    error = f'<span class="row-error">{shown(row.error_text)}</span>' if row.error_text else ""
+    errors = f' / <span class="err-count">{shown(row.error_count)}</span>' if row.error_count else ""
+    return mark_safe(
+        f'<tr>\n        <td class="nowrap">{pick}{runid(context, run_id)}{tags}</td>\n'
+        f'        <td><span class="status status-{shown(row.status)}">{shown(statuslabel(row.status))}</span></td>\n'
+        f'        <td class="clip" title="{shown(row.input_text)}">{shown(row.input_text or "—")}{error}</td>\n'
+        f'        <td class="nowrap">{shown(row.release or "—")}</td>\n'
+        f'        <td class="nowrap">{when(context, row.created_at)}</td>\n'
+        f'        <td class="num">{shown(duration(row.duration_ms))}</td>\n'
+        f'        <td class="num">{shown(tokens(row.total_tokens))}</td>\n'
+        f'        <td class="num">{shown(cost(row.cost))}</td>\n'
+        f'        <td class="num">{shown(row.step_count)}{errors}</td>\n      </tr>')
+
+
+@register.simple_tag(takes_context=True)
+def incident_row(context: template.Context, row: Any) -> SafeString:
+    """One row of the incident queue (incidents/_queue_table.html)."""
+    shown = partial(_shown, context=context)
+    flags = ""
+    if row.pending_approval and row.status != "waiting_for_approval":
+        flags += ' <span class="inc-flag" title="pending approval">approval</span>'
+    if row.pending_pause and row.status != "paused":
+        flags += ' <span class="inc-flag" title="pending pause">pause</span>'
+    href = reverse("incidents:detail", args=[row.id])
+    return mark_safe(
+        f'<tr>\n      <td class="runid nowrap"><a href="{shown(href)}" title="{shown(visibleid(row.id))}">'
+        f'{shown(shortid(row.id))}</a><button type="button" class="copy" data-copy="{shown(row.id)}"'
+        ' title="Copy run id">copy</button></td>\n'
+        f'      <td class="nowrap"><span class="status status-{shown(row.status)}">{shown(statuslabel(row.status))}'
+        f'</span>{flags}</td>\n'
+        f'      <td class="nowrap"><span class="inc-type">{shown(statuslabel(row.incident_type))}</span><br>'
+        f'<code class="inc-action-cell">{shown(row.recommended_action)}</code></td>\n'
+        f'      <td class="inc-rec" title="{shown(row.top_recommendation)}"><div class="inc-clamp">'
+        f'{shown(row.top_recommendation)}</div></td>\n'
+        f'      <td class="nowrap">{shown(row.release or "—")}</td>\n'
+        f'      <td class="nowrap" title="{shown(abstime(row.created_at))}">{shown(reltime(row.created_at))}</td>\n'
+        '    </tr>')
