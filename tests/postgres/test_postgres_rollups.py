@@ -20,7 +20,7 @@ from runtime_adapter.queries.fleet import SHAPE_POINTS, release_comparison
 from runtime_adapter.rows import RunQuery
 from runtime_adapter.stores import fleet_sql
 from runtime_adapter.stores.file import FileRunStore
-from runtime_adapter.stores.postgres import COUNTS_VERSION, ROLLUP_VERSION
+from runtime_adapter.stores.postgres import COUNTS_VERSION, MEASURES_VERSION, ROLLUP_VERSION
 from tests.factories import run_record
 from tests.parity import assert_same, buckets_equal, write_run
 from write_side.postgres_load import build_counts, build_measures, build_rollups, build_usage, create_schema
@@ -68,6 +68,8 @@ def _rollup_rows(db: psycopg.Connection, *, kept: bool) -> dict[str, list[tuple]
                                      f"{' WHERE runs <> 0' if kept else ''} ORDER BY 1").fetchall(),
         "measure_buckets": db.execute("SELECT release, measure, bucket, n FROM release_measure_buckets"
                                       f"{' WHERE n <> 0' if kept else ''} ORDER BY 1, 2, 3").fetchall(),
+        "measure_values": db.execute("SELECT release, measure, value, n FROM release_measure_values"
+                                     f"{' WHERE n <> 0' if kept else ''} ORDER BY 1, 2, 3").fetchall(),
     }
 
 
@@ -97,14 +99,14 @@ def _assert_comparisons_match(pg_store, directory: Path) -> None:
         assert found.matched_pairs == expected.matched_pairs
     for release in RELEASES:
         assert pg_store.step_totals(RunQuery(release=release)) == reference.step_totals(RunQuery(release=release))
-    # The releases page and each side of a comparison, from the measure rollups themselves.
+    # The releases page and each side of a comparison (from the measure rollups themselves, once they are built).
+    with psycopg.connect(pg_store._conninfo) as db:
+        built = db.execute("SELECT 1 FROM store_meta WHERE key = 'measures'").fetchone() is not None
     for release in (None, *RELEASES):
         query = RunQuery(release=release or "")
-        with psycopg.connect(pg_store._conninfo) as db:
-            counts, measured = fleet_sql.rolled_up_releases(db, release)
-            found_rolled = fleet_sql.release_summaries(db, fleet_sql.Clause("TRUE", []), counts, measured, shapes=False)
-        assert_same([asdict(summary) for summary in found_rolled],
-                    [asdict(summary) for summary in reference.release_summaries(query, shapes=False)], release)
+        if built:
+            assert_same(_measure_summaries(pg_store._conninfo, release),
+                        [asdict(summary) for summary in reference.release_summaries(query, shapes=False)], release)
         assert_same([asdict(summary) for summary in pg_store.release_summaries(query)],
                     [asdict(summary) for summary in reference.release_summaries(query)], release)
     # The counts the overview and the incident queue show (run_counts), in the reference's order.
@@ -202,15 +204,17 @@ def test_a_database_loaded_before_the_rollups_is_compared_from_its_rows_until_a_
     load(directory)
     with psycopg.connect(empty_db, autocommit=True) as db:
         # As older code left it: rows, but no rollups and no mark that they are complete.
-        db.execute("DELETE FROM store_meta WHERE key IN ('rollups', 'counts')")
+        db.execute("DELETE FROM store_meta WHERE key IN ('rollups', 'counts', 'measures')")
         db.execute("TRUNCATE release_step_totals, release_step_durations, release_step_duration_buckets,"
-                   " release_rollup_gaps, release_latest_input, run_counts")
+                   " release_rollup_gaps, release_latest_input, run_counts, release_measure_totals,"
+                   " release_measure_buckets, release_measure_values")
     _assert_comparisons_match(pg_store, directory)
     with psycopg.connect(empty_db, autocommit=True) as db:
         create_schema(db)  # what the next load_runs does first
         assert db.execute("SELECT value FROM store_meta WHERE key = 'rollups'").fetchone() == (ROLLUP_VERSION,)
         assert db.execute("SELECT value FROM store_meta WHERE key = 'counts'").fetchone() == (COUNTS_VERSION,)
-    assert _snapshot(empty_db)["totals"] and _snapshot(empty_db)["counts"]
+        assert db.execute("SELECT value FROM store_meta WHERE key = 'measures'").fetchone() == (MEASURES_VERSION,)
+    assert _snapshot(empty_db)["totals"] and _snapshot(empty_db)["counts"] and _snapshot(empty_db)["measure_values"]
     _assert_comparisons_match(pg_store, directory)
 
 
