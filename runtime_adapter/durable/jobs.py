@@ -20,7 +20,6 @@ import errno
 import math
 import os
 import re
-import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from runtime_adapter.files import Refused, read_bounded
 from runtime_adapter.js.dates import parse_iso
 from runtime_adapter.js.jsjson import MAX_NESTING, JSONParseError, NestedTooDeep, loads
 from runtime_adapter.js.jsvalues import to_js_string, truthy
@@ -243,49 +243,27 @@ class _Unreadable(Exception):
 
 
 def _read_bytes(path: Path, max_bytes: int) -> tuple[bytes, os.stat_result, bool]:
-    """The file's bytes, its status after reading, and whether it changed while it was read."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    """The file's bytes, its status after reading, and whether it changed while it was read (`files.read_bounded`,
+    in the job store's words)."""
     try:
-        # O_NONBLOCK: a FIFO named `x.json` would otherwise wait for a writer forever.
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        raise
-    except OSError as error:
-        if error.errno in (errno.ENAMETOOLONG, errno.ENOTDIR):
+        return read_bounded(path, max_bytes)
+    except Refused as refused:
+        if refused.kind == "error" and refused.errno == errno.ENAMETOOLONG:
             # No file of the directory can have this name.
             raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path)) from None
-        if error.errno == errno.ELOOP:
+        if refused.kind == "symlink":
             raise _Unreadable("a symbolic link: links are not followed here (the runtime would read its "
                               "target)") from None
-        if error.errno == errno.EISDIR:
+        if refused.kind == "directory" or (refused.kind == "error" and refused.errno == errno.EISDIR):
             raise _Unreadable("a directory, not a file", _BLOCKS_SCHEDULER) from None
-        raise _Unreadable(error.strerror or str(error), _BLOCKS_SCHEDULER) from None
-    try:
-        before = os.fstat(fd)
-        if stat.S_ISDIR(before.st_mode):
-            raise _Unreadable("a directory, not a file", _BLOCKS_SCHEDULER)
-        if not stat.S_ISREG(before.st_mode):
-            raise _Unreadable("not a regular file")
-        if before.st_size > max_bytes:
-            raise _Unreadable(f"the file is {before.st_size:,} bytes, over the {max_bytes:,}-byte limit of "
-                              "what is read here")
-        chunks, remaining = [], max_bytes + 1
-        while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        after = os.fstat(fd)
-    except OSError as error:
-        raise _Unreadable(error.strerror or str(error), _BLOCKS_SCHEDULER) from None
-    finally:
-        os.close(fd)
-    data = b"".join(chunks)
-    if len(data) > max_bytes:
-        raise _Unreadable(f"the file is over the {max_bytes:,}-byte limit of what is read here")
-    changed = (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(data) != after.st_size
-    return data, after, changed
+        if refused.kind == "not_regular":
+            raise _Unreadable("not a regular file") from None
+        if refused.kind == "too_big":
+            raise _Unreadable(f"the file is {refused.size:,} bytes, over the {max_bytes:,}-byte limit of "
+                              "what is read here") from None
+        if refused.kind == "over_limit":
+            raise _Unreadable(f"the file is over the {max_bytes:,}-byte limit of what is read here") from None
+        raise _Unreadable(refused.detail, _BLOCKS_SCHEDULER) from None
 
 
 def _json_kind(value: Any) -> str:

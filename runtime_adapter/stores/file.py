@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import time
@@ -11,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from runtime_adapter.files import Refused, read_bounded
 from runtime_adapter.js.jsjson import MAX_NESTING, JSONParseError, NestedTooDeep, loads
 from runtime_adapter.queries.scanning import RunStore
 from runtime_adapter.records import (
@@ -69,46 +69,17 @@ def read_run_file(path: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES, max_ne
 
 
 def read_file_bytes(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[bytes, os.stat_result, bool]:
-    """One read of a run file, never following a symlink: its bytes, its stat after the read, and whether it
-    changed while it was read (size or mtime moved). Raises FileNotFoundError, or CorruptRun for a file that
-    is no regular file, is too big or cannot be read."""
-    name = path.name
+    """One read of a run file, never following a symlink (`files.read_bounded`): its bytes, its stat after the
+    read, and whether it changed while it was read. Raises FileNotFoundError, or CorruptRun for a file that is no
+    regular file, is too big or cannot be read."""
     try:
-        # O_NONBLOCK: opening a FIFO named `x.json` would otherwise wait for a writer forever.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise
-    except NotADirectoryError:
-        # A path component is a file (the store "directory" itself, say): the run is not there.
-        raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path)) from None
-    except OSError as error:
-        if error.errno == errno.ELOOP:
-            raise CorruptRun(name, "symbolic links are not followed") from None
-        raise CorruptRun(name, error.strerror or str(error)) from None
-    try:
-        before = os.fstat(fd)
-        if not _is_regular(before):
-            raise CorruptRun(name, "not a regular file")
-        if before.st_size > max_bytes:
-            raise CorruptRun(name, f"file is {before.st_size:,} bytes, over the {max_bytes:,}-byte limit")
-        chunks = []
-        remaining = max_bytes + 1
-        while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        after = os.fstat(fd)
-    except OSError as error:
-        raise CorruptRun(name, error.strerror or str(error)) from None
-    finally:
-        os.close(fd)
-    data = b"".join(chunks)
-    changed = (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(data) != after.st_size
-    if len(data) > max_bytes:
-        raise CorruptRun(name, f"file is over the {max_bytes:,}-byte limit")
-    return data, after, changed
+        return read_bounded(path, max_bytes)
+    except Refused as refused:
+        reason = {"symlink": "symbolic links are not followed", "directory": "not a regular file",
+                  "not_regular": "not a regular file",
+                  "too_big": f"file is {refused.size:,} bytes, over the {max_bytes:,}-byte limit",
+                  "over_limit": f"file is over the {max_bytes:,}-byte limit"}.get(refused.kind, refused.detail)
+        raise CorruptRun(path.name, reason) from None
 
 
 def content_digest(data: bytes) -> bytes:
@@ -126,12 +97,6 @@ def worth_vetting(run: dict[str, Any], size: int, redact: bool) -> bool:
     """Whether an index that makes rows of redacted runs keeps a digest of this version: a big run whose redaction
     changes nothing, so a reader of the very same bytes need not redact (or depth-check) it again."""
     return redact and size >= VET_MIN_BYTES and redact_run(run) == run
-
-
-def _is_regular(stat: os.stat_result) -> bool:
-    import stat as stat_module
-
-    return stat_module.S_ISREG(stat.st_mode)
 
 
 def _json_kind(value: object) -> str:
