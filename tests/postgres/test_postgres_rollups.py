@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Callable
 from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
@@ -43,6 +44,18 @@ def _record(index: int, rng: random.Random, *, release: str | None = None, hour:
     return run_record(f"run-{index:04d}", status=status, created=created, input=f"question {index % 90}",
                       steps=steps, metadata={"release": release or RELEASES[index % 3]},
                       errors=[{"name": "Error", "message": f"Provider said {index}"}] if status == "failed" else [])
+
+
+def _loaded(tmp_path: Path, load, count: int, *, seed: int,
+            release: Callable[[int], str | None] = lambda index: None) -> Path:
+    """`count` runs of `_record` written (their release `release(index)`, else spread over RELEASES) and loaded."""
+    directory = tmp_path / "runs"
+    directory.mkdir()
+    rng = random.Random(seed)
+    for index in range(count):
+        write_run(directory, _record(index, rng, release=release(index)))
+    load(directory)
+    return directory
 
 
 def _rollup_rows(db: psycopg.Connection, *, kept: bool) -> dict[str, list[tuple]]:
@@ -174,12 +187,7 @@ def test_rollups_stay_exact_through_updates_moves_deletes_and_broken_files(tmp_p
 
 
 def test_a_row_the_rollups_cannot_read_sends_its_release_back_to_the_rows(tmp_path, load, pg_store, empty_db):
-    directory = tmp_path / "runs"
-    directory.mkdir()
-    rng = random.Random(8)
-    for index in range(60):
-        write_run(directory, _record(index, rng))
-    load(directory)
+    directory = _loaded(tmp_path, load, 60, seed=8)
     with psycopg.connect(empty_db, autocommit=True) as db:
         kept = db.execute("SELECT step_stats FROM runs WHERE id = 'run-0003'").fetchone()[0]
         # A row written by other code: a NUL escape in a name, which jsonb refuses (load_runs writes U+FFFD).
@@ -196,12 +204,7 @@ def test_a_row_the_rollups_cannot_read_sends_its_release_back_to_the_rows(tmp_pa
 
 def test_a_database_loaded_before_the_rollups_is_compared_from_its_rows_until_a_load_builds_them(
         tmp_path, load, pg_store, empty_db):
-    directory = tmp_path / "runs"
-    directory.mkdir()
-    rng = random.Random(9)
-    for index in range(120):
-        write_run(directory, _record(index, rng))
-    load(directory)
+    directory = _loaded(tmp_path, load, 120, seed=9)
     with psycopg.connect(empty_db, autocommit=True) as db:
         # As older code left it: rows, but no rollups and no mark that they are complete.
         db.execute("DELETE FROM store_meta WHERE key IN ('rollups', 'counts', 'measures')")
@@ -288,12 +291,8 @@ def test_the_releases_page_and_a_comparisons_sides_read_the_measure_rollups_not_
         tmp_path, load, pg_store, monkeypatch):
     """Every run, or every run of one release: no statement aggregates the runs' counts or percentiles (each one
     walked a million runs: ~760 ms of the releases page's first request); any other scope still does."""
-    directory = tmp_path / "runs"
-    directory.mkdir()
-    rng = random.Random(4)
-    for index in range(1_100):  # r2 has more runs than the chart has points: those come from the rollups too
-        write_run(directory, _record(index, rng, release="r2" if index >= 60 else None))
-    load(directory)
+    # r2 has more runs than the chart has points: those come from the rollups too.
+    directory = _loaded(tmp_path, load, 1_100, seed=4, release=lambda index: "r2" if index >= 60 else None)
     reference = FileRunStore(directory)
 
     def aggregated(*args, **kwargs):
@@ -314,12 +313,7 @@ def test_the_releases_page_and_a_comparisons_sides_read_the_measure_rollups_not_
 def test_release_summaries_aggregate_the_runs_when_the_rollups_disagree_with_them(tmp_path, load, pg_store, empty_db):
     """Bucket counts that promise values a read does not find (a writer between the statements, or a table
     someone edited) send the page back to aggregating the runs, which still match the reference."""
-    directory = tmp_path / "runs"
-    directory.mkdir()
-    rng = random.Random(3)
-    for index in range(60):
-        write_run(directory, _record(index, rng))
-    load(directory)
+    directory = _loaded(tmp_path, load, 60, seed=3)
     with psycopg.connect(empty_db, autocommit=True) as db:
         db.execute("UPDATE release_measure_buckets SET n = n + 40 WHERE release = 'r2' AND measure = 2")
     with pytest.raises(fleet_sql.RollupRace):
@@ -335,12 +329,7 @@ def test_a_writer_updating_runs_compiles_nothing_in_the_triggers(tmp_path, load,
     thresholds, and compiling took ~790 ms of a 1,000-run update whose own work took ~40 ms; the rollup functions
     turn it off for themselves. Here the writer compiles everything it is allowed to (thresholds at 0), and
     auto_explain reports each statement the triggers run."""
-    directory = tmp_path / "runs"
-    directory.mkdir()
-    rng = random.Random(11)
-    for index in range(40):
-        write_run(directory, _record(index, rng))
-    load(directory)
+    _loaded(tmp_path, load, 40, seed=11)
     plans: list[str] = []
     with psycopg.connect(empty_db, autocommit=True) as db:
         db.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
