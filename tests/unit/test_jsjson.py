@@ -1,5 +1,6 @@
 """JSON text is byte-identical to what Node's JSON.stringify / JSON.parse produce."""
 
+import json
 import math
 
 import pytest
@@ -100,3 +101,82 @@ def test_same_stringified_agrees_with_comparing_what_js_prints(left, right):
     expected = jsjson.stringify_for_compare(left) == jsjson.stringify_for_compare(right)
     assert same_stringified(left, right) == expected
     assert same_stringified(left, left)
+
+
+# Bytes are read by orjson where it reads as the reference decoder (`_read`, what a str goes through) does; the
+# two must agree on every document, value for value, type for type, key order included, and word every refusal
+# alike.
+
+_KEYS = st.sampled_from(["a", "b", "id", "__proto__", "", "é", "a\\u0000", "1", "01", "-1", "4294967294", "x y"])
+
+
+def _number_literal() -> st.SearchStrategy[str]:
+    digits = st.text("0123456789", min_size=1, max_size=30)
+    return st.one_of(
+        st.integers().map(str),
+        st.integers(-(2**70), 2**70).map(str),
+        st.sampled_from(["0", "-0", "9223372036854775807", "9223372036854775808", "-9223372036854775808",
+                         "-9223372036854775809", "18446744073709551615", "18446744073709551616", "1e400", "-1e400",
+                         "1e-400", "5e-324", "1.7976931348623157e308", "0.1", "2.5e-7", "1E5", "-0.0"]),
+        st.floats(allow_nan=False, allow_infinity=False).map(repr),
+        st.tuples(st.sampled_from(["", "-"]), digits.filter(lambda d: d == "0" or d[0] != "0"), digits,
+                  st.sampled_from(["", "e", "E", "e+", "e-"]), st.text("0123456789", min_size=1, max_size=3)).map(
+            lambda p: f"{p[0]}{p[1]}.{p[2]}" + (f"{p[3]}{p[4]}" if p[3] else "")),
+    )
+
+
+_STRING_LITERAL = st.one_of(
+    st.text().map(lambda text: json.dumps(text, ensure_ascii=False)),
+    st.text().map(json.dumps),
+    st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=3).map(json.dumps),
+)
+
+
+def _document() -> st.SearchStrategy[str]:
+    scalar = st.one_of(st.sampled_from(["null", "true", "false"]), _number_literal(), _STRING_LITERAL)
+    return st.recursive(
+        scalar,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=5).map(lambda items: "[" + ",".join(items) + "]"),
+            st.lists(st.tuples(_KEYS, inner), max_size=5).map(
+                lambda pairs: "{" + ", ".join(f'"{key}": {value}' for key, value in pairs) + "}"),
+        ),
+        max_leaves=25,
+    )
+
+
+def _outcome(read, text):
+    try:
+        return "value", repr(read(text))
+    except jsjson.JSONParseError as error:
+        return type(error).__name__, str(error)
+
+
+@given(_document(), st.sampled_from(["", " ", "\n", "\t\r\n "]))
+def test_bytes_read_as_the_reference_reads_their_text(document, space):
+    text = space + document + space  # str is read by the reference decoder, bytes by orjson where it can
+    assert _outcome(jsjson.loads, text.encode()) == _outcome(jsjson.loads, text)
+
+
+@pytest.mark.parametrize("text", [
+    '{"a":1,"b":2,"a":3}', '{"b":1,"2":2,"1":3}', "[18446744073709551616]", "[-9223372036854775809]",
+    "[100000000000000000000000]", "1e400", '"\\ud800"', '"\\udc00\\ud800"', "[NaN]", "[Infinity]", "[01]", "[1.]",
+    '{"a":1,}', "[1,]", '"\x00"', '"\t"', "\ufeff[1]", "[" * 129 + "]" * 129, "[" * 128 + "]" * 128,
+    "[" * 1100 + "]" * 1100, '{"a":' * 129 + "1" + "}" * 129, "[1e19, 12345678901234567890123]",
+])
+def test_bytes_and_text_read_alike_where_orjson_differs(text):
+    assert _outcome(jsjson.loads, text.encode()) == _outcome(jsjson.loads, text)
+
+
+def test_invalid_utf8_is_refused_as_before():
+    with pytest.raises(jsjson.JSONParseError, match="not UTF-8"):
+        jsjson.loads(b'{"a": "\xff"}')
+    with pytest.raises(jsjson.JSONParseError, match="not UTF-8"):
+        jsjson.loads(b'"\xed\xa0\x80"')
+
+
+def test_a_run_file_is_read_without_the_reference_decoder(monkeypatch):
+    monkeypatch.setattr(jsjson, "_read", lambda *args: pytest.fail("the reference decoder read a plain run"))
+    run = {"id": "run-1", "status": "completed", "steps": [{"id": "s1", "output": {"text": "ok", "n": 2.5}}],
+           "metrics": {"tokenUsage": {"total": 12}}, "timestamps": {"createdAt": "2026-11-01T00:00:00.000Z"}}
+    assert jsjson.loads(json.dumps(run, indent=2).encode()) == run
