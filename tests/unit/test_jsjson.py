@@ -180,3 +180,10 @@ def test_a_run_file_is_read_without_the_reference_decoder(monkeypatch):
     run = {"id": "run-1", "status": "completed", "steps": [{"id": "s1", "output": {"text": "ok", "n": 2.5}}],
            "metrics": {"tokenUsage": {"total": 12}}, "timestamps": {"createdAt": "2026-11-01T00:00:00.000Z"}}
     assert jsjson.loads(json.dumps(run, indent=2).encode()) == run
+
+
+@pytest.mark.parametrize("depth", [127, 128, 129, 400])
+def test_depth_is_checked_past_an_infinite_number(depth):
+    text = "[1e400, " + "[" * (depth - 1) + "]" * (depth - 1) + "]"
+    assert jsjson.nests_deeper_than(jsjson.loads(text, max_nesting=None), 128) is (depth > 128)
+    assert _outcome(jsjson.loads, text.encode())[0] == ("NestedTooDeep" if depth > 128 else "value")
