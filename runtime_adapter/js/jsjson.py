@@ -158,7 +158,7 @@ _INEXACT = float(2**63)
 
 
 def _read_fast(data: bytes, max_nesting: int) -> Any:
-    """`_read(data.decode())` in about half the time, or _NOT_READ where orjson would read differently.
+    """`_read(data.decode())` in ~70 % of its time (28 KB run files), or _NOT_READ where orjson would read otherwise.
 
     orjson keeps document order and the last of duplicate keys where the first stood, as Python's decoder
     does; the caller has ruled out integer-like keys, which JS enumerates first. What orjson refuses (lone

@@ -163,6 +163,8 @@ def test_bytes_read_as_the_reference_reads_their_text(document, space):
     "[100000000000000000000000]", "1e400", '"\\ud800"', '"\\udc00\\ud800"', "[NaN]", "[Infinity]", "[01]", "[1.]",
     '{"a":1,}', "[1,]", '"\x00"', '"\t"', "\ufeff[1]", "[" * 129 + "]" * 129, "[" * 128 + "]" * 128,
     "[" * 1100 + "]" * 1100, '{"a":' * 129 + "1" + "}" * 129, "[1e19, 12345678901234567890123]",
+    "[1,\x0c2]", "[1] x", "[1]\x00", "[1]\x0b", "[.5]", "[+1]", "[0x10]", '["\\x"]', "[1]/**/", '["\\u12"]',
+    '["\x7f"]', '{"a"\t:\t1}',
 ])
 def test_bytes_and_text_read_alike_where_orjson_differs(text):
     assert _outcome(jsjson.loads, text.encode()) == _outcome(jsjson.loads, text)
